@@ -1,0 +1,59 @@
+import path from 'node:path';
+import pino from 'pino';
+import type { Config } from './config.ts';
+import { type Database, type DatabaseOptions, openDatabase } from './db/database.ts';
+import { migrateToLatest } from './db/migrate.ts';
+import { registerHealthRoutes } from './http/health.ts';
+import { createHttpServer } from './http/server.ts';
+import type { HttpApp } from './http/types.ts';
+import { createIdempotencyService } from './idempotency/service.ts';
+import { registerLeadRoutes } from './leads/routes.ts';
+import { createLeadService } from './leads/service.ts';
+import { registerPropertyRoutes } from './properties/routes.ts';
+import { createPropertyService } from './properties/service.ts';
+import { registerWorkspaceRoutes } from './workspaces/routes.ts';
+import { createWorkspaceService } from './workspaces/service.ts';
+
+export interface AppOptions {
+  /** Overrides for tests: their own SQLite file or PostgreSQL schema. */
+  database?: DatabaseOptions;
+  /** The clock every service reads. (Default: Date.now) */
+  clock?: () => number;
+  logger?: pino.Logger;
+}
+
+/** Composition root: config -> database -> services; `http` is built on demand. */
+export async function createServices(config: Config, options: AppOptions = {}) {
+  const clock = options.clock ?? Date.now;
+  const logger = options.logger ?? pino({ level: config.logLevel });
+  const database: Database = openDatabase(
+    options.database ?? {
+      databaseUrl: config.databaseUrl,
+      sqliteFile: path.join(config.dataDir, 'leadline.db'),
+    },
+  );
+  const migration = await migrateToLatest(database);
+  if (migration.error) {
+    await database.close();
+    throw migration.error;
+  }
+  const workspaces = createWorkspaceService({ database, clock });
+  const properties = createPropertyService({ database, clock });
+  const leads = createLeadService({ database, properties, clock });
+  const idempotency = createIdempotencyService({ database, clock });
+  return { config, clock, logger, database, workspaces, properties, leads, idempotency };
+}
+
+export type Services = Awaited<ReturnType<typeof createServices>>;
+
+export async function createHttpApp(services: Services): Promise<HttpApp> {
+  const { config, logger, database, workspaces, properties, leads, idempotency } = services;
+  const app = await createHttpServer({ config, logger, workspaces });
+  registerHealthRoutes(app, database);
+  registerWorkspaceRoutes(app, workspaces);
+  registerPropertyRoutes(app, properties);
+  registerLeadRoutes(app, { leads, workspaces, idempotency });
+  app.addHook('onClose', async () => database.close());
+  await app.ready();
+  return app;
+}

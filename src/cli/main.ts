@@ -1,0 +1,60 @@
+import { isDomainError } from '../errors.ts';
+import { runExport } from './export.ts';
+import { runImport } from './import.ts';
+import { runKeys } from './keys.ts';
+import { runMigrate } from './migrate.ts';
+import { runServe } from './serve.ts';
+import { runWorkspaces } from './workspaces.ts';
+
+const usage = `Usage: leadline <command> [options]
+
+Commands:
+  serve                         run the HTTP server (migrates first)
+  migrate                       apply pending database migrations
+  keys create --workspace W --name NAME [--scope read|write|admin]
+                                create an API key; prints only the key
+  workspaces create SLUG [--name NAME]
+  import FILE.csv [--workspace W] [--map "Column=field,..."] [--dry-run] [--rejects FILE]
+  export [--workspace W] [--format csv|jsonl] [--out FILE]
+
+Environment: PORT, HOST, LEADLINE_DATA_DIR, DATABASE_URL, LEADLINE_BOOTSTRAP_KEY, LOG_LEVEL`;
+
+const commands: Record<string, (args: string[]) => Promise<number>> = {
+  serve: runServe,
+  migrate: runMigrate,
+  keys: runKeys,
+  workspaces: runWorkspaces,
+  import: runImport,
+  export: runExport,
+};
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  if (!command || command === '--help' || command === 'help') {
+    process.stdout.write(`${usage}\n`);
+    return command ? 0 : 1;
+  }
+  const run = commands[command];
+  if (!run) {
+    process.stderr.write(`Unknown command "${command}".\n\n${usage}\n`);
+    return 2;
+  }
+  return run(rest);
+}
+
+main(process.argv.slice(2)).then(
+  (code) => {
+    if (code !== 0 || process.argv[2] !== 'serve') process.exitCode = code;
+  },
+  (error: unknown) => {
+    if (isDomainError(error)) {
+      process.stderr.write(`leadline: ${error.message}\n`);
+      for (const e of error.errors) process.stderr.write(`  ${e.path}: ${e.message}\n`);
+    } else {
+      process.stderr.write(
+        `leadline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
+      );
+    }
+    process.exitCode = 1;
+  },
+);

@@ -1,0 +1,25 @@
+import path from 'node:path';
+import { loadConfig } from '../config.ts';
+import { openDatabase } from '../db/database.ts';
+import { migrateToLatest } from '../db/migrate.ts';
+
+export async function runMigrate(_args: string[]): Promise<number> {
+  const config = loadConfig();
+  const database = openDatabase({
+    databaseUrl: config.databaseUrl,
+    sqliteFile: path.join(config.dataDir, 'leadline.db'),
+  });
+  try {
+    const { error, results } = await migrateToLatest(database);
+    for (const r of results ?? [])
+      process.stdout.write(`${r.status === 'Success' ? 'applied' : r.status}: ${r.migrationName}\n`);
+    if (error) {
+      process.stderr.write(`migration failed: ${error instanceof Error ? error.message : String(error)}\n`);
+      return 1;
+    }
+    if ((results ?? []).length === 0) process.stdout.write('database is up to date\n');
+    return 0;
+  } finally {
+    await database.close();
+  }
+}

@@ -1,0 +1,71 @@
+import path from 'node:path';
+import { DomainError, type FieldError } from './errors.ts';
+
+/** Everything Leadline reads from its environment, validated once at start. */
+export interface Config {
+  /** HTTP port. (Default: 3000) */
+  port: number;
+  /** Address to bind. (Default: 0.0.0.0) */
+  host: string;
+  /** Folder of the embedded SQLite database. (Default: ./data) */
+  dataDir: string;
+  /** `postgres://…` switches storage to PostgreSQL; unset means embedded SQLite. */
+  databaseUrl: string | undefined;
+  /** Value that becomes the first admin key of an empty database instead of a random one. */
+  bootstrapKey: string | undefined;
+  /** pino level. (Default: info) */
+  logLevel: string;
+  /** Largest accepted request body, in bytes. (Default: 10 MiB) */
+  bodyLimitBytes: number;
+  /** Requests per minute allowed per API key. (Default: 60,000) */
+  rateLimitPerKey: number;
+  /** Requests per minute allowed per client IP on unauthenticated or failed requests. (Default: 600) */
+  rateLimitPerIp: number;
+  /** Days an anonymous visitor's activity is kept before it expires. (Default: 90) */
+  anonymousRetentionDays: number;
+}
+
+type Env = Record<string, string | undefined>;
+
+export function loadConfig(env: Env = process.env): Config {
+  const errors: FieldError[] = [];
+  const int = (name: string, fallback: number, min: number, max: number): number => {
+    const raw = env[name];
+    if (raw === undefined || raw === '') return fallback;
+    const value = Number(raw);
+    if (!Number.isInteger(value) || value < min || value > max) {
+      errors.push({ path: name, message: `must be an integer from ${min} to ${max}` });
+      return fallback;
+    }
+    return value;
+  };
+  const databaseUrl = env.DATABASE_URL || undefined;
+  if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
+    errors.push({ path: 'DATABASE_URL', message: 'must start with postgres:// or postgresql://' });
+  }
+  const logLevel = env.LOG_LEVEL || 'info';
+  if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
+    errors.push({
+      path: 'LOG_LEVEL',
+      message: 'must be one of fatal, error, warn, info, debug, trace, silent',
+    });
+  }
+  const bootstrapKey = env.LEADLINE_BOOTSTRAP_KEY || undefined;
+  if (bootstrapKey !== undefined && bootstrapKey.length < 16) {
+    errors.push({ path: 'LEADLINE_BOOTSTRAP_KEY', message: 'must be at least 16 characters' });
+  }
+  const config: Config = {
+    port: int('PORT', 3000, 0, 65535),
+    host: env.HOST || '0.0.0.0',
+    dataDir: path.resolve(env.LEADLINE_DATA_DIR || 'data'),
+    databaseUrl,
+    bootstrapKey,
+    logLevel,
+    bodyLimitBytes: int('LEADLINE_BODY_LIMIT_BYTES', 10 * 1024 * 1024, 1024, 1024 * 1024 * 1024),
+    rateLimitPerKey: int('LEADLINE_RATE_LIMIT_PER_KEY', 60_000, 1, 100_000_000),
+    rateLimitPerIp: int('LEADLINE_RATE_LIMIT_PER_IP', 600, 1, 100_000_000),
+    anonymousRetentionDays: int('LEADLINE_ANONYMOUS_RETENTION_DAYS', 90, 1, 3650),
+  };
+  if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', 'Invalid configuration.', errors);
+  return config;
+}

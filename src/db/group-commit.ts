@@ -1,0 +1,94 @@
+import type { ControlledTransaction, Kysely, Transaction } from 'kysely';
+import type { DB } from './schema.ts';
+
+type Work<T> = (trx: Transaction<DB>) => Promise<T>;
+
+interface Pending {
+  work: Work<unknown>;
+  resolve: (value: unknown) => void;
+  reject: (error: unknown) => void;
+}
+
+/**
+ * Group commit: writes that arrive while a transaction is running wait, then run together in
+ * the next transaction, each inside its own savepoint. One durable commit (one fsync) then
+ * acknowledges the whole group, so concurrent requests do not each pay for a sync, and a
+ * request is answered only after its group has committed.
+ *
+ * A unit of work that throws is rolled back to its savepoint and rejected alone; the others in
+ * the group still commit. If the commit itself fails, every unit of the group is rejected.
+ */
+export class GroupCommit {
+  readonly #db: Kysely<DB>;
+  readonly #maxGroup: number;
+  #queue: Pending[] = [];
+  #running: Promise<void> | undefined;
+
+  /** @param maxGroup largest number of units in one transaction. (Default: 512) */
+  constructor(db: Kysely<DB>, maxGroup = 512) {
+    this.#db = db;
+    this.#maxGroup = maxGroup;
+  }
+
+  /** Runs `work` in a transaction shared with other concurrent writes; resolves after commit. */
+  run<T>(work: Work<T>): Promise<T> {
+    return new Promise<T>((resolve, reject) => {
+      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      if (!this.#running) this.#running = this.#loop();
+    });
+  }
+
+  /** Resolves when every queued write has committed or failed. */
+  async drain(): Promise<void> {
+    while (this.#running) await this.#running;
+  }
+
+  async #loop(): Promise<void> {
+    try {
+      while (this.#queue.length > 0) {
+        const group = this.#queue.splice(0, this.#maxGroup);
+        await this.#commitGroup(group);
+      }
+    } finally {
+      this.#running = undefined;
+    }
+  }
+
+  async #commitGroup(group: Pending[]): Promise<void> {
+    let trx: ControlledTransaction<DB> | undefined;
+    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
+    try {
+      trx = await this.#db.startTransaction().execute();
+      if (group.length === 1) {
+        // A lone unit needs no savepoint: its failure rolls back the whole transaction.
+        outcomes.push({ ok: true, value: await group[0]!.work(trx) });
+      } else {
+        for (const unit of group) {
+          const point = await trx.savepoint('unit').execute();
+          try {
+            const value = await unit.work(point);
+            await point.releaseSavepoint('unit').execute();
+            outcomes.push({ ok: true, value });
+          } catch (error) {
+            await point.rollbackToSavepoint('unit').execute();
+            outcomes.push({ ok: false, error });
+          }
+        }
+      }
+      await trx.commit().execute();
+    } catch (error) {
+      if (trx && !trx.isCommitted && !trx.isRolledBack)
+        await trx
+          .rollback()
+          .execute()
+          .catch(() => {});
+      for (const unit of group) unit.reject(error);
+      return;
+    }
+    group.forEach((unit, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.ok) unit.resolve(outcome.value);
+      else unit.reject(outcome.error);
+    });
+  }
+}

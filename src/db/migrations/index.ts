@@ -1,0 +1,5 @@
+import { initial } from './2026-11-23T0600-initial.ts';
+import type { Migration } from './types.ts';
+
+/** Every migration, oldest first. Append; never reorder or edit. */
+export const migrations: Migration[] = [initial];

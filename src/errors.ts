@@ -1,0 +1,52 @@
+/**
+ * Every domain error Leadline can raise, with a stable code. Domain code throws `DomainError`;
+ * only `http/errors.ts` knows which HTTP status each code becomes (a typed map, so a new code
+ * cannot be forgotten there).
+ */
+export const errorCodes = [
+  'VALIDATION_FAILED',
+  'UNAUTHENTICATED',
+  'FORBIDDEN',
+  'NOT_FOUND',
+  'LEAD_NOT_FOUND',
+  'WORKSPACE_NOT_FOUND',
+  'PROPERTY_NOT_FOUND',
+  'PROPERTY_EXISTS',
+  'MERGE_CONFLICT',
+  'IDEMPOTENCY_KEY_REUSED',
+  'IDEMPOTENCY_KEY_IN_FLIGHT',
+  'PAYLOAD_TOO_LARGE',
+  'UNSUPPORTED_MEDIA_TYPE',
+  'RATE_LIMITED',
+] as const;
+
+export type ErrorCode = (typeof errorCodes)[number];
+
+/** One problem with one input field; `path` is a JSON Pointer into the request (`/leads/3/email`). */
+export interface FieldError {
+  path: string;
+  message: string;
+}
+
+export class DomainError extends Error {
+  readonly code: ErrorCode;
+  readonly errors: FieldError[];
+
+  constructor(code: ErrorCode, message: string, errors: FieldError[] = []) {
+    super(message);
+    this.name = 'DomainError';
+    this.code = code;
+    this.errors = errors;
+  }
+}
+
+export function validationError(
+  errors: FieldError[],
+  message = 'The request has invalid fields.',
+): DomainError {
+  return new DomainError('VALIDATION_FAILED', message, errors);
+}
+
+export function isDomainError(error: unknown): error is DomainError {
+  return error instanceof DomainError;
+}

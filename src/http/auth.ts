@@ -1,0 +1,36 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import { DomainError } from '../errors.ts';
+import { scopeAllows } from '../workspaces/model.ts';
+import type { WorkspaceService } from '../workspaces/service.ts';
+
+/** Reads `Authorization: Bearer <key>`; anything else counts as no key. */
+export function bearerToken(request: FastifyRequest): string | undefined {
+  const header = request.headers.authorization;
+  if (!header) return undefined;
+  const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
+  return match?.[1];
+}
+
+/**
+ * onRequest hook for /api/v1: resolves the key to its workspace and checks the route's scope.
+ * Routes marked `public` (and everything outside /api/v1) pass untouched.
+ */
+export function authHook(workspaces: WorkspaceService) {
+  return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
+    const config = request.routeOptions.config;
+    if (config?.public || !request.url.startsWith('/api/')) return;
+    const token = bearerToken(request);
+    if (!token) throw new DomainError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
+    const principal = await workspaces.authenticate(token);
+    if (!principal) throw new DomainError('UNAUTHENTICATED', 'The API key is unknown or revoked.');
+    const needed =
+      config?.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');
+    if (!scopeAllows(principal.scope, needed)) {
+      throw new DomainError(
+        'FORBIDDEN',
+        `This key has scope "${principal.scope}"; the route needs "${needed}".`,
+      );
+    }
+    request.principal = principal;
+  };
+}

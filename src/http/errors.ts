@@ -1,0 +1,86 @@
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
+
+/** HTTP status and problem title for every domain error code. Typed so no code is forgotten. */
+export const problemTypes = {
+  VALIDATION_FAILED: { status: 422, title: 'Invalid input' },
+  UNAUTHENTICATED: { status: 401, title: 'Authentication required' },
+  FORBIDDEN: { status: 403, title: 'Not allowed' },
+  NOT_FOUND: { status: 404, title: 'Not found' },
+  LEAD_NOT_FOUND: { status: 404, title: 'Lead not found' },
+  WORKSPACE_NOT_FOUND: { status: 404, title: 'Workspace not found' },
+  PROPERTY_NOT_FOUND: { status: 404, title: 'Property not found' },
+  PROPERTY_EXISTS: { status: 409, title: 'Property already exists' },
+  MERGE_CONFLICT: { status: 409, title: 'Leads cannot be merged' },
+  IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with another request' },
+  IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, title: 'A request with this idempotency key is in progress' },
+  PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
+  UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
+  RATE_LIMITED: { status: 429, title: 'Too many requests' },
+} as const satisfies Record<ErrorCode, { status: number; title: string }>;
+
+export interface Problem {
+  type: string;
+  title: string;
+  status: number;
+  code: string;
+  detail: string;
+  errors?: FieldError[];
+}
+
+export function problem(code: ErrorCode, detail: string, errors?: FieldError[]): Problem {
+  const { status, title } = problemTypes[code];
+  return {
+    type: `https://leadline.dev/problems/${code.toLowerCase().replaceAll('_', '-')}`,
+    title,
+    status,
+    code,
+    detail,
+    ...(errors && errors.length > 0 ? { errors } : {}),
+  };
+}
+
+export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
+  return reply.status(body.status).type('application/problem+json').send(body);
+}
+
+/** Where in the request an ajv error points: `/body/email` style paths become `/email`. */
+function schemaErrors(error: FastifyError): FieldError[] {
+  return (error.validation ?? []).map((v) => {
+    const params = v.params as Record<string, unknown>;
+    let path = v.instancePath || '';
+    if (typeof params.missingProperty === 'string') path += `/${params.missingProperty}`;
+    if (typeof params.additionalProperty === 'string') path += `/${params.additionalProperty}`;
+    const where =
+      error.validationContext && error.validationContext !== 'body' ? `/${error.validationContext}` : '';
+    return { path: `${where}${path}` || '/', message: v.message ?? 'is invalid' };
+  });
+}
+
+/**
+ * The one error handler: domain errors by their code, schema errors as 400 with field paths,
+ * Fastify's own client errors (bad JSON, body too large, wrong content type) by their status.
+ * Only a genuine bug becomes a 500, and it is logged.
+ */
+export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
+  if (isDomainError(error)) return sendProblem(reply, problem(error.code, error.message, error.errors));
+  if (error.validation) {
+    const body = problem('VALIDATION_FAILED', 'The request does not match the schema.', schemaErrors(error));
+    return sendProblem(reply, { ...body, status: 400 });
+  }
+  if (error.statusCode === 429) return sendProblem(reply, problem('RATE_LIMITED', error.message));
+  if (error.statusCode === 413) return sendProblem(reply, problem('PAYLOAD_TOO_LARGE', error.message));
+  if (error.statusCode === 415) return sendProblem(reply, problem('UNSUPPORTED_MEDIA_TYPE', error.message));
+  if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
+    const body = problem('VALIDATION_FAILED', error.message, [{ path: '/', message: error.message }]);
+    return sendProblem(reply, { ...body, status: error.statusCode, title: 'Bad request' });
+  }
+  request.log.error({ err: error }, 'unhandled error');
+  return sendProblem(reply, {
+    type: 'about:blank',
+    title: 'Internal server error',
+    status: 500,
+    code: 'INTERNAL',
+    detail: 'An unexpected error occurred; it has been logged.',
+  });
+}

@@ -1,0 +1,22 @@
+import { sql } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { problem, sendProblem } from './errors.ts';
+import type { HttpApp } from './types.ts';
+
+/** `/healthz`: the process answers. `/readyz`: it can also reach its database. */
+export function registerHealthRoutes(app: HttpApp, database: Database): void {
+  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+    try {
+      await sql`select 1`.execute(database.db);
+      return { status: 'ready', engine: database.engine };
+    } catch (error) {
+      request.log.warn({ err: error }, 'database not reachable');
+      return sendProblem(reply, {
+        ...problem('NOT_FOUND', 'The database is not reachable.'),
+        status: 503,
+        title: 'Not ready',
+      });
+    }
+  });
+}

@@ -1,0 +1,68 @@
+import { createHash } from 'node:crypto';
+import type { Transaction } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { DB } from '../db/schema.ts';
+import { DomainError } from '../errors.ts';
+import * as store from './store.ts';
+
+/** How long a stored response answers retries with the same key. (24 hours) */
+export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
+
+export interface StoredResponse {
+  status: number;
+  body: unknown;
+}
+
+export type IdempotencyService = ReturnType<typeof createIdempotencyService>;
+
+/** What makes two requests "the same": method, path and body. */
+export function fingerprint(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
+    .digest('hex');
+}
+
+export function createIdempotencyService({ database, clock }: { database: Database; clock: () => number }) {
+  return {
+    /**
+     * Runs `work` in a grouped transaction. With a key, a retry of the same request replays
+     * the stored response and writes nothing, and a different request with a used key is
+     * refused. The key and the write commit together, so a crash cannot separate them.
+     */
+    async run(
+      workspaceId: string,
+      key: string | undefined,
+      requestFingerprint: string,
+      work: (trx: Transaction<DB>) => Promise<StoredResponse>,
+    ): Promise<StoredResponse & { replayed: boolean }> {
+      return database.writes.run(async (trx) => {
+        const now = clock();
+        if (key) {
+          const stored = await store.findKey(trx, workspaceId, key);
+          if (stored && stored.created_at > now - IDEMPOTENCY_WINDOW_MS) {
+            if (stored.fingerprint !== requestFingerprint) {
+              throw new DomainError(
+                'IDEMPOTENCY_KEY_REUSED',
+                'This Idempotency-Key was used for a different request.',
+                [{ path: '/headers/idempotency-key', message: 'was already used with another request body' }],
+              );
+            }
+            return { status: stored.status_code, body: JSON.parse(stored.response), replayed: true };
+          }
+        }
+        const response = await work(trx);
+        if (key) {
+          await store.saveKey(trx, {
+            workspace_id: workspaceId,
+            key,
+            fingerprint: requestFingerprint,
+            status_code: response.status,
+            response: JSON.stringify(response.body),
+            created_at: now,
+          });
+        }
+        return { ...response, replayed: false };
+      });
+    },
+  };
+}

@@ -1,0 +1,39 @@
+import type { Kysely } from 'kysely';
+import type { DB, IdempotencyKeyRow } from '../db/schema.ts';
+
+export async function findKey(
+  db: Kysely<DB>,
+  workspaceId: string,
+  key: string,
+): Promise<IdempotencyKeyRow | undefined> {
+  return db
+    .selectFrom('idempotency_keys')
+    .select(['workspace_id', 'key', 'fingerprint', 'status_code', 'response', 'created_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('key', '=', key)
+    .executeTakeFirst();
+}
+
+export async function saveKey(db: Kysely<DB>, row: IdempotencyKeyRow): Promise<void> {
+  await db
+    .insertInto('idempotency_keys')
+    .values(row)
+    .onConflict((oc) =>
+      oc.columns(['workspace_id', 'key']).doUpdateSet({
+        fingerprint: row.fingerprint,
+        status_code: row.status_code,
+        response: row.response,
+        created_at: row.created_at,
+      }),
+    )
+    .execute();
+}
+
+export async function deleteOlderThan(db: Kysely<DB>, workspaceId: string, before: number): Promise<number> {
+  const result = await db
+    .deleteFrom('idempotency_keys')
+    .where('workspace_id', '=', workspaceId)
+    .where('created_at', '<', before)
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

@@ -1,0 +1,257 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { deriveChannel, utmFromUrl } from './channel.ts';
+import { type Channel, channels, type Utm } from './model.ts';
+
+describe('utmFromUrl', () => {
+  const cases: [string, Utm][] = [
+    [
+      'https://acme.com/?utm_source=google&utm_medium=cpc&utm_campaign=spring&utm_term=crm&utm_content=ad1',
+      { source: 'google', medium: 'cpc', campaign: 'spring', term: 'crm', content: 'ad1' },
+    ],
+    ['https://acme.com/?utm_source=%20Google%20&utm_medium=', { source: 'Google' }],
+    ['https://acme.com/?UTM_SOURCE=news&utm_source=other', { source: 'news' }],
+    ['https://acme.com/?utm_medium=email+blast&gclid=1', { medium: 'email blast' }],
+    ['https://acme.com/pricing', {}],
+    ['/pricing?utm_source=x', { source: 'x' }],
+    ['?utm_medium=social', { medium: 'social' }],
+    ['not a url?utm_source=x', {}],
+    ['', {}],
+    ['https://acme.com/?utm_id=7&utm_source_platform=x', {}],
+  ];
+  for (const [url, expected] of cases) {
+    test(`${JSON.stringify(url)} → ${JSON.stringify(expected)}`, () => {
+      assert.deepEqual(utmFromUrl(url), expected);
+    });
+  }
+
+  test('returns only trimmed, non-empty utm fields for any string', () => {
+    fc.assert(
+      fc.property(fc.oneof(fc.string(), fc.webUrl({ withQueryParameters: true })), (url) => {
+        const utm = utmFromUrl(url);
+        for (const [key, value] of Object.entries(utm)) {
+          assert.ok(['source', 'medium', 'campaign', 'term', 'content'].includes(key));
+          assert.equal(typeof value, 'string');
+          assert.equal(value, value.trim());
+          assert.notEqual(value, '');
+        }
+      }),
+    );
+  });
+});
+
+type TouchInput = Parameters<typeof deriveChannel>[0];
+
+const LP = 'https://acme.com/landing';
+
+/** [why the row exists, touch, expected channel] */
+const rules: [string, TouchInput, Channel][] = [
+  // 1. offline
+  ['source import', { source: 'import' }, 'offline'],
+  ['source CSV in any case', { source: ' CSV ' }, 'offline'],
+  ['source offline', { source: 'offline' }, 'offline'],
+  ['source crm beats an email medium', { source: 'crm', utm: { medium: 'email' } }, 'offline'],
+  ['medium offline', { utm: { source: 'flyer', medium: 'Offline' } }, 'offline'],
+  // 2. events
+  ['medium event', { utm: { medium: 'event' } }, 'events'],
+  ['medium events', { utm: { medium: 'events' } }, 'events'],
+  ['medium webinar', { utm: { source: 'zoom', medium: 'webinar' } }, 'events'],
+  ['medium conference', { utm: { medium: 'conference' } }, 'events'],
+  ['medium tradeshow', { utm: { medium: 'tradeshow' } }, 'events'],
+  ['medium trade-show', { utm: { medium: 'trade-show' } }, 'events'],
+  ['medium meetup', { utm: { medium: 'Meetup' } }, 'events'],
+  ['source event', { source: 'event' }, 'events'],
+  ['utm source webinar', { utm: { source: 'webinar' } }, 'events'],
+  ['events beat email', { utm: { source: 'newsletter', medium: 'webinar' } }, 'events'],
+  // 3. email
+  ['medium email', { utm: { source: 'hubspot', medium: 'email' } }, 'email'],
+  ['medium e-mail', { utm: { medium: 'E-Mail' } }, 'email'],
+  ['medium e_mail', { utm: { medium: 'e_mail' } }, 'email'],
+  ['medium newsletter', { utm: { medium: 'newsletter' } }, 'email'],
+  ['utm source newsletter', { utm: { source: 'newsletter', medium: 'cpc' } }, 'email'],
+  ['source email', { source: 'email' }, 'email'],
+  ['email beats a click id', { utm: { medium: 'email' }, landingPage: `${LP}?gclid=abc` }, 'email'],
+  // 4. paid
+  ['cpc from google', { utm: { source: 'google', medium: 'cpc' } }, 'paid_search'],
+  ['ppc from bing.com', { utm: { source: 'bing.com', medium: 'ppc' } }, 'paid_search'],
+  ['paid_search from duckduckgo', { utm: { source: 'duckduckgo', medium: 'paid_search' } }, 'paid_search'],
+  ['cpc from a google ccTLD host', { utm: { source: 'www.google.co.uk', medium: 'cpc' } }, 'paid_search'],
+  ['cpc from search.brave.com', { utm: { source: 'search.brave.com', medium: 'cpc' } }, 'paid_search'],
+  ['cpc from yandex.ru', { utm: { source: 'yandex.ru', medium: 'CPC' } }, 'paid_search'],
+  ['cpm from facebook', { utm: { source: 'facebook', medium: 'cpm' } }, 'paid_social'],
+  ['paid from fb_ads', { utm: { source: 'fb_ads', medium: 'paid' } }, 'paid_social'],
+  ['paid-social from LinkedIn', { utm: { source: 'LinkedIn', medium: 'paid-social' } }, 'paid_social'],
+  ['retargeting from instagram', { utm: { source: 'ig', medium: 'retargeting' } }, 'paid_social'],
+  ['cpc from x', { utm: { source: 'x', medium: 'cpc' } }, 'paid_social'],
+  ['cpc from tiktok', { utm: { source: 'tiktok', medium: 'cpc' } }, 'paid_social'],
+  ['cpc from reddit.com', { utm: { source: 'reddit.com', medium: 'cpc' } }, 'paid_social'],
+  [
+    'cpc, source unknown, search referrer',
+    { utm: { medium: 'cpc' }, referrer: 'https://www.bing.com/' },
+    'paid_search',
+  ],
+  [
+    'cpc, no source, social referrer',
+    { utm: { medium: 'cpc' }, referrer: 'https://lnkd.in/abc' },
+    'paid_social',
+  ],
+  ['cpc, source unknown, no referrer', { utm: { source: 'adroll', medium: 'cpc' } }, 'other'],
+  ['display network cpm', { utm: { source: 'criteo', medium: 'cpm' } }, 'other'],
+  ['gclid alone', { landingPage: `${LP}?gclid=abc` }, 'paid_search'],
+  ['gbraid alone', { landingPage: `${LP}?gbraid=abc` }, 'paid_search'],
+  [
+    'wbraid with a search referrer',
+    { landingPage: `${LP}?wbraid=x`, referrer: 'https://google.com' },
+    'paid_search',
+  ],
+  ['msclkid alone', { landingPage: `${LP}?msclkid=abc` }, 'paid_search'],
+  ['dclid alone', { landingPage: `${LP}?dclid=abc` }, 'paid_search'],
+  ['li_fat_id alone', { landingPage: `${LP}?li_fat_id=abc` }, 'paid_social'],
+  ['ttclid alone', { landingPage: `${LP}?ttclid=abc` }, 'paid_social'],
+  [
+    'click id decides over utm source',
+    { utm: { source: 'facebook', medium: 'cpc' }, landingPage: `${LP}?gclid=abc` },
+    'paid_search',
+  ],
+  [
+    'click id decides over the referrer',
+    { landingPage: `${LP}?ttclid=1`, referrer: 'https://google.com' },
+    'paid_social',
+  ],
+  [
+    'click id with an organic medium',
+    { utm: { source: 'google', medium: 'organic' }, landingPage: `${LP}?gclid=1` },
+    'paid_search',
+  ],
+  [
+    'fbclid is not a paid signal',
+    { landingPage: `${LP}?fbclid=abc`, referrer: 'https://m.facebook.com/' },
+    'organic_social',
+  ],
+  ['empty click id is ignored', { landingPage: `${LP}?gclid=` }, 'direct'],
+  // 5. organic search / social
+  ['source google without medium', { utm: { source: 'google' } }, 'organic_search'],
+  ['source Bing with medium organic', { utm: { source: 'Bing', medium: 'organic' } }, 'organic_search'],
+  ['unknown source with medium organic', { utm: { source: 'partner', medium: 'organic' } }, 'organic_search'],
+  ['source ecosia.org', { utm: { source: 'ecosia.org', medium: 'referral' } }, 'organic_search'],
+  ['source facebook', { utm: { source: 'facebook' } }, 'organic_social'],
+  [
+    'facebook with medium organic is social',
+    { utm: { source: 'facebook', medium: 'organic' } },
+    'organic_social',
+  ],
+  ['source m.facebook.com', { utm: { source: 'm.facebook.com', medium: 'referral' } }, 'organic_social'],
+  ['source t.co', { utm: { source: 't.co' } }, 'organic_social'],
+  ['source mastodon.social', { utm: { source: 'mastodon.social' } }, 'organic_social'],
+  ['medium social', { utm: { source: 'partner', medium: 'social' } }, 'organic_social'],
+  ['medium social-network', { utm: { medium: 'social-network' } }, 'organic_social'],
+  ['medium social-media', { utm: { medium: 'social-media' } }, 'organic_social'],
+  ['medium sm', { utm: { medium: 'sm' } }, 'organic_social'],
+  ['medium social_media', { utm: { medium: 'Social_Media' } }, 'organic_social'],
+  [
+    'a social medium beats a search source',
+    { utm: { source: 'google', medium: 'social' } },
+    'organic_social',
+  ],
+  // 6. referral
+  ['medium referral', { utm: { source: 'partner.com', medium: 'referral' } }, 'referral'],
+  ['medium link', { utm: { source: 'blog', medium: 'link' } }, 'referral'],
+  ['medium app', { utm: { source: 'zapier', medium: 'app' } }, 'referral'],
+  // 7. no utm: referrer
+  ['no utm, google referrer', { referrer: 'https://www.google.com/' }, 'organic_search'],
+  ['no utm, google ccTLD referrer', { referrer: 'https://www.google.co.uk/search?q=x' }, 'organic_search'],
+  ['no utm, google.com.br referrer', { referrer: 'https://www.google.com.br/' }, 'organic_search'],
+  ['no utm, yahoo japan referrer', { referrer: 'https://search.yahoo.co.jp/' }, 'organic_search'],
+  ['no utm, brave search referrer', { referrer: 'https://search.brave.com/search?q=x' }, 'organic_search'],
+  ['no utm, bare host referrer', { referrer: 'duckduckgo.com' }, 'organic_search'],
+  ['no utm, linkedin referrer', { referrer: 'https://www.linkedin.com/feed/' }, 'organic_social'],
+  ['no utm, t.co referrer', { referrer: 'https://t.co/xyz' }, 'organic_social'],
+  ['no utm, x.com referrer', { referrer: 'https://x.com/acme' }, 'organic_social'],
+  ['no utm, youtu.be referrer', { referrer: 'https://youtu.be/abc' }, 'organic_social'],
+  ['no utm, threads.net referrer', { referrer: 'https://www.threads.net/' }, 'organic_social'],
+  ['no utm, other site', { referrer: 'https://news.ycombinator.com/item?id=1', landingPage: LP }, 'referral'],
+  ['no utm, other site, no landing page', { referrer: 'https://blog.partner.io/post' }, 'referral'],
+  ['no utm, a site whose name only contains google', { referrer: 'https://notgoogle.com/' }, 'referral'],
+  ['no utm, a brand as subdomain elsewhere', { referrer: 'https://google.example.org/' }, 'referral'],
+  ['no utm, same host as landing page', { referrer: 'https://acme.com/blog', landingPage: LP }, 'direct'],
+  ['no utm, www vs bare host', { referrer: 'https://www.acme.com/', landingPage: LP }, 'direct'],
+  ['no utm, own subdomain', { referrer: 'https://blog.acme.com/', landingPage: LP }, 'direct'],
+  ['no utm, no referrer', { landingPage: LP }, 'direct'],
+  ['nothing at all', {}, 'direct'],
+  ['nulls everywhere', { source: null, referrer: null, landingPage: null }, 'direct'],
+  ['unknown plain source, no utm', { source: 'website' }, 'direct'],
+  ['unparseable referrer', { referrer: 'not a url' }, 'direct'],
+  ['empty utm values count as absent', { utm: { source: ' ', medium: '' } }, 'direct'],
+  // 8. utm present, nothing matched
+  ['campaign only', { utm: { campaign: 'spring' } }, 'other'],
+  ['unknown source and medium', { utm: { source: 'partner', medium: 'banner' } }, 'other'],
+  [
+    'utm present, google referrer ignored',
+    { utm: { campaign: 'x' }, referrer: 'https://google.com' },
+    'other',
+  ],
+  // utm from the landing page
+  ['utm from the landing page', { landingPage: `${LP}?utm_source=google&utm_medium=cpc` }, 'paid_search'],
+  ['relative landing page', { landingPage: '/pricing?utm_medium=email' }, 'email'],
+  [
+    'explicit utm wins over the landing page',
+    { utm: { medium: 'social' }, landingPage: `${LP}?utm_medium=email` },
+    'organic_social',
+  ],
+  ['empty utm falls back to the landing page', { utm: {}, landingPage: `${LP}?utm_medium=email` }, 'email'],
+];
+
+describe('deriveChannel', () => {
+  for (const [why, touch, expected] of rules) {
+    test(`${why} → ${expected}`, () => {
+      assert.equal(deriveChannel(touch), expected);
+    });
+  }
+
+  test('every channel is reachable from the table', () => {
+    assert.deepEqual(new Set(rules.map(([, , channel]) => channel)), new Set(channels));
+  });
+
+  test('never throws and always returns a channel, for arbitrary strings', () => {
+    const text = fc.oneof(
+      fc.string(),
+      fc.webUrl({ withQueryParameters: true, withFragments: true }),
+      fc.constantFrom(
+        'google',
+        'facebook',
+        'cpc',
+        'email',
+        'import',
+        '?gclid=1',
+        '/x?utm_source=fb',
+        '.',
+        '..',
+        '@',
+      ),
+    );
+    const maybe = fc.option(text, { nil: undefined });
+    const utm = fc.record(
+      { source: text, medium: text, campaign: text, term: text, content: text },
+      { requiredKeys: [] },
+    );
+    const touch = fc.record(
+      {
+        source: fc.option(text),
+        utm,
+        referrer: fc.option(text),
+        landingPage: fc.oneof(
+          fc.option(text),
+          maybe.map((q) => (q === undefined ? null : `${LP}?${q}`)),
+        ),
+      },
+      { requiredKeys: [] },
+    );
+    fc.assert(
+      fc.property(touch, (t) => {
+        assert.ok((channels as readonly string[]).includes(deriveChannel(t)));
+      }),
+      { numRuns: 2000 },
+    );
+  });
+});

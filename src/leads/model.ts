@@ -1,0 +1,271 @@
+import type { Stage } from '../lifecycle/model.ts';
+
+/** Marketing channel of a touch, in the spirit of GA4's default channel grouping. */
+export const channels = [
+  'organic_search',
+  'paid_search',
+  'organic_social',
+  'paid_social',
+  'email',
+  'referral',
+  'direct',
+  'events',
+  'offline',
+  'other',
+] as const;
+export type Channel = (typeof channels)[number];
+
+export interface Utm {
+  source?: string;
+  medium?: string;
+  campaign?: string;
+  term?: string;
+  content?: string;
+}
+
+/** Where one capture came from. A lead keeps its first and its latest touch apart. */
+export interface Touch {
+  source: string | null;
+  channel: Channel;
+  utm: Utm;
+  referrer: string | null;
+  landingPage: string | null;
+  /** Epoch milliseconds. */
+  at: number;
+}
+
+export type PropertyValue = string | number | boolean | string[] | null;
+
+/** A lead as the domain sees it (times in epoch milliseconds). */
+export interface Lead {
+  id: string;
+  workspaceId: string;
+  email: string | null;
+  phone: string | null;
+  firstName: string | null;
+  lastName: string | null;
+  company: string | null;
+  companyDomain: string | null;
+  jobTitle: string | null;
+  companySize: number | null;
+  industry: string | null;
+  country: string | null;
+  city: string | null;
+  website: string | null;
+  emailDisposable: boolean;
+  source: string | null;
+  channel: Channel | null;
+  firstTouch: Touch | null;
+  lastTouch: Touch | null;
+  properties: Record<string, PropertyValue>;
+  stage: Stage;
+  ownerId: string | null;
+  archivedAt: number | null;
+  mergedIntoId: string | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+/** A capture request after validation and normalisation: what `capture` writes. */
+export interface LeadCapture {
+  email?: string;
+  phone?: string;
+  firstName?: string;
+  lastName?: string;
+  company?: string;
+  /** From the email's domain unless it is a free-mail domain; or from `website`. */
+  companyDomain?: string;
+  jobTitle?: string;
+  companySize?: number;
+  industry?: string;
+  /** ISO 3166-1 alpha-2. */
+  country?: string;
+  city?: string;
+  website?: string;
+  emailDisposable?: boolean;
+  stage?: Stage;
+  ownerId?: string;
+  properties?: Record<string, PropertyValue>;
+  /** Present when the capture carries any source, UTM, referrer or landing page. */
+  touch?: Touch;
+  /** When the capture happened (CSV imports carry the original create date). */
+  at?: number;
+}
+
+/** Lead fields a capture can set directly, in the order exports list them. */
+export const leadFields = [
+  'email',
+  'phone',
+  'firstName',
+  'lastName',
+  'company',
+  'companyDomain',
+  'jobTitle',
+  'companySize',
+  'industry',
+  'country',
+  'city',
+  'website',
+] as const;
+export type LeadField = (typeof leadFields)[number];
+
+/** System entries the lead's timeline records beside the activities it receives. */
+export const timelineTypes = [
+  'lead_created',
+  'lead_updated',
+  'lead_merged',
+  'lead_archived',
+  'lead_restored',
+  'identified',
+] as const;
+
+/** One entry of a lead's timeline (an activity or a system entry). */
+export interface TimelineEntry {
+  id: string;
+  leadId: string;
+  type: string;
+  occurredAt: number;
+  properties: Record<string, unknown>;
+}
+
+export function searchText(lead: Pick<Lead, 'firstName' | 'lastName' | 'email' | 'company'>): string {
+  return [lead.firstName, lead.lastName, lead.email, lead.company]
+    .filter((part): part is string => Boolean(part))
+    .join(' ')
+    .toLowerCase();
+}
+
+/** A new lead from its first capture. */
+export function newLead(
+  id: string,
+  workspaceId: string,
+  capture: LeadCapture,
+  defaultStageValue: Stage,
+  now: number,
+): Lead {
+  const at = capture.at ?? now;
+  return {
+    id,
+    workspaceId,
+    email: capture.email ?? null,
+    phone: capture.phone ?? null,
+    firstName: capture.firstName ?? null,
+    lastName: capture.lastName ?? null,
+    company: capture.company ?? null,
+    companyDomain: capture.companyDomain ?? null,
+    jobTitle: capture.jobTitle ?? null,
+    companySize: capture.companySize ?? null,
+    industry: capture.industry ?? null,
+    country: capture.country ?? null,
+    city: capture.city ?? null,
+    website: capture.website ?? null,
+    emailDisposable: capture.emailDisposable ?? false,
+    source: capture.touch?.source ?? null,
+    channel: capture.touch?.channel ?? null,
+    firstTouch: capture.touch ?? null,
+    lastTouch: capture.touch ?? null,
+    properties: withoutNulls(capture.properties ?? {}),
+    stage: capture.stage ?? defaultStageValue,
+    ownerId: capture.ownerId ?? null,
+    archivedAt: null,
+    mergedIntoId: null,
+    createdAt: at,
+    updatedAt: now,
+  };
+}
+
+function withoutNulls(values: Record<string, PropertyValue>): Record<string, PropertyValue> {
+  return Object.fromEntries(Object.entries(values).filter(([, v]) => v !== null));
+}
+
+/**
+ * A later capture of a known lead: given fields overwrite (the latest word wins), absent ones
+ * stay, properties merge key by key (null removes a key), the stage only moves forward, the
+ * first touch is kept and the last touch replaced. Returns the lead and the fields that changed.
+ */
+export function applyCapture(
+  lead: Lead,
+  capture: LeadCapture,
+  now: number,
+  forward: (current: Stage, proposed: Stage | undefined) => Stage,
+): { lead: Lead; changed: string[] } {
+  const next: Lead = { ...lead };
+  const changed: string[] = [];
+  for (const field of leadFields) {
+    const value = capture[field];
+    if (value !== undefined && value !== lead[field]) {
+      (next as unknown as Record<string, unknown>)[field] = value;
+      changed.push(field);
+    }
+  }
+  if (capture.emailDisposable !== undefined && capture.emailDisposable !== lead.emailDisposable) {
+    next.emailDisposable = capture.emailDisposable;
+  }
+  if (capture.properties) {
+    const properties = { ...lead.properties };
+    for (const [key, value] of Object.entries(capture.properties)) {
+      if (value === null) {
+        if (key in properties) {
+          delete properties[key];
+          changed.push(`properties.${key}`);
+        }
+      } else if (JSON.stringify(properties[key]) !== JSON.stringify(value)) {
+        properties[key] = value;
+        changed.push(`properties.${key}`);
+      }
+    }
+    next.properties = properties;
+  }
+  const stage = forward(lead.stage, capture.stage);
+  if (stage !== lead.stage) {
+    next.stage = stage;
+    changed.push('stage');
+  }
+  if (capture.touch) {
+    next.lastTouch = capture.touch;
+    if (!lead.firstTouch) {
+      next.firstTouch = capture.touch;
+      next.source = capture.touch.source;
+      next.channel = capture.touch.channel;
+      changed.push('source');
+    }
+  }
+  if (capture.ownerId !== undefined && capture.ownerId !== lead.ownerId) {
+    next.ownerId = capture.ownerId;
+    changed.push('ownerId');
+  }
+  if (lead.archivedAt !== null) next.archivedAt = null;
+  if (changed.length > 0 || capture.touch || lead.archivedAt !== null) next.updatedAt = now;
+  return { lead: next, changed };
+}
+
+/**
+ * An explicit merge: `winner` keeps its id and email; fields it lacks come from `loser`;
+ * properties combine with the winner's values first; the earlier first touch and the later
+ * last touch win; the furthest stage wins.
+ */
+export function mergeLeads(
+  winner: Lead,
+  loser: Lead,
+  now: number,
+  forward: (a: Stage, b: Stage) => Stage,
+): Lead {
+  const merged: Lead = { ...winner };
+  for (const field of leadFields) {
+    if (merged[field] === null && loser[field] !== null)
+      (merged as unknown as Record<string, unknown>)[field] = loser[field];
+  }
+  merged.properties = { ...loser.properties, ...winner.properties };
+  if (loser.firstTouch && (!winner.firstTouch || loser.firstTouch.at < winner.firstTouch.at)) {
+    merged.firstTouch = loser.firstTouch;
+    merged.source = loser.source;
+    merged.channel = loser.channel;
+  }
+  if (loser.lastTouch && (!winner.lastTouch || loser.lastTouch.at > winner.lastTouch.at))
+    merged.lastTouch = loser.lastTouch;
+  merged.stage = forward(winner.stage, loser.stage);
+  merged.ownerId = winner.ownerId ?? loser.ownerId;
+  merged.createdAt = Math.min(winner.createdAt, loser.createdAt);
+  merged.updatedAt = now;
+  return merged;
+}

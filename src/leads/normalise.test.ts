@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import {
+  companyDomainFromEmail,
+  isDisposableEmail,
+  normaliseCountry,
+  normaliseEmail,
+  normalisePhone,
+  normaliseWebsite,
+} from './normalise.ts';
+
+describe('normaliseEmail', () => {
+  const valid: [string, string][] = [
+    ['jane@acme.com', 'jane@acme.com'],
+    ['  Jane.Doe@ACME.com  ', 'jane.doe@acme.com'],
+    ['jane+leads@mail.acme.co.uk', 'jane+leads@mail.acme.co.uk'],
+    ["o'brien@acme.ie", "o'brien@acme.ie"],
+    ['a_b-c{d}@sub-domain.acme.io', 'a_b-c{d}@sub-domain.acme.io'],
+    ['x@xn--80ak6aa92e.xn--p1ai', 'x@xn--80ak6aa92e.xn--p1ai'],
+    [`${'a'.repeat(64)}@acme.com`, `${'a'.repeat(64)}@acme.com`],
+  ];
+  for (const [raw, expected] of valid) {
+    test(`accepts ${JSON.stringify(raw)}`, () => {
+      assert.deepEqual(normaliseEmail(raw), { ok: true, value: expected });
+    });
+  }
+
+  const invalid = [
+    '',
+    'jane',
+    'jane@',
+    '@acme.com',
+    'jane@@acme.com',
+    'jane@bob@acme.com',
+    'jane doe@acme.com',
+    'jane@acme',
+    'jane@acme.c',
+    'jane@acme.123',
+    'jane@-acme.com',
+    'jane@acme-.com',
+    'jane@acme..com',
+    'jane@.acme.com',
+    '.jane@acme.com',
+    'jane.@acme.com',
+    'ja..ne@acme.com',
+    '"jane"@acme.com',
+    'jane@[127.0.0.1]',
+    'jané@acme.com',
+    'jane@acmé.com',
+    '\u212Aate@acme.com',
+    `${'a'.repeat(65)}@acme.com`,
+    `a@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(60)}.com`,
+    `a@${'b'.repeat(64)}.com`,
+  ];
+  for (const raw of invalid) {
+    test(`refuses ${JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw)}`, () => {
+      assert.deepEqual(normaliseEmail(raw), { ok: false, message: 'is not a valid email address' });
+    });
+  }
+
+  test('is idempotent on its own output', () => {
+    const raw = fc.oneof(
+      fc.emailAddress(),
+      fc.emailAddress().map((e) => ` ${e.toUpperCase()} `),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(raw, (input) => {
+        const first = normaliseEmail(input);
+        if (first.ok) assert.deepEqual(normaliseEmail(first.value), first);
+      }),
+    );
+  });
+
+  test('accepts what fast-check considers an email, lower-cased, unless over the length limits', () => {
+    fc.assert(
+      fc.property(fc.emailAddress(), (email) => {
+        const result = normaliseEmail(email);
+        const [local = '', domain = ''] = email.split('@');
+        const tld = domain.slice(domain.lastIndexOf('.') + 1);
+        if (email.length <= 254 && local.length <= 64 && /^[a-z]{2,}$/i.test(tld)) {
+          assert.deepEqual(result, { ok: true, value: email.toLowerCase() });
+        }
+      }),
+    );
+  });
+});
+
+describe('normalisePhone', () => {
+  const valid: [string, string | undefined, string][] = [
+    ['+44 20 7946 0958', undefined, '+442079460958'],
+    ['+44 20 7946 0958', 'US', '+442079460958'],
+    ['(415) 555-2671', 'US', '+14155552671'],
+    ['(415) 555-2671', 'us', '+14155552671'],
+    ['07911 123456', 'GB', '+447911123456'],
+    ['+49 30 901820', undefined, '+4930901820'],
+    ['0033 6 12 34 56 78', 'FR', '+33612345678'],
+    ['+44 20 7946 0958 ext. 12', undefined, '+442079460958'],
+    ['+1 415 555 2671', 'ZZ', '+14155552671'],
+  ];
+  for (const [raw, country, expected] of valid) {
+    test(`${raw} (${country ?? 'no default'}) → ${expected}`, () => {
+      assert.deepEqual(normalisePhone(raw, country), { ok: true, value: expected });
+    });
+  }
+
+  const invalid: [string, string | undefined][] = [
+    ['', 'US'],
+    ['junk', 'US'],
+    ['12', 'US'],
+    ['(415) 555-2671', undefined],
+    ['07911 123456', undefined],
+    ['(415) 555-2671', 'ZZ'],
+    // Valid length but no such area code: only the 'max' metadata catches this.
+    ['+1 123 456 7890', undefined],
+    ['+44 20 7946 09581234', undefined],
+    ['call me on +44 20 7946 0958', undefined],
+  ];
+  for (const [raw, country] of invalid) {
+    test(`refuses ${JSON.stringify(raw)} (${country ?? 'no default'})`, () => {
+      assert.deepEqual(normalisePhone(raw, country), { ok: false, message: 'is not a valid phone number' });
+    });
+  }
+
+  test('returns E.164 or an error for any input, and E.164 is a fixed point', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.constantFrom(undefined, 'US', 'GB', 'DE', 'xx'), (raw, country) => {
+        const result = normalisePhone(raw, country);
+        if (result.ok) {
+          assert.match(result.value, /^\+[1-9]\d{1,14}$/);
+          assert.deepEqual(normalisePhone(result.value), result);
+        } else assert.equal(result.message, 'is not a valid phone number');
+      }),
+    );
+  });
+});
+
+describe('normaliseCountry', () => {
+  const cases: [string, string][] = [
+    ['DE', 'DE'],
+    ['de', 'DE'],
+    [' gb ', 'GB'],
+    ['DEU', 'DE'],
+    ['usa', 'US'],
+    ['GBR', 'GB'],
+    ['Germany', 'DE'],
+    ['germany', 'DE'],
+    ['United States', 'US'],
+    ['United States of America', 'US'],
+    ['U.S.A.', 'US'],
+    ['UK', 'GB'],
+    ['U.K.', 'GB'],
+    ['Great Britain', 'GB'],
+    ['United Kingdom', 'GB'],
+    ['England', 'GB'],
+    ['Deutschland', 'DE'],
+    ['Holland', 'NL'],
+    ['the Netherlands', 'NL'],
+    ['Netherlands', 'NL'],
+    ["Côte d'Ivoire", 'CI'],
+    ['Cote d’Ivoire', 'CI'],
+    ['Ivory Coast', 'CI'],
+    ['España', 'ES'],
+    ['Türkiye', 'TR'],
+    ['Turkey', 'TR'],
+    ['South Korea', 'KR'],
+    ['Russia', 'RU'],
+    ['Czechia', 'CZ'],
+    ['Bosnia and Herzegovina', 'BA'],
+    ['Bosnia & Herzegovina', 'BA'],
+    ['Kosovo', 'XK'],
+  ];
+  for (const [raw, expected] of cases) {
+    test(`${JSON.stringify(raw)} → ${expected}`, () => {
+      assert.deepEqual(normaliseCountry(raw), { ok: true, value: expected });
+    });
+  }
+
+  const unknown = ['', 'ZZ', 'XYZ', 'Atlantis', '276', 'Germany!!!x'];
+  for (const raw of unknown) {
+    test(`refuses ${JSON.stringify(raw)}`, () => {
+      assert.deepEqual(normaliseCountry(raw), { ok: false, message: 'is not a known country' });
+    });
+  }
+
+  test('refuses a name two countries share', () => {
+    assert.deepEqual(normaliseCountry('Congo'), {
+      ok: false,
+      message: 'is ambiguous; use the ISO country code',
+    });
+  });
+
+  test('is a fixed point on its own output', () => {
+    const names = ['Germany', 'usa', 'UK', 'Holland', 'fr', 'ITA', 'Japan', 'Brasil', 'Viet Nam'];
+    fc.assert(
+      fc.property(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 4 }), fc.string()), (raw) => {
+        const result = normaliseCountry(raw);
+        if (result.ok) {
+          assert.match(result.value, /^[A-Z]{2}$/);
+          assert.deepEqual(normaliseCountry(result.value), result);
+        }
+      }),
+    );
+  });
+});
+
+describe('companyDomainFromEmail', () => {
+  const cases: [string, string | null][] = [
+    ['jane@acme.com', 'acme.com'],
+    ['jane@ACME.com', 'acme.com'],
+    ['jane@eu.acme.co.uk', 'eu.acme.co.uk'],
+    ['jane@gmail.com', null],
+    ['jane@GMail.com', null],
+    ['jane@googlemail.com', null],
+    ['jane@outlook.com', null],
+    ['jane@yahoo.co.uk', null],
+    ['jane@gmx.de', null],
+    ['not an email', null],
+    ['jane@localhost', null],
+  ];
+  for (const [email, expected] of cases) {
+    test(`${email} → ${expected}`, () => {
+      assert.equal(companyDomainFromEmail(email), expected);
+    });
+  }
+});
+
+describe('isDisposableEmail', () => {
+  const cases: [string, boolean][] = [
+    ['x@mailinator.com', true],
+    ['x@MAILINATOR.COM', true],
+    ['x@eu.mailinator.com', true],
+    ['x@yopmail.com', true],
+    ['x@acme.com', false],
+    ['x@gmail.com', false],
+    ['x@mailinator.com.acme.com', false],
+    ['x@com', false],
+    ['nonsense', false],
+  ];
+  for (const [email, expected] of cases) {
+    test(`${email} → ${expected}`, () => {
+      assert.equal(isDisposableEmail(email), expected);
+    });
+  }
+});
+
+describe('normaliseWebsite', () => {
+  const valid: [string, string, string][] = [
+    ['acme.com', 'https://acme.com', 'acme.com'],
+    ['ACME.com/', 'https://acme.com', 'acme.com'],
+    ['www.acme.com', 'https://www.acme.com', 'acme.com'],
+    ['http://www.Acme.com', 'https://www.acme.com', 'acme.com'],
+    ['https://acme.com/en/About', 'https://acme.com/en/About', 'acme.com'],
+    ['https://acme.com/pricing/?utm_source=x#plans', 'https://acme.com/pricing/', 'acme.com'],
+    ['//acme.com', 'https://acme.com', 'acme.com'],
+    ['acme.com.', 'https://acme.com', 'acme.com'],
+    ['shop.acme.co.uk:8443/x', 'https://shop.acme.co.uk:8443/x', 'shop.acme.co.uk'],
+    ['https://acme.com:443', 'https://acme.com', 'acme.com'],
+    ['exämple.de', 'https://xn--exmple-cua.de', 'xn--exmple-cua.de'],
+    ['www.com', 'https://www.com', 'www.com'],
+  ];
+  for (const [raw, url, domain] of valid) {
+    test(`${raw} → ${url}`, () => {
+      assert.deepEqual(normaliseWebsite(raw), { ok: true, value: { url, domain } });
+    });
+  }
+
+  const invalid = [
+    '',
+    'acme',
+    'localhost:3000',
+    'http://localhost',
+    'intranet.local',
+    'site.test',
+    '192.168.0.1',
+    'http://10.0.0.1/admin',
+    'http://[::1]/',
+    'ftp://acme.com',
+    'mailto:jane@acme.com',
+    'javascript:alert(1)',
+    'https://user:pass@acme.com',
+    'acme dot com',
+    'acme.c0m',
+    'https://ac_me.com',
+  ];
+  for (const raw of invalid) {
+    test(`refuses ${JSON.stringify(raw)}`, () => {
+      assert.deepEqual(normaliseWebsite(raw), { ok: false, message: 'is not a valid website URL' });
+    });
+  }
+
+  test('is idempotent on its own url', () => {
+    const raw = fc.oneof(
+      fc.webUrl({ withQueryParameters: true, withFragments: true }),
+      fc.domain(),
+      fc.string(),
+    );
+    fc.assert(
+      fc.property(raw, (input) => {
+        const first = normaliseWebsite(input);
+        if (first.ok) {
+          assert.ok(first.value.url.startsWith(`https://`));
+          assert.deepEqual(normaliseWebsite(first.value.url), first);
+        }
+      }),
+    );
+  });
+});

@@ -1,0 +1,300 @@
+import type { Kysely, Transaction } from 'kysely';
+import type { Database } from '../db/database.ts';
+import { newId } from '../db/ids.ts';
+import type { DB } from '../db/schema.ts';
+import { DomainError, type FieldError, validationError } from '../errors.ts';
+import { defaultStage, forwardStage } from '../lifecycle/model.ts';
+import { checkProperties } from '../properties/model.ts';
+import type { PropertyService } from '../properties/service.ts';
+import type { WorkspaceSettings } from '../workspaces/model.ts';
+import { type Parsed, parseLeadInput } from './input.ts';
+import {
+  applyCapture,
+  type Lead,
+  type LeadCapture,
+  mergeLeads,
+  newLead,
+  type TimelineEntry,
+} from './model.ts';
+import * as store from './store.ts';
+import * as timeline from './timeline-store.ts';
+
+export interface LeadServiceDeps {
+  database: Database;
+  properties: PropertyService;
+  clock: () => number;
+}
+
+/** How a capture arrived; recorded on the timeline. */
+export type CaptureVia = 'api' | 'import' | 'form' | 'webhook' | 'event';
+
+export type CaptureOutcome = { ok: true; lead: Lead; created: boolean } | { ok: false; errors: FieldError[] };
+
+export interface WorkspaceContext {
+  id: string;
+  settings: WorkspaceSettings;
+}
+
+export type LeadService = ReturnType<typeof createLeadService>;
+
+/** Follows merge redirects: a capture of a merged-away email lands on the lead it went into. */
+async function resolveMerged(db: Kysely<DB>, workspaceId: string, lead: Lead): Promise<Lead> {
+  let current = lead;
+  for (let hops = 0; current.mergedIntoId && hops < 10; hops++) {
+    const next = await store.findLead(db, workspaceId, current.mergedIntoId);
+    if (!next) break;
+    current = next;
+  }
+  return current;
+}
+
+export function createLeadService({ database, properties, clock }: LeadServiceDeps) {
+  const { db } = database;
+
+  /**
+   * Writes many validated captures in the caller's transaction with a handful of statements:
+   * one lookup for all emails, one for phone-only leads, one multi-row insert for the new
+   * leads and one for their timeline entries; known leads are updated one by one. Captures
+   * of the same person within the call apply in order, so the result equals one-by-one.
+   */
+  async function captureManyIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    captures: LeadCapture[],
+    via: CaptureVia,
+  ): Promise<Array<{ lead: Lead; created: boolean }>> {
+    const now = clock();
+    const emails = [...new Set(captures.flatMap((c) => (c.email ? [c.email] : [])))];
+    const phones = [...new Set(captures.flatMap((c) => (c.phone ? [c.phone] : [])))];
+    const byEmail = new Map<string, Lead>();
+    const byPhone = new Map<string, Lead>();
+    for (let i = 0; i < emails.length; i += 500) {
+      for (const lead of await store.findLeadsByEmails(trx, workspace.id, emails.slice(i, i + 500))) {
+        byEmail.set(lead.email!, await resolveMerged(trx, workspace.id, lead));
+      }
+    }
+    for (let i = 0; i < phones.length; i += 500) {
+      for (const lead of await store.findPhoneOnlyLeads(trx, workspace.id, phones.slice(i, i + 500))) {
+        byPhone.set(lead.phone!, lead);
+      }
+    }
+    const created = new Map<string, Lead>();
+    const updated = new Map<string, Lead>();
+    const entries: TimelineEntry[] = [];
+    const results: Array<{ lead: Lead; created: boolean }> = [];
+
+    for (const capture of captures) {
+      let existing = capture.email ? byEmail.get(capture.email) : undefined;
+      // A phone-only lead that now gives an email becomes that email's lead.
+      if (!existing && capture.phone) existing = byPhone.get(capture.phone);
+      if (!existing) {
+        const lead = newLead(newId(), workspace.id, capture, defaultStage, now);
+        created.set(lead.id, lead);
+        entries.push({
+          id: newId(),
+          leadId: lead.id,
+          type: 'lead_created',
+          occurredAt: lead.createdAt,
+          properties: { via, source: lead.source, channel: lead.channel },
+        });
+        remember(lead);
+        results.push({ lead, created: true });
+        continue;
+      }
+      const { lead, changed } = applyCapture(existing, capture, now, forwardStage);
+      const dirty = changed.length > 0 || capture.touch !== undefined || existing.archivedAt !== null;
+      if (dirty) {
+        if (created.has(lead.id)) created.set(lead.id, lead);
+        else updated.set(lead.id, lead);
+        if (existing.archivedAt !== null) {
+          entries.push({
+            id: newId(),
+            leadId: lead.id,
+            type: 'lead_restored',
+            occurredAt: now,
+            properties: { via },
+          });
+        }
+        if (changed.length > 0) {
+          entries.push({
+            id: newId(),
+            leadId: lead.id,
+            type: 'lead_updated',
+            occurredAt: now,
+            properties: { via, changed },
+          });
+        }
+      }
+      if (existing.email === null && lead.email !== null && existing.phone) byPhone.delete(existing.phone);
+      remember(lead);
+      results.push({ lead, created: false });
+    }
+
+    function remember(lead: Lead): void {
+      if (lead.email) byEmail.set(lead.email, lead);
+      else if (lead.phone) byPhone.set(lead.phone, lead);
+    }
+
+    await store.insertLeads(trx, [...created.values()]);
+    for (const lead of updated.values()) await store.updateLead(trx, lead);
+    await timeline.insertEntries(trx, workspace.id, entries, now);
+    // Every result reports the lead as it stands after the whole call.
+    return results.map((r) => ({
+      lead: created.get(r.lead.id) ?? updated.get(r.lead.id) ?? r.lead,
+      created: r.created,
+    }));
+  }
+
+  /**
+   * Validates raw inputs (shape, normalisation, custom property types) against the
+   * workspace's schema as read in `trx`. Items are independent: one bad item does not fail the others.
+   */
+  async function parseManyIn(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    raws: unknown[],
+    pathOf: (index: number) => string,
+  ): Promise<Parsed<LeadCapture>[]> {
+    const definitions = await properties.definitionsIn(trx, workspace.id);
+    const strict = workspace.settings.strictProperties ?? false;
+    const now = clock();
+    return raws.map((raw, index) => {
+      const parsed = parseLeadInput(
+        raw,
+        { defaultCountry: workspace.settings.defaultCountry, now },
+        pathOf(index),
+      );
+      if (!parsed.ok || !parsed.value.properties) return parsed;
+      const checked = checkProperties(parsed.value.properties, definitions, strict, pathOf(index));
+      return checked.ok ? { ok: true, value: { ...parsed.value, properties: checked.value } } : checked;
+    });
+  }
+
+  /** Parses and writes raw captures in `trx`; invalid items get their errors, valid ones are written. */
+  async function captureRawManyIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    raws: unknown[],
+    via: CaptureVia,
+    pathOf: (index: number) => string,
+  ): Promise<CaptureOutcome[]> {
+    const parsed = await parseManyIn(trx, workspace, raws, pathOf);
+    const valid = parsed.flatMap((p) => (p.ok ? [p.value] : []));
+    const written = await captureManyIn(trx, workspace, valid, via);
+    let next = 0;
+    return parsed.map((p) => (p.ok ? { ok: true, ...written[next++]! } : p));
+  }
+
+  return {
+    captureManyIn,
+    captureRawManyIn,
+    parseManyIn,
+
+    /** One capture in the caller's transaction; invalid input throws VALIDATION_FAILED. */
+    async captureIn(
+      trx: Transaction<DB>,
+      workspace: WorkspaceContext,
+      raw: unknown,
+      via: CaptureVia,
+    ): Promise<{ lead: Lead; created: boolean }> {
+      const [outcome] = await captureRawManyIn(trx, workspace, [raw], via, () => '');
+      if (!outcome!.ok) throw validationError(outcome!.errors);
+      return outcome!;
+    },
+
+    async get(workspaceId: string, id: string): Promise<Lead> {
+      const lead = await store.findLead(db, workspaceId, id);
+      if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
+      return lead;
+    },
+
+    findByEmail: async (workspaceId: string, email: string) =>
+      (await store.findLeadsByEmails(db, workspaceId, [email]))[0],
+
+    list: (workspaceId: string, query: store.LeadListQuery) => store.listLeads(db, workspaceId, query),
+
+    async timeline(
+      workspaceId: string,
+      leadId: string,
+      limit: number,
+      after?: { occurredAt: number; id: string },
+    ) {
+      const lead = await store.findLead(db, workspaceId, leadId);
+      if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${leadId} in this workspace.`);
+      return timeline.listEntries(db, workspaceId, leadId, limit, after);
+    },
+
+    /** Hides a lead from lists; a later capture of the same person restores it. */
+    async archive(workspaceId: string, id: string): Promise<Lead> {
+      return database.writes.run(async (trx) => {
+        const lead = await store.findLead(trx, workspaceId, id);
+        if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
+        if (lead.archivedAt !== null) return lead;
+        const now = clock();
+        const archived = { ...lead, archivedAt: now, updatedAt: now };
+        await store.updateLead(trx, archived);
+        await timeline.insertEntries(
+          trx,
+          workspaceId,
+          [{ id: newId(), leadId: id, type: 'lead_archived', occurredAt: now, properties: {} }],
+          now,
+        );
+        return archived;
+      });
+    },
+
+    /**
+     * Merges `otherId` into `id`: `id` survives with the combined fields, timeline and touches;
+     * the other lead is kept as a redirect (so its email keeps finding the survivor).
+     */
+    async merge(workspaceId: string, id: string, otherId: string): Promise<Lead> {
+      if (id === otherId)
+        throw new DomainError('MERGE_CONFLICT', 'A lead cannot be merged into itself.', [
+          { path: '/otherId', message: 'must differ from the lead id' },
+        ]);
+      return database.writes.run(async (trx) => {
+        const [winner, loser] = await Promise.all([
+          store.findLead(trx, workspaceId, id),
+          store.findLead(trx, workspaceId, otherId),
+        ]);
+        if (!winner) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
+        if (!loser)
+          throw new DomainError('LEAD_NOT_FOUND', `No lead ${otherId} in this workspace.`, [
+            { path: '/otherId', message: 'is not a lead in this workspace' },
+          ]);
+        if (winner.mergedIntoId || loser.mergedIntoId) {
+          throw new DomainError('MERGE_CONFLICT', 'One of the leads was already merged into another.');
+        }
+        const now = clock();
+        const merged = mergeLeads(winner, loser, now, (a, b) => forwardStage(a, b));
+        // The survivor takes the other's email only if it had none; then the redirect row gives it up.
+        const redirect: Lead = {
+          ...loser,
+          email: merged.email === loser.email ? null : loser.email,
+          phone: merged.phone === loser.phone && loser.email === null ? null : loser.phone,
+          mergedIntoId: winner.id,
+          archivedAt: now,
+          updatedAt: now,
+        };
+        await store.updateLead(trx, redirect);
+        await store.updateLead(trx, merged);
+        await timeline.moveEntries(trx, workspaceId, loser.id, winner.id);
+        await timeline.insertEntries(
+          trx,
+          workspaceId,
+          [
+            {
+              id: newId(),
+              leadId: winner.id,
+              type: 'lead_merged',
+              occurredAt: now,
+              properties: { mergedLeadId: loser.id, mergedEmail: loser.email },
+            },
+          ],
+          now,
+        );
+        return merged;
+      });
+    },
+  };
+}

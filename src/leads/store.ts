@@ -1,0 +1,219 @@
+import { type Kysely, sql } from 'kysely';
+import { parseJson, toJson } from '../db/json.ts';
+import type { DB, LeadRow } from '../db/schema.ts';
+import type { Stage } from '../lifecycle/model.ts';
+import { type Channel, type Lead, type PropertyValue, searchText, type Touch } from './model.ts';
+
+export const leadColumns = [
+  'workspace_id',
+  'id',
+  'email',
+  'phone',
+  'first_name',
+  'last_name',
+  'company',
+  'company_domain',
+  'job_title',
+  'company_size',
+  'industry',
+  'country',
+  'city',
+  'website',
+  'email_disposable',
+  'source',
+  'channel',
+  'first_touch',
+  'last_touch',
+  'properties',
+  'stage',
+  'owner_id',
+  'archived_at',
+  'merged_into_id',
+  'created_at',
+  'updated_at',
+] as const;
+
+type SelectedLeadRow = Pick<LeadRow, (typeof leadColumns)[number]>;
+
+export function rowToLead(row: SelectedLeadRow): Lead {
+  return {
+    id: row.id,
+    workspaceId: row.workspace_id,
+    email: row.email,
+    phone: row.phone,
+    firstName: row.first_name,
+    lastName: row.last_name,
+    company: row.company,
+    companyDomain: row.company_domain,
+    jobTitle: row.job_title,
+    companySize: row.company_size,
+    industry: row.industry,
+    country: row.country,
+    city: row.city,
+    website: row.website,
+    emailDisposable: Boolean(row.email_disposable),
+    source: row.source,
+    channel: row.channel as Channel | null,
+    firstTouch: parseJson<Touch | null>(row.first_touch, null),
+    lastTouch: parseJson<Touch | null>(row.last_touch, null),
+    properties: parseJson<Record<string, PropertyValue>>(row.properties, {}),
+    stage: row.stage as Stage,
+    ownerId: row.owner_id,
+    archivedAt: row.archived_at,
+    mergedIntoId: row.merged_into_id,
+    createdAt: row.created_at,
+    updatedAt: row.updated_at,
+  };
+}
+
+export function leadToRow(lead: Lead): LeadRow {
+  return {
+    workspace_id: lead.workspaceId,
+    id: lead.id,
+    email: lead.email,
+    phone: lead.phone,
+    first_name: lead.firstName,
+    last_name: lead.lastName,
+    company: lead.company,
+    company_domain: lead.companyDomain,
+    job_title: lead.jobTitle,
+    company_size: lead.companySize,
+    industry: lead.industry,
+    country: lead.country,
+    city: lead.city,
+    website: lead.website,
+    email_disposable: lead.emailDisposable ? 1 : 0,
+    source: lead.source,
+    channel: lead.channel,
+    first_touch: lead.firstTouch ? toJson(lead.firstTouch) : null,
+    last_touch: lead.lastTouch ? toJson(lead.lastTouch) : null,
+    properties: toJson(lead.properties),
+    stage: lead.stage,
+    owner_id: lead.ownerId,
+    search_text: searchText(lead),
+    archived_at: lead.archivedAt,
+    merged_into_id: lead.mergedIntoId,
+    created_at: lead.createdAt,
+    updated_at: lead.updatedAt,
+  };
+}
+
+export async function findLead(db: Kysely<DB>, workspaceId: string, id: string): Promise<Lead | undefined> {
+  const row = await db
+    .selectFrom('leads')
+    .select(leadColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row && rowToLead(row);
+}
+
+export async function findLeadsByIds(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<Lead[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('leads')
+    .select(leadColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', 'in', ids)
+    .execute();
+  return rows.map(rowToLead);
+}
+
+export async function findLeadsByEmails(
+  db: Kysely<DB>,
+  workspaceId: string,
+  emails: string[],
+): Promise<Lead[]> {
+  if (emails.length === 0) return [];
+  const rows = await db
+    .selectFrom('leads')
+    .select(leadColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('email', 'in', emails)
+    .execute();
+  return rows.map(rowToLead);
+}
+
+/** Leads known only by phone (no email): the ones a phone-only or phone+email capture can match. */
+export async function findPhoneOnlyLeads(
+  db: Kysely<DB>,
+  workspaceId: string,
+  phones: string[],
+): Promise<Lead[]> {
+  if (phones.length === 0) return [];
+  const rows = await db
+    .selectFrom('leads')
+    .select(leadColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('email', 'is', null)
+    .where('phone', 'in', phones)
+    .execute();
+  return rows.map(rowToLead);
+}
+
+/** Inserts many leads in as few statements as the engines' bound-parameter limits allow. */
+export async function insertLeads(db: Kysely<DB>, leads: Lead[]): Promise<void> {
+  const perStatement = 400;
+  for (let i = 0; i < leads.length; i += perStatement) {
+    await db
+      .insertInto('leads')
+      .values(leads.slice(i, i + perStatement).map(leadToRow))
+      .execute();
+  }
+}
+
+export async function updateLead(db: Kysely<DB>, lead: Lead): Promise<void> {
+  const { workspace_id, id, ...rest } = leadToRow(lead);
+  await db
+    .updateTable('leads')
+    .set(rest)
+    .where('workspace_id', '=', workspace_id)
+    .where('id', '=', id)
+    .execute();
+}
+
+export type LeadSort = 'createdAt' | '-createdAt' | 'updatedAt' | '-updatedAt';
+
+export interface LeadListQuery {
+  stage?: string | undefined;
+  ownerId?: string | undefined;
+  channel?: string | undefined;
+  source?: string | undefined;
+  createdFrom?: number | undefined;
+  createdTo?: number | undefined;
+  q?: string | undefined;
+  includeArchived?: boolean | undefined;
+  sort: LeadSort;
+  limit: number;
+  /** The sort value and id of the last lead of the previous page. */
+  after?: { value: number; id: string } | undefined;
+}
+
+/** One page of leads by keyset pagination on (sort column, id): stable under concurrent inserts. */
+export async function listLeads(db: Kysely<DB>, workspaceId: string, query: LeadListQuery): Promise<Lead[]> {
+  const column = query.sort.endsWith('updatedAt') ? 'updated_at' : 'created_at';
+  const descending = query.sort.startsWith('-');
+  let select = db.selectFrom('leads').select(leadColumns).where('workspace_id', '=', workspaceId);
+  if (!query.includeArchived) select = select.where('archived_at', 'is', null);
+  select = select.where('merged_into_id', 'is', null);
+  if (query.stage) select = select.where('stage', '=', query.stage);
+  if (query.ownerId) select = select.where('owner_id', '=', query.ownerId);
+  if (query.channel) select = select.where('channel', '=', query.channel);
+  if (query.source) select = select.where('source', '=', query.source);
+  if (query.createdFrom !== undefined) select = select.where('created_at', '>=', query.createdFrom);
+  if (query.createdTo !== undefined) select = select.where('created_at', '<', query.createdTo);
+  if (query.q) {
+    const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    select = select.where(sql<boolean>`search_text like ${pattern} escape '\\'`);
+  }
+  if (query.after) {
+    const { value, id } = query.after;
+    const op = descending ? '<' : '>';
+    select = select.where((eb) =>
+      eb.or([eb(column, op, value), eb.and([eb(column, '=', value), eb('id', op, id)])]),
+    );
+  }
+  const direction = descending ? 'desc' : 'asc';
+  const rows = await select.orderBy(column, direction).orderBy('id', direction).limit(query.limit).execute();
+  return rows.map(rowToLead);
+}

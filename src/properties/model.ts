@@ -1,0 +1,87 @@
+import type { FieldError } from '../errors.ts';
+import type { PropertyValue } from '../leads/model.ts';
+
+export const propertyTypes = ['string', 'number', 'boolean', 'date', 'enum'] as const;
+export type PropertyType = (typeof propertyTypes)[number];
+
+/** A workspace's declared custom property: its values are type-checked on every write. */
+export interface PropertyDefinition {
+  name: string;
+  type: PropertyType;
+  label: string | null;
+  /** Allowed values of an `enum` property; null for other types. */
+  options: string[] | null;
+  createdAt: number;
+  updatedAt: number;
+}
+
+const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+
+/**
+ * Checks (and normalises) one value against its definition. Strings from forms and CSV files
+ * are accepted for numbers and booleans when they read unambiguously ("42", "true", "no").
+ */
+export function coercePropertyValue(
+  definition: PropertyDefinition,
+  value: PropertyValue,
+): { ok: true; value: PropertyValue } | { ok: false; message: string } {
+  if (value === null) return { ok: true, value: null };
+  switch (definition.type) {
+    case 'string':
+      return typeof value === 'string' ? { ok: true, value } : { ok: false, message: 'must be a string' };
+    case 'number': {
+      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      return typeof n === 'number' && Number.isFinite(n)
+        ? { ok: true, value: n }
+        : { ok: false, message: 'must be a number' };
+    }
+    case 'boolean': {
+      if (typeof value === 'boolean') return { ok: true, value };
+      const word = typeof value === 'string' ? value.trim().toLowerCase() : '';
+      if (['true', 'yes', '1'].includes(word)) return { ok: true, value: true };
+      if (['false', 'no', '0'].includes(word)) return { ok: true, value: false };
+      return { ok: false, message: 'must be a boolean' };
+    }
+    case 'date': {
+      if (
+        typeof value !== 'string' ||
+        !isoDate.test(value.trim()) ||
+        Number.isNaN(Date.parse(value.trim()))
+      ) {
+        return { ok: false, message: 'must be an ISO 8601 date (YYYY-MM-DD or a date-time)' };
+      }
+      return { ok: true, value: value.trim() };
+    }
+    case 'enum':
+      return typeof value === 'string' && (definition.options ?? []).includes(value)
+        ? { ok: true, value }
+        : { ok: false, message: `must be one of: ${(definition.options ?? []).join(', ')}` };
+  }
+}
+
+/**
+ * Type-checks custom property values against the workspace's definitions. Undefined names
+ * pass as given unless the workspace is strict. Returns the coerced values or field errors.
+ */
+export function checkProperties(
+  values: Record<string, PropertyValue>,
+  definitions: ReadonlyMap<string, PropertyDefinition>,
+  strict: boolean,
+  basePath = '',
+): { ok: true; value: Record<string, PropertyValue> } | { ok: false; errors: FieldError[] } {
+  const errors: FieldError[] = [];
+  const out: Record<string, PropertyValue> = {};
+  for (const [name, value] of Object.entries(values)) {
+    const definition = definitions.get(name);
+    const path = `${basePath}/properties/${name}`;
+    if (!definition) {
+      if (strict) errors.push({ path, message: 'is not a defined property' });
+      else out[name] = value;
+      continue;
+    }
+    const result = coercePropertyValue(definition, value);
+    if (result.ok) out[name] = result.value;
+    else errors.push({ path, message: result.message });
+  }
+  return errors.length > 0 ? { ok: false, errors } : { ok: true, value: out };
+}

@@ -1,0 +1,96 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { DB } from '../db/schema.ts';
+import { DomainError, validationError } from '../errors.ts';
+import type { PropertyDefinition, PropertyType } from './model.ts';
+import * as store from './store.ts';
+
+export interface PropertyServiceDeps {
+  database: Database;
+  clock: () => number;
+}
+
+export interface PropertyDraft {
+  name: string;
+  type: PropertyType;
+  label?: string | undefined;
+  options?: string[] | undefined;
+}
+
+export type PropertyService = ReturnType<typeof createPropertyService>;
+
+function checkOptions(type: PropertyType, options: string[] | undefined): string[] | null {
+  if (type !== 'enum') {
+    if (options && options.length > 0)
+      throw validationError([{ path: '/options', message: 'only enum properties have options' }]);
+    return null;
+  }
+  if (!options || options.length === 0)
+    throw validationError([{ path: '/options', message: 'is required for enum properties' }]);
+  if (new Set(options).size !== options.length)
+    throw validationError([{ path: '/options', message: 'must not repeat a value' }]);
+  return options;
+}
+
+export function createPropertyService({ database, clock }: PropertyServiceDeps) {
+  return {
+    list: (workspaceId: string) => store.listDefinitions(database.db, workspaceId),
+
+    /** The definitions as a map, read inside the caller's transaction so a capture sees a consistent schema. */
+    async definitionsIn(db: Kysely<DB>, workspaceId: string): Promise<Map<string, PropertyDefinition>> {
+      const definitions = await store.listDefinitions(db, workspaceId);
+      return new Map(definitions.map((d) => [d.name, d]));
+    },
+
+    async get(workspaceId: string, name: string): Promise<PropertyDefinition> {
+      const found = await store.findDefinition(database.db, workspaceId, name);
+      if (!found) throw new DomainError('PROPERTY_NOT_FOUND', `No property "${name}".`);
+      return found;
+    },
+
+    async create(workspaceId: string, draft: PropertyDraft): Promise<PropertyDefinition> {
+      const options = checkOptions(draft.type, draft.options);
+      const now = clock();
+      const definition: PropertyDefinition = {
+        name: draft.name,
+        type: draft.type,
+        label: draft.label ?? null,
+        options,
+        createdAt: now,
+        updatedAt: now,
+      };
+      return database.writes.run(async (trx) => {
+        if (await store.findDefinition(trx, workspaceId, draft.name)) {
+          throw new DomainError('PROPERTY_EXISTS', `Property "${draft.name}" already exists.`);
+        }
+        await store.insertDefinition(trx, workspaceId, definition);
+        return definition;
+      });
+    },
+
+    /** Label and enum options can change; the type cannot (stored values would stop matching it). */
+    async update(
+      workspaceId: string,
+      name: string,
+      patch: { label?: string; options?: string[] },
+    ): Promise<PropertyDefinition> {
+      return database.writes.run(async (trx) => {
+        const current = await store.findDefinition(trx, workspaceId, name);
+        if (!current) throw new DomainError('PROPERTY_NOT_FOUND', `No property "${name}".`);
+        const next: PropertyDefinition = {
+          ...current,
+          label: patch.label ?? current.label,
+          options: patch.options !== undefined ? checkOptions(current.type, patch.options) : current.options,
+          updatedAt: clock(),
+        };
+        await store.updateDefinition(trx, workspaceId, next);
+        return next;
+      });
+    },
+
+    async remove(workspaceId: string, name: string): Promise<void> {
+      const removed = await database.writes.run((trx) => store.deleteDefinition(trx, workspaceId, name));
+      if (!removed) throw new DomainError('PROPERTY_NOT_FOUND', `No property "${name}".`);
+    },
+  };
+}

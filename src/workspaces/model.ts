@@ -1,0 +1,62 @@
+import { createHash, randomBytes } from 'node:crypto';
+
+/** What a key may do; each scope includes the ones before it. */
+export const scopes = ['read', 'write', 'admin'] as const;
+export type Scope = (typeof scopes)[number];
+
+export function isScope(value: string): value is Scope {
+  return (scopes as readonly string[]).includes(value);
+}
+
+export function scopeAllows(held: Scope, needed: Scope): boolean {
+  return scopes.indexOf(held) >= scopes.indexOf(needed);
+}
+
+export interface WorkspaceSettings {
+  /** Country (ISO alpha-2) assumed for phone numbers written without a country code. */
+  defaultCountry?: string;
+  /** Reject custom properties that have no definition. (Default: false) */
+  strictProperties?: boolean;
+}
+
+export interface Workspace {
+  id: string;
+  slug: string;
+  name: string;
+  settings: WorkspaceSettings;
+  createdAt: number;
+}
+
+export interface ApiKey {
+  id: string;
+  workspaceId: string;
+  name: string;
+  scope: Scope;
+  /** The first characters of the key, shown in listings so a person can tell keys apart. */
+  prefix: string;
+  createdAt: number;
+  revokedAt: number | null;
+}
+
+/** What a request carries once its key is known. */
+export interface Principal {
+  workspaceId: string;
+  keyId: string;
+  scope: Scope;
+}
+
+/** A new secret API key: 32 random bytes, prefixed so leaked keys are recognisable in scans. */
+export function generateKey(): string {
+  return `ll_${randomBytes(32).toString('base64url')}`;
+}
+
+/** Keys are stored only as SHA-256 hashes: a database leak does not leak usable keys. */
+export function hashKey(key: string): string {
+  return createHash('sha256').update(key).digest('hex');
+}
+
+export function keyPrefix(key: string): string {
+  return key.slice(0, 10);
+}
+
+export const slugPattern = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;

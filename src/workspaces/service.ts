@@ -1,0 +1,126 @@
+import type { Database } from '../db/database.ts';
+import { newId } from '../db/ids.ts';
+import { DomainError, validationError } from '../errors.ts';
+import {
+  type ApiKey,
+  generateKey,
+  hashKey,
+  keyPrefix,
+  type Principal,
+  type Scope,
+  slugPattern,
+  type Workspace,
+  type WorkspaceSettings,
+} from './model.ts';
+import * as store from './store.ts';
+
+export interface WorkspaceServiceDeps {
+  database: Database;
+  clock: () => number;
+}
+
+/** How long a key lookup is cached: a revoked key stops working within this time. (5 s) */
+const KEY_CACHE_MS = 5_000;
+
+export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
+
+export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps) {
+  const { db } = database;
+  const keyCache = new Map<string, { principal: Principal | undefined; until: number }>();
+
+  async function createWorkspace(
+    slug: string,
+    name = slug,
+    settings: WorkspaceSettings = {},
+  ): Promise<Workspace> {
+    if (!slugPattern.test(slug)) {
+      throw validationError([{ path: '/slug', message: 'must be lower-case letters, digits and dashes' }]);
+    }
+    const workspace: Workspace = { id: newId(), slug, name, settings, createdAt: clock() };
+    await database.writes.run((trx) => store.insertWorkspace(trx, workspace));
+    return workspace;
+  }
+
+  async function resolveWorkspace(slugOrId: string): Promise<Workspace> {
+    const workspace =
+      (await store.findWorkspaceBySlug(db, slugOrId)) ?? (await store.findWorkspace(db, slugOrId));
+    if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', `No workspace "${slugOrId}".`);
+    return workspace;
+  }
+
+  async function createKey(
+    workspaceSlugOrId: string,
+    name: string,
+    scope: Scope,
+    secret = generateKey(),
+  ): Promise<{ key: string; apiKey: ApiKey }> {
+    const workspace = await resolveWorkspace(workspaceSlugOrId);
+    const apiKey: ApiKey = {
+      id: newId(),
+      workspaceId: workspace.id,
+      name,
+      scope,
+      prefix: keyPrefix(secret),
+      createdAt: clock(),
+      revokedAt: null,
+    };
+    await database.writes.run((trx) => store.insertApiKey(trx, apiKey, hashKey(secret)));
+    return { key: secret, apiKey };
+  }
+
+  return {
+    createWorkspace,
+    resolveWorkspace,
+    createKey,
+
+    /**
+     * On an empty database: workspace `default` and its first admin key, which is returned so
+     * the caller can show it once (or `bootstrapKey`, for automation). Undefined otherwise.
+     */
+    async bootstrap(bootstrapKey?: string): Promise<{ workspace: Workspace; key: string } | undefined> {
+      if ((await store.countWorkspaces(db)) > 0) return undefined;
+      const workspace = await createWorkspace('default', 'Default');
+      const { key } = await createKey(workspace.id, 'bootstrap admin', 'admin', bootstrapKey);
+      return { workspace, key };
+    },
+
+    async authenticate(secret: string): Promise<Principal | undefined> {
+      const hash = hashKey(secret);
+      const now = clock();
+      const cached = keyCache.get(hash);
+      if (cached && cached.until > now) return cached.principal;
+      const key = await store.findApiKeyByHash(db, hash);
+      const principal =
+        key && key.revokedAt === null
+          ? { workspaceId: key.workspaceId, keyId: key.id, scope: key.scope }
+          : undefined;
+      if (keyCache.size > 10_000) keyCache.clear();
+      keyCache.set(hash, { principal, until: now + KEY_CACHE_MS });
+      return principal;
+    },
+
+    async getWorkspace(id: string): Promise<Workspace> {
+      const workspace = await store.findWorkspace(db, id);
+      if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
+      return workspace;
+    },
+
+    async updateSettings(id: string, patch: WorkspaceSettings): Promise<Workspace> {
+      return database.writes.run(async (trx) => {
+        const workspace = await store.findWorkspace(trx, id);
+        if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
+        const settings = { ...workspace.settings, ...patch };
+        await store.updateWorkspaceSettings(trx, id, settings);
+        return { ...workspace, settings };
+      });
+    },
+
+    listKeys: (workspaceId: string) => store.listApiKeys(db, workspaceId),
+
+    async revokeKey(workspaceId: string, id: string): Promise<void> {
+      const done = await database.writes.run((trx) => store.revokeApiKey(trx, workspaceId, id, clock()));
+      if (!done) throw new DomainError('NOT_FOUND', 'No such active key in this workspace.');
+      keyCache.clear();
+    },
+  };
+}

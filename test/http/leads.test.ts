@@ -1,0 +1,97 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { authHeaders, describeEachEngine, useApp } from '../support/engines.ts';
+
+describeEachEngine('POST /api/v1/leads', (engine) => {
+  const get = useApp(engine);
+
+  it('creates a normalised lead with 201, then updates it with 200', async () => {
+    const { app, key } = get();
+    const first = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: {
+        email: '  Ada.Lovelace@Analytical-Engines.CO.UK ',
+        firstName: 'Ada',
+        phone: '+44 20 7946 0958',
+        country: 'United Kingdom',
+        utm: { source: 'google', medium: 'cpc', campaign: 'spring' },
+        landingPage: 'https://example.org/pricing',
+      },
+    });
+    assert.equal(first.statusCode, 201, first.body);
+    const lead = first.json();
+    assert.equal(lead.email, 'ada.lovelace@analytical-engines.co.uk');
+    assert.equal(lead.phone, '+442079460958');
+    assert.equal(lead.country, 'GB');
+    assert.equal(lead.companyDomain, 'analytical-engines.co.uk');
+    assert.equal(lead.channel, 'paid_search');
+    assert.equal(lead.firstTouch.utm.campaign, 'spring');
+    assert.equal(lead.stage, 'lead');
+
+    const second = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: {
+        email: 'ada.lovelace@analytical-engines.co.uk',
+        lastName: 'Lovelace',
+        referrer: 'https://news.ycombinator.com/',
+      },
+    });
+    assert.equal(second.statusCode, 200, second.body);
+    const updated = second.json();
+    assert.equal(updated.id, lead.id);
+    assert.equal(updated.firstName, 'Ada');
+    assert.equal(updated.lastName, 'Lovelace');
+    assert.equal(updated.firstTouch.channel, 'paid_search');
+    assert.equal(updated.lastTouch.channel, 'referral');
+  });
+
+  it('rejects bad input with problem+json naming each field, and writes nothing', async () => {
+    const { app, key } = get();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'not-an-email', phone: 'call me', country: 'Atlantis' },
+    });
+    assert.equal(response.statusCode, 422, response.body);
+    assert.match(response.headers['content-type'] as string, /application\/problem\+json/);
+    const paths = response
+      .json()
+      .errors.map((e: { path: string }) => e.path)
+      .sort();
+    assert.deepEqual(paths, ['/country', '/email', '/phone']);
+    const list = await app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=not-an-email',
+      headers: authHeaders(key),
+    });
+    assert.deepEqual(list.json().data, []);
+  });
+
+  it('rejects unknown fields and wrong types with 400 and their paths', async () => {
+    const { app, key } = get();
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'x@acme.io', favouriteColour: 'blue', companySize: 'lots' },
+    });
+    assert.equal(response.statusCode, 400, response.body);
+    const paths = response
+      .json()
+      .errors.map((e: { path: string }) => e.path)
+      .sort();
+    assert.deepEqual(paths, ['/companySize', '/favouriteColour']);
+  });
+
+  it('requires an API key', async () => {
+    const { app } = get();
+    const response = await app.inject({ method: 'POST', url: '/api/v1/leads', payload: { email: 'a@b.co' } });
+    assert.equal(response.statusCode, 401);
+    assert.equal(response.json().code, 'UNAUTHENTICATED');
+  });
+});
