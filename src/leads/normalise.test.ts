@@ -112,7 +112,8 @@ describe('normalisePhone', () => {
     ['(415) 555-2671', undefined],
     ['07911 123456', undefined],
     ['(415) 555-2671', 'ZZ'],
-    // Valid length but no such area code: only the 'max' metadata catches this.
+    // A possible length but no such German range: only the 'max' metadata catches this.
+    ['+49 1857 12851', undefined],
     ['+1 123 456 7890', undefined],
     ['+44 20 7946 09581234', undefined],
     ['call me on +44 20 7946 0958', undefined],
