@@ -30,12 +30,22 @@ describe('utmFromUrl', () => {
     fc.assert(
       fc.property(fc.oneof(fc.string(), fc.webUrl({ withQueryParameters: true })), (url) => {
         const utm = utmFromUrl(url);
-        for (const [key, value] of Object.entries(utm)) {
-          assert.ok(['source', 'medium', 'campaign', 'term', 'content'].includes(key));
-          assert.equal(typeof value, 'string');
-          assert.equal(value, value.trim());
-          assert.notEqual(value, '');
-        }
+        assert.ok(
+          Object.keys(utm).every((key) => ['source', 'medium', 'campaign', 'term', 'content'].includes(key)),
+        );
+        assert.ok(Object.values(utm).every((value) => value !== '' && value === value.trim()));
+      }),
+    );
+  });
+
+  test('round-trips any utm value through a query string, trimmed', () => {
+    fc.assert(
+      fc.property(fc.string(), fc.string(), (source, campaign) => {
+        const url = `https://acme.com/?utm_source=${encodeURIComponent(source)}&utm_campaign=${encodeURIComponent(campaign)}`;
+        const expected: Utm = {};
+        if (source.trim()) expected.source = source.trim();
+        if (campaign.trim()) expected.campaign = campaign.trim();
+        assert.deepEqual(utmFromUrl(url), expected);
       }),
     );
   });

@@ -1,5 +1,5 @@
 import { disposableEmailBlocklistSet } from 'disposable-email-domains-js';
-import freeMailDomains from 'email-providers/all.json' with { type: 'json' };
+import freeMailDomains from 'email-providers/common.json' with { type: 'json' };
 // The package's main entry registers every locale it ships (~80); we need English only.
 import countries from 'i18n-iso-countries/index.js';
 import englishCountryNames from 'i18n-iso-countries/langs/en.json' with { type: 'json' };
@@ -175,8 +175,26 @@ export function normaliseCountry(raw: string): Normalised<string> {
 // ---------------------------------------------------------------------------------------------
 // Email domains
 
-/** Free-mail providers: their domain says nothing about the lead's employer. */
-const freeMail: ReadonlySet<string> = new Set(freeMailDomains);
+/**
+ * Free-mail providers: their domain says nothing about the lead's employer. The package's
+ * `common.json` (major providers) and not `all.json`: the latter also lists companies that
+ * once offered mailboxes (alibaba.com, ancestry.com…), whose own staff would lose their
+ * company domain. Disposable domains are checked apart (see `companyDomainFromEmail`).
+ */
+const freeMail: ReadonlySet<string> = new Set([
+  ...freeMailDomains,
+  // Large providers common.json misses (checked against its 2.26 list).
+  'googlemail.com',
+  'pm.me',
+  'fastmail.com',
+  'tutanota.com',
+  'tuta.io',
+  'outlook.de',
+  'hotmail.co.uk',
+  'hotmail.fr',
+  'ymail.com',
+  'rediffmail.com',
+]);
 /** The package's own `isDisposableEmailDomain` rebuilds this Set on every call. */
 const disposable: ReadonlySet<string> = disposableEmailBlocklistSet();
 
@@ -194,7 +212,7 @@ function domainOf(email: string): string | null {
 /** The company domain of an email: its domain lower-cased, or null if it is a free-mail provider. */
 export function companyDomainFromEmail(email: string): string | null {
   const domain = domainOf(email);
-  return domain === null || freeMail.has(domain) ? null : domain;
+  return domain === null || freeMail.has(domain) || isDisposableEmail(email) ? null : domain;
 }
 
 /**
