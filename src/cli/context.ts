@@ -7,7 +7,14 @@ export async function withServices<T>(run: (services: Services) => Promise<T>): 
   const config = loadConfig();
   const services = await createServices(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
-    await services.workspaces.bootstrap(config.bootstrapKey);
+    const boot = await services.workspaces.bootstrap(config.bootstrapKey);
+    if (boot && !config.bootstrapKey) {
+      // A command run on an empty database created the first admin key: show it (on stderr, so
+      // stdout stays the command's own output), or nobody would ever learn it.
+      process.stderr.write(
+        `Created workspace "default". Its admin API key is shown this once:\n\n  ${boot.key}\n\n`,
+      );
+    }
     return await run(services);
   } finally {
     await services.database.close();

@@ -7,8 +7,8 @@ export async function runServe(args: string[]): Promise<number> {
   const config = loadConfig();
   const services = await createServices(config);
   const boot = await services.workspaces.bootstrap(config.bootstrapKey);
-  const app = await createHttpApp(services);
-  await app.listen({ port: config.port, host: config.host });
+  // Shown before listening: the key is committed now, and a start that then fails (port in use)
+  // would otherwise lose it for good, since the next start finds the workspace and shows none.
   if (boot) {
     const shown = config.bootstrapKey ? '(the value of LEADLINE_BOOTSTRAP_KEY)' : boot.key;
     process.stdout.write(
@@ -16,9 +16,29 @@ export async function runServe(args: string[]): Promise<number> {
         'Keep it safe; create more with `leadline keys create`.\n\n',
     );
   }
-  process.stdout.write(
-    `Leadline is listening on http://localhost:${config.port} (${services.database.engine})\n`,
-  );
+  const app = await createHttpApp(services);
+  try {
+    await app.listen({ port: config.port, host: config.host });
+  } catch (error) {
+    await app.close(); // closes the database too, so the process can exit
+    throw error;
+  }
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  process.stdout.write(`Leadline is listening on http://localhost:${port} (${services.database.engine})\n`);
+  // Anonymous activity past its retention is deleted now and then hourly; the timer is unref'd
+  // so it alone never keeps the process alive, and stops when the server closes.
+  const purgeAnonymous = async () => {
+    try {
+      const deleted = await services.events.purgeExpiredAnonymous();
+      if (deleted > 0) services.logger.info({ deleted }, 'purged expired anonymous activity');
+    } catch (err) {
+      services.logger.error({ err }, 'purging expired anonymous activity failed');
+    }
+  };
+  void purgeAnonymous();
+  const purgeTimer = setInterval(purgeAnonymous, 60 * 60 * 1000).unref();
+  app.server.once('close', () => clearInterval(purgeTimer));
   const stop = async (signal: string) => {
     services.logger.info({ signal }, 'shutting down');
     await app.close();

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import SQLite from 'better-sqlite3';
-import { Kysely, PostgresDialect, SqliteDialect } from 'kysely';
+import { CompiledQuery, type Driver, Kysely, PostgresDialect, SqliteDialect } from 'kysely';
 import pg from 'pg';
 import { GroupCommit } from './group-commit.ts';
 import type { DB } from './schema.ts';
@@ -57,7 +57,24 @@ function openSqlite(options: DatabaseOptions): Kysely<DB> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
-  return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
+  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+}
+
+/**
+ * SQLite whose transactions start with `BEGIN IMMEDIATE`, taking the write lock at once. A
+ * deferred `BEGIN` reads first and upgrades at its first write; if another process (a CLI
+ * import beside the server) committed in between, that upgrade fails with SQLITE_BUSY_SNAPSHOT
+ * at once (busy_timeout cannot help) and the whole group commit fails. An immediate
+ * transaction waits for the lock instead, up to busy_timeout.
+ */
+class ImmediateSqliteDialect extends SqliteDialect {
+  override createDriver(): Driver {
+    const driver = super.createDriver();
+    driver.beginTransaction = async (connection) => {
+      await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    };
+    return driver;
+  }
 }
 
 function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {

@@ -18,7 +18,11 @@ export function bearerToken(request: FastifyRequest): string | undefined {
 export function authHook(workspaces: WorkspaceService) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const config = request.routeOptions.config;
-    if (config?.public || !request.url.startsWith('/api/')) return;
+    // The matched route's pattern, not the raw URL: the router decodes the path, so
+    // `/%61pi/v1/leads` reaches the `/api/v1/leads` handler while its raw URL does not start with
+    // `/api/`. (No route matched: the raw URL, so unknown /api paths still need a key.)
+    const url = request.routeOptions.url ?? request.url;
+    if (config?.public || !url.startsWith('/api/')) return;
     const token = bearerToken(request);
     if (!token) throw new DomainError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
     const principal = await workspaces.authenticate(token);

@@ -8,7 +8,17 @@ export function encodeCursor(value: number, id: string): string {
 export function decodeCursor(cursor: string): { value: number; id: string } {
   try {
     const parsed: unknown = JSON.parse(Buffer.from(cursor, 'base64url').toString('utf8'));
-    if (Array.isArray(parsed) && typeof parsed[0] === 'number' && typeof parsed[1] === 'string') {
+    // Sort values are integer epoch ms and ids are short, well-formed text: anything else (1.5,
+    // 1e300, "\u0000") would reach PostgreSQL as a value it refuses, a 500 instead of a 422.
+    if (
+      Array.isArray(parsed) &&
+      parsed.length === 2 &&
+      Number.isSafeInteger(parsed[0]) &&
+      typeof parsed[1] === 'string' &&
+      parsed[1].length <= 200 &&
+      parsed[1].isWellFormed() &&
+      !parsed[1].includes('\u0000')
+    ) {
       return { value: parsed[0], id: parsed[1] };
     }
   } catch {
@@ -17,11 +27,25 @@ export function decodeCursor(cursor: string): { value: number; id: string } {
   throw validationError([{ path: '/query/cursor', message: 'is not a cursor this API returned' }]);
 }
 
+/**
+ * ISO 8601: a date (midnight UTC), or a date-time that states its zone — without one it would
+ * mean the server's local time.
+ */
+const ISO_TIME =
+  /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?$/;
+
 /** An ISO 8601 time or epoch milliseconds, as query strings and event bodies carry them. */
 export function parseTime(value: string | number, path: string): number {
-  const ms = typeof value === 'number' || /^\d+$/.test(value) ? Number(value) : Date.parse(value);
+  // Only these two forms: Date.parse alone takes almost anything ("x 1" and "-1" are 2001).
+  const ms =
+    typeof value === 'number' || /^\d+$/.test(value)
+      ? Number(value)
+      : ISO_TIME.test(value)
+        ? Date.parse(value)
+        : Number.NaN;
   if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
-    throw validationError([{ path, message: 'must be an ISO 8601 time or epoch milliseconds' }]);
+    throw validationError([{ path, message: 'must be an ISO 8601 time with a zone, or epoch milliseconds' }]);
   }
-  return ms;
+  // Times are integer columns: a fractional epoch (1.5) would make PostgreSQL fail the query.
+  return Math.floor(ms);
 }

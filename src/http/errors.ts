@@ -12,6 +12,7 @@ export const problemTypes = {
   PROPERTY_NOT_FOUND: { status: 404, title: 'Property not found' },
   PROPERTY_EXISTS: { status: 409, title: 'Property already exists' },
   MERGE_CONFLICT: { status: 409, title: 'Leads cannot be merged' },
+  ANONYMOUS_ID_LINKED: { status: 409, title: 'Anonymous id already identified as another lead' },
   IDEMPOTENCY_KEY_REUSED: { status: 422, title: 'Idempotency key reused with another request' },
   IDEMPOTENCY_KEY_IN_FLIGHT: { status: 409, title: 'A request with this idempotency key is in progress' },
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
@@ -51,8 +52,9 @@ function schemaErrors(error: FastifyError): FieldError[] {
     let path = v.instancePath || '';
     if (typeof params.missingProperty === 'string') path += `/${params.missingProperty}`;
     if (typeof params.additionalProperty === 'string') path += `/${params.additionalProperty}`;
-    const where =
-      error.validationContext && error.validationContext !== 'body' ? `/${error.validationContext}` : '';
+    // Query errors read `/query/limit`, as the handlers' own checks (cursor, times) write them.
+    const context = error.validationContext === 'querystring' ? 'query' : error.validationContext;
+    const where = context && context !== 'body' ? `/${context}` : '';
     return { path: `${where}${path}` || '/', message: v.message ?? 'is invalid' };
   });
 }

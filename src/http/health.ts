@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
-import { problem, sendProblem } from './errors.ts';
+import { sendProblem } from './errors.ts';
 import type { HttpApp } from './types.ts';
 
 /** `/healthz`: the process answers. `/readyz`: it can also reach its database. */
@@ -12,10 +12,13 @@ export function registerHealthRoutes(app: HttpApp, database: Database): void {
       return { status: 'ready', engine: database.engine };
     } catch (error) {
       request.log.warn({ err: error }, 'database not reachable');
+      // Not a domain error (no request input is wrong), so not one of the domain codes either.
       return sendProblem(reply, {
-        ...problem('NOT_FOUND', 'The database is not reachable.'),
-        status: 503,
+        type: 'https://leadline.dev/problems/not-ready',
         title: 'Not ready',
+        status: 503,
+        code: 'NOT_READY',
+        detail: 'The database is not reachable.',
       });
     }
   });

@@ -4,18 +4,55 @@ import swagger from '@fastify/swagger';
 import swaggerUi from '@fastify/swagger-ui';
 import type { TypeBoxTypeProvider } from '@fastify/type-provider-typebox';
 import addFormats from 'ajv-formats';
-import Fastify, { type FastifyBaseLogger } from 'fastify';
+import Fastify, { type FastifyBaseLogger, type FastifyRequest, LogController } from 'fastify';
+import type { TSchema } from 'typebox';
+import { Value } from 'typebox/value';
 import type { Config } from '../config.ts';
-import { hashKey } from '../workspaces/model.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { authHook, bearerToken } from './auth.ts';
 import { handleError, problem, sendProblem } from './errors.ts';
+import { inputGuardHook } from './input-guard.ts';
 import type { HttpApp } from './types.ts';
 
 export interface HttpServerDeps {
   config: Config;
   logger: FastifyBaseLogger;
   workspaces: WorkspaceService;
+}
+
+/** A route as registered: what `registeredRoutes` lists. */
+export interface RegisteredRoute {
+  method: string;
+  url: string;
+  /** Marked `config.public`: no API key needed. */
+  public: boolean;
+}
+
+const routeLists = new WeakMap<HttpApp, RegisteredRoute[]>();
+
+/**
+ * Every route registered on an app built by `createHttpServer`, in registration order (HEAD
+ * routes Fastify adds for GETs included). Tests enumerate it so a new route cannot escape the
+ * cross-workspace checks.
+ */
+export function registeredRoutes(app: HttpApp): readonly RegisteredRoute[] {
+  return routeLists.get(app) ?? [];
+}
+
+/**
+ * preValidation hook: converts the query string and path parameters (always text) to the types
+ * their schemas declare — "50" to 50, "true" to true — so ajv can validate without coercing.
+ * A value that does not convert stays as it is, and validation reports it. Header schemas are
+ * not converted: declare headers as strings.
+ */
+async function convertTextParts(request: FastifyRequest): Promise<void> {
+  const schema = request.routeOptions.schema;
+  if (schema?.querystring && request.query) {
+    request.query = Value.Convert(schema.querystring as TSchema, request.query);
+  }
+  if (schema?.params && request.params) {
+    request.params = Value.Convert(schema.params as TSchema, request.params);
+  }
 }
 
 /**
@@ -27,17 +64,30 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
-    disableRequestLogging: true,
+    // Per-request log lines off; the top-level `disableRequestLogging` is deprecated (FSTDEP023).
+    logController: new LogController({ disableRequestLogging: true }),
     ajv: {
       customOptions: {
         allErrors: true,
-        coerceTypes: 'array',
+        // No coercion: JSON bodies keep their types (ajv coerced 42 into "42" inside unions, and
+        // one POST accepted what the same lead in a batch refused). Query strings and path
+        // parameters are text: `convertTextParts` types them first.
+        coerceTypes: false,
         removeAdditional: false,
         useDefaults: true,
+        allowUnionTypes: true,
       } as never,
       plugins: [addFormats as never],
     },
   }).withTypeProvider<TypeBoxTypeProvider>() as unknown as HttpApp;
+
+  const routes: RegisteredRoute[] = [];
+  routeLists.set(app, routes);
+  app.addHook('onRoute', (route) => {
+    for (const method of [route.method].flat()) {
+      routes.push({ method, url: route.url, public: route.config?.public === true });
+    }
+  });
 
   app.setErrorHandler(handleError);
   app.setNotFoundHandler((request, reply) =>
@@ -45,12 +95,17 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   );
 
   await app.register(rateLimit, {
-    global: true,
+    // Not `global`: the plugin would add its hook per route, after the app-level auth hook, so a
+    // request refused for a missing or wrong key would never be counted. It runs first instead
+    // (below), which makes the per-IP limit what slows down key guessing.
+    global: false,
     timeWindow: 60_000,
-    // A request with a key is limited per key; one without (or with an unknown key) per IP.
-    keyGenerator: (request) => {
+    // A request with a valid key is limited per key; one without (or with an unknown or revoked
+    // key) per IP, so inventing keys does not buy fresh allowances. Lookups are cached 5 s.
+    keyGenerator: async (request) => {
       const token = bearerToken(request);
-      return token ? `key:${hashKey(token)}` : `ip:${request.ip}`;
+      const principal = token ? await workspaces.authenticate(token) : undefined;
+      return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
     },
     max: (_request, key) => (key.startsWith('key:') ? config.rateLimitPerKey : config.rateLimitPerIp),
     errorResponseBuilder: (_request, context) => {
@@ -61,6 +116,7 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
       return error;
     },
   });
+  app.addHook('onRequest', app.rateLimit());
 
   await app.register(multipart, { limits: { fileSize: config.bodyLimitBytes * 100, files: 1 } });
   // CSV uploads stream straight to the importer: the route reads the raw request.
@@ -80,5 +136,7 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   );
 
   app.addHook('onRequest', authHook(workspaces));
+  app.addHook('preValidation', convertTextParts);
+  app.addHook('preValidation', inputGuardHook);
   return app;
 }

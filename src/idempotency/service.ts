@@ -52,14 +52,27 @@ export function createIdempotencyService({ database, clock }: { database: Databa
         }
         const response = await work(trx);
         if (key) {
-          await store.saveKey(trx, {
-            workspace_id: workspaceId,
-            key,
-            fingerprint: requestFingerprint,
-            status_code: response.status,
-            response: JSON.stringify(response.body),
-            created_at: now,
-          });
+          const saved = await store.saveKey(
+            trx,
+            {
+              workspace_id: workspaceId,
+              key,
+              fingerprint: requestFingerprint,
+              status_code: response.status,
+              response: JSON.stringify(response.body),
+              created_at: now,
+            },
+            now - IDEMPOTENCY_WINDOW_MS,
+          );
+          // Writes in this process are serialised by group commit, so the lookup above saw every
+          // earlier use of the key; only a concurrent transaction elsewhere (another API process
+          // on PostgreSQL) can have claimed it since. Throwing rolls this request's work back.
+          if (!saved) {
+            throw new DomainError(
+              'IDEMPOTENCY_KEY_IN_FLIGHT',
+              'Another request with this Idempotency-Key was being processed; retry to get its response.',
+            );
+          }
         }
         return { ...response, replayed: false };
       });

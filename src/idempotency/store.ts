@@ -14,19 +14,28 @@ export async function findKey(
     .executeTakeFirst();
 }
 
-export async function saveKey(db: Kysely<DB>, row: IdempotencyKeyRow): Promise<void> {
-  await db
+/**
+ * Stores a key's response. An existing row is replaced only if it was created at or before
+ * `expiredAt` (outside the window). Returns false when a live row holds the key: another
+ * transaction (another process) claimed it first, and this request must not overwrite its answer.
+ */
+export async function saveKey(db: Kysely<DB>, row: IdempotencyKeyRow, expiredAt: number): Promise<boolean> {
+  const result = await db
     .insertInto('idempotency_keys')
     .values(row)
     .onConflict((oc) =>
-      oc.columns(['workspace_id', 'key']).doUpdateSet({
-        fingerprint: row.fingerprint,
-        status_code: row.status_code,
-        response: row.response,
-        created_at: row.created_at,
-      }),
+      oc
+        .columns(['workspace_id', 'key'])
+        .doUpdateSet({
+          fingerprint: row.fingerprint,
+          status_code: row.status_code,
+          response: row.response,
+          created_at: row.created_at,
+        })
+        .where('idempotency_keys.created_at', '<=', expiredAt),
     )
-    .execute();
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
 export async function deleteOlderThan(db: Kysely<DB>, workspaceId: string, before: number): Promise<number> {

@@ -26,13 +26,19 @@ export const UtmSchema = Type.Object(
   { additionalProperties: false },
 );
 
-export const PropertyValueSchema = Type.Union([
-  Type.String({ maxLength: 5000 }),
-  Type.Number(),
-  Type.Boolean(),
-  Type.Null(),
-  Type.Array(Type.String({ maxLength: 500 }), { maxItems: 100 }),
-]);
+/**
+ * A custom property value: string, number, boolean, null or a list of strings. One schema with
+ * a list of types rather than a union: a validator that coerces types converts a value into the
+ * first branch of an `anyOf` (42 was stored as "42" while Fastify's ajv coerced bodies).
+ */
+export const PropertyValueSchema = Type.Unsafe<PropertyValue>({
+  // 'array' first: the response serializer tries the types in order, and as 'string' it would
+  // turn ['a', 'b'] into "a,b".
+  type: ['array', 'string', 'number', 'boolean', 'null'],
+  maxLength: 5000,
+  items: { type: 'string', maxLength: 500 },
+  maxItems: 100,
+});
 
 /** The body of `POST /api/v1/leads` and one item of a batch. Empty strings count as absent. */
 export const LeadInputSchema = Type.Object(
@@ -53,9 +59,13 @@ export const LeadInputSchema = Type.Object(
     referrer: Type.Optional(text(2000)),
     landingPage: Type.Optional(text(2000)),
     stage: Type.Optional(Type.Enum(stages)),
+    /** The salesperson who owns the lead (routing assigns one; the API and imports may set it). */
+    ownerId: Type.Optional(text(64)),
     properties: Type.Optional(
       Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' }), PropertyValueSchema, {
         maxProperties: 200,
+        // Without it the key pattern only types matching keys; "bad key" would pass untyped.
+        additionalProperties: false,
       }),
     ),
   },
@@ -139,6 +149,8 @@ export function parseLeadInput(raw: unknown, context: ParseContext, basePath = '
   }
   if (input.companySize !== undefined) out.companySize = input.companySize;
   if (input.stage !== undefined && isStage(input.stage)) out.stage = input.stage;
+  const ownerId = clean(input.ownerId);
+  if (ownerId) out.ownerId = ownerId;
   if (input.properties) out.properties = input.properties as Record<string, PropertyValue>;
 
   const touch = parseTouch(input, context.now);

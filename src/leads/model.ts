@@ -255,6 +255,8 @@ export function mergeLeads(
     if (merged[field] === null && loser[field] !== null)
       (merged as unknown as Record<string, unknown>)[field] = loser[field];
   }
+  // The disposable flag describes the email: it comes along when the email does.
+  if (winner.email === null && loser.email !== null) merged.emailDisposable = loser.emailDisposable;
   merged.properties = { ...loser.properties, ...winner.properties };
   if (loser.firstTouch && (!winner.firstTouch || loser.firstTouch.at < winner.firstTouch.at)) {
     merged.firstTouch = loser.firstTouch;

@@ -75,7 +75,8 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
     }
     for (let i = 0; i < phones.length; i += 500) {
       for (const lead of await store.findPhoneOnlyLeads(trx, workspace.id, phones.slice(i, i + 500))) {
-        byPhone.set(lead.phone!, lead);
+        // A phone-only lead merged into another is a redirect row too: follow it like an email's.
+        byPhone.set(lead.phone!, await resolveMerged(trx, workspace.id, lead));
       }
     }
     const created = new Map<string, Lead>();
@@ -83,10 +84,22 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
     const entries: TimelineEntry[] = [];
     const results: Array<{ lead: Lead; created: boolean }> = [];
 
-    for (const capture of captures) {
+    for (const given of captures) {
+      let capture = given;
       let existing = capture.email ? byEmail.get(capture.email) : undefined;
       // A phone-only lead that now gives an email becomes that email's lead.
-      if (!existing && capture.phone) existing = byPhone.get(capture.phone);
+      if (!existing && capture.phone) {
+        const found = byPhone.get(capture.phone);
+        // Through a merge redirect the phone may lead to a survivor with an email of its own:
+        // a capture with another email is another person (never auto-merge two emails).
+        if (found && !(capture.email && found.email !== null)) existing = found;
+        if (existing && existing.phone !== capture.phone) {
+          // Found through a phone-only redirect: the survivor keeps its own phone (the redirect
+          // row still holds this one, under the one-phone-only-lead-per-phone index).
+          const { phone: _redirected, ...rest } = capture;
+          capture = rest;
+        }
+      }
       if (!existing) {
         const lead = newLead(newId(), workspace.id, capture, defaultStage, now);
         created.set(lead.id, lead);
@@ -101,7 +114,12 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
         results.push({ lead, created: true });
         continue;
       }
-      const { lead, changed } = applyCapture(existing, capture, now, forwardStage);
+      // A merged-away email found its survivor, which keeps its own email (the redirect row
+      // still holds the other one, under the unique index).
+      const redirected =
+        capture.email !== undefined && existing.email !== null && existing.email !== capture.email;
+      const effective = redirected ? { ...capture, email: undefined, emailDisposable: undefined } : capture;
+      const { lead, changed } = applyCapture(existing, effective, now, forwardStage);
       const dirty = changed.length > 0 || capture.touch !== undefined || existing.archivedAt !== null;
       if (dirty) {
         if (created.has(lead.id)) created.set(lead.id, lead);
@@ -125,6 +143,10 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
           });
         }
       }
+      // Later captures in this call must see this version of the lead under every key that found
+      // it, redirect keys included (else they would apply to a stale copy and undo this one).
+      if (given.email) byEmail.set(given.email, lead);
+      if (given.phone && byPhone.get(given.phone)?.id === lead.id) byPhone.set(given.phone, lead);
       if (existing.email === null && lead.email !== null && existing.phone) byPhone.delete(existing.phone);
       remember(lead);
       results.push({ lead, created: false });
@@ -211,6 +233,18 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
     findByEmail: async (workspaceId: string, email: string) =>
       (await store.findLeadsByEmails(db, workspaceId, [email]))[0],
 
+    /** Which emails, and which phones of phone-only leads, already have a lead (an import's dry run). */
+    async knownContacts(workspaceId: string, emails: string[], phones: string[]) {
+      const known = { emails: new Set<string>(), phones: new Set<string>() };
+      for (let i = 0; i < emails.length; i += 500)
+        for (const lead of await store.findLeadsByEmails(db, workspaceId, emails.slice(i, i + 500)))
+          known.emails.add(lead.email!);
+      for (let i = 0; i < phones.length; i += 500)
+        for (const lead of await store.findPhoneOnlyLeads(db, workspaceId, phones.slice(i, i + 500)))
+          known.phones.add(lead.phone!);
+      return known;
+    },
+
     list: (workspaceId: string, query: store.LeadListQuery) => store.listLeads(db, workspaceId, query),
 
     async timeline(
@@ -268,10 +302,18 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
         const now = clock();
         const merged = mergeLeads(winner, loser, now, (a, b) => forwardStage(a, b));
         // The survivor takes the other's email only if it had none; then the redirect row gives it up.
+        const redirectEmail = merged.email === loser.email ? null : loser.email;
+        // The redirect keeps its phone while it keeps its email, or while it was phone-only and the
+        // survivor did not take the phone. It must never turn into a new phone-only row: another
+        // phone-only lead may hold that phone (the loser's email made the two distinct until now).
+        const redirectPhone =
+          redirectEmail !== null || (loser.email === null && merged.phone !== loser.phone)
+            ? loser.phone
+            : null;
         const redirect: Lead = {
           ...loser,
-          email: merged.email === loser.email ? null : loser.email,
-          phone: merged.phone === loser.phone && loser.email === null ? null : loser.phone,
+          email: redirectEmail,
+          phone: redirectPhone,
           mergedIntoId: winner.id,
           archivedAt: now,
           updatedAt: now,

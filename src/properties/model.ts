@@ -17,6 +17,14 @@ export interface PropertyDefinition {
 
 const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/** True when YYYY-MM-DD names a real day: `Date.parse` rolls 2026-02-30 over to March 2nd. */
+function isCalendarDate(text: string): boolean {
+  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
+  const date = new Date(0);
+  date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, keeps years 0-99 as given
+  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+}
+
 /**
  * Checks (and normalises) one value against its definition. Strings from forms and CSV files
  * are accepted for numbers and booleans when they read unambiguously ("42", "true", "no").
@@ -46,7 +54,8 @@ export function coercePropertyValue(
       if (
         typeof value !== 'string' ||
         !isoDate.test(value.trim()) ||
-        Number.isNaN(Date.parse(value.trim()))
+        Number.isNaN(Date.parse(value.trim())) ||
+        !isCalendarDate(value.trim())
       ) {
         return { ok: false, message: 'must be an ISO 8601 date (YYYY-MM-DD or a date-time)' };
       }

@@ -60,10 +60,11 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
         updatedAt: now,
       };
       return database.writes.run(async (trx) => {
-        if (await store.findDefinition(trx, workspaceId, draft.name)) {
+        // ON CONFLICT DO NOTHING rather than look-then-insert: two API processes creating the
+        // same name get a 409 each but one, instead of a unique-violation 500.
+        if (!(await store.insertDefinition(trx, workspaceId, definition))) {
           throw new DomainError('PROPERTY_EXISTS', `Property "${draft.name}" already exists.`);
         }
-        await store.insertDefinition(trx, workspaceId, definition);
         return definition;
       });
     },

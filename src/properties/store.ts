@@ -40,12 +40,13 @@ export async function findDefinition(
   return row && toDefinition(row);
 }
 
+/** Inserts a definition; false when the name is already taken (also by a concurrent transaction). */
 export async function insertDefinition(
   db: Kysely<DB>,
   workspaceId: string,
   d: PropertyDefinition,
-): Promise<void> {
-  await db
+): Promise<boolean> {
+  const result = await db
     .insertInto('property_definitions')
     .values({
       workspace_id: workspaceId,
@@ -56,7 +57,9 @@ export async function insertDefinition(
       created_at: d.createdAt,
       updated_at: d.updatedAt,
     })
-    .execute();
+    .onConflict((oc) => oc.columns(['workspace_id', 'name']).doNothing())
+    .executeTakeFirst();
+  return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
 export async function updateDefinition(

@@ -1,0 +1,221 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { type Kysely, sql } from 'kysely';
+import { describeEachEngine, freshDatabase } from '../../test/support/engines.ts';
+import { type Database, openDatabase } from './database.ts';
+import { migrateToLatest } from './migrate.ts';
+import type { DB } from './schema.ts';
+
+/**
+ * Group commit on real databases: a second connection (`observer`) sees only what has been
+ * committed, which is how these tests tell one transaction from several.
+ */
+
+function deferred() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Lets queued microtasks and I/O run, so concurrent `run` calls reach the queue. */
+const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+
+async function insert(db: Kysely<DB>, id: string): Promise<void> {
+  await sql`insert into gc_items (id) values (${id})`.execute(db);
+}
+
+async function count(db: Kysely<DB>, pattern: string): Promise<number> {
+  const { rows } = await sql<{
+    n: number | string;
+  }>`select count(*) as n from gc_items where id like ${pattern}`.execute(db);
+  return Number(rows[0]!.n);
+}
+
+describeEachEngine('GroupCommit', (engine) => {
+  let database: Database;
+  let observer: Database;
+  let drop: () => Promise<void>;
+  let sqliteFile = '';
+
+  before(async () => {
+    const fresh = await freshDatabase(engine);
+    drop = fresh.drop;
+    sqliteFile = fresh.options.sqliteFile ?? '';
+    database = openDatabase(fresh.options);
+    const migration = await migrateToLatest(database);
+    assert.ifError(migration.error);
+    observer = openDatabase(fresh.options);
+    await sql`create table gc_items (id text primary key)`.execute(database.db);
+    await sql`create table gc_parent (id text primary key)`.execute(database.db);
+    // Checked only at commit: the way to make a commit itself fail.
+    await sql`create table gc_child (id text primary key, parent_id text not null references gc_parent (id) deferrable initially deferred)`.execute(
+      database.db,
+    );
+    // SQLite enforces foreign keys only when asked, per connection (the app's has one).
+    if (engine === 'sqlite') await sql`pragma foreign_keys = on`.execute(database.db);
+  });
+
+  after(async () => {
+    await observer?.close();
+    await database?.close();
+    await drop?.();
+  });
+
+  it('runs concurrent units in one transaction and answers each only after it committed', async () => {
+    const gate = deferred();
+    // The first unit holds its group open, so the next five queue up and form one group.
+    const blocker = database.writes.run(async (trx) => {
+      await insert(trx, 'together-blocker');
+      await gate.promise;
+    });
+    await settle();
+    const seenInside: number[] = [];
+    let seenOutside = -1;
+    const units = Array.from({ length: 5 }, (_, i) =>
+      database.writes.run(async (trx) => {
+        await insert(trx, `together-${i}`);
+        seenInside.push(await count(trx, 'together-_'));
+        if (i === 4) seenOutside = await count(observer.db, 'together-_');
+        return i;
+      }),
+    );
+    await settle();
+    assert.equal(await count(observer.db, 'together-%'), 0, 'nothing is visible before the commit');
+    gate.open();
+    await blocker;
+    const first = await units[0]!;
+    assert.equal(first, 0);
+    // Answered: so committed, and visible to another connection, with the rest of its group.
+    assert.equal(await count(observer.db, 'together-_'), 5);
+    assert.deepEqual(await Promise.all(units), [0, 1, 2, 3, 4]);
+    // Each unit saw the writes of those before it, which no other connection could see yet.
+    assert.deepEqual(seenInside, [1, 2, 3, 4, 5]);
+    assert.equal(seenOutside, 0);
+  });
+
+  it('rolls back a failing unit alone; the others of its group commit', async () => {
+    const gate = deferred();
+    const blocker = database.writes.run(async () => gate.promise);
+    await settle();
+    const outcomes = Promise.allSettled([
+      database.writes.run(async (trx) => insert(trx, 'alone-ok-1')),
+      // A database error: on PostgreSQL it aborts the transaction until the savepoint rollback.
+      database.writes.run(async (trx) => {
+        await insert(trx, 'alone-bad-sql');
+        await insert(trx, 'alone-ok-1');
+      }),
+      database.writes.run(async (trx) => insert(trx, 'alone-ok-2')),
+      database.writes.run(async (trx) => {
+        await insert(trx, 'alone-bad-js');
+        throw new Error('the domain says no');
+      }),
+      database.writes.run(async (trx) => {
+        await insert(trx, 'alone-ok-3');
+        return 'done';
+      }),
+    ]);
+    await settle();
+    gate.open();
+    await blocker;
+    const results = await outcomes;
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
+    );
+    assert.equal((results[3] as PromiseRejectedResult).reason.message, 'the domain says no');
+    assert.equal((results[4] as PromiseFulfilledResult<string>).value, 'done');
+    assert.equal(await count(observer.db, 'alone-ok-%'), 3);
+    assert.equal(await count(observer.db, 'alone-bad-%'), 0);
+  });
+
+  it('rolls back a lone failing unit, and keeps working afterwards', async () => {
+    await assert.rejects(
+      database.writes.run(async (trx) => {
+        await insert(trx, 'lone-bad');
+        throw new Error('no');
+      }),
+      /no/,
+    );
+    assert.equal(await count(observer.db, 'lone-%'), 0);
+    await database.writes.run((trx) => insert(trx, 'lone-after'));
+    assert.equal(await count(observer.db, 'lone-%'), 1);
+  });
+
+  it('rejects every unit of a group whose commit fails, and commits none of them', async () => {
+    const gate = deferred();
+    const blocker = database.writes.run(async () => gate.promise);
+    await settle();
+    const outcomes = Promise.allSettled([
+      database.writes.run(async (trx) => insert(trx, 'commit-a')),
+      database.writes.run(async (trx) => {
+        await sql`insert into gc_child (id, parent_id) values ('orphan', 'missing')`.execute(trx);
+      }),
+      database.writes.run(async (trx) => insert(trx, 'commit-c')),
+    ]);
+    await settle();
+    gate.open();
+    await blocker;
+    const results = await outcomes;
+    assert.deepEqual(
+      results.map((r) => r.status),
+      ['rejected', 'rejected', 'rejected'],
+    );
+    const reasons = results.map((r) => (r as PromiseRejectedResult).reason);
+    assert.ok(
+      reasons.every((reason) => reason === reasons[0]),
+      'all share the commit error',
+    );
+    assert.match(String(reasons[0]?.message), /foreign key/i);
+    assert.equal(await count(observer.db, 'commit-%'), 0);
+    const { rows } = await sql<{ n: number | string }>`select count(*) as n from gc_child`.execute(
+      observer.db,
+    );
+    assert.equal(Number(rows[0]!.n), 0);
+    // The connection was given back: the next group commits.
+    await database.writes.run((trx) => insert(trx, 'commit-after'));
+    assert.equal(await count(observer.db, 'commit-after'), 1);
+  });
+
+  it('holds the write lock from the start of a group, so another process cannot slip a write in between', {
+    skip: engine !== 'sqlite' && 'SQLite only: PostgreSQL locks rows, not the database',
+  }, async () => {
+    // Another process (a CLI import beside the server) writing between a group's first read and
+    // its first write made that write fail with SQLITE_BUSY, failing the whole group: a deferred
+    // transaction cannot upgrade its read snapshot once another writer has committed.
+    const other = new SQLite(sqliteFile);
+    other.pragma('busy_timeout = 0'); // another process would wait; here it must not block the test
+    try {
+      const gate = deferred();
+      const unit = database.writes.run(async (trx) => {
+        await count(trx, 'lock-%');
+        await gate.promise;
+        await insert(trx, 'lock-unit');
+      });
+      await settle();
+      let refused: unknown;
+      try {
+        other.prepare("insert into gc_items (id) values ('lock-other')").run();
+      } catch (error) {
+        refused = error;
+      }
+      gate.open();
+      await unit;
+      assert.match(String(refused), /SQLITE_BUSY|locked/i, 'the other writer had to wait');
+      assert.equal(await count(observer.db, 'lock-unit'), 1);
+    } finally {
+      other.close();
+    }
+  });
+
+  it('drain waits for every queued write', async () => {
+    const pending = Array.from({ length: 20 }, (_, i) =>
+      database.writes.run((trx) => insert(trx, `drain-${i}`)),
+    );
+    await database.writes.drain();
+    assert.equal(await count(observer.db, 'drain-%'), 20);
+    await Promise.all(pending);
+  });
+});

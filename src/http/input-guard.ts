@@ -1,0 +1,77 @@
+import type { FastifyRequest } from 'fastify';
+import { DomainError, type FieldError, validationError } from '../errors.ts';
+
+/** Most field errors one request reports for unstorable text. */
+const MAX_ERRORS = 20;
+
+const pointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
+
+/**
+ * Parsed JSON objects, and the query and params objects (whose prototype is a prototype-less
+ * object, not Object.prototype); not streams, buffers or other class instances.
+ */
+function isPlainObject(value: unknown): value is Record<string, unknown> {
+  return Object.prototype.toString.call(value) === '[object Object]' && !isStream(value);
+}
+
+/** NUL, or a lone UTF-16 surrogate. */
+function unstorable(text: string): boolean {
+  return text.includes('\u0000') || !text.isWellFormed();
+}
+
+/**
+ * Strings PostgreSQL cannot store: NUL characters (text and jsonb refuse them) and lone UTF-16
+ * surrogates (jsonb refuses their `\ud800` escapes). SQLite stores both, so without this check
+ * the same request succeeds on one engine and fails with a 500 on the other. Walks parsed JSON
+ * (plain objects, arrays, strings, and object keys) without recursion, so deep nesting is safe.
+ */
+export function unstorableTextErrors(value: unknown, basePath = ''): FieldError[] {
+  const errors: FieldError[] = [];
+  const stack: Array<[unknown, string]> = [[value, basePath]];
+  while (stack.length > 0 && errors.length < MAX_ERRORS) {
+    const [current, path] = stack.pop()!;
+    if (typeof current === 'string') {
+      if (unstorable(current)) {
+        errors.push({ path: path || '/', message: 'must not contain NUL characters or lone surrogates' });
+      }
+    } else if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) stack.push([current[i], `${path}/${i}`]);
+    } else if (isPlainObject(current)) {
+      for (const [key, item] of Object.entries(current)) {
+        if (unstorable(key)) {
+          errors.push({
+            path: path || '/',
+            message: 'has a property name with NUL characters or lone surrogates',
+          });
+        } else {
+          stack.push([item, `${path}/${pointer(key)}`]);
+        }
+      }
+    }
+  }
+  return errors;
+}
+
+function isStream(value: unknown): boolean {
+  return typeof (value as { pipe?: unknown } | null)?.pipe === 'function';
+}
+
+/**
+ * preValidation hook for every route: refuses unstorable text in params, query and body (422),
+ * and a streamed (CSV) or multipart body sent to a route that takes a JSON body (415) — those
+ * parsers exist for the import routes, and would otherwise reach a JSON schema as a stream.
+ */
+export async function inputGuardHook(request: FastifyRequest): Promise<void> {
+  const contentType = request.headers['content-type'] ?? '';
+  // Multipart leaves the body empty unless a route asks for its fields as the body.
+  const unparsedMultipart = /^\s*multipart\//i.test(contentType) && request.body === undefined;
+  if (request.routeOptions.schema?.body && (isStream(request.body) || unparsedMultipart)) {
+    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'This route takes a JSON body (application/json).');
+  }
+  const errors = [
+    ...unstorableTextErrors(request.params, '/params'),
+    ...unstorableTextErrors(request.query, '/query'),
+    ...(isStream(request.body) ? [] : unstorableTextErrors(request.body)),
+  ];
+  if (errors.length > 0) throw validationError(errors);
+}

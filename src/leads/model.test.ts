@@ -1,0 +1,241 @@
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import { forwardStage, type Stage, stages } from '../lifecycle/model.ts';
+import {
+  applyCapture,
+  type Lead,
+  type LeadCapture,
+  leadFields,
+  mergeLeads,
+  newLead,
+  searchText,
+  type Touch,
+} from './model.ts';
+
+const T0 = Date.UTC(2026, 0, 1);
+
+function touch(channel: Touch['channel'], at: number, source: string | null = null): Touch {
+  return { source, channel, utm: {}, referrer: null, landingPage: null, at };
+}
+
+function lead(overrides: Partial<Lead> = {}): Lead {
+  return { ...newLead('lead-1', 'ws', { email: 'ada@example.org' }, 'lead', T0), ...overrides };
+}
+
+describe('newLead', () => {
+  test('takes the capture, the default stage, and empty fields as null', () => {
+    const created = newLead('id-1', 'ws-1', { email: 'a@b.io', firstName: 'A', companySize: 5 }, 'lead', T0);
+    assert.equal(created.id, 'id-1');
+    assert.equal(created.workspaceId, 'ws-1');
+    assert.equal(created.email, 'a@b.io');
+    assert.equal(created.phone, null);
+    assert.equal(created.companySize, 5);
+    assert.equal(created.stage, 'lead');
+    assert.equal(created.emailDisposable, false);
+    assert.deepEqual(created.properties, {});
+    assert.equal(created.archivedAt, null);
+    assert.equal(created.createdAt, T0);
+    assert.equal(created.updatedAt, T0);
+  });
+
+  test('dates itself from the capture time (imports), is updated now, and drops null properties', () => {
+    const created = newLead(
+      'id',
+      'ws',
+      { email: 'a@b.io', at: T0 - 1000, properties: { a: 1, b: null } },
+      'lead',
+      T0,
+    );
+    assert.equal(created.createdAt, T0 - 1000);
+    assert.equal(created.updatedAt, T0);
+    assert.deepEqual(created.properties, { a: 1 });
+  });
+
+  test('uses the touch as first and last touch, and for source and channel', () => {
+    const first = touch('paid_search', T0, 'google');
+    const created = newLead('id', 'ws', { email: 'a@b.io', touch: first, stage: 'mql' }, 'lead', T0);
+    assert.deepEqual(created.firstTouch, first);
+    assert.deepEqual(created.lastTouch, first);
+    assert.equal(created.source, 'google');
+    assert.equal(created.channel, 'paid_search');
+    assert.equal(created.stage, 'mql');
+  });
+});
+
+describe('applyCapture', () => {
+  test('overwrites given fields, keeps absent ones, and lists what changed', () => {
+    const before = lead({ firstName: 'Ada', city: 'London' });
+    const { lead: after, changed } = applyCapture(
+      before,
+      { firstName: 'Augusta', company: 'AE' },
+      T0 + 5,
+      forwardStage,
+    );
+    assert.equal(after.firstName, 'Augusta');
+    assert.equal(after.company, 'AE');
+    assert.equal(after.city, 'London');
+    assert.deepEqual(changed.sort(), ['company', 'firstName']);
+    assert.equal(after.updatedAt, T0 + 5);
+    assert.equal(before.firstName, 'Ada', 'the input lead is not mutated');
+  });
+
+  test('changes nothing, not even updatedAt, for a capture that repeats what is known', () => {
+    const before = lead({ firstName: 'Ada', properties: { plan: 'pro' } });
+    const { lead: after, changed } = applyCapture(
+      before,
+      { email: 'ada@example.org', firstName: 'Ada', properties: { plan: 'pro' } },
+      T0 + 5,
+      forwardStage,
+    );
+    assert.deepEqual(changed, []);
+    assert.deepEqual(after, before);
+  });
+
+  test('merges properties key by key; null removes a key', () => {
+    const before = lead({ properties: { a: 1, b: 'x', c: ['p'] } });
+    const { lead: after, changed } = applyCapture(
+      before,
+      { properties: { a: 2, b: null, d: true, gone: null } },
+      T0 + 1,
+      forwardStage,
+    );
+    assert.deepEqual(after.properties, { a: 2, c: ['p'], d: true });
+    assert.deepEqual(changed.sort(), ['properties.a', 'properties.b', 'properties.d']);
+  });
+
+  test('moves the stage forward only, and never out of disqualified', () => {
+    assert.equal(applyCapture(lead({ stage: 'mql' }), { stage: 'lead' }, T0, forwardStage).lead.stage, 'mql');
+    assert.equal(applyCapture(lead({ stage: 'mql' }), { stage: 'sql' }, T0, forwardStage).lead.stage, 'sql');
+    assert.equal(
+      applyCapture(lead({ stage: 'disqualified' }), { stage: 'customer' }, T0, forwardStage).lead.stage,
+      'disqualified',
+    );
+  });
+
+  test('keeps the first touch and replaces the last; a lead without one takes it as first', () => {
+    const first = touch('paid_search', T0, 'google');
+    const later = touch('referral', T0 + 10);
+    const withTouch = lead({ firstTouch: first, lastTouch: first, source: 'google', channel: 'paid_search' });
+    const { lead: after } = applyCapture(withTouch, { touch: later }, T0 + 10, forwardStage);
+    assert.deepEqual(after.firstTouch, first);
+    assert.deepEqual(after.lastTouch, later);
+    assert.equal(after.source, 'google');
+    assert.equal(after.updatedAt, T0 + 10);
+
+    const { lead: fresh, changed } = applyCapture(lead(), { touch: later }, T0 + 10, forwardStage);
+    assert.deepEqual(fresh.firstTouch, later);
+    assert.equal(fresh.channel, 'referral');
+    assert.ok(changed.includes('source'));
+  });
+
+  test('restores an archived lead', () => {
+    const { lead: after } = applyCapture(lead({ archivedAt: T0 }), {}, T0 + 1, forwardStage);
+    assert.equal(after.archivedAt, null);
+    assert.equal(after.updatedAt, T0 + 1);
+  });
+
+  test('an empty capture changes nothing of any lead (property)', () => {
+    const anyStage = fc.constantFrom(...stages);
+    fc.assert(
+      fc.property(
+        anyStage,
+        fc.option(fc.string()),
+        fc.dictionary(fc.string(), fc.integer()),
+        (stage, name, props) => {
+          const before = lead({ stage, firstName: name, properties: props });
+          const { lead: after, changed } = applyCapture(before, {}, T0 + 99, forwardStage);
+          assert.deepEqual(changed, []);
+          assert.deepEqual(after, before);
+        },
+      ),
+    );
+  });
+});
+
+describe('mergeLeads', () => {
+  const forward = (a: Stage, b: Stage) => forwardStage(a, b);
+
+  test('keeps the winner, fills its gaps from the loser, and combines properties winner-first', () => {
+    const winner = lead({ id: 'w', email: 'w@x.io', firstName: 'Win', properties: { a: 1, shared: 'w' } });
+    const loser = lead({
+      id: 'l',
+      email: 'l@x.io',
+      firstName: 'Lose',
+      jobTitle: 'CTO',
+      phone: '+14155552671',
+      properties: { b: 2, shared: 'l' },
+    });
+    const merged = mergeLeads(winner, loser, T0 + 50, forward);
+    assert.equal(merged.id, 'w');
+    assert.equal(merged.email, 'w@x.io');
+    assert.equal(merged.firstName, 'Win');
+    assert.equal(merged.jobTitle, 'CTO');
+    assert.equal(merged.phone, '+14155552671');
+    assert.deepEqual(merged.properties, { a: 1, b: 2, shared: 'w' });
+    assert.equal(merged.updatedAt, T0 + 50);
+  });
+
+  test('takes the earlier first touch (with its source), the later last touch, the furthest stage, the earliest creation', () => {
+    const early = touch('paid_search', T0 - 100, 'google');
+    const late = touch('referral', T0 + 100);
+    const winner = lead({ id: 'w', firstTouch: late, lastTouch: late, stage: 'mql', createdAt: T0 });
+    const loser = lead({
+      id: 'l',
+      email: null,
+      firstTouch: early,
+      lastTouch: early,
+      source: 'google',
+      channel: 'paid_search',
+      stage: 'opportunity',
+      createdAt: T0 - 100,
+      ownerId: 'rep',
+    });
+    const merged = mergeLeads(winner, loser, T0 + 200, forward);
+    assert.deepEqual(merged.firstTouch, early);
+    assert.equal(merged.source, 'google');
+    assert.equal(merged.channel, 'paid_search');
+    assert.deepEqual(merged.lastTouch, late);
+    assert.equal(merged.stage, 'opportunity');
+    assert.equal(merged.createdAt, T0 - 100);
+    assert.equal(merged.ownerId, 'rep');
+  });
+
+  test("brings the disposable flag along with the loser's email, and only then", () => {
+    const disposable = lead({ id: 'l', email: 'x@mailinator.com', emailDisposable: true });
+    const taken = mergeLeads(lead({ id: 'w', email: null, phone: '+14155552671' }), disposable, T0, forward);
+    assert.equal(taken.email, 'x@mailinator.com');
+    assert.equal(taken.emailDisposable, true);
+    const kept = mergeLeads(lead({ id: 'w', email: 'w@x.io' }), disposable, T0, forward);
+    assert.equal(kept.emailDisposable, false);
+  });
+
+  test('never loses a field the winner has (property)', () => {
+    const value = fc.option(fc.string({ minLength: 1 }), { nil: null });
+    const fields = fc.record(
+      Object.fromEntries(leadFields.filter((f) => f !== 'companySize').map((f) => [f, value])),
+    );
+    fc.assert(
+      fc.property(fields, fields, (w, l) => {
+        const winner = lead({ ...(w as Partial<Lead>), id: 'w' });
+        const loser = lead({ ...(l as Partial<Lead>), id: 'l' });
+        const merged = mergeLeads(winner, loser, T0, forward);
+        for (const field of leadFields) {
+          const expected = winner[field] ?? loser[field];
+          assert.equal(merged[field], expected, field);
+        }
+      }),
+    );
+  });
+});
+
+describe('searchText', () => {
+  test('lower-cases name, email and company, skipping what is missing', () => {
+    const capture: LeadCapture = {};
+    assert.equal(searchText(newLead('i', 'w', capture, 'lead', T0)), '');
+    assert.equal(
+      searchText({ firstName: 'Ada', lastName: null, email: 'ADA@X.IO', company: 'Analytical Engines' }),
+      'ada ada@x.io analytical engines',
+    );
+  });
+});
