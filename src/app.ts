@@ -7,6 +7,10 @@ import { registerHealthRoutes } from './http/health.ts';
 import { createHttpServer } from './http/server.ts';
 import type { HttpApp } from './http/types.ts';
 import { createIdempotencyService } from './idempotency/service.ts';
+import { registerImportRoutes } from './imports/routes.ts';
+import { createImportService } from './imports/service.ts';
+import { registerEventRoutes } from './leads/events-routes.ts';
+import { createEventService } from './leads/events-service.ts';
 import { registerLeadRoutes } from './leads/routes.ts';
 import { createLeadService } from './leads/service.ts';
 import { registerPropertyRoutes } from './properties/routes.ts';
@@ -41,7 +45,9 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const properties = createPropertyService({ database, clock });
   const leads = createLeadService({ database, properties, clock });
   const idempotency = createIdempotencyService({ database, clock });
-  return { config, clock, logger, database, workspaces, properties, leads, idempotency };
+  const events = createEventService({ database, leads, clock, config });
+  const imports = createImportService({ database, leads, clock });
+  return { config, clock, logger, database, workspaces, properties, leads, idempotency, events, imports };
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;
@@ -53,6 +59,8 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
   registerWorkspaceRoutes(app, workspaces);
   registerPropertyRoutes(app, properties);
   registerLeadRoutes(app, { leads, workspaces, idempotency });
+  registerEventRoutes(app, { events: services.events, workspaces, idempotency });
+  registerImportRoutes(app, { imports: services.imports, workspaces });
   app.addHook('onClose', async () => database.close());
   await app.ready();
   return app;

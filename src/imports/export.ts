@@ -1,0 +1,103 @@
+import { stringify } from 'csv-stringify/sync';
+import { iso, leadJson } from '../leads/json.ts';
+import type { Lead, PropertyValue } from '../leads/model.ts';
+import { DANGEROUS_FIRST } from './model.ts';
+
+/**
+ * The export format, the pure part: columns, cells, and the escaping that keeps a spreadsheet
+ * from running a cell as a formula. `service.ts` streams leads through it page by page.
+ */
+
+export const exportFormats = ['csv', 'jsonl'] as const;
+export type ExportFormat = (typeof exportFormats)[number];
+
+/** The lead columns of a CSV export, in order; custom properties follow as `properties.<key>`. */
+export const leadColumns = [
+  'id',
+  'email',
+  'phone',
+  'firstName',
+  'lastName',
+  'company',
+  'companyDomain',
+  'jobTitle',
+  'companySize',
+  'industry',
+  'country',
+  'city',
+  'website',
+  'stage',
+  'source',
+  'channel',
+  'createdAt',
+  'updatedAt',
+] as const;
+
+/**
+ * Property columns are named `properties.<key>` rather than `<key>`: a property called `title`
+ * or `email` must not come back as the job title or the email when the file is re-imported
+ * (the importer reads `properties.<key>` headers as exactly that property).
+ */
+export function exportHeader(propertyKeys: readonly string[]): string[] {
+  return [...leadColumns, ...propertyKeys.map((key) => `properties.${key}`)];
+}
+
+/** A signed decimal number: a spreadsheet reads it as a number, never as a formula. */
+const PLAIN_NUMBER = /^[+-]?\d+(?:\.\d+)?$/;
+
+/**
+ * Makes a cell safe to open in a spreadsheet (OWASP "CSV injection"): a cell starting with
+ * = + - @ tab or carriage return (or their full-width forms) gets a leading single quote, which
+ * spreadsheets show as text and do not evaluate. Plain numbers are left alone ("-5", "+3.5", and
+ * E.164 phones like "+442079460958", which are "+" and digits only): they cannot run anything,
+ * and quoting them would change every phone in the file. The importer strips the quote again
+ * (`unescapeCell`), so an export re-imports as it was.
+ */
+export function escapeCell(value: string): string {
+  if (value === '' || !DANGEROUS_FIRST.has(value[0]!)) return value;
+  return PLAIN_NUMBER.test(value) ? value : `'${value}`;
+}
+
+/** A property value as one cell: lists as JSON (["a","b"]), booleans as true/false. */
+export function propertyCell(value: PropertyValue | undefined): string {
+  if (value === undefined || value === null) return '';
+  if (typeof value === 'string') return value;
+  if (Array.isArray(value)) return JSON.stringify(value);
+  return String(value);
+}
+
+/** One lead as the cells of a CSV row (escaped), in `exportHeader(propertyKeys)` order. */
+export function leadCells(lead: Lead, propertyKeys: readonly string[]): string[] {
+  const text = (value: string | number | null) => (value === null ? '' : escapeCell(String(value)));
+  return [
+    lead.id,
+    text(lead.email),
+    text(lead.phone),
+    text(lead.firstName),
+    text(lead.lastName),
+    text(lead.company),
+    text(lead.companyDomain),
+    text(lead.jobTitle),
+    text(lead.companySize),
+    text(lead.industry),
+    text(lead.country),
+    text(lead.city),
+    text(lead.website),
+    lead.stage,
+    text(lead.source),
+    text(lead.channel),
+    iso(lead.createdAt),
+    iso(lead.updatedAt),
+    ...propertyKeys.map((key) => escapeCell(propertyCell(lead.properties[key]))),
+  ];
+}
+
+/** CSV text of rows (RFC 4180: quoted where needed, CRLF line ends). */
+export function csvRows(rows: readonly (readonly string[])[]): string {
+  return stringify(rows as string[][], { record_delimiter: '\r\n' });
+}
+
+/** One lead as a JSON line, the same shape `GET /api/v1/leads/{id}` returns. */
+export function jsonLine(lead: Lead): string {
+  return `${JSON.stringify(leadJson(lead))}\n`;
+}

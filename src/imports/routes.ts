@@ -1,0 +1,133 @@
+import { Readable } from 'node:stream';
+import type { FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { DomainError, validationError } from '../errors.ts';
+import type { HttpApp } from '../http/types.ts';
+import type { WorkspaceService } from '../workspaces/service.ts';
+import { exportFormats } from './export.ts';
+import type { ImportService } from './service.ts';
+
+export interface ImportRouteDeps {
+  imports: ImportService;
+  workspaces: WorkspaceService;
+}
+
+/** Most rejected rows one import response lists; the counts always cover them all. (1,000) */
+export const MAX_LISTED_REJECTS = 1000;
+
+const Problem = Type.Object({}, { additionalProperties: true });
+const FieldErrorSchema = Type.Object({ path: Type.String(), message: Type.String() });
+
+const ImportResultSchema = Type.Object({
+  dryRun: Type.Boolean(),
+  rows: Type.Integer(),
+  created: Type.Integer(),
+  updated: Type.Integer(),
+  rejected: Type.Integer(),
+  rejects: Type.Array(
+    Type.Object({ row: Type.Integer(), line: Type.Integer(), errors: Type.Array(FieldErrorSchema) }),
+  ),
+  /** More rows were rejected than `rejects` lists. */
+  rejectsTruncated: Type.Boolean(),
+});
+
+/**
+ * The CSV of an import request: the one file of a multipart form, or the raw body sent as
+ * text/csv (the server's content-type parser hands it over unread). Either is a stream the
+ * importer pulls from at its own pace.
+ */
+async function csvBody(request: FastifyRequest): Promise<AsyncIterable<unknown>> {
+  if (request.isMultipart()) {
+    const part = await request.file();
+    if (!part)
+      throw validationError([{ path: '/body', message: 'must contain one file field with the CSV' }]);
+    return part.file;
+  }
+  if (request.body instanceof Readable) return request.body;
+  throw new DomainError(
+    'UNSUPPORTED_MEDIA_TYPE',
+    'Send the CSV as multipart/form-data (one file field) or as the body with Content-Type: text/csv.',
+  );
+}
+
+export function registerImportRoutes(app: HttpApp, { imports, workspaces }: ImportRouteDeps): void {
+  app.post(
+    '/api/v1/imports',
+    {
+      schema: {
+        tags: ['imports'],
+        summary:
+          'Import leads from a CSV file (HubSpot, Salesforce or any export with an email or phone column)',
+        description:
+          'Send the file as multipart/form-data (one file field) or as a text/csv body. Columns are ' +
+          'matched by header (HubSpot and Salesforce names, or our field names); `map` overrides them ' +
+          '("Column=field,Other=properties.foo,Junk=-"). Rows are written in batches as they arrive; ' +
+          'bad rows are reported (at most 1,000 listed) and written nowhere. Re-importing a file ' +
+          'updates the same leads. `dryRun=true` validates and counts without writing.',
+        consumes: ['multipart/form-data', 'text/csv'],
+        querystring: Type.Object(
+          {
+            dryRun: Type.Optional(Type.Boolean()),
+            map: Type.Optional(Type.String({ maxLength: 10_000 })),
+          },
+          { additionalProperties: false },
+        ),
+        response: { 200: ImportResultSchema, '4xx': Problem },
+      },
+    },
+    async (request) => {
+      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      const source = await csvBody(request);
+      const rejects: Array<{ row: number; line: number; errors: Array<{ path: string; message: string }> }> =
+        [];
+      const summary = await imports.importCsv(source, {
+        workspace,
+        map: request.query.map,
+        dryRun: request.query.dryRun,
+        paths: { file: '/body', map: '/query/map' },
+        onReject: ({ row, line, errors }) => {
+          if (rejects.length < MAX_LISTED_REJECTS) rejects.push({ row, line, errors });
+        },
+      });
+      return {
+        dryRun: summary.dryRun,
+        rows: summary.rows,
+        created: summary.created,
+        updated: summary.updated,
+        rejected: summary.rejected,
+        rejects,
+        rejectsTruncated: summary.rejected > rejects.length,
+      };
+    },
+  );
+
+  app.get(
+    '/api/v1/exports/leads',
+    {
+      schema: {
+        tags: ['imports'],
+        summary: 'Export every lead of the workspace as CSV or JSON lines (streamed)',
+        description:
+          'All non-merged leads, archived ones included, oldest first. CSV: one column per lead ' +
+          'field, then `properties.<key>` per custom property; cells a spreadsheet would run as a ' +
+          'formula are prefixed with a quote. JSON lines: one lead per line, as GET /api/v1/leads/{id}.',
+        produces: ['text/csv', 'application/x-ndjson'],
+        querystring: Type.Object(
+          { format: Type.Optional(Type.Enum(exportFormats)) },
+          { additionalProperties: false },
+        ),
+        response: { '4xx': Problem },
+      },
+    },
+    async (request, reply) => {
+      const format = request.query.format ?? 'csv';
+      const stream = Readable.from(imports.exportLeads(request.principal.workspaceId, format), {
+        objectMode: false,
+      });
+      return reply
+        .type(format === 'csv' ? 'text/csv; charset=utf-8' : 'application/x-ndjson; charset=utf-8')
+        .header('content-disposition', `attachment; filename="leads.${format}"`)
+        .send(stream);
+    },
+  );
+}
