@@ -55,40 +55,76 @@ export class GroupCommit {
   }
 
   async #commitGroup(group: Pending[]): Promise<void> {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const outcomes = await this.#runGroup(group);
+        group.forEach((unit, i) => {
+          const outcome = outcomes[i]!;
+          if (outcome.ok) unit.resolve(outcome.value);
+          else unit.reject(outcome.error);
+        });
+        return;
+      } catch (error) {
+        // A lone unit runs without a savepoint, so its conflict retry is the whole transaction.
+        if (group.length === 1 && attempt < MAX_ATTEMPTS && isConcurrentUniqueViolation(error)) continue;
+        for (const unit of group) unit.reject(error);
+        return;
+      }
+    }
+  }
+
+  async #runGroup(group: Pending[]): Promise<Outcome[]> {
     let trx: ControlledTransaction<DB> | undefined;
-    const outcomes: Array<{ ok: true; value: unknown } | { ok: false; error: unknown }> = [];
     try {
       trx = await this.#db.startTransaction().execute();
+      const outcomes: Outcome[] = [];
       if (group.length === 1) {
         // A lone unit needs no savepoint: its failure rolls back the whole transaction.
         outcomes.push({ ok: true, value: await group[0]!.work(trx) });
       } else {
-        for (const unit of group) {
-          const point = await trx.savepoint('unit').execute();
-          try {
-            const value = await unit.work(point);
-            await point.releaseSavepoint('unit').execute();
-            outcomes.push({ ok: true, value });
-          } catch (error) {
-            await point.rollbackToSavepoint('unit').execute();
-            outcomes.push({ ok: false, error });
-          }
-        }
+        for (const unit of group) outcomes.push(await this.#runInSavepoint(trx, unit));
       }
       await trx.commit().execute();
+      return outcomes;
     } catch (error) {
-      if (trx && !trx.isCommitted && !trx.isRolledBack)
+      if (trx && !trx.isCommitted && !trx.isRolledBack) {
         await trx
           .rollback()
           .execute()
           .catch(() => {});
-      for (const unit of group) unit.reject(error);
-      return;
+      }
+      throw error;
     }
-    group.forEach((unit, i) => {
-      const outcome = outcomes[i]!;
-      if (outcome.ok) unit.resolve(outcome.value);
-      else unit.reject(outcome.error);
-    });
   }
+
+  async #runInSavepoint(trx: ControlledTransaction<DB>, unit: Pending): Promise<Outcome> {
+    for (let attempt = 1; ; attempt++) {
+      const point = await trx.savepoint('unit').execute();
+      try {
+        const value = await unit.work(point);
+        await point.releaseSavepoint('unit').execute();
+        return { ok: true, value };
+      } catch (error) {
+        await point.rollbackToSavepoint('unit').execute();
+        if (attempt < MAX_ATTEMPTS && isConcurrentUniqueViolation(error)) continue;
+        return { ok: false, error };
+      }
+    }
+  }
+}
+
+type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+
+/** Tries of one unit that lost a unique-index race before its error is final. */
+const MAX_ATTEMPTS = 3;
+
+/**
+ * A unique-index conflict with a row another PostgreSQL transaction (another API process)
+ * committed while this one ran: e.g. two processes capture the same new email at once; both
+ * looked, found nothing and inserted. Running the unit again sees the committed row and takes
+ * the update path. SQLite needs no such retry: BEGIN IMMEDIATE serialises its writers, so a
+ * conflict there is not a race and would only repeat.
+ */
+function isConcurrentUniqueViolation(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
 }
