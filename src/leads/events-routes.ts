@@ -1,6 +1,7 @@
 import Type from 'typebox';
+import { sendIdempotent } from '../http/idempotent-write.ts';
 import type { HttpApp } from '../http/types.ts';
-import { fingerprint, type IdempotencyService } from '../idempotency/service.ts';
+import type { IdempotencyService } from '../idempotency/service.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { IdentifyInputSchema } from './events-input.ts';
 import { eventTypes, MAX_EVENTS } from './events-model.ts';
@@ -61,16 +62,11 @@ export function registerEventRoutes(app: HttpApp, { events, workspaces, idempote
       },
     },
     async (request, reply) => {
-      const { workspaceId } = request.principal;
-      const workspace = await workspaces.getWorkspace(workspaceId);
-      const result = await idempotency.run(
-        workspaceId,
-        request.headers['idempotency-key'],
-        fingerprint('POST', '/api/v1/events', request.body),
-        async (trx) => ({ status: 200, body: await events.ingestIn(trx, workspace, request.body.events) }),
-      );
-      if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(result.status).send(result.body as never);
+      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      return sendIdempotent(request, reply, idempotency, async (trx) => ({
+        status: 200,
+        body: await events.ingestIn(trx, workspace, request.body.events),
+      }));
     },
   );
 

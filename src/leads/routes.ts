@@ -1,7 +1,8 @@
 import Type from 'typebox';
 import { decodeCursor, encodeCursor, parseTime } from '../http/cursor.ts';
+import { sendIdempotent } from '../http/idempotent-write.ts';
 import type { HttpApp } from '../http/types.ts';
-import { fingerprint, type IdempotencyService } from '../idempotency/service.ts';
+import type { IdempotencyService } from '../idempotency/service.ts';
 import { stages } from '../lifecycle/model.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { LeadInputSchema } from './input.ts';
@@ -43,19 +44,11 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
       },
     },
     async (request, reply) => {
-      const { workspaceId } = request.principal;
-      const workspace = await workspaces.getWorkspace(workspaceId);
-      const result = await idempotency.run(
-        workspaceId,
-        request.headers['idempotency-key'],
-        fingerprint('POST', '/api/v1/leads', request.body),
-        async (trx) => {
-          const { lead, created } = await leads.captureIn(trx, workspace, request.body, 'api');
-          return { status: created ? 201 : 200, body: leadJson(lead) };
-        },
-      );
-      if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(result.status).send(result.body as never);
+      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      return sendIdempotent(request, reply, idempotency, async (trx) => {
+        const { lead, created } = await leads.captureIn(trx, workspace, request.body, 'api');
+        return { status: created ? 201 : 200, body: leadJson(lead) };
+      });
     },
   );
 
@@ -98,39 +91,31 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
       },
     },
     async (request, reply) => {
-      const { workspaceId } = request.principal;
-      const workspace = await workspaces.getWorkspace(workspaceId);
-      const result = await idempotency.run(
-        workspaceId,
-        request.headers['idempotency-key'],
-        fingerprint('POST', '/api/v1/leads/batch', request.body),
-        async (trx) => {
-          const outcomes = await leads.captureRawManyIn(
-            trx,
-            workspace,
-            request.body.leads,
-            'api',
-            (i) => `/leads/${i}`,
-          );
-          const results = outcomes.map((o, index) =>
-            o.ok
-              ? { index, status: o.created ? ('created' as const) : ('updated' as const), id: o.lead.id }
-              : { index, status: 'rejected' as const, errors: o.errors },
-          );
-          const count = (status: string) => results.filter((r) => r.status === status).length;
-          return {
-            status: 200,
-            body: {
-              created: count('created'),
-              updated: count('updated'),
-              rejected: count('rejected'),
-              results,
-            },
-          };
-        },
-      );
-      if (result.replayed) reply.header('idempotent-replayed', 'true');
-      return reply.status(result.status).send(result.body as never);
+      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      return sendIdempotent(request, reply, idempotency, async (trx) => {
+        const outcomes = await leads.captureRawManyIn(
+          trx,
+          workspace,
+          request.body.leads,
+          'api',
+          (i) => `/leads/${i}`,
+        );
+        const results = outcomes.map((o, index) =>
+          o.ok
+            ? { index, status: o.created ? ('created' as const) : ('updated' as const), id: o.lead.id }
+            : { index, status: 'rejected' as const, errors: o.errors },
+        );
+        const count = (status: string) => results.filter((r) => r.status === status).length;
+        return {
+          status: 200,
+          body: {
+            created: count('created'),
+            updated: count('updated'),
+            rejected: count('rejected'),
+            results,
+          },
+        };
+      });
     },
   );
 

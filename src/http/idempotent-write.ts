@@ -1,0 +1,25 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
+import type { DB } from '../db/schema.ts';
+import { fingerprint, type IdempotencyService, type StoredResponse } from '../idempotency/service.ts';
+
+/**
+ * Runs a write route's work under the request's `Idempotency-Key` (if any) and sends the
+ * response: a retry of the same request replays the stored one, marked `idempotent-replayed`.
+ */
+export async function sendIdempotent(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  idempotency: IdempotencyService,
+  work: (trx: Transaction<DB>) => Promise<StoredResponse>,
+): Promise<FastifyReply> {
+  const header = request.headers['idempotency-key'];
+  const result = await idempotency.run(
+    request.principal.workspaceId,
+    typeof header === 'string' ? header : undefined,
+    fingerprint(request.method, request.url, request.body),
+    work,
+  );
+  if (result.replayed) reply.header('idempotent-replayed', 'true');
+  return reply.status(result.status).send(result.body);
+}
