@@ -45,6 +45,9 @@ export class GroupCommit {
 
   async #loop(): Promise<void> {
     try {
+      // Let units submitted in the same synchronous stretch (a batch loop, an import round)
+      // join the first group instead of the first one committing alone.
+      await null;
       while (this.#queue.length > 0) {
         const group = this.#queue.splice(0, this.#maxGroup);
         await this.#commitGroup(group);

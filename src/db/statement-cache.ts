@@ -8,24 +8,16 @@ import type { SqliteDatabase, SqliteStatement } from 'kysely';
  * so a cached statement is never in use twice at once — except while a streamed query is
  * being iterated, which is why `iterate` always runs on a fresh statement.
  */
-export function withStatementCache(sqlite: SQLite.Database, capacity = 256): SqliteDatabase {
-  const cache = new Map<string, SQLite.Statement>();
-  const cached = (sql: string): SQLite.Statement => {
-    let statement = cache.get(sql);
-    if (statement) {
-      // Re-insert to mark as most recently used (Map keeps insertion order).
-      cache.delete(sql);
-    } else {
-      statement = sqlite.prepare(sql);
-      if (cache.size >= capacity) cache.delete(cache.keys().next().value!);
-    }
-    cache.set(sql, statement);
-    return statement;
-  };
+export function withStatementCache(sqlite: SQLite.Database): SqliteDatabase {
+  // Multi-row inserts and long `in (...)` lists are large statements (up to ~1 MB of prepared
+  // state each) in many sizes: they get a small cache of their own, so they cannot crowd out
+  // the small hot statements or hold hundreds of megabytes.
+  const small = new StatementLru(sqlite, 256);
+  const large = new StatementLru(sqlite, 8);
   return {
     close: () => sqlite.close(),
     prepare(sql: string): SqliteStatement {
-      const statement = cached(sql);
+      const statement = (sql.length > LARGE_SQL_CHARS ? large : small).get(sql);
       return {
         reader: statement.reader,
         all: (parameters) => statement.all(...parameters),
@@ -34,4 +26,32 @@ export function withStatementCache(sqlite: SQLite.Database, capacity = 256): Sql
       };
     },
   };
+}
+
+/** SQL longer than this (in characters) counts as a large statement. */
+const LARGE_SQL_CHARS = 4096;
+
+/** Least-recently-used prepared statements by SQL text (a Map keeps insertion order). */
+class StatementLru {
+  readonly #sqlite: SQLite.Database;
+  readonly #capacity: number;
+  readonly #statements = new Map<string, SQLite.Statement>();
+
+  constructor(sqlite: SQLite.Database, capacity: number) {
+    this.#sqlite = sqlite;
+    this.#capacity = capacity;
+  }
+
+  get(sql: string): SQLite.Statement {
+    let statement = this.#statements.get(sql);
+    if (statement) {
+      this.#statements.delete(sql);
+    } else {
+      statement = this.#sqlite.prepare(sql);
+      if (this.#statements.size >= this.#capacity)
+        this.#statements.delete(this.#statements.keys().next().value!);
+    }
+    this.#statements.set(sql, statement);
+    return statement;
+  }
 }

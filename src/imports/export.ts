@@ -1,7 +1,7 @@
 import { stringify } from 'csv-stringify/sync';
 import { iso, leadJson } from '../leads/json.ts';
 import type { Lead, PropertyValue } from '../leads/model.ts';
-import { DANGEROUS_FIRST } from './model.ts';
+import { quotedOnExport } from './model.ts';
 
 /**
  * The export format, the pure part: columns, cells, and the escaping that keeps a spreadsheet
@@ -42,20 +42,16 @@ export function exportHeader(propertyKeys: readonly string[]): string[] {
   return [...leadColumns, ...propertyKeys.map((key) => `properties.${key}`)];
 }
 
-/** A signed decimal number: a spreadsheet reads it as a number, never as a formula. */
-const PLAIN_NUMBER = /^[+-]?\d+(?:\.\d+)?$/;
-
 /**
  * Makes a cell safe to open in a spreadsheet (OWASP "CSV injection"): a cell starting with
  * = + - @ tab or carriage return (or their full-width forms) gets a leading single quote, which
  * spreadsheets show as text and do not evaluate. Plain numbers are left alone ("-5", "+3.5", and
  * E.164 phones like "+442079460958", which are "+" and digits only): they cannot run anything,
  * and quoting them would change every phone in the file. The importer strips the quote again
- * (`unescapeCell`), so an export re-imports as it was.
+ * (`unescapeCell`), so an export re-imports as it was (see `quotedOnExport`).
  */
 export function escapeCell(value: string): string {
-  if (value === '' || !DANGEROUS_FIRST.has(value[0]!)) return value;
-  return PLAIN_NUMBER.test(value) ? value : `'${value}`;
+  return quotedOnExport(value) ? `'${value}` : value;
 }
 
 /** A property value as one cell: lists as JSON (["a","b"]), booleans as true/false. */

@@ -235,6 +235,9 @@ export interface Slot {
   columns: number[];
 }
 
+/** Custom properties one row may set: `LeadInputSchema` allows 200, one is kept for `lifecycleStage`. */
+const MAX_PROPERTY_COLUMNS = 199;
+
 export interface ImportPlan {
   header: readonly string[];
   /** Per column, its target. */
@@ -301,9 +304,15 @@ export function planImport(
       path: paths.file,
       message: looksLikeData
         ? `has no header line: the first line holds data (${shown}); add a header such as Email,First Name,…`
-        : `has no email or phone column: the first line must be a header naming the columns (found ${shown}); use --map "Column=email" if the email column has another name`,
+        : `has no email or phone column: the first line must be a header naming the columns (found ${shown}); map the email column ("Column=email") if it has another name`,
     });
   }
+  const propertyColumns = [...slots.values()].filter((s) => s.target.kind === 'property').length;
+  if (propertyColumns > MAX_PROPERTY_COLUMNS)
+    errors.push({
+      path: paths.map,
+      message: `${propertyColumns} columns would become custom properties, more than a lead can hold (${MAX_PROPERTY_COLUMNS}); skip some ("Column=-")`,
+    });
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -483,14 +492,6 @@ export function parseDateTime(text: string): number | null {
 const FUTURE_SLACK_MS = 24 * 3600 * 1000;
 
 /**
- * A cell as written by a spreadsheet-safe export (`escapeCell`): "'=A1" was "=A1". Other cells
- * are returned as they are.
- */
-export function unescapeCell(cell: string): string {
-  return cell.length > 1 && cell[0] === "'" && DANGEROUS_FIRST.has(cell[1]!) ? cell.slice(1) : cell;
-}
-
-/**
  * First characters that make a spreadsheet treat a cell as a formula (OWASP CSV injection: = + -
  * @ tab and carriage return), plus the full-width forms some spreadsheet locales also evaluate.
  */
@@ -506,6 +507,30 @@ export const DANGEROUS_FIRST: ReadonlySet<string> = new Set([
   '\uff0d',
   '\uff20',
 ]);
+
+/** A signed decimal number: a spreadsheet reads it as a number, never as a formula. */
+const PLAIN_NUMBER = /^[+-]?\d+(?:\.\d+)?$/;
+
+/**
+ * Whether a spreadsheet-safe export quotes this value (`escapeCell` prefixes a single quote):
+ * it starts with a dangerous character and is not a plain number ("-5", "+442079460958"
+ * cannot run anything). A value that already starts with quotes before such a text ("'=A1")
+ * is quoted once more, so that every value survives an export and a re-import unchanged.
+ */
+export function quotedOnExport(value: string): boolean {
+  let start = 0;
+  while (value[start] === "'") start++;
+  const rest = start === 0 ? value : value.slice(start);
+  return rest !== '' && DANGEROUS_FIRST.has(rest[0]!) && !PLAIN_NUMBER.test(rest);
+}
+
+/**
+ * A cell as written by a spreadsheet-safe export, un-quoted: "'=A1" was "=A1". Other cells are
+ * returned as they are, so a quote a person typed before ordinary text stays.
+ */
+export function unescapeCell(cell: string): string {
+  return cell[0] === "'" && quotedOnExport(cell.slice(1)) ? cell.slice(1) : cell;
+}
 
 // ---------------------------------------------------------------------------------------------
 // One row

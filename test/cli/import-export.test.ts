@@ -1,0 +1,209 @@
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { after, describe, it } from 'node:test';
+import { fileURLToPath } from 'node:url';
+import { parse } from 'csv-parse/sync';
+
+/**
+ * `leadline import` and `leadline export` as an operator runs them: real processes on a
+ * temporary data folder (SQLite), files on disk.
+ */
+
+const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const node = path.join(root, 'node_modules/.bin/node');
+const main = path.join(root, 'src/cli/main.ts');
+const folders: string[] = [];
+
+after(() => {
+  for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
+});
+
+function folder(): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leadline-import-cli-'));
+  folders.push(dir);
+  return dir;
+}
+
+interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `leadline …args` on the data folder `dir` to its end. */
+function leadline(dir: string, args: string[]): Promise<Finished> {
+  // Never the caller's PostgreSQL or key: these tests own their data folder.
+  const { DATABASE_URL: _db, LEADLINE_BOOTSTRAP_KEY: _key, ...inherited } = process.env;
+  const child = spawn(node, [main, ...args], {
+    cwd: root,
+    env: { ...inherited, LEADLINE_DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' },
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => {
+    out.stdout += c.toString('utf8');
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out.stderr += c.toString('utf8');
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ...out }));
+  });
+}
+
+/** The `key: value` lines of an import summary. */
+function summary(stdout: string): Record<string, string> {
+  return Object.fromEntries(
+    stdout
+      .split('\n')
+      .map((line) => /^(\w+): (.*)$/.exec(line))
+      .filter((m): m is RegExpExecArray => m !== null)
+      .map((m) => [m[1]!, m[2]!]),
+  );
+}
+
+const header =
+  'First Name,Last Name,Email,Phone Number,Company Name,Lifecycle Stage,Lead Status,Country/Region,Create Date,Original Source,Number of Employees';
+const contacts = [
+  header,
+  'Ada,Lovelace,ada@analytical.example.com,+44 20 7946 0958,Analytical Engines,Sales Qualified Lead,Open,United Kingdom,2025-03-14 09:21,Paid Search,"1,000"',
+  'Bad,Email,ada@,,Nowhere,lead,,GB,2025-03-14,Direct Traffic,',
+  'Grace,Hopper,grace@navy.example.org,,US Navy,customer,Connected,USA,2025-01-02 10:00,Referrals,50-100',
+  'Nobody,AtAll,,,Ghost Inc,lead,,GB,2025-01-02,Direct Traffic,lots',
+  'Short,Row,short@acme.example.com',
+].join('\n');
+
+describe('leadline import / export', () => {
+  it('imports a file: summary on stdout, rejected rows in the rejects file with their columns', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'contacts.csv');
+    fs.writeFileSync(file, contacts);
+    const result = await leadline(dir, ['import', file]);
+    assert.equal(result.code, 0, result.stderr);
+    const rejectsFile = path.join(dir, 'contacts.rejects.csv');
+    assert.deepEqual(
+      { ...summary(result.stdout), seconds: undefined },
+      {
+        rows: '5',
+        created: '2',
+        updated: '0',
+        rejected: '3',
+        seconds: undefined,
+        rejects: rejectsFile,
+      },
+    );
+
+    const rejects = parse(fs.readFileSync(rejectsFile, 'utf8'), { relax_column_count: true }) as string[][];
+    assert.deepEqual(rejects[0], ['row', 'line', 'reason', ...header.split(',')]);
+    assert.deepEqual(rejects[1], [
+      '2',
+      '3',
+      'email (Email): is not a valid email address',
+      ...'Bad,Email,ada@,,Nowhere,lead,,GB,2025-03-14,Direct Traffic,'.split(','),
+    ]);
+    assert.equal(rejects[2]![0], '4');
+    assert.equal(rejects[2]![1], '5');
+    assert.equal(
+      rejects[2]![2],
+      'companySize (Number of Employees): is not a number of employees; email (Email): is required unless phone is given',
+    );
+    assert.deepEqual(rejects[3], [
+      '5',
+      '6',
+      'row: has 3 columns; the header has 11',
+      'Short',
+      'Row',
+      'short@acme.example.com',
+    ]);
+    assert.equal(rejects.length, 4);
+
+    // The same file again: every good row is an update, and nothing is duplicated.
+    const again = await leadline(dir, ['import', file, '--rejects', path.join(dir, 'again.csv')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([summary(again.stdout).created, summary(again.stdout).updated], ['0', '2']);
+    assert.ok(fs.existsSync(path.join(dir, 'again.csv')));
+
+    const jsonl = await leadline(dir, ['export', '--format', 'jsonl']);
+    assert.equal(jsonl.code, 0, jsonl.stderr);
+    const leads = jsonl.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.stage, l.channel, l.companySize, l.createdAt, l.properties]),
+      [
+        [
+          'grace@navy.example.org',
+          'customer',
+          'referral',
+          50,
+          '2025-01-02T10:00:00.000Z',
+          { leadStatus: 'Connected' },
+        ],
+        [
+          'ada@analytical.example.com',
+          'sql',
+          'paid_search',
+          1000,
+          '2025-03-14T09:21:00.000Z',
+          { leadStatus: 'Open' },
+        ],
+      ],
+    );
+  });
+
+  it('reads BOM-prefixed, tab-separated files, and a dry run writes nothing', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'leads.tsv');
+    fs.writeFileSync(file, '\ufeffEmail\tFirst Name\tNotes\nlin@acme.example.com\tLin\t=1+1\n');
+    const dry = await leadline(dir, ['import', file, '--dry-run']);
+    assert.equal(dry.code, 0, dry.stderr);
+    assert.match(dry.stdout, /dry run: nothing was written/);
+    assert.deepEqual([summary(dry.stdout).created, summary(dry.stdout).rejects], ['1', 'none']);
+    const empty = await leadline(dir, ['export', '--format', 'jsonl']);
+    assert.equal(empty.stdout, '');
+
+    const real = await leadline(dir, ['import', file]);
+    assert.equal(summary(real.stdout).created, '1', real.stderr);
+    const out = path.join(dir, 'export.csv');
+    const csv = await leadline(dir, ['export', '--out', out]);
+    assert.equal(csv.code, 0, csv.stderr);
+    const [columns, row] = parse(fs.readFileSync(out, 'utf8')) as string[][];
+    const cell = (name: string) => row![columns!.indexOf(name)];
+    assert.equal(cell('email'), 'lin@acme.example.com');
+    assert.equal(cell('firstName'), 'Lin');
+    assert.equal(cell('properties.notes'), "'=1+1");
+    assert.equal(cell('source'), 'import');
+    assert.equal(cell('channel'), 'offline');
+  });
+
+  it('fails clearly on a bad map, a missing file, a file without a header and an unknown workspace', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'c.csv');
+    fs.writeFileSync(file, 'Mail,Name\nx@acme.example.com,X\n');
+    const badMap = await leadline(dir, ['import', file, '--map', 'Mail=emial,Name=firstName']);
+    assert.equal(badMap.code, 1);
+    assert.match(badMap.stderr, /--map: "emial" is not a lead field; use one of: email/);
+
+    const missing = await leadline(dir, ['import', path.join(dir, 'nope.csv')]);
+    assert.equal(missing.code, 1);
+    assert.match(missing.stderr, /FILE: ".*nope\.csv" is not a readable file/);
+
+    const headless = path.join(dir, 'headless.csv');
+    fs.writeFileSync(headless, 'x@acme.example.com,X\ny@acme.example.com,Y\n');
+    const noHeader = await leadline(dir, ['import', headless]);
+    assert.equal(noHeader.code, 1);
+    assert.match(noHeader.stderr, /FILE: has no header line/);
+
+    const elsewhere = await leadline(dir, ['import', file, '--map', 'Mail=email', '--workspace', 'nowhere']);
+    assert.equal(elsewhere.code, 1);
+    assert.match(elsewhere.stderr, /No workspace "nowhere"/);
+
+    const mapped = await leadline(dir, ['import', file, '--map', 'Mail=email,Name=firstName']);
+    assert.equal(mapped.code, 0, mapped.stderr);
+    assert.equal(summary(mapped.stdout).created, '1');
+  });
+});

@@ -1,0 +1,379 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { parse } from 'csv-parse/sync';
+import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
+
+/** A HubSpot contacts export: its own header names, date format, stages and source labels. */
+const hubspotCsv = [
+  'First Name,Last Name,Email,Phone Number,Company Name,Job Title,Lead Source,Lifecycle Stage,Lead Status,Country/Region,Create Date,Original Source,Number of Employees,Industry,Favourite Colour',
+  'Ada,Lovelace,Ada.Lovelace@Analytical.example.com,+44 20 7946 0958,Analytical Engines,CTO,Webinar,Marketing Qualified Lead,Open,United Kingdom,2025-03-14 09:21,Paid Social,"1,000",Software,green',
+  'Grace,Hopper,grace@navy.example.org,,US Navy,Rear Admiral,Trade Show,customer,Connected,USA,2025-01-02 10:00,Organic Search,50-100,Government,',
+  'Alan,Turing,,+44 161 496 0000,Bletchley Park,Cryptanalyst,,subscriber,,GB,2025-02-01,Offline Sources,,,blue',
+].join('\r\n');
+
+let slugs = 0;
+
+/** A fresh workspace with an admin key: each test reads and writes only its own leads. */
+async function workspace(t: TestApp): Promise<{ id: string; key: string }> {
+  const created = await t.services.workspaces.createWorkspace(`imports-${++slugs}`);
+  const { key } = await t.services.workspaces.createKey(created.id, 'test', 'admin');
+  return { id: created.id, key };
+}
+
+function multipart(filename: string, content: string) {
+  const boundary = `----leadline-test-${slugs}`;
+  return {
+    headers: { 'content-type': `multipart/form-data; boundary=${boundary}` },
+    payload:
+      `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="${filename}"\r\n` +
+      `Content-Type: text/csv\r\n\r\n${content}\r\n--${boundary}--\r\n`,
+  };
+}
+
+async function importCsv(t: TestApp, key: string, csv: string, query = '') {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/imports${query}`,
+    headers: authHeaders(key, { 'content-type': 'text/csv' }),
+    payload: csv,
+  });
+}
+
+type LeadJson = Record<string, unknown> & { email: string | null; phone: string | null };
+
+async function allLeads(t: TestApp, key: string): Promise<LeadJson[]> {
+  const response = await t.app.inject({
+    method: 'GET',
+    url: '/api/v1/leads?limit=500&sort=createdAt&includeArchived=true',
+    headers: authHeaders(key),
+  });
+  assert.equal(response.statusCode, 200, response.body);
+  return response.json().data;
+}
+
+const byContact = (a: LeadJson, b: LeadJson) =>
+  String(a.email ?? a.phone).localeCompare(String(b.email ?? b.phone));
+
+describeEachEngine('CSV import and export', (engine) => {
+  const get = useApp(engine);
+
+  it('imports a HubSpot export sent as multipart, mapping its columns and values', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/imports',
+      ...multipart('contacts.csv', hubspotCsv),
+      headers: authHeaders(key, multipart('contacts.csv', hubspotCsv).headers),
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), {
+      dryRun: false,
+      rows: 3,
+      created: 3,
+      updated: 0,
+      rejected: 0,
+      rejects: [],
+      rejectsTruncated: false,
+    });
+
+    const leads = await allLeads(t, key);
+    const ada = leads.find((l) => l.email === 'ada.lovelace@analytical.example.com')!;
+    assert.equal(ada.phone, '+442079460958');
+    assert.equal(ada.stage, 'mql');
+    assert.equal(ada.country, 'GB');
+    assert.equal(ada.companySize, 1000);
+    assert.equal(ada.source, 'Webinar');
+    assert.equal(ada.channel, 'paid_social');
+    assert.equal(ada.createdAt, '2025-03-14T09:21:00.000Z');
+    assert.deepEqual(ada.properties, { leadStatus: 'Open', favouriteColour: 'green' });
+    const grace = leads.find((l) => l.email === 'grace@navy.example.org')!;
+    assert.deepEqual([grace.stage, grace.channel, grace.companySize], ['customer', 'organic_search', 50]);
+    const alan = leads.find((l) => l.phone === '+441614960000')!;
+    assert.equal(alan.email, null);
+    assert.deepEqual([alan.stage, alan.source, alan.channel], ['subscriber', 'Offline Sources', 'offline']);
+  });
+
+  it('imports the same file sent as text/csv again: nothing new, every row an update', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const first = await importCsv(t, key, hubspotCsv);
+    assert.equal(first.statusCode, 200, first.body);
+    assert.equal(first.json().created, 3);
+    const again = await importCsv(t, key, hubspotCsv);
+    assert.equal(again.statusCode, 200, again.body);
+    assert.deepEqual(again.json(), {
+      dryRun: false,
+      rows: 3,
+      created: 0,
+      updated: 3,
+      rejected: 0,
+      rejects: [],
+      rejectsTruncated: false,
+    });
+    assert.equal((await allLeads(t, key)).length, 3);
+  });
+
+  it('reports bad rows with their row and line numbers, writes none of them, and goes on', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const csv = [
+      'Email;First Name;Country', // semicolons: detected from the header
+      'good1@acme.example.com;Good;GB',
+      'not-an-email;Bad;GB',
+      'good2@acme.example.com;Partial;Atlantis',
+      'only-two;columns',
+      ';NoContact;GB',
+      '"multi',
+      'line@acme.example.com";Quoted;GB',
+      '',
+      'good3@acme.example.com;Last;FR',
+    ].join('\n');
+    const response = await importCsv(t, key, csv);
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.deepEqual([body.rows, body.created, body.updated, body.rejected], [7, 2, 0, 5]);
+    assert.deepEqual(body.rejects, [
+      { row: 2, line: 3, errors: [{ path: '/email', message: 'is not a valid email address' }] },
+      { row: 3, line: 4, errors: [{ path: '/country', message: 'is not a known country' }] },
+      { row: 4, line: 5, errors: [{ path: '/', message: 'has 2 columns; the header has 3' }] },
+      { row: 5, line: 6, errors: [{ path: '/email', message: 'is required unless phone is given' }] },
+      { row: 6, line: 7, errors: [{ path: '/email', message: 'is not a valid email address' }] },
+    ]);
+    const emails = (await allLeads(t, key)).map((l) => l.email).sort();
+    assert.deepEqual(emails, ['good1@acme.example.com', 'good3@acme.example.com']);
+  });
+
+  it('a quote never closed rejects its row (the rest of the file is in it), keeping the rows before', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const csv =
+      'Email,First Name\nq1@acme.example.com,One\n"q2@acme.example.com,Two\nq3@acme.example.com,Three\n';
+    const response = await importCsv(t, key, csv);
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.deepEqual([body.rows, body.created, body.rejected], [2, 1, 1]);
+    assert.deepEqual(body.rejects[0].row, 2);
+    assert.deepEqual(body.rejects[0].line, 3);
+    assert.match(body.rejects[0].errors[0].message, /quote that is never closed/);
+    assert.deepEqual(
+      (await allLeads(t, key)).map((l) => l.email),
+      ['q1@acme.example.com'],
+    );
+  });
+
+  it('a dry run validates and counts against existing leads, and writes nothing', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    assert.equal((await importCsv(t, key, 'Email\ngrace@navy.example.org\n')).json().created, 1);
+    const response = await importCsv(t, key, `${hubspotCsv}\r\nbroken,row`, '?dryRun=true');
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.deepEqual([body.dryRun, body.rows, body.created, body.updated, body.rejected], [true, 4, 2, 1, 1]);
+    assert.equal(body.rejects[0].row, 4);
+    const leads = await allLeads(t, key);
+    assert.equal(leads.length, 1);
+    assert.equal(leads[0]!.firstName, null, 'the existing lead was not updated either');
+  });
+
+  it('lists at most 1,000 rejects, and says when it left some out', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const rows = Array.from({ length: 1005 }, (_, i) => `not-an-email-${i}`);
+    const response = await importCsv(t, key, `Email\n${rows.join('\n')}\n`, '?dryRun=true');
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.deepEqual(
+      [body.rows, body.rejected, body.rejects.length, body.rejectsTruncated],
+      [1005, 1005, 1000, true],
+    );
+    assert.deepEqual(body.rejects.at(-1), {
+      row: 1000,
+      line: 1001,
+      errors: [{ path: '/email', message: 'is not a valid email address' }],
+    });
+  });
+
+  it('honours ?map=, and names an unknown target field', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const ok = await importCsv(
+      t,
+      key,
+      'Mail,Score,Junk\nmap@acme.example.com,42,x\n',
+      `?map=${encodeURIComponent('Mail=email,Score=properties.score,Junk=-')}`,
+    );
+    assert.equal(ok.statusCode, 200, ok.body);
+    const [lead] = await allLeads(t, key);
+    assert.deepEqual(lead!.properties, { score: '42' });
+
+    const bad = await importCsv(t, key, 'Mail\nx@acme.example.com\n', '?map=Mail%3Demial');
+    assert.equal(bad.statusCode, 422, bad.body);
+    assert.match(bad.headers['content-type'] as string, /application\/problem\+json/);
+    assert.equal(bad.json().errors[0].path, '/query/map');
+    assert.match(bad.json().errors[0].message, /"emial" is not a lead field/);
+  });
+
+  it('refuses an empty file, a file without a header, and a body that is not CSV', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const empty = await importCsv(t, key, '');
+    assert.equal(empty.statusCode, 422, empty.body);
+    assert.equal(empty.json().errors[0].path, '/body');
+    assert.match(empty.json().errors[0].message, /is empty/);
+    const headless = await importCsv(t, key, 'ada@acme.example.com,Ada\ngrace@acme.example.com,Grace\n');
+    assert.equal(headless.statusCode, 422, headless.body);
+    assert.match(headless.json().errors[0].message, /no header line/);
+    const json = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/imports',
+      headers: authHeaders(key),
+      payload: { email: 'a@acme.example.com' },
+    });
+    assert.equal(json.statusCode, 415, json.body);
+    assert.equal((await allLeads(t, key)).length, 0);
+  });
+
+  it('exports CSV that re-imports into an empty workspace as the same leads', async () => {
+    const t = get();
+    const a = await workspace(t);
+    const b = await workspace(t);
+    assert.equal((await importCsv(t, a.key, hubspotCsv)).statusCode, 200);
+    const viaApi = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(a.key),
+      payload: {
+        email: 'mallory@gmail.com',
+        firstName: '=HYPERLINK("http://evil.example","click")',
+        lastName: '-Smith',
+        website: 'https://www.mallory.example.net/',
+        utm: { source: 'google', medium: 'cpc' },
+        stage: 'sql',
+        properties: { seats: 12, plan: 'pro, annual', note: '@here' },
+      },
+    });
+    assert.equal(viaApi.statusCode, 201, viaApi.body);
+    const noTouch = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(a.key),
+      payload: { email: 'plain@acme.example.com', properties: { title: 'not the job title' } },
+    });
+    assert.equal(noTouch.statusCode, 201, noTouch.body);
+
+    const exported = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/exports/leads?format=csv',
+      headers: authHeaders(a.key),
+    });
+    assert.equal(exported.statusCode, 200, exported.body);
+    assert.match(exported.headers['content-type'] as string, /^text\/csv/);
+    const [header, ...rows] = parse(exported.body) as string[][];
+    assert.equal(rows.length, 5);
+    assert.ok(header!.includes('properties.title'));
+
+    // B declares `seats` a number, as it was in A: CSV cells are text, and definitions type them.
+    const property = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/properties',
+      headers: authHeaders(b.key),
+      payload: { name: 'seats', type: 'number' },
+    });
+    assert.equal(property.statusCode, 201, property.body);
+    const reimport = await importCsv(t, b.key, exported.body);
+    assert.equal(reimport.statusCode, 200, reimport.body);
+    assert.deepEqual(
+      [reimport.json().created, reimport.json().rejected, reimport.json().rejects],
+      [5, 0, []],
+    );
+
+    const comparable = (lead: LeadJson) => {
+      const { id: _id, updatedAt: _u, firstTouch: _f, lastTouch: _l, ...rest } = lead;
+      return rest;
+    };
+    const inA = (await allLeads(t, a.key)).sort(byContact).map(comparable);
+    const inB = (await allLeads(t, b.key)).sort(byContact).map(comparable);
+    assert.deepEqual(inB, inA);
+    const mallory = inB.find((l) => l.email === 'mallory@gmail.com')!;
+    assert.equal(mallory.firstName, '=HYPERLINK("http://evil.example","click")');
+    assert.deepEqual(
+      [mallory.source, mallory.channel, mallory.companyDomain],
+      ['google', 'paid_search', 'mallory.example.net'],
+    );
+    assert.equal(inB.find((l) => l.email === 'plain@acme.example.com')!.source, null);
+  });
+
+  it('escapes cells a spreadsheet would run as formulas, but not phone numbers', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: {
+        email: 'eve@acme.example.com',
+        phone: '+44 20 7946 0958',
+        firstName: '=1+2',
+        lastName: '@SUM(A1)',
+        company: '+cmd',
+        properties: { hint: '\t=evil', balance: '-5' },
+      },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const exported = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/exports/leads',
+      headers: authHeaders(key),
+    });
+    const [header, row] = parse(exported.body) as string[][];
+    const cell = (name: string) => row![header!.indexOf(name)];
+    assert.equal(cell('firstName'), "'=1+2");
+    assert.equal(cell('lastName'), "'@SUM(A1)");
+    assert.equal(cell('company'), "'+cmd");
+    assert.equal(cell('properties.hint'), "'\t=evil");
+    assert.equal(cell('properties.balance'), '-5');
+    assert.equal(cell('phone'), '+442079460958');
+  });
+
+  it('exports JSON lines, and a key of another workspace sees only its own leads', async () => {
+    const t = get();
+    const a = await workspace(t);
+    const b = await workspace(t);
+    assert.equal((await importCsv(t, a.key, hubspotCsv)).json().created, 3);
+    const jsonl = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/exports/leads?format=jsonl',
+      headers: authHeaders(a.key),
+    });
+    assert.equal(jsonl.statusCode, 200, jsonl.body);
+    assert.match(jsonl.headers['content-type'] as string, /^application\/x-ndjson/);
+    const lines = jsonl.body
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(
+      lines.map((l) => l.createdAt),
+      ['2025-01-02T10:00:00.000Z', '2025-02-01T00:00:00.000Z', '2025-03-14T09:21:00.000Z'],
+    );
+
+    for (const format of ['csv', 'jsonl']) {
+      const other = await t.app.inject({
+        method: 'GET',
+        url: `/api/v1/exports/leads?format=${format}`,
+        headers: authHeaders(b.key),
+      });
+      assert.equal(other.statusCode, 200, other.body);
+      for (const lead of lines) assert.ok(!other.body.includes(lead.id), `${format} leaks ${lead.id}`);
+      assert.ok(!other.body.includes('Lovelace'));
+    }
+    const csv = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/exports/leads',
+      headers: authHeaders(b.key),
+    });
+    assert.equal(parse(csv.body).length, 1, 'only the header');
+    const anonymous = await t.app.inject({ method: 'GET', url: '/api/v1/exports/leads' });
+    assert.equal(anonymous.statusCode, 401);
+  });
+});
