@@ -45,10 +45,12 @@ export class GroupCommit {
 
   async #loop(): Promise<void> {
     try {
-      // Let units submitted in the same synchronous stretch (a batch loop, an import round)
-      // join the first group instead of the first one committing alone.
-      await null;
       while (this.#queue.length > 0) {
+        // Give the event loop one turn before taking a group: requests whose bytes arrived
+        // meanwhile run their handlers and join this group. Without it a synchronous driver
+        // (better-sqlite3) runs each transaction before any other request is even parsed,
+        // so every request would pay for a commit of its own.
+        await new Promise((resolve) => setImmediate(resolve));
         const group = this.#queue.splice(0, this.#maxGroup);
         await this.#commitGroup(group);
       }

@@ -21,12 +21,17 @@ export interface WorkspaceServiceDeps {
 
 /** How long a key lookup is cached: a revoked key stops working within this time. (5 s) */
 const KEY_CACHE_MS = 5_000;
+/** How long a workspace's settings are cached. (5 s) */
+const WORKSPACE_CACHE_MS = 5_000;
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
 
 export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps) {
   const { db } = database;
   const keyCache = new Map<string, { principal: Principal | undefined; until: number }>();
+  // Every capture reads its workspace's settings; cached like keys (another process's
+  // settings change is seen within WORKSPACE_CACHE_MS, this process's at once).
+  const workspaceCache = new Map<string, { workspace: Workspace; until: number }>();
 
   async function createWorkspace(
     slug: string,
@@ -100,8 +105,13 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
     },
 
     async getWorkspace(id: string): Promise<Workspace> {
+      const now = clock();
+      const cached = workspaceCache.get(id);
+      if (cached && cached.until > now) return cached.workspace;
       const workspace = await store.findWorkspace(db, id);
       if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
+      if (workspaceCache.size > 10_000) workspaceCache.clear();
+      workspaceCache.set(id, { workspace, until: now + WORKSPACE_CACHE_MS });
       return workspace;
     },
 
@@ -111,6 +121,7 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
         if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
         const settings = { ...workspace.settings, ...patch };
         await store.updateWorkspaceSettings(trx, id, settings);
+        workspaceCache.delete(id);
         return { ...workspace, settings };
       });
     },

@@ -1,0 +1,58 @@
+import SQLite from 'better-sqlite3';
+import { openDatabase } from '../../src/db/database.ts';
+import { migrateToLatest } from '../../src/db/migrate.ts';
+
+/**
+ * The physical limits on SQLite: the same rows written through one prepared better-sqlite3
+ * statement on a fresh file with the product's schema (its migrations) and its pragmas. No
+ * Kysely, no validation, no JSON building: what the disk and SQLite allow on this machine.
+ */
+
+/** Creates `file` with the product's schema, through its own migrations. */
+export async function migratedSqlite(file: string): Promise<void> {
+  const database = openDatabase({ sqliteFile: file });
+  const result = await migrateToLatest(database);
+  await database.close();
+  if (result.error) throw result.error;
+}
+
+/** Opens `file` with the pragmas of src/db/database.ts `openSqlite` (keep the two in step). */
+export function openRawSqlite(file: string): SQLite.Database {
+  const db = new SQLite(file);
+  db.pragma('journal_mode = WAL');
+  db.pragma('synchronous = FULL');
+  db.pragma('busy_timeout = 5000');
+  db.pragma('cache_size = -65536');
+  db.pragma('temp_store = MEMORY');
+  return db;
+}
+
+export type Row = readonly (string | number | null)[];
+
+export function insertSql(table: string, columns: readonly string[]): string {
+  return `insert into ${table} (${columns.join(', ')}) values (${columns.map(() => '?').join(', ')})`;
+}
+
+/** Inserts `rows` with one prepared statement, `perTransaction` rows per commit. Returns ms. */
+export function rawBatchedInserts(
+  db: SQLite.Database,
+  sql: string,
+  rows: readonly Row[],
+  perTransaction = 1000,
+): number {
+  const statement = db.prepare(sql);
+  const batch = db.transaction((slice: readonly Row[]) => {
+    for (const row of slice) statement.run(row);
+  });
+  const started = performance.now();
+  for (let i = 0; i < rows.length; i += perTransaction) batch(rows.slice(i, i + perTransaction));
+  return performance.now() - started;
+}
+
+/** One row per transaction (one durable commit each, synchronous=FULL). Returns ms. */
+export function rawSingleCommits(db: SQLite.Database, sql: string, rows: readonly Row[]): number {
+  const statement = db.prepare(sql);
+  const started = performance.now();
+  for (const row of rows) statement.run(row); // autocommit: each statement is its own transaction
+  return performance.now() - started;
+}
