@@ -8,4 +8,5 @@ const [out, ...args] = process.argv.slice(2);
 if (!out) throw new Error('usage: rss-wrapper.ts OUT ARGS…');
 process.argv = [process.argv[0]!, 'leadline', ...args];
 process.on('exit', () => fs.writeFileSync(out, `maxrss_kb ${process.resourceUsage().maxRSS}\n`));
-await import('../../src/cli/main.ts');
+const cli = new URL('../../bin/leadline.js', import.meta.url).href;
+await import(cli);

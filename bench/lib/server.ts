@@ -69,7 +69,8 @@ export interface StartServerOptions {
  */
 export async function startServer(options: StartServerOptions): Promise<ServerHandle> {
   const port = await freePort();
-  const args = [];
+  // The flag `npm start` and the leadline bin pass (see bin/leadline.js).
+  const args = ['--max-semi-space-size=16'];
   if (options.cpuProfile) {
     fs.mkdirSync(path.dirname(options.cpuProfile), { recursive: true });
     args.push(
@@ -78,7 +79,7 @@ export async function startServer(options: StartServerOptions): Promise<ServerHa
       `--cpu-prof-name=${path.basename(options.cpuProfile)}`,
     );
   }
-  args.push(path.join(root, 'src/cli/main.ts'), 'serve');
+  args.push(path.join(root, 'bin/leadline.js'), 'serve');
   const env: Record<string, string> = {
     PATH: process.env.PATH ?? '/usr/bin:/bin',
     HOME: process.env.HOME ?? '/tmp',
