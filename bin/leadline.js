@@ -4,7 +4,32 @@
 // build, it falls back to the TypeScript sources (Node >= 22.18 strips types natively).
 // The young generation is capped at 16 MB semi-spaces: V8 sizes it from the machine's memory
 // (~130 MB here), which a streaming import or an idle server does not need.
+import { spawnSync } from 'node:child_process';
 import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+/**
+ * Batch commands stream their data, so their live heap is small; but on a machine with a lot
+ * of memory V8 lets garbage pile up to hundreds of megabytes before collecting it. They run
+ * in a child with a bounded heap instead (peak RSS of a 750k-row import: ~490 MB -> ~300 MB).
+ */
+const BATCH_COMMANDS = new Set(['import', 'export']);
+const BATCH_HEAP_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=160'];
+
+const command = process.argv[2];
+if (
+  BATCH_COMMANDS.has(command) &&
+  !process.execArgv.some((flag) => flag.startsWith('--max-old-space-size'))
+) {
+  const child = spawnSync(
+    process.execPath,
+    [...BATCH_HEAP_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
+    {
+      stdio: 'inherit',
+    },
+  );
+  process.exit(child.status ?? 1);
+}
 
 const compiled = new URL('../dist/cli/main.js', import.meta.url);
 await import(existsSync(compiled) ? compiled.href : new URL('../src/cli/main.ts', import.meta.url).href);
