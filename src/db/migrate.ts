@@ -1,21 +1,43 @@
-import { type MigrationResultSet, Migrator, sql } from 'kysely';
+import { type Kysely, type MigrationResultSet, Migrator, sql } from 'kysely';
 import type { Database } from './database.ts';
 import { migrations } from './migrations/index.ts';
 import { columnTypes } from './migrations/types.ts';
+import type { DB } from './schema.ts';
+
+/**
+ * PostgreSQL advisory lock held while migrating. Kysely's migrator introspects every schema of
+ * the database (has_schema_privilege on each), which fails if another client drops a schema in
+ * the middle; and processes starting together should migrate one at a time anyway. Whatever
+ * drops Leadline schemas (the test harness) takes the same lock.
+ */
+export const MIGRATION_LOCK_KEY = 742_019_001;
 
 /** Applies every pending migration. Reports `{ error, results }` rather than throwing. */
 export async function migrateToLatest(database: Database): Promise<MigrationResultSet> {
+  if (database.engine !== 'postgres') return migrateWith(database, database.db, undefined);
+  return database.db.connection().execute(async (connection) => {
+    await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    try {
+      // Unless told the schema, Kysely looks for its migration tables in every schema of the
+      // database: beside another schema's (a test file each) it would skip creating its own
+      // lock table and then fail to use it.
+      const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(connection))
+        .rows[0]?.schema;
+      return await migrateWith(database, connection, schema);
+    } finally {
+      await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
+    }
+  });
+}
+
+function migrateWith(
+  database: Database,
+  db: Kysely<DB>,
+  migrationTableSchema: string | undefined,
+): Promise<MigrationResultSet> {
   const types = columnTypes(database.engine);
-  // Unless told the schema, Kysely looks for its migration tables in every schema of the
-  // database: beside another schema's (a test file each) it would skip creating its own lock
-  // table and then fail to use it.
-  const migrationTableSchema =
-    database.engine === 'postgres'
-      ? (await sql<{ schema: string }>`select current_schema() as schema`.execute(database.db)).rows[0]
-          ?.schema
-      : undefined;
   const migrator = new Migrator({
-    db: database.db,
+    db,
     ...(migrationTableSchema ? { migrationTableSchema } : {}),
     provider: {
       async getMigrations() {
