@@ -1,6 +1,6 @@
 import { stringify } from 'csv-stringify/sync';
 import { iso, leadJson } from '../leads/json.ts';
-import type { Lead, PropertyValue } from '../leads/model.ts';
+import { type Lead, leadFields, type PropertyValue } from '../leads/model.ts';
 import { quotedOnExport } from './model.ts';
 
 /**
@@ -14,18 +14,7 @@ export type ExportFormat = (typeof exportFormats)[number];
 /** The lead columns of a CSV export, in order; custom properties follow as `properties.<key>`. */
 export const leadColumns = [
   'id',
-  'email',
-  'phone',
-  'firstName',
-  'lastName',
-  'company',
-  'companyDomain',
-  'jobTitle',
-  'companySize',
-  'industry',
-  'country',
-  'city',
-  'website',
+  ...leadFields,
   'stage',
   'source',
   'channel',
