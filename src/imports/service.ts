@@ -1,6 +1,8 @@
 import { Readable } from 'node:stream';
 import { type CsvError, parse } from 'csv-parse';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { DB } from '../db/schema.ts';
 import { type FieldError, validationError } from '../errors.ts';
 import type { Lead, LeadCapture } from '../leads/model.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
@@ -113,6 +115,34 @@ function later<T>(promise: Promise<T>): Promise<T> {
 
 export function createImportService({ database, leads, clock }: ImportServiceDeps) {
   /**
+   * Parses one batch against the workspace's schema as `db` sees it: the valid rows become
+   * captures; the others get their errors on their entry.
+   */
+  async function parseBatch(
+    db: Kysely<DB>,
+    workspace: WorkspaceContext,
+    plan: ImportPlan,
+    batch: Entry[],
+  ): Promise<LeadCapture[]> {
+    const now = clock();
+    const rows = batch.filter((e) => e.data);
+    const parsed = await leads.parseManyIn(
+      db,
+      workspace,
+      rows.map((e) => e.data!.input),
+      () => '',
+    );
+    const captures: LeadCapture[] = [];
+    parsed.forEach((result, i) => {
+      const entry = rows[i]!;
+      const errors = result.ok ? entry.data!.errors : [...entry.data!.errors, ...result.errors];
+      if (errors.length > 0) entry.errors = errors;
+      else if (result.ok) captures.push(completeCapture(result.value, entry.data!, plan, now));
+    });
+    return captures;
+  }
+
+  /**
    * One batch in one group-commit unit: parse every row against the workspace's property
    * schema, complete the valid ones (create date, channel) and capture them together (one
    * lookup, one multi-row insert). This is `leads.captureRawManyIn` in its two steps, so the
@@ -121,21 +151,7 @@ export function createImportService({ database, leads, clock }: ImportServiceDep
    */
   function writeBatch(workspace: WorkspaceContext, plan: ImportPlan, batch: Entry[]): Promise<BatchResult> {
     return database.writes.run(async (trx) => {
-      const now = clock();
-      const rows = batch.filter((e) => e.data);
-      const parsed = await leads.parseManyIn(
-        trx,
-        workspace,
-        rows.map((e) => e.data!.input),
-        () => '',
-      );
-      const captures: LeadCapture[] = [];
-      parsed.forEach((result, i) => {
-        const entry = rows[i]!;
-        const errors = result.ok ? entry.data!.errors : [...entry.data!.errors, ...result.errors];
-        if (errors.length > 0) entry.errors = errors;
-        else if (result.ok) captures.push(completeCapture(result.value, entry.data!, plan, now));
-      });
+      const captures = await parseBatch(trx, workspace, plan, batch);
       const written =
         captures.length > 0 ? await leads.captureManyIn(trx, workspace, captures, 'import') : [];
       const created = written.filter((w) => w.created).length;
@@ -154,21 +170,7 @@ export function createImportService({ database, leads, clock }: ImportServiceDep
     batch: Entry[],
     seen: Set<string>,
   ): Promise<BatchResult> {
-    const now = clock();
-    const rows = batch.filter((e) => e.data);
-    const parsed = await leads.parseManyIn(
-      database.db,
-      workspace,
-      rows.map((e) => e.data!.input),
-      () => '',
-    );
-    const captures: LeadCapture[] = [];
-    parsed.forEach((result, i) => {
-      const entry = rows[i]!;
-      const errors = result.ok ? entry.data!.errors : [...entry.data!.errors, ...result.errors];
-      if (errors.length > 0) entry.errors = errors;
-      else if (result.ok) captures.push(completeCapture(result.value, entry.data!, plan, now));
-    });
+    const captures = await parseBatch(database.db, workspace, plan, batch);
     const known = await leads.knownContacts(
       workspace.id,
       captures.flatMap((c) => (c.email && !seen.has(`e:${c.email}`) ? [c.email] : [])),
