@@ -32,14 +32,31 @@ function checkOptions(type: PropertyType, options: string[] | undefined): string
   return options;
 }
 
+/**
+ * How long a workspace's definitions are cached. Every capture checks its properties against
+ * them; a change made by this process is seen at once, one made by another within this time.
+ * (5 s)
+ */
+const DEFINITIONS_CACHE_MS = 5_000;
+
 export function createPropertyService({ database, clock }: PropertyServiceDeps) {
+  const cache = new Map<string, { definitions: Map<string, PropertyDefinition>; until: number }>();
+  // Dropped inside the writing unit: group commit runs one writer at a time per process, so no
+  // capture of this process can read between the change and its commit.
+  const forget = (workspaceId: string) => cache.delete(workspaceId);
+
   return {
     list: (workspaceId: string) => store.listDefinitions(database.db, workspaceId),
 
-    /** The definitions as a map, read inside the caller's transaction so a capture sees a consistent schema. */
+    /** The definitions as a map: from the cache, else read in the caller's transaction. */
     async definitionsIn(db: Kysely<DB>, workspaceId: string): Promise<Map<string, PropertyDefinition>> {
-      const definitions = await store.listDefinitions(db, workspaceId);
-      return new Map(definitions.map((d) => [d.name, d]));
+      const now = clock();
+      const cached = cache.get(workspaceId);
+      if (cached && cached.until > now) return cached.definitions;
+      const definitions = new Map((await store.listDefinitions(db, workspaceId)).map((d) => [d.name, d]));
+      if (cache.size > 10_000) cache.clear();
+      cache.set(workspaceId, { definitions, until: now + DEFINITIONS_CACHE_MS });
+      return definitions;
     },
 
     async get(workspaceId: string, name: string): Promise<PropertyDefinition> {
@@ -65,6 +82,7 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
         if (!(await store.insertDefinition(trx, workspaceId, definition))) {
           throw new DomainError('PROPERTY_EXISTS', `Property "${draft.name}" already exists.`);
         }
+        forget(workspaceId);
         return definition;
       });
     },
@@ -85,12 +103,17 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
           updatedAt: clock(),
         };
         await store.updateDefinition(trx, workspaceId, next);
+        forget(workspaceId);
         return next;
       });
     },
 
     async remove(workspaceId: string, name: string): Promise<void> {
-      const removed = await database.writes.run((trx) => store.deleteDefinition(trx, workspaceId, name));
+      const removed = await database.writes.run(async (trx) => {
+        const deleted = await store.deleteDefinition(trx, workspaceId, name);
+        forget(workspaceId);
+        return deleted;
+      });
       if (!removed) throw new DomainError('PROPERTY_NOT_FOUND', `No property "${name}".`);
     },
   };
