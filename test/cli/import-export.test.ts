@@ -1,31 +1,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
+
+import { main, node, root, tempFolder } from '../support/cli.ts';
 
 /**
  * `leadline import` and `leadline export` as an operator runs them: real processes on a
  * temporary data folder (SQLite), files on disk.
  */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const node = path.join(root, 'node_modules/.bin/node');
-const main = path.join(root, 'src/cli/main.ts');
-const folders: string[] = [];
-
-after(() => {
-  for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
-});
-
-function folder(): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'leadline-import-cli-'));
-  folders.push(dir);
-  return dir;
-}
+const folder = () => tempFolder('leadline-import-cli-');
 
 interface Finished {
   code: number | null;

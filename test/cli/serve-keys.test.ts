@@ -1,31 +1,16 @@
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import fs from 'node:fs';
 import net from 'node:net';
-import os from 'node:os';
-import path from 'node:path';
-import { after, describe, it } from 'node:test';
-import { fileURLToPath } from 'node:url';
+import { describe, it } from 'node:test';
+
+import { main, node, root, tempFolder } from '../support/cli.ts';
 
 /**
  * The `leadline` command as an operator runs it: real processes on a temporary data folder
  * (SQLite), talking HTTP on a free port.
  */
 
-const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
-const node = path.join(root, 'node_modules/.bin/node');
-const main = path.join(root, 'src/cli/main.ts');
-const folders: string[] = [];
-
-after(() => {
-  for (const folder of folders) fs.rmSync(folder, { recursive: true, force: true });
-});
-
-function dataDir(): string {
-  const folder = fs.mkdtempSync(path.join(os.tmpdir(), 'leadline-cli-'));
-  folders.push(folder);
-  return folder;
-}
+const dataDir = () => tempFolder('leadline-cli-');
 
 async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
