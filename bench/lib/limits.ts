@@ -70,26 +70,17 @@ export async function batchedInsertLimit(
       db.close();
     }
   }
-  const { url, drop } = await createBenchDatabase(ctx.databaseUrl);
-  try {
-    await migratedPgSchema(url, 'raw');
-    const client = await connectTo(url, 'raw');
-    try {
-      for (const data of slices(source)) {
-        ms += await rawCopy(client, table, data.columns, data.rows, perBatch);
-        count += data.rows.length;
-      }
-      return {
-        perS: rate(count, ms),
-        how: `${count.toLocaleString('en-US')} rows by COPY ${table} FROM STDIN (text), ${perBatch} rows per COPY and commit, one connection, product schema and indexes`,
-        settings: await pgSettings(client),
-      };
-    } finally {
-      await client.end();
+  return withRawPg(ctx.databaseUrl, async (client) => {
+    for (const data of slices(source)) {
+      ms += await rawCopy(client, table, data.columns, data.rows, perBatch);
+      count += data.rows.length;
     }
-  } finally {
-    await drop();
-  }
+    return {
+      perS: rate(count, ms),
+      how: `${count.toLocaleString('en-US')} rows by COPY ${table} FROM STDIN (text), ${perBatch} rows per COPY and commit, one connection, product schema and indexes`,
+      settings: await pgSettings(client),
+    };
+  });
 }
 
 /** One row per commit, one writer, durable (SQLite synchronous=FULL; PostgreSQL synchronous_commit as set). */
@@ -108,17 +99,27 @@ export async function singleCommitLimit(ctx: BenchContext, table: string, data: 
       db.close();
     }
   }
-  const { url, drop } = await createBenchDatabase(ctx.databaseUrl);
+  return withRawPg(ctx.databaseUrl, async (client) => {
+    const ms = await rawPgSingleCommits(client, table, data.columns, data.rows);
+    return {
+      perS: rate(data.rows.length, ms),
+      how: `${data.rows.length.toLocaleString('en-US')} single-row autocommit inserts into ${table} from one connection (prepared)`,
+      settings: await pgSettings(client),
+    };
+  });
+}
+
+/** Runs `measure` on one connection to a fresh bench database with the product's schema, dropped after. */
+async function withRawPg<T>(
+  databaseUrl: string,
+  measure: (client: Awaited<ReturnType<typeof connectTo>>) => Promise<T>,
+): Promise<T> {
+  const { url, drop } = await createBenchDatabase(databaseUrl);
   try {
     await migratedPgSchema(url, 'raw');
     const client = await connectTo(url, 'raw');
     try {
-      const ms = await rawPgSingleCommits(client, table, data.columns, data.rows);
-      return {
-        perS: rate(data.rows.length, ms),
-        how: `${data.rows.length.toLocaleString('en-US')} single-row autocommit inserts into ${table} from one connection (prepared)`,
-        settings: await pgSettings(client),
-      };
+      return await measure(client);
     } finally {
       await client.end();
     }
