@@ -1,9 +1,10 @@
 import assert from 'node:assert/strict';
-import { after, before, it } from 'node:test';
+import { after, before, describe, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { describeEachEngine, freshDatabase } from '../../test/support/engines.ts';
 import { type Database, openDatabase } from './database.ts';
+import { GroupCommit } from './group-commit.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { DB } from './schema.ts';
 
@@ -217,5 +218,64 @@ describeEachEngine('GroupCommit', (engine) => {
     await database.writes.drain();
     assert.equal(await count(observer.db, 'drain-%'), 20);
     await Promise.all(pending);
+  });
+});
+
+describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
+  let database: Database;
+  let drop: () => Promise<void>;
+
+  before(async () => {
+    const fresh = await freshDatabase('sqlite');
+    drop = fresh.drop;
+    database = openDatabase(fresh.options);
+    await sql`create table gc_items (id text primary key)`.execute(database.db);
+  });
+
+  after(async () => {
+    await database?.close();
+    await drop?.();
+  });
+
+  it('answers a unit only after the flush that follows its commit, and in commit order', async () => {
+    const flushes: Array<ReturnType<typeof deferred>> = [];
+    const writes = new GroupCommit(database.db, {
+      durable: () => {
+        const flush = deferred();
+        flushes.push(flush);
+        return flush.promise;
+      },
+    });
+    const answered: string[] = [];
+    const first = writes.run((trx) => insert(trx, 'flush-1')).then(() => answered.push('first'));
+    await settle();
+    // Committed (another connection could read it) but not flushed: not answered yet; and the
+    // next group runs meanwhile instead of waiting for the disk.
+    const second = writes.run((trx) => insert(trx, 'flush-2')).then(() => answered.push('second'));
+    await settle();
+    assert.equal(flushes.length, 2, 'the second group committed while the first flush was pending');
+    assert.deepEqual(answered, []);
+    assert.equal(await count(database.db, 'flush-%'), 2);
+    flushes[0]!.open();
+    await first;
+    assert.deepEqual(answered, ['first']);
+    flushes[1]!.open();
+    await second;
+    let drained = false;
+    await writes.drain().then(() => {
+      drained = true;
+    });
+    assert.deepEqual(answered, ['first', 'second']);
+    assert.ok(drained);
+  });
+
+  it('rejects every unit of a group whose flush fails', async () => {
+    const writes = new GroupCommit(database.db, {
+      durable: () => Promise.reject(new Error('EIO: the disk refused the flush')),
+    });
+    await assert.rejects(
+      writes.run((trx) => insert(trx, 'flush-failed')),
+      /EIO/,
+    );
   });
 });

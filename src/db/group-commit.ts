@@ -9,11 +9,24 @@ interface Pending {
   reject: (error: unknown) => void;
 }
 
+export interface GroupCommitOptions {
+  /** Largest number of units in one transaction. (Default: 512) */
+  maxGroup?: number;
+  /**
+   * Resolves when what has been committed so far is on disk, for engines whose COMMIT returns
+   * before that (SQLite with WalSync). Units are acknowledged only after it resolves.
+   */
+  durable?: () => Promise<void>;
+}
+
 /**
  * Group commit: writes that arrive while a transaction is running wait, then run together in
  * the next transaction, each inside its own savepoint. One durable commit (one fsync) then
  * acknowledges the whole group, so concurrent requests do not each pay for a sync, and a
- * request is answered only after its group has committed.
+ * request is answered only after its group has committed and is durable.
+ *
+ * With a `durable` flush the next group's transaction runs while the previous group's flush
+ * is on the disk (a pipeline); acknowledgements still come in commit order.
  *
  * A unit of work that throws is rolled back to its savepoint and rejected alone; the others in
  * the group still commit. If the commit itself fails, every unit of the group is rejected.
@@ -21,13 +34,16 @@ interface Pending {
 export class GroupCommit {
   readonly #db: Kysely<DB>;
   readonly #maxGroup: number;
+  readonly #durable: (() => Promise<void>) | undefined;
   #queue: Pending[] = [];
   #running: Promise<void> | undefined;
+  /** Groups committed but not yet flushed: `drain()` waits for them too. */
+  readonly #flushing = new Set<Promise<void>>();
 
-  /** @param maxGroup largest number of units in one transaction. (Default: 512) */
-  constructor(db: Kysely<DB>, maxGroup = 512) {
+  constructor(db: Kysely<DB>, options: GroupCommitOptions = {}) {
     this.#db = db;
-    this.#maxGroup = maxGroup;
+    this.#maxGroup = options.maxGroup ?? 512;
+    this.#durable = options.durable;
   }
 
   /** Runs `work` in a transaction shared with other concurrent writes; resolves after commit. */
@@ -40,7 +56,10 @@ export class GroupCommit {
 
   /** Resolves when every queued write has committed or failed. */
   async drain(): Promise<void> {
-    while (this.#running) await this.#running;
+    while (this.#running || this.#flushing.size > 0) {
+      await this.#running;
+      await Promise.all(this.#flushing);
+    }
   }
 
   async #loop(): Promise<void> {
@@ -63,11 +82,22 @@ export class GroupCommit {
     for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await this.#runGroup(group);
-        group.forEach((unit, i) => {
-          const outcome = outcomes[i]!;
-          if (outcome.ok) unit.resolve(outcome.value);
-          else unit.reject(outcome.error);
+        const settle = () =>
+          group.forEach((unit, i) => {
+            const outcome = outcomes[i]!;
+            if (outcome.ok) unit.resolve(outcome.value);
+            else unit.reject(outcome.error);
+          });
+        if (!this.#durable) {
+          settle();
+          return;
+        }
+        // Not awaited: the loop takes the next group while the disk flushes this one.
+        const flushed = this.#durable().then(settle, (error: unknown) => {
+          for (const unit of group) unit.reject(error);
         });
+        this.#flushing.add(flushed);
+        void flushed.finally(() => this.#flushing.delete(flushed));
         return;
       } catch (error) {
         // A lone unit runs without a savepoint, so its conflict retry is the whole transaction.
