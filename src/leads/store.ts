@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { executeBulk, placeholderRows } from '../db/bulk-insert.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB, LeadRow } from '../db/schema.ts';
 import type { Stage } from '../lifecycle/model.ts';
@@ -151,14 +152,29 @@ export async function findPhoneOnlyLeads(
   return rows.map(rowToLead);
 }
 
-/** Inserts many leads in as few statements as the engines' bound-parameter limits allow. */
+/** Every column a new lead's row fills, in the order `insertLeads` binds them. */
+const insertColumns = [...leadColumns, 'search_text'] as const;
+
+/**
+ * Inserts many leads in as few statements as the engines' bound-parameter limits allow
+ * (400 rows x 27 columns stays under PostgreSQL's 65,535), each statement compiled once.
+ */
 export async function insertLeads(db: Kysely<DB>, leads: Lead[]): Promise<void> {
   const perStatement = 400;
   for (let i = 0; i < leads.length; i += perStatement) {
-    await db
-      .insertInto('leads')
-      .values(leads.slice(i, i + perStatement).map(leadToRow))
-      .execute();
+    const slice = leads.slice(i, i + perStatement);
+    const parameters: unknown[] = [];
+    for (const lead of slice) {
+      const row = leadToRow(lead);
+      for (const column of insertColumns) parameters.push(row[column]);
+    }
+    await executeBulk(
+      db,
+      'insertLeads',
+      slice.length,
+      (bulk, n) => bulk.insertInto('leads').values(placeholderRows(insertColumns, n) as never),
+      parameters,
+    );
   }
 }
 

@@ -1,7 +1,11 @@
 import type { Kysely } from 'kysely';
+import { executeBulk, placeholderRows } from '../db/bulk-insert.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import type { TimelineEntry } from './model.ts';
+
+/** The columns `insertEntries` binds, in order. */
+const activityColumns = ['workspace_id', 'id', 'lead_id', 'type', 'occurred_at', 'properties', 'created_at'] as const;
 
 /**
  * Appends timeline entries (activities and system entries). An entry whose id is already
@@ -17,22 +21,23 @@ export async function insertEntries(
   const inserted = new Set<string>();
   const perStatement = 1000;
   for (let i = 0; i < entries.length; i += perStatement) {
-    const rows = await db
-      .insertInto('activities')
-      .values(
-        entries.slice(i, i + perStatement).map((e) => ({
-          workspace_id: workspaceId,
-          id: e.id,
-          lead_id: e.leadId,
-          type: e.type,
-          occurred_at: e.occurredAt,
-          properties: toJson(e.properties),
-          created_at: createdAt,
-        })),
-      )
-      .onConflict((oc) => oc.columns(['workspace_id', 'id']).doNothing())
-      .returning('id')
-      .execute();
+    const slice = entries.slice(i, i + perStatement);
+    const parameters: unknown[] = [];
+    for (const e of slice) {
+      parameters.push(workspaceId, e.id, e.leadId, e.type, e.occurredAt, toJson(e.properties), createdAt);
+    }
+    const { rows } = await executeBulk<{ id: string }>(
+      db,
+      'insertEntries',
+      slice.length,
+      (bulk, n) =>
+        bulk
+          .insertInto('activities')
+          .values(placeholderRows(activityColumns, n) as never)
+          .onConflict((oc) => oc.columns(['workspace_id', 'id']).doNothing())
+          .returning('id'),
+      parameters,
+    );
     for (const row of rows) inserted.add(row.id);
   }
   return inserted;
