@@ -45,7 +45,10 @@ export async function executeBulk<Row>(
 }
 
 /** `rowCount` copies of a placeholder row whose keys are `columns`, in that order. */
-export function placeholderRows<C extends string>(columns: readonly C[], rowCount: number): Record<C, string>[] {
+export function placeholderRows<C extends string>(
+  columns: readonly C[],
+  rowCount: number,
+): Record<C, string>[] {
   const row = Object.fromEntries(columns.map((c) => [c, ''])) as Record<C, string>;
   return Array.from({ length: rowCount }, () => row);
 }

@@ -41,7 +41,8 @@ export function newId(now: number = Date.now()): string {
     // increments within the millisecond (up to 2^41 of them) cannot overflow.
     const at = randomBytes(6);
     counterHigh = ((pool[at]! << 4) | (pool[at + 1]! >> 4)) & 0x7ff;
-    counterLow = ((pool[at + 2]! << 22) | (pool[at + 3]! << 14) | (pool[at + 4]! << 6) | (pool[at + 5]! >> 2)) >>> 0;
+    counterLow =
+      ((pool[at + 2]! << 22) | (pool[at + 3]! << 14) | (pool[at + 4]! << 6) | (pool[at + 5]! >> 2)) >>> 0;
     counterLow &= 0x3fffffff;
   } else if (++counterLow > 0x3fffffff) {
     counterLow = 0;

@@ -5,7 +5,15 @@ import type { DB } from '../db/schema.ts';
 import type { TimelineEntry } from './model.ts';
 
 /** The columns `insertEntries` binds, in order. */
-const activityColumns = ['workspace_id', 'id', 'lead_id', 'type', 'occurred_at', 'properties', 'created_at'] as const;
+const activityColumns = [
+  'workspace_id',
+  'id',
+  'lead_id',
+  'type',
+  'occurred_at',
+  'properties',
+  'created_at',
+] as const;
 
 /**
  * Appends timeline entries (activities and system entries). An entry whose id is already
