@@ -11,10 +11,10 @@ import { fileURLToPath } from 'node:url';
 /**
  * Batch commands stream their data, so their live heap is small; but on a machine with a lot
  * of memory V8 lets garbage pile up to hundreds of megabytes before collecting it. They run
- * in a child with a bounded heap instead (peak RSS of a 750k-row import: ~490 MB -> ~300 MB).
+ * in a child with a bounded heap instead (peak RSS of a 750k-row import: ~490 MB unbounded, ~270 MB with these flags; semi-spaces of 8 MB were also ~5 % faster than 16).
  */
 const BATCH_COMMANDS = new Set(['import', 'export']);
-const BATCH_HEAP_FLAGS = ['--max-semi-space-size=16', '--max-old-space-size=160'];
+const BATCH_HEAP_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=128'];
 
 const command = process.argv[2];
 if (

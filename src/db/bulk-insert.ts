@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
 import type { DB } from './schema.ts';
 
 /**
@@ -10,6 +10,10 @@ import type { DB } from './schema.ts';
  * row. The SQL text of "insert n rows into t" never changes, so it is compiled once; only the
  * parameter array is built per call. Kysely still executes it (same connection, same
  * transaction, same statement cache), so nothing bypasses the data layer.
+ *
+ * Rows go in statements of a few fixed sizes (`maxRows`, 64, 8, 1): 987 rows are 2 x 400 +
+ * 2 x 64 + 7 x 8 + 3 x 1. A statement for every count would mean a new SQL text, hence a new
+ * SQLite prepare (milliseconds for a large one), for almost every batch.
  */
 
 type Build = (db: Kysely<DB>, rowCount: number) => Compilable;
@@ -17,23 +21,42 @@ type Build = (db: Kysely<DB>, rowCount: number) => Compilable;
 /** SQL text by dialect adapter (one per Kysely instance), then by statement name and row count. */
 const compiled = new WeakMap<object, Map<string, string>>();
 
+const SMALLER_SIZES = [64, 8, 1];
+
 /**
- * Runs the statement `build(db, rowCount)` describes with `parameters`, which must be the
- * rows' values in the order the compiled statement binds them: row by row, and within a row
- * in the column order of the placeholder row `build` inserts.
+ * Runs the statement `build(db, n)` describes over `rows`, n rows at a time, and returns
+ * what the statements returned. Each row holds its values in the column order of the
+ * placeholder rows `build` inserts (see `placeholderRows`).
  */
-export async function executeBulk<Row>(
+export async function insertBulk<Result>(
   db: Kysely<DB>,
   name: string,
-  rowCount: number,
+  rows: readonly (readonly unknown[])[],
+  maxRows: number,
   build: Build,
-  parameters: readonly unknown[],
-): Promise<QueryResult<Row>> {
-  const executor = db.getExecutor();
-  let texts = compiled.get(executor.adapter);
+): Promise<Result[]> {
+  const results: Result[] = [];
+  const sizes = [maxRows, ...SMALLER_SIZES.filter((size) => size < maxRows)];
+  let at = 0;
+  for (const size of sizes) {
+    for (; rows.length - at >= size; at += size) {
+      const parameters: unknown[] = [];
+      for (let i = at; i < at + size; i++) for (const value of rows[i]!) parameters.push(value);
+      const { rows: returned } = await db.executeQuery<Result>(
+        CompiledQuery.raw(sqlFor(db, name, size, build), parameters),
+      );
+      for (const row of returned) results.push(row);
+    }
+  }
+  return results;
+}
+
+function sqlFor(db: Kysely<DB>, name: string, rowCount: number, build: Build): string {
+  const { adapter } = db.getExecutor();
+  let texts = compiled.get(adapter);
   if (!texts) {
     texts = new Map();
-    compiled.set(executor.adapter, texts);
+    compiled.set(adapter, texts);
   }
   const key = `${name}:${rowCount}`;
   let text = texts.get(key);
@@ -41,7 +64,7 @@ export async function executeBulk<Row>(
     text = build(db, rowCount).compile().sql;
     texts.set(key, text);
   }
-  return db.executeQuery<Row>(CompiledQuery.raw(text, parameters as unknown[]));
+  return text;
 }
 
 /** `rowCount` copies of a placeholder row whose keys are `columns`, in that order. */

@@ -37,7 +37,7 @@ export const BATCH_ROWS = 1000;
  * (SQLite): 1 batch per commit wrote 3.0 GB, 8 wrote 0.8 GB, 16 wrote 0.6 GB. It also bounds
  * memory: at most two rounds (one being written, the next being read) are held. (16)
  */
-const BATCHES_PER_ROUND = 16;
+const BATCHES_PER_ROUND = 8;
 
 /** Longest record csv-parse accepts, in characters; beyond it a quote was surely never closed. (1 MiB) */
 const MAX_RECORD_CHARS = 1 << 20;

@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { paddedInList } from '../db/in-list.ts';
 import { toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import type { AnonymousActivity } from './events-model.ts';
@@ -71,7 +72,7 @@ export async function findIdentities(
       .selectFrom('anonymous_identities')
       .select(['anonymous_id', 'lead_id'])
       .where('workspace_id', '=', workspaceId)
-      .where('anonymous_id', 'in', anonymousIds.slice(i, i + perStatement))
+      .where('anonymous_id', 'in', paddedInList(anonymousIds.slice(i, i + perStatement)))
       .execute();
     for (const row of rows) found.set(row.anonymous_id, row.lead_id);
   }

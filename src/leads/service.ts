@@ -159,7 +159,7 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
 
     await store.insertLeads(trx, [...created.values()]);
     for (const lead of updated.values()) await store.updateLead(trx, lead);
-    await timeline.insertEntries(trx, workspace.id, entries, now);
+    await timeline.appendEntries(trx, workspace.id, entries, now);
     // Every result reports the lead as it stands after the whole call.
     return results.map((r) => ({
       lead: created.get(r.lead.id) ?? updated.get(r.lead.id) ?? r.lead,

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import { executeBulk, placeholderRows } from '../db/bulk-insert.ts';
+import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
+import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB, LeadRow } from '../db/schema.ts';
 import type { Stage } from '../lifecycle/model.ts';
@@ -115,7 +116,7 @@ export async function findLeadsByIds(db: Kysely<DB>, workspaceId: string, ids: s
     .selectFrom('leads')
     .select(leadColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', 'in', ids)
+    .where('id', 'in', paddedInList(ids))
     .execute();
   return rows.map(rowToLead);
 }
@@ -130,7 +131,7 @@ export async function findLeadsByEmails(
     .selectFrom('leads')
     .select(leadColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('email', 'in', emails)
+    .where('email', 'in', paddedInList(emails))
     .execute();
   return rows.map(rowToLead);
 }
@@ -147,7 +148,7 @@ export async function findPhoneOnlyLeads(
     .select(leadColumns)
     .where('workspace_id', '=', workspaceId)
     .where('email', 'is', null)
-    .where('phone', 'in', phones)
+    .where('phone', 'in', paddedInList(phones))
     .execute();
   return rows.map(rowToLead);
 }
@@ -160,22 +161,13 @@ const insertColumns = [...leadColumns, 'search_text'] as const;
  * (400 rows x 27 columns stays under PostgreSQL's 65,535), each statement compiled once.
  */
 export async function insertLeads(db: Kysely<DB>, leads: Lead[]): Promise<void> {
-  const perStatement = 400;
-  for (let i = 0; i < leads.length; i += perStatement) {
-    const slice = leads.slice(i, i + perStatement);
-    const parameters: unknown[] = [];
-    for (const lead of slice) {
-      const row = leadToRow(lead);
-      for (const column of insertColumns) parameters.push(row[column]);
-    }
-    await executeBulk(
-      db,
-      'insertLeads',
-      slice.length,
-      (bulk, n) => bulk.insertInto('leads').values(placeholderRows(insertColumns, n) as never),
-      parameters,
-    );
-  }
+  const rows = leads.map((lead) => {
+    const row = leadToRow(lead);
+    return insertColumns.map((column) => row[column]);
+  });
+  await insertBulk(db, 'insertLeads', rows, 400, (bulk, n) =>
+    bulk.insertInto('leads').values(placeholderRows(insertColumns, n) as never),
+  );
 }
 
 export async function updateLead(db: Kysely<DB>, lead: Lead): Promise<void> {

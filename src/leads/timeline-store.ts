@@ -1,5 +1,5 @@
 import type { Kysely } from 'kysely';
-import { executeBulk, placeholderRows } from '../db/bulk-insert.ts';
+import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import type { TimelineEntry } from './model.ts';
@@ -26,29 +26,47 @@ export async function insertEntries(
   entries: TimelineEntry[],
   createdAt: number,
 ): Promise<Set<string>> {
-  const inserted = new Set<string>();
-  const perStatement = 1000;
-  for (let i = 0; i < entries.length; i += perStatement) {
-    const slice = entries.slice(i, i + perStatement);
-    const parameters: unknown[] = [];
-    for (const e of slice) {
-      parameters.push(workspaceId, e.id, e.leadId, e.type, e.occurredAt, toJson(e.properties), createdAt);
-    }
-    const { rows } = await executeBulk<{ id: string }>(
-      db,
-      'insertEntries',
-      slice.length,
-      (bulk, n) =>
-        bulk
-          .insertInto('activities')
-          .values(placeholderRows(activityColumns, n) as never)
-          .onConflict((oc) => oc.columns(['workspace_id', 'id']).doNothing())
-          .returning('id'),
-      parameters,
-    );
-    for (const row of rows) inserted.add(row.id);
-  }
-  return inserted;
+  // 7 bound values a row: 1,000 rows stay far below both engines' parameter limits.
+  const written = await insertBulk<{ id: string }>(
+    db,
+    'insertEntries',
+    entryRows(workspaceId, entries, createdAt),
+    1000,
+    (bulk, n) =>
+      bulk
+        .insertInto('activities')
+        .values(placeholderRows(activityColumns, n) as never)
+        .onConflict((oc) => oc.columns(['workspace_id', 'id']).doNothing())
+        .returning('id'),
+  );
+  return new Set(written.map((row) => row.id));
+}
+
+/**
+ * Appends entries whose ids Leadline has just made (system entries such as `lead_created`):
+ * no id can already be stored, so no conflict check and nothing to return.
+ */
+export async function appendEntries(
+  db: Kysely<DB>,
+  workspaceId: string,
+  entries: TimelineEntry[],
+  createdAt: number,
+): Promise<void> {
+  await insertBulk(db, 'appendEntries', entryRows(workspaceId, entries, createdAt), 1000, (bulk, n) =>
+    bulk.insertInto('activities').values(placeholderRows(activityColumns, n) as never),
+  );
+}
+
+function entryRows(workspaceId: string, entries: TimelineEntry[], createdAt: number): unknown[][] {
+  return entries.map((e) => [
+    workspaceId,
+    e.id,
+    e.leadId,
+    e.type,
+    e.occurredAt,
+    toJson(e.properties),
+    createdAt,
+  ]);
 }
 
 export async function listEntries(
