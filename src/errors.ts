@@ -19,6 +19,7 @@ export const errorCodes = [
   'PAYLOAD_TOO_LARGE',
   'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',
+  'PRESET_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

@@ -18,6 +18,7 @@ export const problemTypes = {
   PAYLOAD_TOO_LARGE: { status: 413, title: 'Request body too large' },
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
+  PRESET_NOT_FOUND: { status: 404, title: 'Preset not found' },
 } as const satisfies Record<ErrorCode, { status: number; title: string }>;
 
 export interface Problem {

@@ -1,0 +1,403 @@
+import type { Lead } from '../leads/model.ts';
+import {
+  type ConditionContext,
+  type Conditions,
+  conditionContext,
+  leadMatches,
+  propertiesMatch,
+} from './conditions.ts';
+import {
+  addPoints,
+  DAY_MS,
+  encodePoints,
+  halfLifeMs,
+  type LogPoints,
+  logAddExp2,
+  rebaseK,
+  thresholdK,
+  valueAt,
+} from './decay.ts';
+import {
+  type Activity,
+  type ActivityTrigger,
+  type GradeThresholds,
+  isProfileRule,
+  MAX_SCORE,
+  MIN_SCORE,
+  type ProfileNegativeRule,
+  type RuleBase,
+  type ScoringModel,
+} from './model.ts';
+
+/**
+ * The scoring engine: a lead's behaviour and activity-negative points live in a small JSON
+ * state updated in O(rules) per activity; fit and profile negatives are recomputed from the lead
+ * whenever asked (they follow its current fields, so an attribute change needs no state update).
+ * Pure: no clock (pass `now`), no IO; states are never mutated, a new one is returned.
+ *
+ * Order of arrival. Plain rules, once-rules and count-only frequency rules give the same state
+ * whatever order their activities arrive in (a late activity adds its points at its own time,
+ * a once-rule fires at the earliest matching time). Caps and `withinDays` windows depend on
+ * what happened before an activity, and a bounded state cannot hold the full history, so a late
+ * activity on such a rule is judged conservatively: a cap is checked against what the rule holds
+ * at the activity's time as far as the state tells (at least the true amount, so the cap is never
+ * exceeded), and a window only sees the times the state kept. In time order both are exact.
+ */
+
+/** Version of the `ScoreState` shape, for the storage layer. */
+export const STATE_VERSION = 1;
+
+/**
+ * How many ids of recent scoring activities a state remembers, so a replayed activity (a client
+ * retry, a double delivery) is a no-op. The activity table's unique id is the real dedupe (the
+ * caller scores only what it inserted); this list is a second guard against the retry of the
+ * last few, kept short because every lead carries it (5 UUIDs ≈ 200 bytes of JSON). (5)
+ */
+export const RECENT_IDS = 5;
+
+/** What is left under a cap after float rounding is no award. */
+const EPSILON_POINTS = 1e-9;
+
+/** Scores are reported to 6 decimals: enough for any display, and it hides the 1e-15 noise of the log domain (so 25 points just awarded read 25, not 24.999999999999996). */
+export function roundPoints(points: number): number {
+  return Math.round(points * 1e6) / 1e6;
+}
+
+/** One rule's share of the state. Times are epoch milliseconds. */
+export interface RuleState {
+  kind: 'behaviour' | 'negative';
+  /** Behaviour rules: the points held, in the log domain (see decay.ts); null when none. Always null for negatives. */
+  k: LogPoints;
+  /** Points awarded in total, after caps ("points then"). For negatives (≤ 0) this is also what the rule holds now. */
+  awarded: number;
+  /** Points the cap cut off in total (≥ 0). */
+  capped: number;
+  /** Times the rule fired. */
+  fired: number;
+  /** Activities that matched the rule's type and filters (fired or counted toward a frequency). */
+  matched: number;
+  /** When the rule first and last fired; null if it never has. */
+  firstAt: number | null;
+  lastAt: number | null;
+  /**
+   * Frequency rules only: times of matching activities not yet used up, ascending, at most
+   * `atLeast` of them (for a once-rule without window: the `atLeast` earliest, so a late earlier
+   * activity can move the firing earlier). Absent when empty.
+   */
+  times?: number[];
+}
+
+/** What the storage layer keeps per lead (JSON). Index `k` as a double column for "behaviour above θ now". */
+export interface ScoreState {
+  v: typeof STATE_VERSION;
+  /** The half-life, in days, the log-domain values were computed with. */
+  halfLifeDays: number;
+  /** Behaviour total in the log domain: log2(B) + (t − DECAY_EPOCH_MS)/h; null when none. */
+  k: LogPoints;
+  /** Sum of activity-negative points (≤ 0); they do not decay. */
+  negative: number;
+  /** By rule id. */
+  rules: Record<string, RuleState>;
+  /** Ids of the last `RECENT_IDS` (5) activities that matched a rule, oldest first. */
+  recent: string[];
+}
+
+/** One rule firing (or a once-rule moving to an earlier time). `points` ≥ 0 for behaviour, ≤ 0 for negatives. */
+export interface Award {
+  ruleId: string;
+  kind: 'behaviour' | 'negative';
+  points: number;
+  /** Points the cap cut off this time (≥ 0). */
+  cut: number;
+  /** When the points count from (epoch ms): the activity's time, or the time a frequency was reached. */
+  at: number;
+  /** A once-rule's earlier firing time was found: the same points now count from `at`. */
+  moved?: true;
+}
+
+export interface ApplyResult {
+  state: ScoreState;
+  /** False when the activity matched no rule or was a replay: the caller may skip the write. */
+  changed: boolean;
+  fired: Award[];
+}
+
+export function emptyState(model: Pick<ScoringModel, 'halfLifeDays'>): ScoreState {
+  return { v: STATE_VERSION, halfLifeDays: model.halfLifeDays, k: null, negative: 0, rules: {}, recent: [] };
+}
+
+interface TriggerRule {
+  rule: RuleBase & ActivityTrigger;
+  kind: 'behaviour' | 'negative';
+}
+
+interface CompiledModel {
+  triggers: TriggerRule[];
+  profileNegatives: ProfileNegativeRule[];
+  context: ConditionContext;
+}
+
+const compiledCache = new WeakMap<ScoringModel, CompiledModel>();
+
+/** The model's rules sorted by what they react to, and its condition context: worked out once per model object. */
+function compiledModel(model: ScoringModel): CompiledModel {
+  let entry = compiledCache.get(model);
+  if (!entry) {
+    const triggers: TriggerRule[] = model.behaviour.map((rule) => ({ rule, kind: 'behaviour' as const }));
+    for (const rule of model.negative) if (!isProfileRule(rule)) triggers.push({ rule, kind: 'negative' });
+    const profileNegatives = model.negative.filter(isProfileRule);
+    entry = { triggers, profileNegatives, context: conditionContext(model.competitorDomains) };
+    compiledCache.set(model, entry);
+  }
+  return entry;
+}
+
+export function contextOf(model: ScoringModel): ConditionContext {
+  return compiledModel(model).context;
+}
+
+/** The state's totals, recomputed from its rules (never updated incrementally, so they cannot drift). */
+function withTotals(state: ScoreState): ScoreState {
+  let k: LogPoints = null;
+  let negative = 0;
+  for (const rule of Object.values(state.rules)) {
+    if (rule.kind === 'behaviour') k = logAddExp2(k, rule.k);
+    else negative += rule.awarded;
+  }
+  return { ...state, k, negative };
+}
+
+/** The state with its log-domain values re-expressed for another half-life, values kept as of `now`. */
+export function rebaseState(state: ScoreState, halfLifeDays: number, now: number): ScoreState {
+  if (state.halfLifeDays === halfLifeDays) return state;
+  const from = halfLifeMs(state.halfLifeDays);
+  const to = halfLifeMs(halfLifeDays);
+  const rules: Record<string, RuleState> = {};
+  for (const [id, rule] of Object.entries(state.rules))
+    rules[id] = { ...rule, k: rebaseK(rule.k, from, to, now) };
+  return withTotals({ ...state, halfLifeDays, rules });
+}
+
+function insertSorted(times: readonly number[], t: number): number[] {
+  const out = [...times];
+  let i = out.length;
+  while (i > 0 && out[i - 1]! > t) i--;
+  out.splice(i, 0, t);
+  return out;
+}
+
+/** Index of the first run of `n` times spanning at most `window` ms; −1 if none. */
+function firstRun(times: readonly number[], n: number, window: number): number {
+  for (let i = 0; i + n <= times.length; i++) if (times[i + n - 1]! - times[i]! <= window) return i;
+  return -1;
+}
+
+function withTimes(rule: RuleState, times: number[]): RuleState {
+  const { times: _old, ...rest } = rule;
+  return times.length > 0 ? { ...rest, times } : rest;
+}
+
+/**
+ * Awards a rule's points at time `at`, limited by its cap against what it holds then. For a
+ * behaviour rule that is the decayed value of its k at `at`; when later activities arrived
+ * first it is an overestimate (their points are counted as if already held), which can only
+ * lower the award: the cap is never exceeded.
+ */
+function award(
+  rule: RuleBase & ActivityTrigger,
+  state: RuleState,
+  at: number,
+  hMs: number,
+): { state: RuleState; award: Omit<Award, 'ruleId' | 'kind'> } {
+  const wanted = Math.abs(rule.points);
+  const held = state.kind === 'behaviour' ? valueAt(state.k, at, hMs) : -state.awarded;
+  let amount = rule.cap === undefined ? wanted : Math.min(wanted, Math.max(0, rule.cap - held));
+  if (amount < EPSILON_POINTS) amount = 0;
+  const points = state.kind === 'behaviour' ? amount : -amount;
+  const next: RuleState = {
+    ...state,
+    k: state.kind === 'behaviour' && amount > 0 ? addPoints(state.k, amount, at, hMs) : state.k,
+    awarded: state.awarded + points,
+    capped: state.capped + (wanted - amount),
+    fired: state.fired + 1,
+    firstAt: state.firstAt === null ? at : Math.min(state.firstAt, at),
+    lastAt: state.lastAt === null ? at : Math.max(state.lastAt, at),
+  };
+  return { state: next, award: { points, cut: wanted - amount, at } };
+}
+
+/** One matching activity at time `t` applied to one rule's state. */
+function applyToRule(
+  rule: RuleBase & ActivityTrigger,
+  current: RuleState,
+  t: number,
+  hMs: number,
+): { state: RuleState; award?: Omit<Award, 'ruleId' | 'kind'> } {
+  const n = rule.frequency?.atLeast ?? 1;
+  const window = rule.frequency?.withinDays === undefined ? Infinity : rule.frequency.withinDays * DAY_MS;
+  const state: RuleState = { ...current, matched: current.matched + 1 };
+
+  if (rule.once && current.fired > 0) {
+    // A once-rule can only move earlier, and only without a window: the `n` earliest times are kept for that.
+    if (window !== Infinity || current.firstAt === null || t >= current.firstAt) return { state };
+    const times = insertSorted(n > 1 ? (current.times ?? []) : [current.firstAt], t).slice(0, n);
+    const at = times[n - 1];
+    // (Fewer than n times kept: the state predates a change of the rule; a rescore fixes it.)
+    if (at === undefined || at >= current.firstAt) return { state: withTimes(state, n > 1 ? times : []) };
+    const moved: RuleState = {
+      ...withTimes(state, n > 1 ? times : []),
+      k: state.kind === 'behaviour' ? encodePoints(state.awarded, at, hMs) : null,
+      firstAt: at,
+      lastAt: at,
+    };
+    return { state: moved, award: { points: state.awarded, cut: 0, at, moved: true } };
+  }
+
+  // Kept times only matter to frequency rules (stale ones from an edited rule are ignored).
+  const times = insertSorted(n > 1 ? (current.times ?? []) : [], t);
+  const start = firstRun(times, n, window);
+  if (start < 0) return { state: withTimes(state, times.slice(-(n - 1))) };
+  const at = times[start + n - 1]!;
+  // Used-up times go; a once-rule without window keeps its `n` earliest to move earlier later.
+  const rest = rule.once ? (window === Infinity ? times.slice(0, n) : []) : times.slice(start + n);
+  return award(rule, withTimes(state, n > 1 ? rest : []), at, hMs);
+}
+
+/**
+ * Applies one activity: every behaviour and activity-negative rule whose type and filters match
+ * takes it. An activity whose id is among the state's recent ids is ignored (a replay). A state
+ * computed with another half-life is first rebased at `now` (see `rebaseState`).
+ */
+export function applyActivity(
+  model: ScoringModel,
+  state: ScoreState,
+  activity: Activity,
+  now: number,
+): ApplyResult {
+  if (state.recent.includes(activity.id)) return { state, changed: false, fired: [] };
+  const { triggers, context } = compiledModel(model);
+  const base = rebaseState(state, model.halfLifeDays, now);
+  const hMs = halfLifeMs(model.halfLifeDays);
+  const rules = { ...base.rules };
+  const fired: Award[] = [];
+  let matched = false;
+  for (const { rule, kind } of triggers) {
+    if (rule.type !== activity.type || !propertiesMatch(rule.where, activity.properties, context)) continue;
+    matched = true;
+    const current = rules[rule.id] ?? newRuleState(kind);
+    const result = applyToRule(rule, { ...current, kind }, activity.occurredAt, hMs);
+    rules[rule.id] = result.state;
+    if (result.award) fired.push({ ruleId: rule.id, kind, ...result.award });
+  }
+  if (!matched) return { state: base, changed: base !== state, fired };
+  const recent = [...base.recent, activity.id].slice(-RECENT_IDS);
+  return { state: withTotals({ ...base, rules, recent }), changed: true, fired };
+}
+
+function newRuleState(kind: RuleState['kind']): RuleState {
+  return { kind, k: null, awarded: 0, capped: 0, fired: 0, matched: 0, firstAt: null, lastAt: null };
+}
+
+/** Applies activities in the order given (a rescore passes them in time order). */
+export function applyActivities(
+  model: ScoringModel,
+  state: ScoreState,
+  activities: Iterable<Activity>,
+  now: number,
+): ScoreState {
+  let current = state;
+  for (const activity of activities) current = applyActivity(model, current, activity, now).state;
+  return current;
+}
+
+/** Rules that hold for the lead right now, with their points. */
+export interface RuleMatches {
+  points: number;
+  rules: Array<{ id: string; label: string; points: number }>;
+}
+
+function matchProfile(
+  rules: ReadonlyArray<RuleBase & { when: Conditions }>,
+  lead: Lead,
+  model: ScoringModel,
+): RuleMatches {
+  const context = contextOf(model);
+  const fired = rules
+    .filter((rule) => leadMatches(rule.when, lead, context))
+    .map(({ id, label, points }) => ({ id, label, points }));
+  return { points: fired.reduce((sum, r) => sum + r.points, 0), rules: fired };
+}
+
+/** Fit points: the fit rules the lead matches now. */
+export function computeFit(model: ScoringModel, lead: Lead): RuleMatches {
+  return matchProfile(model.fit, lead, model);
+}
+
+/** Profile negatives: the negative rules on lead fields the lead matches now (points ≤ 0). */
+export function computeProfileNegatives(model: ScoringModel, lead: Lead): RuleMatches {
+  return matchProfile(compiledModel(model).profileNegatives, lead, model);
+}
+
+export type FitGrade = 'A' | 'B' | 'C' | 'D';
+export type Engagement = 1 | 2 | 3 | 4;
+
+export interface Grade {
+  /** Letter and digit, e.g. "B2". */
+  grade: string;
+  fitGrade: FitGrade;
+  engagement: Engagement;
+}
+
+/** The grade of fit points (with profile negatives) and behaviour points now. */
+export function gradeFor(thresholds: GradeThresholds, fitPoints: number, behaviourPoints: number): Grade {
+  const { fit, engagement: e } = thresholds;
+  const fitGrade: FitGrade =
+    fitPoints >= fit.A ? 'A' : fitPoints >= fit.B ? 'B' : fitPoints >= fit.C ? 'C' : 'D';
+  const engagement: Engagement =
+    behaviourPoints >= e['1'] ? 1 : behaviourPoints >= e['2'] ? 2 : behaviourPoints >= e['3'] ? 3 : 4;
+  return { grade: `${fitGrade}${engagement}`, fitGrade, engagement };
+}
+
+export interface Score extends Grade {
+  /** fit + behaviour + negative, clamped to 0–100. */
+  score: number;
+  fitScore: number;
+  /** Behaviour points decayed to `now`. */
+  behaviourScore: number;
+  /** Profile and activity negatives (≤ 0). */
+  negativeScore: number;
+}
+
+/** Behaviour points of a state decayed to `now` (0 for no state). */
+export function behaviourAt(state: ScoreState | null, now: number): number {
+  if (state === null) return 0;
+  return roundPoints(valueAt(state.k, now, halfLifeMs(state.halfLifeDays)));
+}
+
+/**
+ * The lead's exact score at `now`. `state` null means no scoring activity yet. Behaviour decays
+ * at the half-life the state was computed with, as an index on `k` would see it (a model whose
+ * half-life changed is followed by a rescore, or `applyActivity` rebases on the next activity).
+ */
+export function scoreAt(model: ScoringModel, state: ScoreState | null, lead: Lead, now: number): Score {
+  const fitScore = roundPoints(computeFit(model, lead).points);
+  const profile = computeProfileNegatives(model, lead).points;
+  const behaviourScore = behaviourAt(state, now);
+  const negativeScore = roundPoints(profile + (state?.negative ?? 0));
+  const total = fitScore + behaviourScore + negativeScore;
+  return {
+    score: roundPoints(Math.min(MAX_SCORE, Math.max(MIN_SCORE, total))),
+    fitScore,
+    behaviourScore,
+    negativeScore,
+    ...gradeFor(model.grades, fitScore + profile, behaviourScore),
+  };
+}
+
+/**
+ * "Behaviour score above θ at `now`" as an index range: `state.k > behaviourThresholdK(...)`
+ * (SQL: `behaviour_k > ?`). Valid for states computed with the same half-life.
+ */
+export function behaviourThresholdK(halfLifeDays: number, theta: number, now: number): number {
+  return thresholdK(theta, now, halfLifeMs(halfLifeDays));
+}
