@@ -15,6 +15,7 @@ import { registerLeadRoutes } from './leads/routes.ts';
 import { createLeadService } from './leads/service.ts';
 import { registerPropertyRoutes } from './properties/routes.ts';
 import { createPropertyService } from './properties/service.ts';
+import { createScoringService } from './scoring/service.ts';
 import { registerWorkspaceRoutes } from './workspaces/routes.ts';
 import { createWorkspaceService } from './workspaces/service.ts';
 
@@ -43,11 +44,24 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   }
   const workspaces = createWorkspaceService({ database, clock });
   const properties = createPropertyService({ database, clock });
-  const leads = createLeadService({ database, properties, clock });
+  const scoring = createScoringService({ database, clock });
+  const leads = createLeadService({ database, properties, scoring, clock });
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
   const imports = createImportService({ database, leads, clock });
-  return { config, clock, logger, database, workspaces, properties, leads, idempotency, events, imports };
+  return {
+    config,
+    clock,
+    logger,
+    database,
+    workspaces,
+    properties,
+    scoring,
+    leads,
+    idempotency,
+    events,
+    imports,
+  };
 }
 
 export type Services = Awaited<ReturnType<typeof createServices>>;

@@ -20,6 +20,8 @@ export const errorCodes = [
   'UNSUPPORTED_MEDIA_TYPE',
   'RATE_LIMITED',
   'PRESET_NOT_FOUND',
+  'CONFLICT',
+  'STAGE_TRANSITION_INVALID',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

@@ -52,6 +52,47 @@ export interface LeadRow {
   merged_into_id: string | null;
   created_at: number;
   updated_at: number;
+  score_model_version: number | null;
+  fit_score: number;
+  profile_negative: number;
+  activity_negative: number;
+  /** Behaviour points in the log domain: k = log2(B) + t/h (src/scoring/decay.ts); null = none. */
+  behaviour_k: number | null;
+  half_life_days: number;
+  last_high_intent_at: number | null;
+  temperature: string;
+  temperature_changes_at: number | null;
+  pql: number;
+  service_qualified: number;
+  stage_changed_at: number | null;
+  opportunity: unknown;
+  qualification: unknown;
+}
+
+export interface ScoringModelRow {
+  workspace_id: string;
+  version: number;
+  model: unknown;
+  created_by: string;
+  created_at: number;
+}
+
+export interface LeadScoreStateRow {
+  workspace_id: string;
+  lead_id: string;
+  state: unknown;
+  updated_at: number;
+}
+
+export interface StageChangeRow {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  from_stage: string | null;
+  to_stage: string;
+  at: number;
+  cause_kind: string;
+  cause: unknown;
 }
 
 export interface ActivityRow {
@@ -110,4 +151,7 @@ export interface DB {
   anonymous_identities: AnonymousIdentityRow;
   property_definitions: PropertyDefinitionRow;
   idempotency_keys: IdempotencyKeyRow;
+  scoring_models: ScoringModelRow;
+  lead_score_states: LeadScoreStateRow;
+  stage_changes: StageChangeRow;
 }

@@ -19,6 +19,8 @@ export const problemTypes = {
   UNSUPPORTED_MEDIA_TYPE: { status: 415, title: 'Unsupported media type' },
   RATE_LIMITED: { status: 429, title: 'Too many requests' },
   PRESET_NOT_FOUND: { status: 404, title: 'Preset not found' },
+  CONFLICT: { status: 409, title: 'Conflicting change' },
+  STAGE_TRANSITION_INVALID: { status: 409, title: 'The lead is not in a stage that allows this' },
 } as const satisfies Record<ErrorCode, { status: number; title: string }>;
 
 export interface Problem {

@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import type { Lead } from '../leads/model.ts';
+import { type Lead, unscored } from '../leads/model.ts';
 import { csvRows, escapeCell, exportHeader, leadCells, propertyCell } from './export.ts';
 import { unescapeCell } from './model.ts';
 
@@ -92,11 +92,15 @@ const lead: Lead = {
   lastTouch: null,
   properties: { plan: 'pro', seats: 12, trial: true, tags: ['a', 'b'], note: '@admin' },
   stage: 'mql',
+  stageChangedAt: Date.UTC(2025, 2, 14, 9, 21),
   ownerId: null,
   archivedAt: null,
   mergedIntoId: null,
   createdAt: Date.UTC(2025, 2, 14, 9, 21),
   updatedAt: Date.UTC(2026, 0, 1),
+  scoring: unscored,
+  opportunity: null,
+  qualification: null,
 };
 
 describe('CSV rows', () => {

@@ -157,6 +157,12 @@ export function createEventService({ database, leads, clock, config }: EventServ
       { now, retentionDays: anonymousRetentionDays, newId, pathOf },
     );
     const storedEntries = await timeline.insertEntries(trx, workspace.id, plan.entries, now);
+    // Scored in this transaction: a query right after the 2xx sees the new score.
+    await leads.qualifyActivitiesIn(
+      trx,
+      workspace,
+      plan.entries.filter((entry) => storedEntries.has(entry.id)),
+    );
     const storedAnonymous = await anonymous.insertActivities(trx, workspace.id, plan.anonymous, now);
     const results = settleResults(plan.results, new Set([...storedEntries, ...storedAnonymous]));
     const count = (status: EventResult['status']) => results.filter((r) => r.status === status).length;
@@ -210,6 +216,8 @@ export function createEventService({ database, leads, clock, config }: EventServ
     }
 
     const moved = await anonymous.moveToLead(trx, workspace.id, anonymousId, lead.id, now);
+    // The visitor's history (a pricing page seen before the form) now counts for the lead.
+    if (moved > 0) await leads.rescoreIn(trx, workspace, [lead.id]);
     if (linked) {
       await timeline.insertEntries(
         trx,

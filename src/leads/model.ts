@@ -1,4 +1,6 @@
 import type { Stage } from '../lifecycle/model.ts';
+import type { Qualification } from '../lifecycle/qualification.ts';
+import type { Temperature } from '../lifecycle/temperature.ts';
 
 /** Marketing channel of a touch, in the spirit of GA4's default channel grouping. */
 export const channels = [
@@ -36,6 +38,65 @@ export interface Touch {
 
 export type PropertyValue = string | number | boolean | string[] | null;
 
+/**
+ * What scoring and qualification keep on the lead row (src/scoring, src/lifecycle): enough to
+ * compute the exact score at any moment without the per-rule state, and to filter lists.
+ */
+export interface LeadScoring {
+  /** The scoring model version these numbers come from; null: not scored yet. */
+  modelVersion: number | null;
+  /** Fit points (who the lead is), recomputed on every change of the lead. */
+  fitScore: number;
+  /** Negative points from who the lead is (student title, competitor…). */
+  profileNegative: number;
+  /** Negative points from activities (unsubscribed, bounced…); they do not decay. */
+  activityNegative: number;
+  /** Behaviour points in the log domain (scoring/decay.ts); null: none. */
+  behaviourK: number | null;
+  /** The half-life `behaviourK` decays with, in days. */
+  halfLifeDays: number;
+  lastHighIntentAt: number | null;
+  temperature: Temperature;
+  /** When the temperature drops by decay alone if nothing happens; null: never (cold). */
+  temperatureChangesAt: number | null;
+  /** Product-qualified lead. */
+  pql: boolean;
+  /** Service-qualified lead (purchase intent through support). */
+  serviceQualified: boolean;
+}
+
+export const opportunityStatuses = ['open', 'won', 'lost'] as const;
+export type OpportunityStatus = (typeof opportunityStatuses)[number];
+
+/** A deal in progress; amounts in the currency's major unit (e.g. 1200.50 EUR). */
+export interface Opportunity {
+  status: OpportunityStatus;
+  amount: number | null;
+  currency: string | null;
+  /** YYYY-MM-DD. */
+  expectedCloseDate: string | null;
+  openedAt: number;
+  closedAt: number | null;
+  /** The value won (may differ from `amount`). */
+  value: number | null;
+  lostReason: string | null;
+}
+
+/** A lead before scoring: what `newLead` starts with. */
+export const unscored: LeadScoring = {
+  modelVersion: null,
+  fitScore: 0,
+  profileNegative: 0,
+  activityNegative: 0,
+  behaviourK: null,
+  halfLifeDays: 30,
+  lastHighIntentAt: null,
+  temperature: 'cold',
+  temperatureChangesAt: null,
+  pql: false,
+  serviceQualified: false,
+};
+
 /** A lead as the domain sees it (times in epoch milliseconds). */
 export interface Lead {
   id: string;
@@ -59,11 +120,16 @@ export interface Lead {
   lastTouch: Touch | null;
   properties: Record<string, PropertyValue>;
   stage: Stage;
+  /** When the lead entered its current stage. */
+  stageChangedAt: number;
   ownerId: string | null;
   archivedAt: number | null;
   mergedIntoId: string | null;
   createdAt: number;
   updatedAt: number;
+  scoring: LeadScoring;
+  opportunity: Opportunity | null;
+  qualification: Qualification | null;
 }
 
 /** A capture request after validation and normalisation: what `capture` writes. */
@@ -117,6 +183,11 @@ export const timelineTypes = [
   'lead_archived',
   'lead_restored',
   'identified',
+  'stage_changed',
+  'temperature_changed',
+  'flag_set',
+  'qualification_updated',
+  'opportunity_updated',
 ] as const;
 
 /** One entry of a lead's timeline (an activity or a system entry). */
@@ -166,11 +237,15 @@ export function newLead(
     lastTouch: capture.touch ?? null,
     properties: withoutNulls(capture.properties ?? {}),
     stage: capture.stage ?? defaultStageValue,
+    stageChangedAt: at,
     ownerId: capture.ownerId ?? null,
     archivedAt: null,
     mergedIntoId: null,
     createdAt: at,
     updatedAt: now,
+    scoring: unscored,
+    opportunity: null,
+    qualification: null,
   };
 }
 
@@ -219,6 +294,7 @@ export function applyCapture(
   const stage = forward(lead.stage, capture.stage);
   if (stage !== lead.stage) {
     next.stage = stage;
+    next.stageChangedAt = now;
     changed.push('stage');
   }
   if (capture.touch) {
@@ -266,6 +342,9 @@ export function mergeLeads(
   if (loser.lastTouch && (!winner.lastTouch || loser.lastTouch.at > winner.lastTouch.at))
     merged.lastTouch = loser.lastTouch;
   merged.stage = forward(winner.stage, loser.stage);
+  if (merged.stage !== winner.stage) merged.stageChangedAt = now;
+  merged.opportunity = winner.opportunity ?? loser.opportunity;
+  merged.qualification = winner.qualification ?? loser.qualification;
   merged.ownerId = winner.ownerId ?? loser.ownerId;
   merged.createdAt = Math.min(winner.createdAt, loser.createdAt);
   merged.updatedAt = now;

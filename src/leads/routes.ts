@@ -250,6 +250,12 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
       },
     },
     async (request) =>
-      leadJson(await leads.merge(request.principal.workspaceId, request.params.id, request.body.otherId)),
+      leadJson(
+        await leads.merge(
+          await workspaces.getWorkspace(request.principal.workspaceId),
+          request.params.id,
+          request.body.otherId,
+        ),
+      ),
   );
 }

@@ -3,9 +3,13 @@ import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError, type FieldError, validationError } from '../errors.ts';
+import { stageHistory } from '../lifecycle/history.ts';
 import { defaultStage, forwardStage } from '../lifecycle/model.ts';
 import { checkProperties } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
+import type { ScoreState } from '../scoring/engine.ts';
+import { qualifyActivities, qualifyProfile, type StageChange } from '../scoring/qualify.ts';
+import { isRelevant, relevantTypes, type ScoringService } from '../scoring/service.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
 import { type Parsed, parseLeadInput } from './input.ts';
 import {
@@ -22,6 +26,7 @@ import * as timeline from './timeline-store.ts';
 export interface LeadServiceDeps {
   database: Database;
   properties: PropertyService;
+  scoring: ScoringService;
   clock: () => number;
 }
 
@@ -48,7 +53,7 @@ async function resolveMerged(db: Kysely<DB>, workspaceId: string, lead: Lead): P
   return current;
 }
 
-export function createLeadService({ database, properties, clock }: LeadServiceDeps) {
+export function createLeadService({ database, properties, scoring, clock }: LeadServiceDeps) {
   const { db } = database;
 
   /**
@@ -82,6 +87,7 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
     const created = new Map<string, Lead>();
     const updated = new Map<string, Lead>();
     const entries: TimelineEntry[] = [];
+    const stageChanges: StageChange[] = [];
     const results: Array<{ lead: Lead; created: boolean }> = [];
 
     for (const given of captures) {
@@ -142,6 +148,24 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
             properties: { via, changed },
           });
         }
+        if (lead.stage !== existing.stage) {
+          const change = { from: existing.stage, to: lead.stage, cause: 'capture', via };
+          stageChanges.push({
+            id: newId(),
+            leadId: lead.id,
+            at: now,
+            causeKind: 'capture',
+            ...change,
+            cause: { via },
+          });
+          entries.push({
+            id: newId(),
+            leadId: lead.id,
+            type: 'stage_changed',
+            occurredAt: now,
+            properties: change,
+          });
+        }
       }
       // Later captures in this call must see this version of the lead under every key that found
       // it, redirect keys included (else they would apply to a stale copy and undo this one).
@@ -157,9 +181,22 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
       else if (lead.phone) byPhone.set(lead.phone, lead);
     }
 
+    // Scoring and qualification follow every change in the same transaction: fit, score-based
+    // stage moves, temperature.
+    const ctx = await scoring.contextIn(trx, workspace);
+    for (const leads of [created, updated]) {
+      for (const [id, lead] of leads) {
+        const qualified = qualifyProfile(ctx, lead, now, newId);
+        leads.set(id, qualified.lead);
+        for (const entry of qualified.entries) entries.push(entry);
+        for (const change of qualified.stageChanges) stageChanges.push(change);
+      }
+    }
+
     await store.insertLeads(trx, [...created.values()]);
     for (const lead of updated.values()) await store.updateLead(trx, lead);
     await timeline.appendEntries(trx, workspace.id, entries, now);
+    await stageHistory.recordIn(trx, workspace.id, stageChanges);
     // Every result reports the lead as it stands after the whole call.
     return results.map((r) => ({
       lead: created.get(r.lead.id) ?? updated.get(r.lead.id) ?? r.lead,
@@ -192,6 +229,105 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
     });
   }
 
+  /**
+   * Scores and qualifies new activities (already on the timeline) in the caller's transaction:
+   * behaviour, activity negatives, flags, stage moves, temperature. Only activities that some
+   * rule can react to load their lead; the rest cost one type lookup each.
+   */
+  async function qualifyActivitiesIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    activities: readonly TimelineEntry[],
+  ): Promise<void> {
+    const ctx = await scoring.contextIn(trx, workspace);
+    const byLead = new Map<string, TimelineEntry[]>();
+    for (const activity of activities) {
+      if (!isRelevant(ctx, activity)) continue;
+      const list = byLead.get(activity.leadId);
+      if (list) list.push(activity);
+      else byLead.set(activity.leadId, [activity]);
+    }
+    if (byLead.size === 0) return;
+    const ids = [...byLead.keys()];
+    const [found, states] = [
+      await store.findLeadsByIds(trx, workspace.id, ids),
+      await scoring.findStatesIn(trx, workspace.id, ids),
+    ];
+    await writeQualified(trx, workspace, ctx, found, (lead) => ({
+      state: states.get(lead.id) ?? null,
+      activities: byLead.get(lead.id)!,
+    }));
+  }
+
+  /**
+   * Recomputes the scores of these leads from their whole history (the exact result, for any
+   * model): after a model change, a merge, or an anonymous history joining a lead.
+   */
+  async function rescoreIn(trx: Transaction<DB>, workspace: WorkspaceContext, leadIds: readonly string[]) {
+    const ctx = await scoring.contextIn(trx, workspace);
+    const found = (await store.findLeadsByIds(trx, workspace.id, [...leadIds])).filter(
+      (l) => !l.mergedIntoId,
+    );
+    const history = await timeline.activitiesOf(
+      trx,
+      workspace.id,
+      found.map((l) => l.id),
+      relevantTypes(ctx),
+    );
+    const cleared = found.map((lead) => ({
+      ...lead,
+      scoring: { ...lead.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
+    }));
+    await writeQualified(trx, workspace, ctx, cleared, (lead) => ({
+      state: null,
+      activities: history.get(lead.id) ?? [],
+      replace: true,
+    }));
+    return found.length;
+  }
+
+  async function writeQualified(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    ctx: Awaited<ReturnType<ScoringService['contextIn']>>,
+    leads: readonly Lead[],
+    inputOf: (lead: Lead) => {
+      state: ScoreState | null;
+      activities: readonly TimelineEntry[];
+      replace?: boolean;
+    },
+  ): Promise<void> {
+    const now = clock();
+    const entries: TimelineEntry[] = [];
+    const stageChanges: StageChange[] = [];
+    const states = new Map<string, ScoreState>();
+    const emptied: string[] = [];
+    for (const lead of leads) {
+      const input = inputOf(lead);
+      // A full rescore also recomputes fit: the model may have changed.
+      const profiled = input.replace ? qualifyProfile(ctx, lead, now, newId) : undefined;
+      const qualified = qualifyActivities(
+        ctx,
+        profiled?.lead ?? lead,
+        input.state,
+        input.activities,
+        now,
+        newId,
+      );
+      for (const entry of profiled?.entries ?? []) entries.push(entry);
+      for (const change of profiled?.stageChanges ?? []) stageChanges.push(change);
+      if (qualified.state && (qualified.stateChanged || input.replace)) states.set(lead.id, qualified.state);
+      else if (!qualified.state && input.replace) emptied.push(lead.id);
+      await store.updateLead(trx, qualified.lead);
+      for (const entry of qualified.entries) entries.push(entry);
+      for (const change of qualified.stageChanges) stageChanges.push(change);
+    }
+    if (states.size > 0) await scoring.saveStatesIn(trx, workspace.id, states);
+    if (emptied.length > 0) await scoring.deleteStatesIn(trx, workspace.id, emptied);
+    await timeline.appendEntries(trx, workspace.id, entries, now);
+    await stageHistory.recordIn(trx, workspace.id, stageChanges);
+  }
+
   /** Parses and writes raw captures in `trx`; invalid items get their errors, valid ones are written. */
   async function captureRawManyIn(
     trx: Transaction<DB>,
@@ -211,6 +347,8 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
     captureManyIn,
     captureRawManyIn,
     parseManyIn,
+    qualifyActivitiesIn,
+    rescoreIn,
 
     /** One capture in the caller's transaction; invalid input throws VALIDATION_FAILED. */
     async captureIn(
@@ -281,7 +419,8 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
      * Merges `otherId` into `id`: `id` survives with the combined fields, timeline and touches;
      * the other lead is kept as a redirect (so its email keeps finding the survivor).
      */
-    async merge(workspaceId: string, id: string, otherId: string): Promise<Lead> {
+    async merge(workspace: WorkspaceContext, id: string, otherId: string): Promise<Lead> {
+      const workspaceId = workspace.id;
       if (id === otherId)
         throw new DomainError('MERGE_CONFLICT', 'A lead cannot be merged into itself.', [
           { path: '/otherId', message: 'must differ from the lead id' },
@@ -335,7 +474,9 @@ export function createLeadService({ database, properties, clock }: LeadServiceDe
           ],
           now,
         );
-        return merged;
+        // Both histories are now one: score the survivor from all of it.
+        await rescoreIn(trx, workspace, [winner.id]);
+        return (await store.findLead(trx, workspaceId, winner.id)) ?? merged;
       });
     },
   };

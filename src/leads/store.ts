@@ -4,7 +4,16 @@ import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB, LeadRow } from '../db/schema.ts';
 import type { Stage } from '../lifecycle/model.ts';
-import { type Channel, type Lead, type PropertyValue, searchText, type Touch } from './model.ts';
+import type { Qualification } from '../lifecycle/qualification.ts';
+import type { Temperature } from '../lifecycle/temperature.ts';
+import {
+  type Channel,
+  type Lead,
+  type Opportunity,
+  type PropertyValue,
+  searchText,
+  type Touch,
+} from './model.ts';
 
 export const leadColumns = [
   'workspace_id',
@@ -33,6 +42,20 @@ export const leadColumns = [
   'merged_into_id',
   'created_at',
   'updated_at',
+  'score_model_version',
+  'fit_score',
+  'profile_negative',
+  'activity_negative',
+  'behaviour_k',
+  'half_life_days',
+  'last_high_intent_at',
+  'temperature',
+  'temperature_changes_at',
+  'pql',
+  'service_qualified',
+  'stage_changed_at',
+  'opportunity',
+  'qualification',
 ] as const;
 
 type SelectedLeadRow = Pick<LeadRow, (typeof leadColumns)[number]>;
@@ -60,11 +83,27 @@ export function rowToLead(row: SelectedLeadRow): Lead {
     lastTouch: parseJson<Touch | null>(row.last_touch, null),
     properties: parseJson<Record<string, PropertyValue>>(row.properties, {}),
     stage: row.stage as Stage,
+    stageChangedAt: row.stage_changed_at ?? row.created_at,
     ownerId: row.owner_id,
     archivedAt: row.archived_at,
     mergedIntoId: row.merged_into_id,
     createdAt: row.created_at,
     updatedAt: row.updated_at,
+    scoring: {
+      modelVersion: row.score_model_version,
+      fitScore: row.fit_score,
+      profileNegative: row.profile_negative,
+      activityNegative: row.activity_negative,
+      behaviourK: row.behaviour_k,
+      halfLifeDays: row.half_life_days,
+      lastHighIntentAt: row.last_high_intent_at,
+      temperature: row.temperature as Temperature,
+      temperatureChangesAt: row.temperature_changes_at,
+      pql: Boolean(row.pql),
+      serviceQualified: Boolean(row.service_qualified),
+    },
+    opportunity: parseJson<Opportunity | null>(row.opportunity, null),
+    qualification: parseJson<Qualification | null>(row.qualification, null),
   };
 }
 
@@ -97,6 +136,20 @@ export function leadToRow(lead: Lead): LeadRow {
     merged_into_id: lead.mergedIntoId,
     created_at: lead.createdAt,
     updated_at: lead.updatedAt,
+    score_model_version: lead.scoring.modelVersion,
+    fit_score: lead.scoring.fitScore,
+    profile_negative: lead.scoring.profileNegative,
+    activity_negative: lead.scoring.activityNegative,
+    behaviour_k: lead.scoring.behaviourK,
+    half_life_days: lead.scoring.halfLifeDays,
+    last_high_intent_at: lead.scoring.lastHighIntentAt,
+    temperature: lead.scoring.temperature,
+    temperature_changes_at: lead.scoring.temperatureChangesAt,
+    pql: lead.scoring.pql ? 1 : 0,
+    service_qualified: lead.scoring.serviceQualified ? 1 : 0,
+    stage_changed_at: lead.stageChangedAt,
+    opportunity: lead.opportunity ? toJson(lead.opportunity) : null,
+    qualification: lead.qualification ? toJson(lead.qualification) : null,
   };
 }
 

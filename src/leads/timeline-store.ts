@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
+import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import type { TimelineEntry } from './model.ts';
@@ -112,4 +113,45 @@ export async function moveEntries(
     .where('workspace_id', '=', workspaceId)
     .where('lead_id', '=', fromLeadId)
     .execute();
+}
+
+/**
+ * Every activity of these leads whose type is in `types` (all types when absent), oldest first
+ * per lead: what a rescore replays. System entries (`lead_created`…) are excluded by `types`.
+ */
+export async function activitiesOf(
+  db: Kysely<DB>,
+  workspaceId: string,
+  leadIds: readonly string[],
+  types: readonly string[],
+): Promise<Map<string, TimelineEntry[]>> {
+  const byLead = new Map<string, TimelineEntry[]>();
+  if (types.length === 0) return byLead;
+  for (let i = 0; i < leadIds.length; i += 500) {
+    const rows = await db
+      .selectFrom('activities')
+      .select(['id', 'lead_id', 'type', 'occurred_at', 'properties'])
+      .where('workspace_id', '=', workspaceId)
+      .where('lead_id', 'in', paddedInList(leadIds.slice(i, i + 500)))
+      .where('type', 'in', paddedInList(types))
+      .orderBy('lead_id')
+      .orderBy('occurred_at')
+      .orderBy('id')
+      .execute();
+    for (const row of rows) {
+      let list = byLead.get(row.lead_id);
+      if (!list) {
+        list = [];
+        byLead.set(row.lead_id, list);
+      }
+      list.push({
+        id: row.id,
+        leadId: row.lead_id,
+        type: row.type,
+        occurredAt: row.occurred_at,
+        properties: parseJson<Record<string, unknown>>(row.properties, {}),
+      });
+    }
+  }
+  return byLead;
 }

@@ -1,4 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
+import type { QualificationRule } from '../lifecycle/qualification.ts';
+import type { StageRules } from '../lifecycle/stage-rules.ts';
+import type { TemperatureConfig } from '../lifecycle/temperature.ts';
 
 /** What a key may do; each scope includes the ones before it. */
 export const scopes = ['read', 'write', 'admin'] as const;
@@ -17,6 +20,14 @@ export interface WorkspaceSettings {
   defaultCountry?: string;
   /** Reject custom properties that have no definition. (Default: false) */
   strictProperties?: boolean;
+  /** How leads move through stages, warm up and qualify (`/api/v1/lifecycle/settings`). */
+  lifecycle?: LifecycleSettings;
+}
+
+export interface LifecycleSettings {
+  stageRules: StageRules;
+  temperature: TemperatureConfig;
+  qualification: QualificationRule;
 }
 
 export interface Workspace {

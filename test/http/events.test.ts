@@ -53,9 +53,17 @@ async function timeline(t: TestApp, leadId: string): Promise<TimelineEntry[]> {
   return response.json().data;
 }
 
-/** The lead's activities (system entries such as lead_created left out), oldest first. */
+/** The lead's activities (system entries such as lead_created or stage_changed left out), oldest first. */
 async function activities(t: TestApp, leadId: string): Promise<TimelineEntry[]> {
-  const system = new Set(['lead_created', 'lead_updated', 'lead_merged', 'identified']);
+  const system = new Set([
+    'lead_created',
+    'lead_updated',
+    'lead_merged',
+    'identified',
+    'stage_changed',
+    'temperature_changed',
+    'flag_set',
+  ]);
   return (await timeline(t, leadId)).filter((e) => !system.has(e.type)).reverse();
 }
 
@@ -121,7 +129,14 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     const created = await findLeadId(t, 'new.person@cobol.dev');
     assert.equal(created, results[2]!.leadId);
     const entries = await timeline(t, created!);
-    assert.deepEqual(entries.map((e) => e.type).sort(), ['demo_requested', 'lead_created']);
+    // A demo request is high intent (hot) and, by the default stage rules, makes an MQL.
+    assert.deepEqual(entries.map((e) => e.type).sort(), [
+      'demo_requested',
+      'lead_created',
+      'stage_changed',
+      'temperature_changed',
+    ]);
+    assert.deepEqual(entries.find((e) => e.type === 'stage_changed')!.properties.to, 'mql');
     assert.equal(entries.find((e) => e.type === 'lead_created')!.properties.via, 'event');
     assert.equal(
       entries.find((e) => e.type === 'demo_requested')!.occurredAt,

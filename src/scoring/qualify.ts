@@ -1,0 +1,233 @@
+import type { Lead, LeadScoring, TimelineEntry } from '../leads/model.ts';
+import type { Stage } from '../lifecycle/model.ts';
+import type { QualificationRule } from '../lifecycle/qualification.ts';
+import { isQualified } from '../lifecycle/qualification.ts';
+import { newFlags, nextStage, type RuleCause, type StageRules } from '../lifecycle/stage-rules.ts';
+import { noteHighIntent, type TemperatureConfig, temperatureAt } from '../lifecycle/temperature.ts';
+import { halfLifeMs, valueAt } from './decay.ts';
+import {
+  applyActivity,
+  computeFit,
+  computeProfileNegatives,
+  emptyState,
+  gradeFor,
+  rebaseState,
+  roundPoints,
+  type Score,
+  type ScoreState,
+} from './engine.ts';
+import { type Activity, MAX_SCORE, MIN_SCORE, type ScoringModel } from './model.ts';
+
+/**
+ * The write path of scoring and qualification, pure: given a workspace's rules, a lead and
+ * what just happened, the lead's new scoring fields, stage and flags, the timeline entries
+ * that record the changes, and the stage-history rows. The services call this inside the
+ * transaction of the write that caused it (a capture, an event), so a score never lags.
+ */
+
+/** Everything of a workspace that scoring and qualification decide by. */
+export interface ScoringContext {
+  /** Version of the active scoring model (0: the built-in default, never saved). */
+  version: number;
+  model: ScoringModel;
+  stageRules: StageRules;
+  temperature: TemperatureConfig;
+  qualification: QualificationRule;
+}
+
+/** Why a stage changed, as the stage history keeps it. */
+export type StageCauseKind =
+  | 'rule'
+  | 'capture'
+  | 'api'
+  | 'sales'
+  | 'qualification'
+  | 'opportunity'
+  | 'recycle';
+
+export interface StageChange {
+  id: string;
+  leadId: string;
+  from: Stage | null;
+  to: Stage;
+  at: number;
+  causeKind: StageCauseKind;
+  cause: Record<string, unknown>;
+}
+
+export interface Qualified {
+  lead: Lead;
+  entries: TimelineEntry[];
+  stageChanges: StageChange[];
+}
+
+/** The lead's exact score at `now`, from its row alone (no per-rule state needed). */
+export function leadScore(model: ScoringModel, scoring: LeadScoring, now: number): Score {
+  const behaviourScore = roundPoints(valueAt(scoring.behaviourK, now, halfLifeMs(scoring.halfLifeDays)));
+  const negativeScore = roundPoints(scoring.profileNegative + scoring.activityNegative);
+  const total = scoring.fitScore + behaviourScore + negativeScore;
+  return {
+    score: roundPoints(Math.min(MAX_SCORE, Math.max(MIN_SCORE, total))),
+    fitScore: scoring.fitScore,
+    behaviourScore,
+    negativeScore,
+    ...gradeFor(model.grades, scoring.fitScore + scoring.profileNegative, behaviourScore),
+  };
+}
+
+/** Records a stage move on the lead, the history and the timeline. */
+export function moveStage(
+  out: Qualified,
+  to: Stage,
+  at: number,
+  causeKind: StageCauseKind,
+  cause: Record<string, unknown>,
+  newId: () => string,
+): void {
+  const from = out.lead.stage;
+  if (to === from) return;
+  out.lead = { ...out.lead, stage: to, stageChangedAt: at };
+  out.stageChanges.push({ id: newId(), leadId: out.lead.id, from, to, at, causeKind, cause });
+  out.entries.push({
+    id: newId(),
+    leadId: out.lead.id,
+    type: 'stage_changed',
+    occurredAt: at,
+    properties: { from, to, cause: causeKind, ...cause },
+  });
+}
+
+function ruleCause(cause: RuleCause): Record<string, unknown> {
+  return { ruleId: cause.ruleId, reason: cause.reason, detail: cause.detail };
+}
+
+/** Temperature from the lead's scoring fields at `now`, with a timeline entry when it changed. */
+function settleTemperature(ctx: ScoringContext, out: Qualified, now: number): void {
+  const scoring = out.lead.scoring;
+  const reading = temperatureAt(
+    ctx.temperature,
+    { k: scoring.behaviourK, halfLifeDays: scoring.halfLifeDays, lastHighIntentAt: scoring.lastHighIntentAt },
+    now,
+  );
+  if (reading.temperature !== scoring.temperature) {
+    out.entries.push({
+      id: '',
+      leadId: out.lead.id,
+      type: 'temperature_changed',
+      occurredAt: now,
+      properties: { from: scoring.temperature, to: reading.temperature },
+    });
+  }
+  out.lead = {
+    ...out.lead,
+    scoring: {
+      ...out.lead.scoring,
+      temperature: reading.temperature,
+      temperatureChangesAt: reading.changesAt,
+    },
+  };
+}
+
+/** Score-based stage moves and the qualification rule (SQL when the framework's criteria are met). */
+function settleStage(ctx: ScoringContext, out: Qualified, now: number, newId: () => string): void {
+  const score = leadScore(ctx.model, out.lead.scoring, now).score;
+  const move = nextStage(ctx.stageRules, out.lead.stage, score, undefined, out.lead);
+  if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
+  qualifyBySql(ctx, out, now, newId);
+}
+
+/** A lead whose BANT/CHAMP criteria meet the workspace rule is sales-qualified (forward only). */
+export function qualifyBySql(ctx: ScoringContext, out: Qualified, now: number, newId: () => string): void {
+  const q = out.lead.qualification;
+  if (!q || q.framework !== ctx.qualification.framework) return;
+  if (!['subscriber', 'lead', 'mql'].includes(out.lead.stage)) return;
+  if (isQualified(q.framework, ctx.qualification, q.criteria))
+    moveStage(out, 'sql', now, 'qualification', { framework: q.framework }, newId);
+}
+
+function withIds(out: Qualified, newId: () => string): Qualified {
+  for (const entry of out.entries) if (entry.id === '') entry.id = newId();
+  return out;
+}
+
+/**
+ * After a capture or an edit: fit and profile negatives follow the lead's current fields;
+ * score-based stage rules and the temperature are settled at `now`.
+ */
+export function qualifyProfile(ctx: ScoringContext, lead: Lead, now: number, newId: () => string): Qualified {
+  const fit = roundPoints(computeFit(ctx.model, lead).points);
+  const profileNegative = roundPoints(computeProfileNegatives(ctx.model, lead).points);
+  const out: Qualified = {
+    lead: {
+      ...lead,
+      scoring: { ...lead.scoring, modelVersion: ctx.version, fitScore: fit, profileNegative },
+    },
+    entries: [],
+    stageChanges: [],
+  };
+  settleStage(ctx, out, now, newId);
+  settleTemperature(ctx, out, now);
+  return withIds(out, newId);
+}
+
+/**
+ * After new activities of one lead (in any order; applied oldest first): behaviour and
+ * activity negatives, high intent, flags, stage moves by activity and by score, temperature.
+ * `state` is the lead's per-rule state (null: none yet). `changed` says whether the state
+ * must be written back.
+ */
+export function qualifyActivities(
+  ctx: ScoringContext,
+  lead: Lead,
+  state: ScoreState | null,
+  activities: readonly Activity[],
+  now: number,
+  newId: () => string,
+): Qualified & { state: ScoreState | null; stateChanged: boolean } {
+  const ordered = [...activities].sort((a, b) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1));
+  let current =
+    state && state.halfLifeDays !== ctx.model.halfLifeDays
+      ? rebaseState(state, ctx.model.halfLifeDays, now)
+      : state;
+  let stateChanged = current !== state;
+  const out: Qualified = { lead, entries: [], stageChanges: [] };
+  let lastHighIntentAt = lead.scoring.lastHighIntentAt;
+  let flags = { pql: lead.scoring.pql, serviceQualified: lead.scoring.serviceQualified };
+
+  for (const activity of ordered) {
+    const applied = applyActivity(ctx.model, current ?? emptyState(ctx.model), activity, now);
+    if (applied.changed) {
+      current = applied.state;
+      stateChanged = true;
+    }
+    lastHighIntentAt = noteHighIntent(ctx.temperature, lastHighIntentAt, activity);
+    for (const { flag, cause } of newFlags(ctx.stageRules, flags, activity, out.lead)) {
+      flags = { ...flags, [flag]: true };
+      out.entries.push({
+        id: '',
+        leadId: lead.id,
+        type: 'flag_set',
+        occurredAt: now,
+        properties: { flag, ...ruleCause(cause) },
+      });
+    }
+    out.lead = {
+      ...out.lead,
+      scoring: {
+        ...out.lead.scoring,
+        modelVersion: ctx.version,
+        behaviourK: current?.k ?? null,
+        halfLifeDays: current?.halfLifeDays ?? ctx.model.halfLifeDays,
+        activityNegative: roundPoints(current?.negative ?? 0),
+        lastHighIntentAt,
+        ...flags,
+      },
+    };
+    const score = leadScore(ctx.model, out.lead.scoring, now).score;
+    const move = nextStage(ctx.stageRules, out.lead.stage, score, activity, out.lead);
+    if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
+  }
+  settleStage(ctx, out, now, newId);
+  settleTemperature(ctx, out, now);
+  return { ...withIds(out, newId), state: current, stateChanged };
+}

@@ -1,0 +1,154 @@
+import type { Kysely } from 'kysely';
+import type { Database } from '../db/database.ts';
+import type { DB } from '../db/schema.ts';
+import { DomainError } from '../errors.ts';
+import { defaultQualificationRule } from '../lifecycle/qualification.ts';
+import { defaultStageRules } from '../lifecycle/stage-rules.ts';
+import { defaultTemperatureConfig } from '../lifecycle/temperature.ts';
+import { activityMatches } from '../scoring/conditions.ts';
+import type { WorkspaceSettings } from '../workspaces/model.ts';
+import type { ScoreState } from './engine.ts';
+import { type Activity, defaultModel, type ScoringModel } from './model.ts';
+import type { ScoringContext } from './qualify.ts';
+import * as store from './store.ts';
+
+export interface ScoringServiceDeps {
+  database: Database;
+  clock: () => number;
+}
+
+export type ScoringService = ReturnType<typeof createScoringService>;
+
+/**
+ * How long a workspace's active model is cached. Every capture and scored event reads it; a
+ * change made by this process is seen at once, one made by another process within this time
+ * (and the rescore that follows a change corrects what was scored meanwhile). (5 s)
+ */
+const MODEL_CACHE_MS = 5_000;
+
+/** The active model: the latest saved version, or the built-in default (version 0). */
+export interface ActiveModel {
+  version: number;
+  model: ScoringModel;
+  createdBy: string | null;
+  createdAt: number | null;
+}
+
+/**
+ * Whether an activity can change anything scoring or qualification keeps: a rule, a stage
+ * move, a flag or the temperature names its type and its conditions hold. Most page views of
+ * a busy site match nothing, so ingesting them never loads or writes a lead.
+ */
+export function isRelevant(ctx: ScoringContext, activity: Activity): boolean {
+  const matchers = relevantMatchers(ctx);
+  const forType = matchers.get(activity.type);
+  return forType !== undefined && forType.some((m) => activityMatches(m, activity));
+}
+
+/** Activity types that can change anything scoring or qualification keeps (what a rescore replays). */
+export function relevantTypes(ctx: ScoringContext): string[] {
+  return [...relevantMatchers(ctx).keys()];
+}
+
+type Matcher = Parameters<typeof activityMatches>[0];
+const matcherCache = new WeakMap<ScoringContext, Map<string, Matcher[]>>();
+
+function relevantMatchers(ctx: ScoringContext): Map<string, Matcher[]> {
+  let byType = matcherCache.get(ctx);
+  if (byType) return byType;
+  byType = new Map();
+  const add = (matcher: Matcher) => {
+    const list = byType!.get(matcher.type) ?? [];
+    list.push(matcher);
+    byType!.set(matcher.type, list);
+  };
+  for (const rule of [...ctx.model.behaviour, ...ctx.model.negative]) {
+    if ('type' in rule) add({ type: rule.type, ...(rule.where ? { where: rule.where } : {}) });
+  }
+  for (const move of ctx.stageRules.moves) for (const m of move.activities ?? []) add(m);
+  for (const flag of ctx.stageRules.flags) for (const m of flag.activities) add(m);
+  for (const m of ctx.temperature.highIntent) add(m);
+  matcherCache.set(ctx, byType);
+  return byType;
+}
+
+export function createScoringService({ database, clock }: ScoringServiceDeps) {
+  const cache = new Map<string, { active: ActiveModel; until: number }>();
+  const contexts = new WeakMap<ActiveModel, WeakMap<object, ScoringContext>>();
+
+  async function activeModelIn(db: Kysely<DB>, workspaceId: string): Promise<ActiveModel> {
+    const now = clock();
+    const cached = cache.get(workspaceId);
+    if (cached && cached.until > now) return cached.active;
+    const latest = await store.latestModel(db, workspaceId);
+    const active: ActiveModel = latest ?? {
+      version: 0,
+      model: defaultModel,
+      createdBy: null,
+      createdAt: null,
+    };
+    if (cache.size > 10_000) cache.clear();
+    cache.set(workspaceId, { active, until: now + MODEL_CACHE_MS });
+    return active;
+  }
+
+  return {
+    activeModelIn,
+    activeModel: (workspaceId: string) => activeModelIn(database.db, workspaceId),
+
+    /**
+     * The rules a workspace scores and qualifies by, as `db` sees them (the model from the
+     * cache). One object per (model version, settings object): matchers compiled for it stay.
+     */
+    async contextIn(
+      db: Kysely<DB>,
+      workspace: { id: string; settings: WorkspaceSettings },
+    ): Promise<ScoringContext> {
+      const active = await activeModelIn(db, workspace.id);
+      let bySettings = contexts.get(active);
+      if (!bySettings) {
+        bySettings = new WeakMap();
+        contexts.set(active, bySettings);
+      }
+      let ctx = bySettings.get(workspace.settings);
+      if (!ctx) {
+        const lifecycle = workspace.settings.lifecycle;
+        ctx = {
+          version: active.version,
+          model: active.model,
+          stageRules: lifecycle?.stageRules ?? defaultStageRules,
+          temperature: lifecycle?.temperature ?? defaultTemperatureConfig,
+          qualification: lifecycle?.qualification ?? defaultQualificationRule,
+        };
+        bySettings.set(workspace.settings, ctx);
+      }
+      return ctx;
+    },
+
+    /** Saves `model` as the next version; returns it. Callers rescore afterwards. */
+    async saveModel(workspaceId: string, model: ScoringModel, createdBy: string): Promise<ActiveModel> {
+      return database.writes.run(async (trx) => {
+        for (let attempt = 0; attempt < 5; attempt++) {
+          const latest = await store.latestModel(trx, workspaceId);
+          const version = { version: (latest?.version ?? 0) + 1, model, createdBy, createdAt: clock() };
+          if (await store.insertModel(trx, workspaceId, version)) {
+            cache.delete(workspaceId);
+            return version;
+          }
+        }
+        throw new DomainError('CONFLICT', 'The scoring model was changed concurrently; try again.');
+      });
+    },
+
+    versions: (workspaceId: string) => store.listModelVersions(database.db, workspaceId),
+
+    findStatesIn: (db: Kysely<DB>, workspaceId: string, leadIds: readonly string[]) =>
+      store.findStates(db, workspaceId, leadIds),
+
+    saveStatesIn: (db: Kysely<DB>, workspaceId: string, states: ReadonlyMap<string, ScoreState>) =>
+      store.saveStates(db, workspaceId, states, clock()),
+
+    deleteStatesIn: (db: Kysely<DB>, workspaceId: string, leadIds: readonly string[]) =>
+      store.deleteStates(db, workspaceId, leadIds),
+  };
+}
