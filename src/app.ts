@@ -15,6 +15,8 @@ import { registerLeadRoutes } from './leads/routes.ts';
 import { createLeadService } from './leads/service.ts';
 import { registerPropertyRoutes } from './properties/routes.ts';
 import { createPropertyService } from './properties/service.ts';
+import { createRescoreService } from './scoring/rescore.ts';
+import { registerScoringRoutes } from './scoring/routes.ts';
 import { createScoringService } from './scoring/service.ts';
 import { registerWorkspaceRoutes } from './workspaces/routes.ts';
 import { createWorkspaceService } from './workspaces/service.ts';
@@ -46,6 +48,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const properties = createPropertyService({ database, clock });
   const scoring = createScoringService({ database, clock });
   const leads = createLeadService({ database, properties, scoring, clock });
+  const rescore = createRescoreService({ database, leads, scoring, clock });
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
   const imports = createImportService({ database, leads, clock });
@@ -57,6 +60,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     workspaces,
     properties,
     scoring,
+    rescore,
     leads,
     idempotency,
     events,
@@ -67,14 +71,15 @@ export async function createServices(config: Config, options: AppOptions = {}) {
 export type Services = Awaited<ReturnType<typeof createServices>>;
 
 export async function createHttpApp(services: Services): Promise<HttpApp> {
-  const { config, logger, database, workspaces, properties, leads, idempotency } = services;
+  const { config, logger, database, workspaces, properties, scoring, leads, idempotency } = services;
   const app = await createHttpServer({ config, logger, workspaces });
   registerHealthRoutes(app, database);
   registerWorkspaceRoutes(app, workspaces);
   registerPropertyRoutes(app, properties);
-  registerLeadRoutes(app, { leads, workspaces, idempotency });
+  registerLeadRoutes(app, { leads, scoring, workspaces, idempotency });
   registerEventRoutes(app, { events: services.events, workspaces, idempotency });
   registerImportRoutes(app, { imports: services.imports, workspaces });
+  registerScoringRoutes(app, { scoring, rescore: services.rescore, leads, workspaces });
   app.addHook('onClose', async () => database.close());
   await app.ready();
   return app;

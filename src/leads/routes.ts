@@ -4,6 +4,7 @@ import { sendIdempotent } from '../http/idempotent-write.ts';
 import type { HttpApp } from '../http/types.ts';
 import type { IdempotencyService } from '../idempotency/service.ts';
 import { stages } from '../lifecycle/model.ts';
+import type { ScoringService } from '../scoring/service.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { LeadInputSchema } from './input.ts';
 import { LeadSchema, leadJson, TimelineEntrySchema, timelineEntryJson } from './json.ts';
@@ -12,6 +13,7 @@ import type { LeadService } from './service.ts';
 
 export interface LeadRouteDeps {
   leads: LeadService;
+  scoring: ScoringService;
   workspaces: WorkspaceService;
   idempotency: IdempotencyService;
 }
@@ -27,7 +29,10 @@ const Problem = Type.Object({}, { additionalProperties: true });
 const Page = <T extends Type.TSchema>(item: T) =>
   Type.Object({ data: Type.Array(item), nextCursor: Type.Union([Type.String(), Type.Null()]) });
 
-export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotency }: LeadRouteDeps): void {
+export function registerLeadRoutes(
+  app: HttpApp,
+  { leads, scoring, workspaces, idempotency }: LeadRouteDeps,
+): void {
   const tags = ['leads'];
 
   app.post(
@@ -47,7 +52,8 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
       const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
       return sendIdempotent(request, reply, idempotency, async (trx) => {
         const { lead, created } = await leads.captureIn(trx, workspace, request.body, 'api');
-        return { status: created ? 201 : 200, body: leadJson(lead) };
+        const score = await scoring.scorer(workspace.id);
+        return { status: created ? 201 : 200, body: leadJson(lead, score(lead)) };
       });
     },
   );
@@ -168,11 +174,12 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
         limit,
         after: q.cursor ? decodeCursor(q.cursor) : undefined,
       });
+      const score = await scoring.scorer(request.principal.workspaceId);
       const last = page.at(-1);
       const sortValue = (lead: (typeof page)[number]) =>
         sort.endsWith('updatedAt') ? lead.updatedAt : lead.createdAt;
       return {
-        data: page.map(leadJson),
+        data: page.map((lead) => leadJson(lead, score(lead))),
         nextCursor: page.length === limit && last ? encodeCursor(sortValue(last), last.id) : null,
       };
     },
@@ -183,7 +190,10 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
     {
       schema: { tags, summary: 'One lead', params: IdParams, response: { 200: LeadSchema, '4xx': Problem } },
     },
-    async (request) => leadJson(await leads.get(request.principal.workspaceId, request.params.id)),
+    async (request) => {
+      const lead = await leads.get(request.principal.workspaceId, request.params.id);
+      return leadJson(lead, (await scoring.scorer(lead.workspaceId))(lead));
+    },
   );
 
   app.get(
@@ -230,7 +240,10 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
         response: { 200: LeadSchema, '4xx': Problem },
       },
     },
-    async (request) => leadJson(await leads.archive(request.principal.workspaceId, request.params.id)),
+    async (request) => {
+      const lead = await leads.archive(request.principal.workspaceId, request.params.id);
+      return leadJson(lead, (await scoring.scorer(lead.workspaceId))(lead));
+    },
   );
 
   app.post(
@@ -249,13 +262,10 @@ export function registerLeadRoutes(app: HttpApp, { leads, workspaces, idempotenc
         response: { 200: LeadSchema, '4xx': Problem },
       },
     },
-    async (request) =>
-      leadJson(
-        await leads.merge(
-          await workspaces.getWorkspace(request.principal.workspaceId),
-          request.params.id,
-          request.body.otherId,
-        ),
-      ),
+    async (request) => {
+      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      const lead = await leads.merge(workspace, request.params.id, request.body.otherId);
+      return leadJson(lead, (await scoring.scorer(workspace.id))(lead));
+    },
   );
 }

@@ -8,7 +8,12 @@ import { defaultStage, forwardStage } from '../lifecycle/model.ts';
 import { checkProperties } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
 import type { ScoreState } from '../scoring/engine.ts';
-import { qualifyActivities, qualifyProfile, type StageChange } from '../scoring/qualify.ts';
+import {
+  qualifyActivities,
+  qualifyProfile,
+  type ScoringContext,
+  type StageChange,
+} from '../scoring/qualify.ts';
 import { isRelevant, relevantTypes, type ScoringService } from '../scoring/service.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
 import { type Parsed, parseLeadInput } from './input.ts';
@@ -41,6 +46,19 @@ export interface WorkspaceContext {
 }
 
 export type LeadService = ReturnType<typeof createLeadService>;
+
+export interface RescoreOptions {
+  /** Rules to score by instead of the workspace's active ones (a dry run of a new model). */
+  context?: ScoringContext;
+  /** Store the results. (Default: true) */
+  write?: boolean;
+}
+
+/** A lead before and after a rescore. */
+export interface Rescored {
+  before: Lead;
+  after: Lead;
+}
 
 /** Follows merge redirects: a capture of a merged-away email lands on the lead it went into. */
 async function resolveMerged(db: Kysely<DB>, workspaceId: string, lead: Lead): Promise<Lead> {
@@ -253,7 +271,7 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       await store.findLeadsByIds(trx, workspace.id, ids),
       await scoring.findStatesIn(trx, workspace.id, ids),
     ];
-    await writeQualified(trx, workspace, ctx, found, (lead) => ({
+    await qualifyAndWrite(trx, workspace, ctx, found, (lead) => ({
       state: states.get(lead.id) ?? null,
       activities: byLead.get(lead.id)!,
     }));
@@ -263,8 +281,13 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
    * Recomputes the scores of these leads from their whole history (the exact result, for any
    * model): after a model change, a merge, or an anonymous history joining a lead.
    */
-  async function rescoreIn(trx: Transaction<DB>, workspace: WorkspaceContext, leadIds: readonly string[]) {
-    const ctx = await scoring.contextIn(trx, workspace);
+  async function rescoreIn(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    leadIds: readonly string[],
+    options: RescoreOptions = {},
+  ): Promise<Rescored[]> {
+    const ctx = options.context ?? (await scoring.contextIn(trx, workspace));
     const found = (await store.findLeadsByIds(trx, workspace.id, [...leadIds])).filter(
       (l) => !l.mergedIntoId,
     );
@@ -274,36 +297,46 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       found.map((l) => l.id),
       relevantTypes(ctx),
     );
-    const cleared = found.map((lead) => ({
-      ...lead,
-      scoring: { ...lead.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
-    }));
-    await writeQualified(trx, workspace, ctx, cleared, (lead) => ({
-      state: null,
-      activities: history.get(lead.id) ?? [],
-      replace: true,
-    }));
-    return found.length;
+    return qualifyAndWrite(
+      trx,
+      workspace,
+      ctx,
+      found,
+      (lead) => ({ state: null, activities: history.get(lead.id) ?? [], replace: true }),
+      options.write ?? true,
+    );
   }
 
-  async function writeQualified(
-    trx: Transaction<DB>,
+  /**
+   * Qualifies leads (a rescore replays their history from a cleared score) and, when `write`,
+   * stores the results with their timeline entries and stage history. Returns before/after.
+   */
+  async function qualifyAndWrite(
+    trx: Kysely<DB>,
     workspace: WorkspaceContext,
-    ctx: Awaited<ReturnType<ScoringService['contextIn']>>,
+    ctx: ScoringContext,
     leads: readonly Lead[],
     inputOf: (lead: Lead) => {
       state: ScoreState | null;
       activities: readonly TimelineEntry[];
       replace?: boolean;
     },
-  ): Promise<void> {
+    write = true,
+  ): Promise<Rescored[]> {
     const now = clock();
     const entries: TimelineEntry[] = [];
     const stageChanges: StageChange[] = [];
     const states = new Map<string, ScoreState>();
     const emptied: string[] = [];
-    for (const lead of leads) {
-      const input = inputOf(lead);
+    const out: Rescored[] = [];
+    for (const before of leads) {
+      const input = inputOf(before);
+      const lead = input.replace
+        ? {
+            ...before,
+            scoring: { ...before.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
+          }
+        : before;
       // A full rescore also recomputes fit: the model may have changed.
       const profiled = input.replace ? qualifyProfile(ctx, lead, now, newId) : undefined;
       const qualified = qualifyActivities(
@@ -314,6 +347,8 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
         now,
         newId,
       );
+      out.push({ before, after: qualified.lead });
+      if (!write) continue;
       for (const entry of profiled?.entries ?? []) entries.push(entry);
       for (const change of profiled?.stageChanges ?? []) stageChanges.push(change);
       if (qualified.state && (qualified.stateChanged || input.replace)) states.set(lead.id, qualified.state);
@@ -322,10 +357,12 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
     }
+    if (!write) return out;
     if (states.size > 0) await scoring.saveStatesIn(trx, workspace.id, states);
     if (emptied.length > 0) await scoring.deleteStatesIn(trx, workspace.id, emptied);
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
+    return out;
   }
 
   /** Parses and writes raw captures in `trx`; invalid items get their errors, valid ones are written. */
@@ -349,6 +386,10 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
     parseManyIn,
     qualifyActivitiesIn,
     rescoreIn,
+    /** A page of live lead ids in id order (for walks over every lead: rescore). */
+    idsAfter: (workspaceId: string, afterId: string | null, limit: number) =>
+      store.leadIdsAfter(db, workspaceId, afterId, limit),
+    countLive: (workspaceId: string) => store.countLiveLeads(db, workspaceId),
 
     /** One capture in the caller's transaction; invalid input throws VALIDATION_FAILED. */
     async captureIn(

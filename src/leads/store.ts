@@ -278,3 +278,30 @@ export async function listLeads(db: Kysely<DB>, workspaceId: string, query: Lead
   const rows = await select.orderBy(column, direction).orderBy('id', direction).limit(query.limit).execute();
   return rows.map(rowToLead);
 }
+
+/** Ids of live leads (not merged away) after `afterId` in id order: the pages a rescore walks. */
+export async function leadIdsAfter(
+  db: Kysely<DB>,
+  workspaceId: string,
+  afterId: string | null,
+  limit: number,
+): Promise<string[]> {
+  let select = db
+    .selectFrom('leads')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('merged_into_id', 'is', null);
+  if (afterId !== null) select = select.where('id', '>', afterId);
+  const rows = await select.orderBy('id').limit(limit).execute();
+  return rows.map((r) => r.id);
+}
+
+export async function countLiveLeads(db: Kysely<DB>, workspaceId: string): Promise<number> {
+  const row = await db
+    .selectFrom('leads')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('merged_into_id', 'is', null)
+    .executeTakeFirstOrThrow();
+  return Number(row.n);
+}

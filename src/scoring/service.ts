@@ -2,14 +2,16 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
+import type { Lead } from '../leads/model.ts';
 import { defaultQualificationRule } from '../lifecycle/qualification.ts';
 import { defaultStageRules } from '../lifecycle/stage-rules.ts';
 import { defaultTemperatureConfig } from '../lifecycle/temperature.ts';
 import { activityMatches } from '../scoring/conditions.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
-import type { ScoreState } from './engine.ts';
+import type { Score, ScoreState } from './engine.ts';
+import { explainScore, type ScoreExplanation } from './explain.ts';
 import { type Activity, defaultModel, type ScoringModel } from './model.ts';
-import type { ScoringContext } from './qualify.ts';
+import { leadScore, type ScoringContext } from './qualify.ts';
 import * as store from './store.ts';
 
 export interface ScoringServiceDeps {
@@ -42,7 +44,7 @@ export interface ActiveModel {
 export function isRelevant(ctx: ScoringContext, activity: Activity): boolean {
   const matchers = relevantMatchers(ctx);
   const forType = matchers.get(activity.type);
-  return forType !== undefined && forType.some((m) => activityMatches(m, activity));
+  return forType?.some((m) => activityMatches(m, activity)) ?? false;
 }
 
 /** Activity types that can change anything scoring or qualification keeps (what a rescore replays). */
@@ -92,37 +94,44 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
     return active;
   }
 
+  /**
+   * The rules a workspace scores and qualifies by, as `db` sees them (the model from the
+   * cache). One object per (model version, settings object): matchers compiled for it stay.
+   */
+  async function contextIn(
+    db: Kysely<DB>,
+    workspace: { id: string; settings: WorkspaceSettings },
+  ): Promise<ScoringContext> {
+    const active = await activeModelIn(db, workspace.id);
+    let bySettings = contexts.get(active);
+    if (!bySettings) {
+      bySettings = new WeakMap();
+      contexts.set(active, bySettings);
+    }
+    let ctx = bySettings.get(workspace.settings);
+    if (!ctx) {
+      const lifecycle = workspace.settings.lifecycle;
+      ctx = {
+        version: active.version,
+        model: active.model,
+        stageRules: lifecycle?.stageRules ?? defaultStageRules,
+        temperature: lifecycle?.temperature ?? defaultTemperatureConfig,
+        qualification: lifecycle?.qualification ?? defaultQualificationRule,
+      };
+      bySettings.set(workspace.settings, ctx);
+    }
+    return ctx;
+  }
+
   return {
     activeModelIn,
     activeModel: (workspaceId: string) => activeModelIn(database.db, workspaceId),
 
-    /**
-     * The rules a workspace scores and qualifies by, as `db` sees them (the model from the
-     * cache). One object per (model version, settings object): matchers compiled for it stay.
-     */
-    async contextIn(
-      db: Kysely<DB>,
-      workspace: { id: string; settings: WorkspaceSettings },
-    ): Promise<ScoringContext> {
-      const active = await activeModelIn(db, workspace.id);
-      let bySettings = contexts.get(active);
-      if (!bySettings) {
-        bySettings = new WeakMap();
-        contexts.set(active, bySettings);
-      }
-      let ctx = bySettings.get(workspace.settings);
-      if (!ctx) {
-        const lifecycle = workspace.settings.lifecycle;
-        ctx = {
-          version: active.version,
-          model: active.model,
-          stageRules: lifecycle?.stageRules ?? defaultStageRules,
-          temperature: lifecycle?.temperature ?? defaultTemperatureConfig,
-          qualification: lifecycle?.qualification ?? defaultQualificationRule,
-        };
-        bySettings.set(workspace.settings, ctx);
-      }
-      return ctx;
+    contextIn,
+
+    /** The rules as the database (outside any transaction) sees them. */
+    context(workspace: { id: string; settings: WorkspaceSettings }): Promise<ScoringContext> {
+      return contextIn(database.db, workspace);
     },
 
     /** Saves `model` as the next version; returns it. Callers rescore afterwards. */
@@ -138,6 +147,20 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
         }
         throw new DomainError('CONFLICT', 'The scoring model was changed concurrently; try again.');
       });
+    },
+
+    /** Why `lead` has its score now: every rule that counts, with its points then and now. */
+    async explain(lead: Lead): Promise<ScoreExplanation> {
+      const { model } = await activeModelIn(database.db, lead.workspaceId);
+      const state = (await store.findStates(database.db, lead.workspaceId, [lead.id])).get(lead.id) ?? null;
+      return explainScore(model, state, lead, clock());
+    },
+
+    /** Scores leads at this moment with the workspace's active model, for responses. */
+    async scorer(workspaceId: string): Promise<(lead: Lead) => Score> {
+      const { model } = await activeModelIn(database.db, workspaceId);
+      const now = clock();
+      return (lead) => leadScore(model, lead.scoring, now);
     },
 
     versions: (workspaceId: string) => store.listModelVersions(database.db, workspaceId),

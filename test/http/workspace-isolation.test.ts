@@ -22,7 +22,7 @@ const publicApiRoutes = ['GET /api/v1/openapi.json', 'HEAD /api/v1/openapi.json'
 async function call(
   t: TestApp,
   key: string,
-  method: 'GET' | 'HEAD' | 'POST' | 'PATCH' | 'DELETE',
+  method: 'GET' | 'HEAD' | 'POST' | 'PUT' | 'PATCH' | 'DELETE',
   url: string,
   payload?: unknown,
   headers: Record<string, string> = {},
@@ -52,12 +52,15 @@ async function snapshot(t: TestApp, fx: Fixture) {
     leads.push({
       lead: await read(`/api/v1/leads/${lead.id}`),
       timeline: await read(`/api/v1/leads/${lead.id}/timeline?limit=500`),
+      score: await read(`/api/v1/leads/${lead.id}/score`),
     });
   }
   return {
     workspace: await read('/api/v1/workspace'),
     keys: await read('/api/v1/keys'),
     properties: await read('/api/v1/properties'),
+    scoringModel: await read('/api/v1/scoring/model'),
+    scoringVersions: await read('/api/v1/scoring/model/versions'),
     list: await read('/api/v1/leads?includeArchived=true&limit=500'),
     leads,
     export: (await call(t, fx.a.key, 'GET', '/api/v1/exports/leads?format=jsonl')).body,
@@ -96,6 +99,39 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/keys/${fx.a.readKeyId}`));
     const stillWorks = await call(t, fx.a.readKey, 'GET', '/api/v1/leads');
     assert.equal(stillWorks.statusCode, 200);
+  },
+  'GET /api/v1/scoring/model': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/scoring/model');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json().version, 0, "B still scores by the built-in model, not A's");
+    assert.ok(!response.body.includes('a-only-rule'));
+  },
+  'PUT /api/v1/scoring/model': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'PUT', '/api/v1/scoring/model', {
+      fit: [{ id: 'b-rule', points: 90, when: { company: { matches: ['acme'] } } }],
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    await t.services.rescore.settled(fx.b.workspaceId);
+  },
+  'GET /api/v1/scoring/model/versions': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/scoring/model/versions');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json().data.length, 1, "B's history has only B's own save");
+  },
+  'POST /api/v1/scoring/rescore': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/scoring/rescore');
+    assert.equal(response.statusCode, 202, response.body);
+    await t.services.rescore.settled(fx.b.workspaceId);
+    assert.equal((await call(t, fx.b.key, 'GET', '/api/v1/scoring/rescore')).json().latest.total, 1);
+  },
+  'GET /api/v1/scoring/rescore': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/scoring/rescore');
+    assert.equal(response.statusCode, 200, response.body);
+    const latest = response.json().latest;
+    assert.ok(latest === null || latest.total === 1, 'B sees only its own rescore (1 lead)');
+  },
+  'GET /api/v1/leads/:id/score': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/leads/${fx.a.leads[0]!.id}/score`));
   },
   'GET /api/v1/properties': async (t, fx) => {
     const response = await call(t, fx.b.key, 'GET', '/api/v1/properties');
@@ -268,6 +304,12 @@ async function setUp(t: TestApp): Promise<Fixture> {
       { type: 'page_view', anonymousId: 'visitor-a', properties: { path: '/pricing' } },
     ],
   });
+  const aModel = await call(t, aKey, 'PUT', '/api/v1/scoring/model', {
+    fit: [{ id: 'a-only-rule', points: 30, when: { company: { matches: ['acme'] } } }],
+    behaviour: [{ id: 'a-webinar', points: 40, type: 'webinar_attended' }],
+  });
+  assert.equal(aModel.statusCode, 200, aModel.body);
+  await t.services.rescore.settled(t.workspaceId);
   const readKey = await post(aKey, '/api/v1/keys', { name: 'a reader', scope: 'read' });
   const aWorkspace = (await call(t, aKey, 'GET', '/api/v1/workspace')).json();
 

@@ -73,6 +73,8 @@ export interface TestApp {
   services: Services;
   /** The admin key of workspace `default`. */
   key: string;
+  /** Workspace `default`, the one `key` belongs to. */
+  workspaceId: string;
   /** Advances the services' clock (it starts at 2026-01-01T00:00:00Z). */
   clock: { now: number };
   close: () => Promise<void>;
@@ -95,6 +97,7 @@ export async function startApp(engine: Engine, env: Record<string, string> = {})
     app,
     services,
     key: boot!.key,
+    workspaceId: boot!.workspace.id,
     clock,
     close: async () => {
       await app.close();

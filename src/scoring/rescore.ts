@@ -1,0 +1,157 @@
+import type { Database } from '../db/database.ts';
+import { newId } from '../db/ids.ts';
+import type { LeadService, Rescored, WorkspaceContext } from '../leads/service.ts';
+import type { ScoringModel } from './model.ts';
+import { leadScore, type ScoringContext } from './qualify.ts';
+import type { ScoringService } from './service.ts';
+
+/**
+ * Bulk rescore: every live lead of a workspace replayed from its history with the active
+ * model (after a model change), in chunks, each its own short transaction so that captures
+ * never wait behind it for long: a chunk aims at `CHUNK_TARGET_MS` and adapts its size.
+ * Progress is kept per workspace in this process, for the API and the CLI's progress bar.
+ */
+
+/** What one chunk aims to take, in ms: capture waits at most about this long behind it. (50) */
+export const CHUNK_TARGET_MS = 50;
+const MIN_CHUNK = 20;
+const MAX_CHUNK = 2000;
+
+export interface RescoreProgress {
+  id: string;
+  workspaceId: string;
+  dryRun: boolean;
+  status: 'running' | 'done' | 'failed';
+  /** Live leads when the run started. */
+  total: number;
+  done: number;
+  /** Leads whose score band (0–24, 25–49, 50–74, 75–100) would change / changed. */
+  bandChanged: number;
+  /** Leads whose stage would change / changed. */
+  stageChanged: number;
+  startedAt: number;
+  finishedAt: number | null;
+  error: string | null;
+}
+
+/** Quarter of the 0–100 scale a score falls in. */
+export function scoreBand(score: number): number {
+  return Math.min(3, Math.floor(score / 25));
+}
+
+export interface RescoreDeps {
+  database: Database;
+  leads: LeadService;
+  scoring: ScoringService;
+  clock: () => number;
+}
+
+export type RescoreService = ReturnType<typeof createRescoreService>;
+
+export function createRescoreService({ database, leads, scoring, clock }: RescoreDeps) {
+  const latest = new Map<string, RescoreProgress>();
+  /** Workspaces whose model changed while their rescore was running: run again after it. */
+  const again = new Set<string>();
+
+  function count(progress: RescoreProgress, model: ScoringModel, rescored: readonly Rescored[]): void {
+    const now = clock();
+    for (const { before, after } of rescored) {
+      const was = leadScore(model, before.scoring, now).score;
+      const will = leadScore(model, after.scoring, now).score;
+      if (scoreBand(was) !== scoreBand(will)) progress.bandChanged++;
+      if (before.stage !== after.stage) progress.stageChanged++;
+    }
+    progress.done += rescored.length;
+  }
+
+  /**
+   * Rescores every live lead (or, with `dryRun`, only computes what would change with
+   * `context`'s rules, writing nothing). `onProgress` is called after every chunk.
+   */
+  async function run(
+    workspace: WorkspaceContext,
+    options: { context?: ScoringContext; dryRun?: boolean; onProgress?: (p: RescoreProgress) => void } = {},
+  ): Promise<RescoreProgress> {
+    const dryRun = options.dryRun ?? false;
+    const progress: RescoreProgress = {
+      id: newId(),
+      workspaceId: workspace.id,
+      dryRun,
+      status: 'running',
+      total: 0,
+      done: 0,
+      bandChanged: 0,
+      stageChanged: 0,
+      startedAt: clock(),
+      finishedAt: null,
+      error: null,
+    };
+    if (!dryRun) latest.set(workspace.id, progress);
+    let after: string | null = null;
+    let size = 200;
+    try {
+      progress.total = await leads.countLive(workspace.id);
+      for (;;) {
+        const ids = await leads.idsAfter(workspace.id, after, size);
+        if (ids.length === 0) break;
+        after = ids.at(-1)!;
+        const started = performance.now();
+        if (dryRun) {
+          const context = options.context!;
+          count(
+            progress,
+            context.model,
+            await leads.rescoreIn(database.db, workspace, ids, { context, write: false }),
+          );
+        } else {
+          const rescored = await database.writes.run((trx) => leads.rescoreIn(trx, workspace, ids));
+          const { model } = await scoring.activeModel(workspace.id);
+          count(progress, model, rescored);
+        }
+        const ms = performance.now() - started;
+        size = Math.max(
+          MIN_CHUNK,
+          Math.min(MAX_CHUNK, Math.round(size * (ms > 0 ? CHUNK_TARGET_MS / ms : 2))),
+        );
+        options.onProgress?.(progress);
+      }
+      progress.status = 'done';
+    } catch (error) {
+      progress.status = 'failed';
+      progress.error = error instanceof Error ? error.message : String(error);
+    }
+    progress.finishedAt = clock();
+    options.onProgress?.(progress);
+    return progress;
+  }
+
+  return {
+    run,
+
+    /**
+     * Starts a rescore in the background (the API after a model change). A change during a
+     * running rescore schedules one more pass, so no lead keeps a score of the old model.
+     */
+    start(workspace: WorkspaceContext): RescoreProgress {
+      const current = latest.get(workspace.id);
+      if (current?.status === 'running') {
+        again.add(workspace.id);
+        return current;
+      }
+      const pass = async (): Promise<void> => {
+        await run(workspace);
+        if (again.delete(workspace.id)) await pass();
+      };
+      void pass();
+      return latest.get(workspace.id)!;
+    },
+
+    status: (workspaceId: string): RescoreProgress | undefined => latest.get(workspaceId),
+
+    /** Waits for a running rescore of the workspace (tests, shutdown). */
+    async settled(workspaceId: string): Promise<void> {
+      while (latest.get(workspaceId)?.status === 'running' || again.has(workspaceId))
+        await new Promise((resolve) => setTimeout(resolve, 10));
+    },
+  };
+}

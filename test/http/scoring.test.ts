@@ -1,0 +1,161 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
+
+/** Scoring through the HTTP API: the published example end to end, decay, explanations, models. */
+
+const DAY = 24 * 60 * 60 * 1000;
+
+async function api(t: TestApp, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown, headers = {}) {
+  return t.app.inject({
+    method,
+    url,
+    headers: authHeaders(t.key, headers),
+    ...(payload === undefined
+      ? {}
+      : typeof payload === 'string'
+        ? { payload }
+        : { payload: payload as object }),
+  });
+}
+
+async function ok(t: TestApp, method: 'GET' | 'POST' | 'PUT', url: string, payload?: unknown) {
+  const response = await api(t, method, url, payload);
+  assert.ok(response.statusCode < 300, `${method} ${url}: ${response.statusCode} ${response.body}`);
+  return response.json();
+}
+
+/** A lead who matches every fit rule of the default model: 10 + 15 + 20 + 5 = 50 fit points. */
+const idealLead = {
+  email: 'dana@northwind.io',
+  firstName: 'Dana',
+  jobTitle: 'VP Marketing',
+  companySize: 200,
+  industry: 'Computer Software',
+  country: 'US',
+};
+
+describeEachEngine('scoring', (engine) => {
+  const get = useApp(engine);
+
+  it('reproduces the published example: fit, behaviour, the 100 cap, and exact decay after one half-life', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', idealLead);
+    assert.equal(lead.fitScore, 50);
+    assert.equal(lead.score, 50);
+    assert.equal(lead.grade, 'A4');
+    // The default stage rules make a lead with a score of 50 an MQL at once.
+    assert.equal(lead.stage, 'mql');
+
+    const events = [
+      { type: 'content_downloaded', leadId: lead.id },
+      { type: 'page_view', leadId: lead.id, properties: { url: 'https://northwind.io/pricing?plan=pro' } },
+      { type: 'webinar_attended', leadId: lead.id },
+      ...Array.from({ length: 5 }, () => ({ type: 'email_opened', leadId: lead.id })),
+    ];
+    await ok(t, 'POST', '/api/v1/events', { events });
+
+    const scored = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.equal(scored.behaviourScore, 5 + 25 + 15 + 10);
+    assert.equal(scored.score, 100, '105 points, capped at 100');
+    assert.equal(scored.grade, 'A1');
+    assert.equal(scored.temperature, 'hot', 'a pricing page view is high intent');
+
+    t.clock.now += 30 * DAY; // one half-life of the default model
+    const later = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.equal(later.behaviourScore, 27.5);
+    assert.equal(later.score, 77.5);
+
+    const explained = await ok(t, 'GET', `/api/v1/leads/${lead.id}/score`);
+    assert.equal(explained.score, 77.5);
+    const rule = (id: string) => explained.rules.find((r: { id: string }) => r.id === id);
+    assert.deepEqual(
+      [rule('pricing-visit').pointsThen, rule('pricing-visit').pointsNow, rule('pricing-visit').kind],
+      [25, 12.5, 'behaviour'],
+    );
+    assert.equal(rule('email-opens').count, 1, 'the 5-opens rule fired once');
+    assert.equal(rule('senior-title').pointsNow, 10, 'fit does not decay');
+    assert.equal(rule('pricing-visit').lastAt, new Date(t.clock.now - 30 * DAY).toISOString());
+  });
+
+  it('records the stage move and the temperature change on the timeline, with their cause', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'sam@example.org' });
+    assert.equal(lead.stage, 'lead');
+    await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'demo_requested', leadId: lead.id }] });
+    const after = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.equal(after.stage, 'mql');
+    assert.equal(after.temperature, 'hot');
+    const timeline = (await ok(t, 'GET', `/api/v1/leads/${lead.id}/timeline`)).data;
+    const stage = timeline.find((e: { type: string }) => e.type === 'stage_changed');
+    assert.deepEqual(
+      [stage.properties.from, stage.properties.to, stage.properties.cause, stage.properties.ruleId],
+      ['lead', 'mql', 'rule', 'mql-demo'],
+    );
+    const temperature = timeline.find((e: { type: string }) => e.type === 'temperature_changed');
+    assert.deepEqual([temperature.properties.from, temperature.properties.to], ['cold', 'hot']);
+  });
+
+  it('applies an event sent twice with the same id once', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'twice@example.org' });
+    const event = { id: 'evt:webinar-1', type: 'webinar_attended', leadId: lead.id };
+    await ok(t, 'POST', '/api/v1/events', { events: [event] });
+    await ok(t, 'POST', '/api/v1/events', { events: [event, event] });
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).behaviourScore, 15);
+  });
+
+  it('saves models as versions (JSON or YAML), rescores every lead, and refuses a bad model naming the field', async () => {
+    // A workspace of its own: the model and the lead count concern only this test.
+    const shared = get();
+    const workspace = await shared.services.workspaces.createWorkspace('models', 'Models');
+    const { key } = await shared.services.workspaces.createKey(workspace.id, 'models admin', 'admin');
+    const t: TestApp = { ...shared, key, workspaceId: workspace.id };
+    const lead = await ok(t, 'POST', '/api/v1/leads', idealLead);
+    await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'webinar_attended', leadId: lead.id }] });
+    assert.equal((await ok(t, 'GET', '/api/v1/scoring/model')).version, 0);
+
+    const bad = await api(t, 'PUT', '/api/v1/scoring/model', {
+      behaviour: [{ id: 'webinar', type: 'webinar_attended', points: 'lots' }],
+    });
+    assert.equal(bad.statusCode, 422, bad.body);
+    assert.match(bad.headers['content-type'] as string, /application\/problem\+json/);
+    assert.ok(
+      bad.json().errors.some((e: { path: string }) => e.path === '/behaviour/0/points'),
+      bad.body,
+    );
+
+    const yaml = [
+      'halfLifeDays: 10',
+      'fit:',
+      '  - id: big-company',
+      '    points: 40',
+      '    when: { companySize: { min: 100 } }',
+      'behaviour:',
+      '  - id: webinar',
+      '    type: webinar_attended',
+      '    points: 30',
+    ].join('\n');
+    const dry = await api(t, 'PUT', '/api/v1/scoring/model?dryRun=true', yaml, {
+      'content-type': 'application/yaml',
+    });
+    assert.equal(dry.statusCode, 200, dry.body);
+    assert.deepEqual([dry.json().version, dry.json().rescore.dryRun, dry.json().rescore.total], [0, true, 1]);
+    // 50 fit + 15 webinar = 65 (band 2 of 0-3) would become 40 + 30 = 70 (band 2): no band change.
+    assert.equal(dry.json().rescore.bandChanged, 0);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).score, 65, 'a dry run writes nothing');
+
+    const saved = await api(t, 'PUT', '/api/v1/scoring/model', yaml, { 'content-type': 'application/yaml' });
+    assert.equal(saved.statusCode, 200, saved.body);
+    assert.equal(saved.json().version, 1);
+    await t.services.rescore.settled(t.workspaceId);
+    const progress = (await ok(t, 'GET', '/api/v1/scoring/rescore')).latest;
+    assert.deepEqual([progress.status, progress.done, progress.total], ['done', 1, 1]);
+
+    const rescored = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.deepEqual([rescored.fitScore, rescored.behaviourScore, rescored.score], [40, 30, 70]);
+    const model = await api(t, 'GET', '/api/v1/scoring/model?format=yaml');
+    assert.match(model.body, /halfLifeDays: 10/);
+    assert.equal((await ok(t, 'GET', '/api/v1/scoring/model/versions')).data.length, 1);
+  });
+});
