@@ -2,6 +2,9 @@ import { parseArgs } from 'node:util';
 import { createHttpApp, createServices } from '../app.ts';
 import { loadConfig } from '../config.ts';
 
+/** How often decayed temperatures are recorded, in ms. (60,000) */
+const TEMPERATURE_SWEEP_MS = 60_000;
+
 export async function runServe(args: string[]): Promise<number> {
   parseArgs({ args, options: {}, allowPositionals: false });
   const config = loadConfig();
@@ -39,6 +42,20 @@ export async function runServe(args: string[]): Promise<number> {
   void purgeAnonymous();
   const purgeTimer = setInterval(purgeAnonymous, 60 * 60 * 1000).unref();
   app.server.once('close', () => clearInterval(purgeTimer));
+  // Temperatures that drop by decay alone (hot -> warm -> cold) are recorded every minute, so
+  // lists filtered by temperature and the timeline stay within a minute of the exact value.
+  const settleTemperatures = async () => {
+    try {
+      for (const id of await services.leads.workspacesWithDueTemperatures()) {
+        const settled = await services.leads.settleTemperatures(await services.workspaces.getWorkspace(id));
+        if (settled > 0) services.logger.info({ workspaceId: id, settled }, 'temperatures cooled down');
+      }
+    } catch (err) {
+      services.logger.error({ err }, 'settling temperatures failed');
+    }
+  };
+  const temperatureTimer = setInterval(settleTemperatures, TEMPERATURE_SWEEP_MS).unref();
+  app.server.once('close', () => clearInterval(temperatureTimer));
   const stop = async (signal: string) => {
     services.logger.info({ signal }, 'shutting down');
     await app.close();

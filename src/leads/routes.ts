@@ -4,6 +4,7 @@ import { sendIdempotent } from '../http/idempotent-write.ts';
 import type { HttpApp } from '../http/types.ts';
 import type { IdempotencyService } from '../idempotency/service.ts';
 import { stages } from '../lifecycle/model.ts';
+import { temperatures } from '../lifecycle/temperature.ts';
 import type { ScoringService } from '../scoring/service.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { LeadInputSchema } from './input.ts';
@@ -140,6 +141,8 @@ export function registerLeadRoutes(
             createdFrom: Type.Optional(Type.String({ maxLength: 40 })),
             createdTo: Type.Optional(Type.String({ maxLength: 40 })),
             q: Type.Optional(Type.String({ minLength: 1, maxLength: 200 })),
+            temperature: Type.Optional(Type.Enum(temperatures)),
+            minScore: Type.Optional(Type.Number({ minimum: 0, maximum: 100 })),
             includeArchived: Type.Optional(Type.Boolean()),
             sort: Type.Optional(
               Type.Union([
@@ -169,6 +172,8 @@ export function registerLeadRoutes(
         createdFrom: q.createdFrom === undefined ? undefined : parseTime(q.createdFrom, '/query/createdFrom'),
         createdTo: q.createdTo === undefined ? undefined : parseTime(q.createdTo, '/query/createdTo'),
         q: q.q,
+        temperature: q.temperature,
+        minScore: q.minScore,
         includeArchived: q.includeArchived,
         sort,
         limit,

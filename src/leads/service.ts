@@ -47,6 +47,9 @@ export interface WorkspaceContext {
 
 export type LeadService = ReturnType<typeof createLeadService>;
 
+/** Leads whose decayed temperature is recorded per transaction. (500) */
+export const TEMPERATURE_CHUNK = 500;
+
 export interface RescoreOptions {
   /** Rules to score by instead of the workspace's active ones (a dry run of a new model). */
   context?: ScoringContext;
@@ -386,6 +389,38 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
     parseManyIn,
     qualifyActivitiesIn,
     rescoreIn,
+    /**
+     * Records the temperature drops that decay alone caused (hot -> warm -> cold) up to now,
+     * on the lead and its timeline: the stored temperature is what lists filter on. Chunks
+     * of `TEMPERATURE_CHUNK` leads, one short transaction each. Returns how many changed.
+     */
+    async settleTemperatures(workspace: WorkspaceContext): Promise<number> {
+      let settled = 0;
+      for (;;) {
+        const n = await database.writes.run(async (trx) => {
+          const now = clock();
+          const due = await store.leadsWithDueTemperatures(trx, workspace.id, now, TEMPERATURE_CHUNK);
+          const ctx = await scoring.contextIn(trx, workspace);
+          const entries: TimelineEntry[] = [];
+          const stageChanges: StageChange[] = [];
+          for (const lead of due) {
+            const qualified = qualifyProfile(ctx, lead, now, newId);
+            await store.updateLead(trx, qualified.lead);
+            for (const entry of qualified.entries) entries.push(entry);
+            for (const change of qualified.stageChanges) stageChanges.push(change);
+          }
+          await timeline.appendEntries(trx, workspace.id, entries, now);
+          await stageHistory.recordIn(trx, workspace.id, stageChanges);
+          return due.length;
+        });
+        settled += n;
+        if (n < TEMPERATURE_CHUNK) return settled;
+      }
+    },
+
+    /** Workspaces that have temperatures due to drop (for the sweeper). */
+    workspacesWithDueTemperatures: () => store.workspacesWithDueTemperatures(db, clock()),
+
     /** A page of live lead ids in id order (for walks over every lead: rescore). */
     idsAfter: (workspaceId: string, afterId: string | null, limit: number) =>
       store.leadIdsAfter(db, workspaceId, afterId, limit),
@@ -424,7 +459,8 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       return known;
     },
 
-    list: (workspaceId: string, query: store.LeadListQuery) => store.listLeads(db, workspaceId, query),
+    list: (workspaceId: string, query: store.LeadListQuery) =>
+      store.listLeads(db, workspaceId, { ...query, now: query.now ?? clock() }),
 
     async timeline(
       workspaceId: string,

@@ -6,6 +6,7 @@ import type { DB, LeadRow } from '../db/schema.ts';
 import type { Stage } from '../lifecycle/model.ts';
 import type { Qualification } from '../lifecycle/qualification.ts';
 import type { Temperature } from '../lifecycle/temperature.ts';
+import { DAY_MS, DECAY_EPOCH_MS } from '../scoring/decay.ts';
 import {
   type Channel,
   type Lead,
@@ -243,6 +244,11 @@ export interface LeadListQuery {
   createdFrom?: number | undefined;
   createdTo?: number | undefined;
   q?: string | undefined;
+  temperature?: Temperature | undefined;
+  /** Leads whose score at `now` is at least this. */
+  minScore?: number | undefined;
+  /** The moment scores are computed for (epoch ms); the lead service sets its clock's. */
+  now?: number | undefined;
   includeArchived?: boolean | undefined;
   sort: LeadSort;
   limit: number;
@@ -261,6 +267,19 @@ export async function listLeads(db: Kysely<DB>, workspaceId: string, query: Lead
   if (query.ownerId) select = select.where('owner_id', '=', query.ownerId);
   if (query.channel) select = select.where('channel', '=', query.channel);
   if (query.source) select = select.where('source', '=', query.source);
+  if (query.temperature) select = select.where('temperature', '=', query.temperature);
+  if (query.minScore !== undefined && query.minScore > 0) {
+    // The exact score at `now` (scoring/qualify.ts leadScore) in SQL: behaviour decays as
+    // 2^(k − u(now)) with u in half-lives since the decay epoch. A lead whose behaviour has
+    // decayed past 2^-1000 counts 0 (PostgreSQL's power() would raise an underflow).
+    const u = sql<number>`(${(query.now ?? Date.now()) - DECAY_EPOCH_MS} / (half_life_days * ${DAY_MS}))`;
+    const behaviour = sql<number>`case when behaviour_k is null or behaviour_k - ${u} < -1000 then 0 else power(2, behaviour_k - ${u}) end`;
+    select = select.where(
+      // Scores are shown rounded to 6 decimals (roundPoints): compare with the same tolerance,
+      // else 25 + 15 points, decayed by a few ns of float error, would miss "at least 40".
+      sql<boolean>`fit_score + profile_negative + activity_negative + ${behaviour} >= ${query.minScore - 5e-7}`,
+    );
+  }
   if (query.createdFrom !== undefined) select = select.where('created_at', '>=', query.createdFrom);
   if (query.createdTo !== undefined) select = select.where('created_at', '<', query.createdTo);
   if (query.q) {
@@ -304,4 +323,35 @@ export async function countLiveLeads(db: Kysely<DB>, workspaceId: string): Promi
     .where('merged_into_id', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Workspaces with a lead whose temperature is due to drop by decay at `now`. */
+export async function workspacesWithDueTemperatures(db: Kysely<DB>, now: number): Promise<string[]> {
+  const rows = await db
+    .selectFrom('leads')
+    .select('workspace_id')
+    .distinct()
+    .where('temperature_changes_at', 'is not', null)
+    .where('temperature_changes_at', '<=', now)
+    .execute();
+  return rows.map((r) => r.workspace_id);
+}
+
+/** Leads whose temperature drops by decay at or before `now`, soonest first. */
+export async function leadsWithDueTemperatures(
+  db: Kysely<DB>,
+  workspaceId: string,
+  now: number,
+  limit: number,
+): Promise<Lead[]> {
+  const rows = await db
+    .selectFrom('leads')
+    .select(leadColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('temperature_changes_at', 'is not', null)
+    .where('temperature_changes_at', '<=', now)
+    .orderBy('temperature_changes_at')
+    .limit(limit)
+    .execute();
+  return rows.map(rowToLead);
 }

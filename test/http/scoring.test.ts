@@ -158,4 +158,48 @@ describeEachEngine('scoring', (engine) => {
     assert.match(model.body, /halfLifeDays: 10/);
     assert.equal((await ok(t, 'GET', '/api/v1/scoring/model/versions')).data.length, 1);
   });
+
+  it('filters lists by the exact score now and by temperature; decay cools a hot lead down and the timeline records it', async () => {
+    const shared = get();
+    const workspace = await shared.services.workspaces.createWorkspace('decay', 'Decay');
+    const { key } = await shared.services.workspaces.createKey(workspace.id, 'decay admin', 'admin');
+    const t: TestApp = { ...shared, key, workspaceId: workspace.id };
+    const hot = await ok(t, 'POST', '/api/v1/leads', { email: 'hot@example.org' });
+    const cold = await ok(t, 'POST', '/api/v1/leads', { email: 'cold@example.org' });
+    const pricing = { url: 'https://example.org/pricing' };
+    await ok(t, 'POST', '/api/v1/events', {
+      events: [
+        { type: 'page_view', leadId: hot.id, properties: pricing },
+        { type: 'webinar_attended', leadId: hot.id },
+      ],
+    });
+    const ids = async (query: string) =>
+      (await ok(t, 'GET', `/api/v1/leads?${query}`)).data.map((l: { id: string }) => l.id).sort();
+    assert.deepEqual(await ids('minScore=40'), [hot.id], '25 + 15 = 40 points');
+    assert.deepEqual(await ids('minScore=10'), [hot.id]);
+    assert.deepEqual(await ids('temperature=hot'), [hot.id]);
+    assert.deepEqual(await ids('temperature=cold'), [cold.id]);
+
+    t.clock.now += 30 * DAY; // one half-life: 20 points left
+    assert.deepEqual(await ids('minScore=40'), [], 'the filter sees the decayed score');
+    assert.deepEqual(await ids('minScore=20'), [hot.id]);
+
+    // Decay alone: no event arrives, the sweeper records the drop (serve runs it every minute).
+    const settled = await t.services.leads.settleTemperatures(
+      await t.services.workspaces.getWorkspace(workspace.id),
+    );
+    assert.equal(settled, 1);
+    const lead = await ok(t, 'GET', `/api/v1/leads/${hot.id}`);
+    assert.equal(lead.temperature, 'warm');
+    assert.deepEqual(await ids('temperature=hot'), []);
+    const timeline = (await ok(t, 'GET', `/api/v1/leads/${hot.id}/timeline`)).data;
+    const cooled = timeline.find(
+      (e: { type: string; properties: { to: string } }) =>
+        e.type === 'temperature_changed' && e.properties.to === 'warm',
+    );
+    assert.equal(cooled.properties.from, 'hot');
+
+    const bad = await api(t, 'GET', '/api/v1/leads?minScore=101');
+    assert.equal(bad.statusCode, 400, bad.body);
+  });
 });
