@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery, type Kysely } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
 import type { DB } from './schema.ts';
 
 /**
@@ -49,6 +49,20 @@ export async function insertBulk<Result>(
     }
   }
   return results;
+}
+
+/**
+ * Runs a statement whose SQL text never changes (a one-row update by key, say) with fresh
+ * `parameters`, compiled by Kysely once per dialect. `build` describes it with placeholder
+ * values; `parameters` must follow the order in which the compiled statement binds them.
+ */
+export async function executeCompiled<Result>(
+  db: Kysely<DB>,
+  name: string,
+  build: (db: Kysely<DB>) => Compilable,
+  parameters: readonly unknown[],
+): Promise<QueryResult<Result>> {
+  return db.executeQuery<Result>(CompiledQuery.raw(sqlFor(db, name, 1, build), parameters as unknown[]));
 }
 
 function sqlFor(db: Kysely<DB>, name: string, rowCount: number, build: Build): string {

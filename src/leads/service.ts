@@ -9,10 +9,12 @@ import { checkProperties } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
 import type { ScoreState } from '../scoring/engine.ts';
 import {
+  type Qualified,
   qualifyActivities,
   qualifyProfile,
   type ScoringContext,
   type StageChange,
+  withProfile,
 } from '../scoring/qualify.ts';
 import { isRelevant, relevantTypes, type ScoringService } from '../scoring/service.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
@@ -340,11 +342,11 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
             scoring: { ...before.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
           }
         : before;
-      // A full rescore also recomputes fit: the model may have changed.
-      const profiled = input.replace ? qualifyProfile(ctx, lead, now, newId) : undefined;
+      // A full rescore also recomputes fit (the model may have changed); qualifyActivities then
+      // settles stage and temperature once for both.
       const qualified = qualifyActivities(
         ctx,
-        profiled?.lead ?? lead,
+        input.replace ? withProfile(ctx, lead) : lead,
         input.state,
         input.activities,
         now,
@@ -352,11 +354,9 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       );
       out.push({ before, after: qualified.lead });
       if (!write) continue;
-      for (const entry of profiled?.entries ?? []) entries.push(entry);
-      for (const change of profiled?.stageChanges ?? []) stageChanges.push(change);
       if (qualified.state && (qualified.stateChanged || input.replace)) states.set(lead.id, qualified.state);
       else if (!qualified.state && input.replace) emptied.push(lead.id);
-      await store.updateLead(trx, qualified.lead);
+      if (store.scoringChanged(before, qualified.lead)) await store.updateLeadScoring(trx, qualified.lead);
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
     }
@@ -405,7 +405,7 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
           const stageChanges: StageChange[] = [];
           for (const lead of due) {
             const qualified = qualifyProfile(ctx, lead, now, newId);
-            await store.updateLead(trx, qualified.lead);
+            await store.updateLeadScoring(trx, qualified.lead);
             for (const entry of qualified.entries) entries.push(entry);
             for (const change of qualified.stageChanges) stageChanges.push(change);
           }
@@ -555,6 +555,51 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
         await rescoreIn(trx, workspace, [winner.id]);
         return (await store.findLead(trx, workspaceId, winner.id)) ?? merged;
       });
+    },
+
+    // -------------------------------------------------------------------------------------------
+    // Explicit lifecycle changes, made by people through src/lifecycle/service.ts: sales
+    // decisions, recycling, opportunities, BANT/CHAMP answers.
+
+    /**
+     * Applies `change` (pure: it gets the lead as stored, the moment and the workspace's rules)
+     * to one lead in the caller's transaction, and writes what it returns: the lead, its
+     * timeline entries and its stage changes. Returning the lead it was given with no entries
+     * and no stage changes means "nothing to do": nothing is written. On PostgreSQL the lead's
+     * row is locked from the read to the commit, so `change` decides on the stage as it stands.
+     * A lead merged into another is only a redirect: changes are refused (CONFLICT) and name
+     * the lead to change instead.
+     */
+    async updateIn(
+      trx: Transaction<DB>,
+      workspace: WorkspaceContext,
+      id: string,
+      change: (lead: Lead, now: number, ctx: ScoringContext) => Qualified,
+    ): Promise<Lead> {
+      const lead = await store.findLeadForUpdate(trx, workspace.id, id, database.engine);
+      if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
+      if (lead.mergedIntoId)
+        throw new DomainError(
+          'CONFLICT',
+          `Lead ${id} was merged into lead ${lead.mergedIntoId}; change that lead instead.`,
+        );
+      const now = clock();
+      const out = change(lead, now, await scoring.contextIn(trx, workspace));
+      if (out.lead === lead && out.entries.length === 0 && out.stageChanges.length === 0) return lead;
+      const updated: Lead = { ...out.lead, updatedAt: now };
+      await store.updateLead(trx, updated);
+      await timeline.appendEntries(trx, workspace.id, out.entries, now);
+      await stageHistory.recordIn(trx, workspace.id, out.stageChanges);
+      return updated;
+    },
+
+    /** When each of these leads was created (epoch ms), by id; ids of no lead in the workspace are absent. */
+    async createdAtOf(workspaceId: string, ids: readonly string[]): Promise<Map<string, number>> {
+      const out = new Map<string, number>();
+      for (let i = 0; i < ids.length; i += 500)
+        for (const [id, at] of await store.findCreatedAt(db, workspaceId, ids.slice(i, i + 500)))
+          out.set(id, at);
+      return out;
     },
   };
 }

@@ -1,5 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
+import { executeCompiled, insertBulk, placeholderRows } from '../db/bulk-insert.ts';
+import type { Engine } from '../db/database.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB, LeadRow } from '../db/schema.ts';
@@ -234,6 +235,81 @@ export async function updateLead(db: Kysely<DB>, lead: Lead): Promise<void> {
     .execute();
 }
 
+/** The columns scoring and qualification change (`updateLeadScoring`), in bind order. */
+const scoringColumns = [
+  'score_model_version',
+  'fit_score',
+  'profile_negative',
+  'activity_negative',
+  'behaviour_k',
+  'half_life_days',
+  'last_high_intent_at',
+  'temperature',
+  'temperature_changes_at',
+  'pql',
+  'service_qualified',
+  'stage',
+  'stage_changed_at',
+] as const;
+
+/**
+ * Writes only what scoring and qualification change. A full-row update names every indexed
+ * column, and SQLite then rewrites every index entry of the row even when the value is the
+ * same: 10 index writes for a score change that touches 2 indexes at most.
+ */
+export async function updateLeadScoring(db: Kysely<DB>, lead: Lead): Promise<void> {
+  const s = lead.scoring;
+  // In `scoringColumns` order (leadToRow would also serialise touches and properties).
+  const parameters: unknown[] = [
+    s.modelVersion,
+    s.fitScore,
+    s.profileNegative,
+    s.activityNegative,
+    s.behaviourK,
+    s.halfLifeDays,
+    s.lastHighIntentAt,
+    s.temperature,
+    s.temperatureChangesAt,
+    s.pql ? 1 : 0,
+    s.serviceQualified ? 1 : 0,
+    lead.stage,
+    lead.stageChangedAt,
+    lead.workspaceId,
+    lead.id,
+  ];
+  await executeCompiled(
+    db,
+    'updateLeadScoring',
+    (bulk) =>
+      bulk
+        .updateTable('leads')
+        .set(Object.fromEntries(scoringColumns.map((c) => [c, ''])) as never)
+        .where('workspace_id', '=', '')
+        .where('id', '=', ''),
+    parameters,
+  );
+}
+
+/** Whether `after` differs from `before` in what `updateLeadScoring` writes. */
+export function scoringChanged(before: Lead, after: Lead): boolean {
+  if (before.stage !== after.stage || before.stageChangedAt !== after.stageChangedAt) return true;
+  const a = before.scoring;
+  const b = after.scoring;
+  return (
+    a.modelVersion !== b.modelVersion ||
+    a.fitScore !== b.fitScore ||
+    a.profileNegative !== b.profileNegative ||
+    a.activityNegative !== b.activityNegative ||
+    a.behaviourK !== b.behaviourK ||
+    a.halfLifeDays !== b.halfLifeDays ||
+    a.lastHighIntentAt !== b.lastHighIntentAt ||
+    a.temperature !== b.temperature ||
+    a.temperatureChangesAt !== b.temperatureChangesAt ||
+    a.pql !== b.pql ||
+    a.serviceQualified !== b.serviceQualified
+  );
+}
+
 export type LeadSort = 'createdAt' | '-createdAt' | 'updatedAt' | '-updatedAt';
 
 export interface LeadListQuery {
@@ -354,4 +430,44 @@ export async function leadsWithDueTemperatures(
     .limit(limit)
     .execute();
   return rows.map(rowToLead);
+}
+
+// -----------------------------------------------------------------------------------------------
+// Explicit lifecycle changes (src/lifecycle/service.ts through the lead service's `updateIn`)
+
+/**
+ * One lead, read to decide a change on what it holds now (a stage transition). On PostgreSQL
+ * its row stays locked until the transaction ends: two API processes cannot both accept the
+ * same MQL, or one accept it while another rejects it. SQLite needs no lock: its writers are
+ * serialised by BEGIN IMMEDIATE (and `FOR UPDATE` is not SQLite syntax).
+ */
+export async function findLeadForUpdate(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  engine: Engine,
+): Promise<Lead | undefined> {
+  const select = db
+    .selectFrom('leads')
+    .select(leadColumns)
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id);
+  const row = await (engine === 'postgres' ? select.forUpdate() : select).executeTakeFirst();
+  return row && rowToLead(row);
+}
+
+/** When each of these leads was created (epoch ms), by id; ids of no lead in the workspace are absent. */
+export async function findCreatedAt(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+): Promise<Map<string, number>> {
+  if (ids.length === 0) return new Map();
+  const rows = await db
+    .selectFrom('leads')
+    .select(['id', 'created_at'])
+    .where('workspace_id', '=', workspaceId)
+    .where('id', 'in', paddedInList(ids))
+    .execute();
+  return new Map(rows.map((r) => [r.id, Number(r.created_at)]));
 }

@@ -246,8 +246,23 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
+/**
+ * Paths of recently seen URLs: a site has few distinct pages and every page view is matched
+ * against several rules, while `new URL` costs ~1 µs. Cleared when full. (10,000 entries)
+ */
+const urlPaths = new Map<string, string | null>();
+
 /** The path and query of an absolute URL, lower case; null if `text` is not one. */
 function urlPath(text: string): string | null {
+  let path = urlPaths.get(text);
+  if (path !== undefined) return path;
+  path = parseUrlPath(text);
+  if (urlPaths.size >= 10_000) urlPaths.clear();
+  urlPaths.set(text, path);
+  return path;
+}
+
+function parseUrlPath(text: string): string | null {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return null;
   try {
     const url = new URL(text);

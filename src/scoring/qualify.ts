@@ -155,19 +155,17 @@ function withIds(out: Qualified, newId: () => string): Qualified {
  * score-based stage rules and the temperature are settled at `now`.
  */
 export function qualifyProfile(ctx: ScoringContext, lead: Lead, now: number, newId: () => string): Qualified {
-  const fit = roundPoints(computeFit(ctx.model, lead).points);
-  const profileNegative = roundPoints(computeProfileNegatives(ctx.model, lead).points);
-  const out: Qualified = {
-    lead: {
-      ...lead,
-      scoring: { ...lead.scoring, modelVersion: ctx.version, fitScore: fit, profileNegative },
-    },
-    entries: [],
-    stageChanges: [],
-  };
+  const out: Qualified = { lead: withProfile(ctx, lead), entries: [], stageChanges: [] };
   settleStage(ctx, out, now, newId);
   settleTemperature(ctx, out, now);
   return withIds(out, newId);
+}
+
+/** The lead with fit and profile negatives recomputed from its current fields (nothing settled). */
+export function withProfile(ctx: ScoringContext, lead: Lead): Lead {
+  const fitScore = roundPoints(computeFit(ctx.model, lead).points);
+  const profileNegative = roundPoints(computeProfileNegatives(ctx.model, lead).points);
+  return { ...lead, scoring: { ...lead.scoring, modelVersion: ctx.version, fitScore, profileNegative } };
 }
 
 /**
@@ -193,24 +191,10 @@ export function qualifyActivities(
   const out: Qualified = { lead, entries: [], stageChanges: [] };
   let lastHighIntentAt = lead.scoring.lastHighIntentAt;
   let flags = { pql: lead.scoring.pql, serviceQualified: lead.scoring.serviceQualified };
-
-  for (const activity of ordered) {
-    const applied = applyActivity(ctx.model, current ?? emptyState(ctx.model), activity, now);
-    if (applied.changed) {
-      current = applied.state;
-      stateChanged = true;
-    }
-    lastHighIntentAt = noteHighIntent(ctx.temperature, lastHighIntentAt, activity);
-    for (const { flag, cause } of newFlags(ctx.stageRules, flags, activity, out.lead)) {
-      flags = { ...flags, [flag]: true };
-      out.entries.push({
-        id: '',
-        leadId: lead.id,
-        type: 'flag_set',
-        occurredAt: now,
-        properties: { flag, ...ruleCause(cause) },
-      });
-    }
+  const { moveTypes, flagTypes } = triggerTypes(ctx);
+  // The lead object is rebuilt only when a rule needs to look at it (a replay of thousands of
+  // activities would otherwise copy it thousands of times).
+  const sync = () => {
     out.lead = {
       ...out.lead,
       scoring: {
@@ -223,11 +207,52 @@ export function qualifyActivities(
         ...flags,
       },
     };
-    const score = leadScore(ctx.model, out.lead.scoring, now).score;
-    const move = nextStage(ctx.stageRules, out.lead.stage, score, activity, out.lead);
-    if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
+  };
+
+  for (const activity of ordered) {
+    const applied = applyActivity(ctx.model, current ?? emptyState(ctx.model), activity, now);
+    if (applied.changed) {
+      current = applied.state;
+      stateChanged = true;
+    }
+    lastHighIntentAt = noteHighIntent(ctx.temperature, lastHighIntentAt, activity);
+    if (flagTypes.has(activity.type)) {
+      for (const { flag, cause } of newFlags(ctx.stageRules, flags, activity, out.lead)) {
+        flags = { ...flags, [flag]: true };
+        out.entries.push({
+          id: '',
+          leadId: lead.id,
+          type: 'flag_set',
+          occurredAt: now,
+          properties: { flag, ...ruleCause(cause) },
+        });
+      }
+    }
+    if (moveTypes.has(activity.type)) {
+      // Moves by activity are judged at the activity; moves by score once, after all of them.
+      sync();
+      const score = leadScore(ctx.model, out.lead.scoring, now).score;
+      const move = nextStage(ctx.stageRules, out.lead.stage, score, activity, out.lead);
+      if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
+    }
   }
+  sync();
   settleStage(ctx, out, now, newId);
   settleTemperature(ctx, out, now);
   return { ...withIds(out, newId), state: current, stateChanged };
+}
+
+const triggerTypeCache = new WeakMap<ScoringContext, { moveTypes: Set<string>; flagTypes: Set<string> }>();
+
+/** Activity types named by stage moves and by flag rules: only those need the lead per activity. */
+function triggerTypes(ctx: ScoringContext): { moveTypes: Set<string>; flagTypes: Set<string> } {
+  let types = triggerTypeCache.get(ctx);
+  if (!types) {
+    types = {
+      moveTypes: new Set(ctx.stageRules.moves.flatMap((m) => (m.activities ?? []).map((a) => a.type))),
+      flagTypes: new Set(ctx.stageRules.flags.flatMap((f) => f.activities.map((a) => a.type))),
+    };
+    triggerTypeCache.set(ctx, types);
+  }
+  return types;
 }
