@@ -1,8 +1,10 @@
 import { isDomainError } from '../errors.ts';
 import { runExport } from './export.ts';
 import { runImport } from './import.ts';
+import { runInit } from './init.ts';
 import { runKeys } from './keys.ts';
 import { runMigrate } from './migrate.ts';
+import { runScoring } from './scoring.ts';
 import { runServe } from './serve.ts';
 import { runWorkspaces } from './workspaces.ts';
 
@@ -16,6 +18,16 @@ Commands:
   workspaces create SLUG [--name NAME]
   import FILE.csv [--workspace W] [--map "Column=field,..."] [--dry-run] [--rejects FILE]
   export [--workspace W] [--format csv|jsonl] [--out FILE]
+  init --preset b2b-saas|real-estate|ecommerce|services [--workspace W]
+                                set the scoring model, stage rules, temperature and
+                                qualification from a preset, then rescore
+  scoring export [--workspace W] [--format yaml|json]
+                                print the active scoring model
+  scoring apply FILE [--workspace W] [--dry-run]
+                                save FILE (YAML or JSON) as the next model version and
+                                rescore; --dry-run counts band and stage changes only
+  scoring rescore [--workspace W]
+                                rescore every lead with the active model
 
 Environment: PORT, HOST, LEADLINE_DATA_DIR, DATABASE_URL, LEADLINE_BOOTSTRAP_KEY, LOG_LEVEL`;
 
@@ -26,6 +38,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   workspaces: runWorkspaces,
   import: runImport,
   export: runExport,
+  init: runInit,
+  scoring: runScoring,
 };
 
 async function main(argv: string[]): Promise<number> {

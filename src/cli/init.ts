@@ -1,0 +1,107 @@
+import { parseArgs } from 'node:util';
+import type { Services } from '../app.ts';
+import { validationError } from '../errors.ts';
+import { criteriaOf } from '../lifecycle/qualification.ts';
+import { type Preset, presetNamed, presetNames } from '../scoring/presets.ts';
+import type { Workspace } from '../workspaces/model.ts';
+import { withServices } from './context.ts';
+import { rescoreEntries, rescoreInForeground, summaryLines } from './rescore-progress.ts';
+
+/**
+ * Applies a preset: its scoring model as a new version, and its stage rules, temperature
+ * thresholds and qualification rule as the workspace's lifecycle settings. Returns the saved
+ * version and the workspace with its new settings (to rescore with).
+ *
+ * Stand-in for `applyPreset` of the lifecycle service (which serves the HTTP route too), until
+ * it lands. Two writes, not one transaction: if the second fails the model is saved and the
+ * lifecycle settings are not; running `init` again completes it.
+ */
+async function applyPresetHere(
+  services: Services,
+  workspace: Workspace,
+  preset: Preset,
+  by: string,
+): Promise<{ version: number; workspace: Workspace }> {
+  const saved = await services.scoring.saveModel(workspace.id, preset.model, by);
+  const updated = await services.workspaces.updateSettings(workspace.id, {
+    lifecycle: {
+      stageRules: preset.stageRules,
+      temperature: preset.temperature,
+      qualification: preset.qualification,
+    },
+  });
+  return { version: saved.version, workspace: updated };
+}
+
+/** A temperature level in words: "behaviour ≥ 50 or high intent within 3 days". */
+function level(l: { minBehaviour?: number; highIntentWithinDays?: number }): string {
+  const parts = [
+    ...(l.minBehaviour !== undefined ? [`behaviour ≥ ${l.minBehaviour}`] : []),
+    ...(l.highIntentWithinDays !== undefined ? [`high intent within ${l.highIntentWithinDays} days`] : []),
+  ];
+  return parts.join(' or ') || 'never';
+}
+
+/**
+ * `leadline init --preset b2b-saas|real-estate|ecommerce|services [--workspace W]`: sets the
+ * workspace's scoring model, stage rules, temperature thresholds and qualification rule from a
+ * preset, then rescores every lead in the foreground. The model replaced stays in the version
+ * history; the lifecycle settings replaced are not kept.
+ */
+export async function runInit(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      preset: { type: 'string' },
+      workspace: { type: 'string', default: 'default' },
+    },
+  });
+  if (positionals.length > 0)
+    throw validationError([
+      { path: 'command', message: `unexpected "${positionals[0]}": use init --preset NAME` },
+    ]);
+  if (values.preset === undefined)
+    throw validationError([{ path: '--preset', message: `is required: one of ${presetNames.join(', ')}` }]);
+  // PRESET_NOT_FOUND, naming the valid ones, before the database is opened.
+  const preset = presetNamed(values.preset);
+
+  return withServices(async (services) => {
+    const found = await services.workspaces.resolveWorkspace(values.workspace!);
+    const started = performance.now();
+    const previous = await services.scoring.activeModel(found.id);
+    const { version, workspace } = await applyPresetHere(services, found, preset, `preset:${preset.name}`);
+    const progress = await rescoreInForeground(services, workspace);
+    if (progress.status === 'failed') {
+      process.stderr.write(
+        `leadline: preset "${preset.name}" was applied (model version ${version}), but rescoring failed ` +
+          `after ${progress.done} of ${progress.total} leads: ${progress.error}\n` +
+          'Run `leadline scoring rescore` to finish it.\n',
+      );
+      return 1;
+    }
+    const { model, stageRules, temperature, qualification } = preset;
+    const replaced = previous.version === 0 ? 'the built-in default' : `version ${previous.version}`;
+    process.stdout.write(
+      summaryLines(`Applied preset "${preset.name}" (${preset.label}) to workspace "${workspace.slug}"`, [
+        [
+          'scoring model',
+          `version ${version} (replaces ${replaced}): ${model.fit.length} fit, ` +
+            `${model.behaviour.length} behaviour, ${model.negative.length} negative rules; ` +
+            `behaviour halves every ${model.halfLifeDays} days`,
+        ],
+        ['stage rules', stageRules.moves.map((m) => `${m.label ?? m.id} → ${m.to}`).join('; ')],
+        ['flags', stageRules.flags.map((f) => `${f.flag}: ${f.label ?? f.id}`).join('; ') || 'none'],
+        ['temperature', `hot: ${level(temperature.hot)}; warm: ${level(temperature.warm)}`],
+        [
+          'qualification',
+          `${qualification.framework.toUpperCase()}, ${qualification.minConfirmed} of ` +
+            `${criteriaOf[qualification.framework].length} confirmed` +
+            (qualification.required.length > 0 ? ` incl. ${qualification.required.join(', ')}` : ''),
+        ],
+        ...rescoreEntries(progress, 'leads rescored', started),
+      ]),
+    );
+    return 0;
+  });
+}
