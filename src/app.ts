@@ -13,6 +13,8 @@ import { registerEventRoutes } from './leads/events-routes.ts';
 import { createEventService } from './leads/events-service.ts';
 import { registerLeadRoutes } from './leads/routes.ts';
 import { createLeadService } from './leads/service.ts';
+import { registerLifecycleRoutes } from './lifecycle/routes.ts';
+import { createLifecycleService } from './lifecycle/service.ts';
 import { registerPropertyRoutes } from './properties/routes.ts';
 import { createPropertyService } from './properties/service.ts';
 import { createRescoreService } from './scoring/rescore.ts';
@@ -49,6 +51,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const scoring = createScoringService({ database, clock });
   const leads = createLeadService({ database, properties, scoring, clock });
   const rescore = createRescoreService({ database, leads, scoring, clock });
+  const lifecycle = createLifecycleService({ database, leads, scoring, workspaces, clock });
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
   const imports = createImportService({ database, leads, clock });
@@ -62,6 +65,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     scoring,
     rescore,
     leads,
+    lifecycle,
     idempotency,
     events,
     imports,
@@ -80,6 +84,12 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
   registerEventRoutes(app, { events: services.events, workspaces, idempotency });
   registerImportRoutes(app, { imports: services.imports, workspaces });
   registerScoringRoutes(app, { scoring, rescore: services.rescore, leads, workspaces });
+  registerLifecycleRoutes(app, {
+    lifecycle: services.lifecycle,
+    rescore: services.rescore,
+    workspaces,
+    idempotency,
+  });
   app.addHook('onClose', async () => database.close());
   await app.ready();
   return app;

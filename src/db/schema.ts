@@ -67,6 +67,8 @@ export interface LeadRow {
   stage_changed_at: number | null;
   opportunity: unknown;
   qualification: unknown;
+  /** The per-rule scoring state (src/scoring/engine.ts ScoreState); null: none yet. */
+  score_state: unknown;
 }
 
 export interface ScoringModelRow {
@@ -75,13 +77,6 @@ export interface ScoringModelRow {
   model: unknown;
   created_by: string;
   created_at: number;
-}
-
-export interface LeadScoreStateRow {
-  workspace_id: string;
-  lead_id: string;
-  state: unknown;
-  updated_at: number;
 }
 
 export interface StageChangeRow {
@@ -152,6 +147,5 @@ export interface DB {
   property_definitions: PropertyDefinitionRow;
   idempotency_keys: IdempotencyKeyRow;
   scoring_models: ScoringModelRow;
-  lead_score_states: LeadScoreStateRow;
   stage_changes: StageChangeRow;
 }

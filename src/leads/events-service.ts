@@ -66,12 +66,12 @@ async function resolveLeadIds(
   for (let hop = 0; pending.length > 0 && hop < 10; hop++) {
     const next: string[] = [];
     for (let i = 0; i < pending.length; i += LOOKUP_CHUNK) {
-      for (const lead of await store.findLeadsByIds(db, workspaceId, pending.slice(i, i + LOOKUP_CHUNK))) {
-        if (lead.mergedIntoId) {
-          redirects.set(lead.id, lead.mergedIntoId);
-          if (!redirects.has(lead.mergedIntoId) && !resolved.has(lead.mergedIntoId))
-            next.push(lead.mergedIntoId);
-        } else resolved.set(lead.id, lead.id);
+      const targets = await store.findMergeTargets(db, workspaceId, pending.slice(i, i + LOOKUP_CHUNK));
+      for (const [id, mergedIntoId] of targets) {
+        if (mergedIntoId) {
+          redirects.set(id, mergedIntoId);
+          if (!redirects.has(mergedIntoId) && !resolved.has(mergedIntoId)) next.push(mergedIntoId);
+        } else resolved.set(id, id);
       }
     }
     pending = [...new Set(next)];

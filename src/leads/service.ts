@@ -331,8 +331,6 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
     const now = clock();
     const entries: TimelineEntry[] = [];
     const stageChanges: StageChange[] = [];
-    const states = new Map<string, ScoreState>();
-    const emptied: string[] = [];
     const out: Rescored[] = [];
     for (const before of leads) {
       const input = inputOf(before);
@@ -354,15 +352,18 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       );
       out.push({ before, after: qualified.lead });
       if (!write) continue;
-      if (qualified.state && (qualified.stateChanged || input.replace)) states.set(lead.id, qualified.state);
-      else if (!qualified.state && input.replace) emptied.push(lead.id);
-      if (store.scoringChanged(before, qualified.lead)) await store.updateLeadScoring(trx, qualified.lead);
+      const state =
+        qualified.state && (qualified.stateChanged || input.replace)
+          ? qualified.state
+          : !qualified.state && input.replace
+            ? null
+            : undefined;
+      if (state !== undefined || store.scoringChanged(before, qualified.lead))
+        await store.updateLeadScoring(trx, qualified.lead, state);
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
     }
     if (!write) return out;
-    if (states.size > 0) await scoring.saveStatesIn(trx, workspace.id, states);
-    if (emptied.length > 0) await scoring.deleteStatesIn(trx, workspace.id, emptied);
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
     return out;

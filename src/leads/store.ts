@@ -8,6 +8,7 @@ import type { Stage } from '../lifecycle/model.ts';
 import type { Qualification } from '../lifecycle/qualification.ts';
 import type { Temperature } from '../lifecycle/temperature.ts';
 import { DAY_MS, DECAY_EPOCH_MS } from '../scoring/decay.ts';
+import type { ScoreState } from '../scoring/engine.ts';
 import {
   type Channel,
   type Lead,
@@ -109,7 +110,8 @@ export function rowToLead(row: SelectedLeadRow): Lead {
   };
 }
 
-export function leadToRow(lead: Lead): LeadRow {
+/** The row of a lead, without the scoring state (written only by `updateLeadScoring`). */
+export function leadToRow(lead: Lead): Omit<LeadRow, 'score_state'> {
   return {
     workspace_id: lead.workspaceId,
     id: lead.id,
@@ -163,6 +165,24 @@ export async function findLead(db: Kysely<DB>, workspaceId: string, id: string):
     .where('id', '=', id)
     .executeTakeFirst();
   return row && rowToLead(row);
+}
+
+/** Which of these ids are leads, and where each merged one points: an id check reads two columns. */
+export async function findMergeTargets(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+): Promise<Map<string, string | null>> {
+  const out = new Map<string, string | null>();
+  if (ids.length === 0) return out;
+  const rows = await db
+    .selectFrom('leads')
+    .select(['id', 'merged_into_id'])
+    .where('workspace_id', '=', workspaceId)
+    .where('id', 'in', paddedInList(ids))
+    .execute();
+  for (const row of rows) out.set(row.id, row.merged_into_id);
+  return out;
 }
 
 export async function findLeadsByIds(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<Lead[]> {
@@ -253,11 +273,16 @@ const scoringColumns = [
 ] as const;
 
 /**
- * Writes only what scoring and qualification change. A full-row update names every indexed
+ * Writes only what scoring and qualification change, and the per-rule state when given
+ * (`null` clears it; absent leaves it). A full-row update names every indexed
  * column, and SQLite then rewrites every index entry of the row even when the value is the
  * same: 10 index writes for a score change that touches 2 indexes at most.
  */
-export async function updateLeadScoring(db: Kysely<DB>, lead: Lead): Promise<void> {
+export async function updateLeadScoring(
+  db: Kysely<DB>,
+  lead: Lead,
+  state?: ScoreState | null,
+): Promise<void> {
   const s = lead.scoring;
   // In `scoringColumns` order (leadToRow would also serialise touches and properties).
   const parameters: unknown[] = [
@@ -274,16 +299,18 @@ export async function updateLeadScoring(db: Kysely<DB>, lead: Lead): Promise<voi
     s.serviceQualified ? 1 : 0,
     lead.stage,
     lead.stageChangedAt,
-    lead.workspaceId,
-    lead.id,
   ];
+  const withState = state !== undefined;
+  if (withState) parameters.push(state === null ? null : toJson(state));
+  parameters.push(lead.workspaceId, lead.id);
+  const columns: readonly string[] = withState ? [...scoringColumns, 'score_state'] : scoringColumns;
   await executeCompiled(
     db,
-    'updateLeadScoring',
+    withState ? 'updateLeadScoringAndState' : 'updateLeadScoring',
     (bulk) =>
       bulk
         .updateTable('leads')
-        .set(Object.fromEntries(scoringColumns.map((c) => [c, ''])) as never)
+        .set(Object.fromEntries(columns.map((c) => [c, ''])) as never)
         .where('workspace_id', '=', '')
         .where('id', '=', ''),
     parameters,

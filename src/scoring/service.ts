@@ -167,11 +167,5 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
 
     findStatesIn: (db: Kysely<DB>, workspaceId: string, leadIds: readonly string[]) =>
       store.findStates(db, workspaceId, leadIds),
-
-    saveStatesIn: (db: Kysely<DB>, workspaceId: string, states: ReadonlyMap<string, ScoreState>) =>
-      store.saveStates(db, workspaceId, states, clock()),
-
-    deleteStatesIn: (db: Kysely<DB>, workspaceId: string, leadIds: readonly string[]) =>
-      store.deleteStates(db, workspaceId, leadIds),
   };
 }

@@ -1,12 +1,14 @@
 import type { Kysely } from 'kysely';
-import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import type { ScoreState } from './engine.ts';
 import type { ScoringModel } from './model.ts';
 
-/** The SQL of scoring: model versions and the per-rule scoring state of leads. */
+/**
+ * The SQL of scoring: model versions, and reading the per-rule scoring state of leads (it is
+ * written with the lead's score columns, by the lead store's `updateLeadScoring`).
+ */
 
 export interface ModelVersion {
   version: number;
@@ -67,6 +69,7 @@ export async function insertModel(
   return Number(result.numInsertedOrUpdatedRows ?? 0) > 0;
 }
 
+/** The per-rule scoring states of these leads (kept on the lead row); leads without one are absent. */
 export async function findStates(
   db: Kysely<DB>,
   workspaceId: string,
@@ -75,49 +78,13 @@ export async function findStates(
   const states = new Map<string, ScoreState>();
   for (let i = 0; i < leadIds.length; i += 500) {
     const rows = await db
-      .selectFrom('lead_score_states')
-      .select(['lead_id', 'state'])
+      .selectFrom('leads')
+      .select(['id', 'score_state'])
       .where('workspace_id', '=', workspaceId)
-      .where('lead_id', 'in', paddedInList(leadIds.slice(i, i + 500)))
+      .where('id', 'in', paddedInList(leadIds.slice(i, i + 500)))
+      .where('score_state', 'is not', null)
       .execute();
-    for (const row of rows) states.set(row.lead_id, parseJson<ScoreState>(row.state, null as never));
+    for (const row of rows) states.set(row.id, parseJson<ScoreState>(row.score_state, null as never));
   }
   return states;
-}
-
-const stateColumns = ['workspace_id', 'lead_id', 'state', 'updated_at'] as const;
-
-/** Writes the states (insert or replace), a few statements for any number. */
-export async function saveStates(
-  db: Kysely<DB>,
-  workspaceId: string,
-  states: ReadonlyMap<string, ScoreState>,
-  now: number,
-): Promise<void> {
-  const rows = [...states].map(([leadId, state]) => [workspaceId, leadId, toJson(state), now]);
-  await insertBulk(db, 'saveStates', rows, 500, (bulk, n) =>
-    bulk
-      .insertInto('lead_score_states')
-      .values(placeholderRows(stateColumns, n) as never)
-      .onConflict((oc) =>
-        oc.columns(['workspace_id', 'lead_id']).doUpdateSet((eb) => ({
-          state: eb.ref('excluded.state'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      ),
-  );
-}
-
-export async function deleteStates(
-  db: Kysely<DB>,
-  workspaceId: string,
-  leadIds: readonly string[],
-): Promise<void> {
-  for (let i = 0; i < leadIds.length; i += 500) {
-    await db
-      .deleteFrom('lead_score_states')
-      .where('workspace_id', '=', workspaceId)
-      .where('lead_id', 'in', paddedInList(leadIds.slice(i, i + 500)))
-      .execute();
-  }
 }

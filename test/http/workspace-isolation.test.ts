@@ -53,6 +53,8 @@ async function snapshot(t: TestApp, fx: Fixture) {
       lead: await read(`/api/v1/leads/${lead.id}`),
       timeline: await read(`/api/v1/leads/${lead.id}/timeline?limit=500`),
       score: await read(`/api/v1/leads/${lead.id}/score`),
+      stages: await read(`/api/v1/leads/${lead.id}/stages`),
+      qualification: await read(`/api/v1/leads/${lead.id}/qualification`),
     });
   }
   return {
@@ -61,6 +63,8 @@ async function snapshot(t: TestApp, fx: Fixture) {
     properties: await read('/api/v1/properties'),
     scoringModel: await read('/api/v1/scoring/model'),
     scoringVersions: await read('/api/v1/scoring/model/versions'),
+    lifecycleSettings: await read('/api/v1/lifecycle/settings'),
+    lifecycleMetrics: await read('/api/v1/lifecycle/metrics'),
     list: await read('/api/v1/leads?includeArchived=true&limit=500'),
     leads,
     export: (await call(t, fx.a.key, 'GET', '/api/v1/exports/leads?format=jsonl')).body,
@@ -272,6 +276,103 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     assert.equal(byEmail.statusCode, 200, byEmail.body);
     assert.ok(!fx.a.leads.some((lead) => lead.id === byEmail.json().leadId));
   },
+  // Lifecycle. A's leads are where each move would succeed: a1 an MQL with a BANT answer, a2
+  // with an open opportunity, a3 an SQL that A accepted under an Idempotency-Key.
+  'POST /api/v1/leads/:id/accept': async (t, fx) => {
+    const [a1, , a3] = fx.a.leads;
+    assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/leads/${a1!.id}/accept`, {}));
+    // A's idempotency key and body on A's lead: B gets no replay of A's stored answer.
+    const replay = await call(
+      t,
+      fx.b.key,
+      'POST',
+      `/api/v1/leads/${a3!.id}/accept`,
+      { note: 'A accepts' },
+      {
+        'idempotency-key': 'a-accept-key',
+      },
+    );
+    assertNotFound(replay);
+    assert.equal(replay.headers['idempotent-replayed'], undefined);
+  },
+  'POST /api/v1/leads/:id/reject': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[0]!.id}/reject`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url, { reason: 'no_budget', disqualify: true }));
+  },
+  'POST /api/v1/leads/:id/recycle': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[2]!.id}/recycle`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url, { reason: 'B says so', stage: 'subscriber' }));
+  },
+  'POST /api/v1/leads/:id/opportunity': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[0]!.id}/opportunity`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url, { amount: 1, currency: 'USD' }));
+  },
+  'PATCH /api/v1/leads/:id/opportunity': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[1]!.id}/opportunity`;
+    assertNotFound(await call(t, fx.b.key, 'PATCH', url, { amount: 1 }));
+  },
+  'POST /api/v1/leads/:id/opportunity/won': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[1]!.id}/opportunity/won`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url, { value: 1 }));
+  },
+  'POST /api/v1/leads/:id/opportunity/lost': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[1]!.id}/opportunity/lost`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url, { reason: 'B says so' }));
+  },
+  'GET /api/v1/leads/:id/qualification': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/leads/${fx.a.leads[0]!.id}/qualification`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-budget'));
+  },
+  'PUT /api/v1/leads/:id/qualification': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[0]!.id}/qualification`;
+    const all = { status: 'yes' };
+    assertNotFound(
+      await call(t, fx.b.key, 'PUT', url, {
+        criteria: { budget: all, authority: all, need: all, timeline: all },
+      }),
+    );
+  },
+  'GET /api/v1/leads/:id/stages': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/leads/${fx.a.leads[2]!.id}/stages`));
+  },
+  'GET /api/v1/lifecycle/metrics': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/lifecycle/metrics');
+    assert.equal(response.statusCode, 200, response.body);
+    const metrics = response.json();
+    assert.deepEqual(
+      [metrics.salesAccepted, metrics.salesRejected, metrics.acceptanceRate, metrics.rejectionReasons],
+      [0, 0, null, {}],
+      "A's sales decisions are not B's",
+    );
+  },
+  'GET /api/v1/lifecycle/settings': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/lifecycle/settings');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes('a-only-move'));
+    assert.equal(response.json().qualification.minConfirmed, 4, "B has the defaults, not A's 3 of 4");
+  },
+  'PUT /api/v1/lifecycle/settings': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'PUT', '/api/v1/lifecycle/settings', {
+      stageRules: { moves: [{ id: 'b-move', to: 'customer', minScore: 0 }] },
+      temperature: {},
+      qualification: { framework: 'bant', minConfirmed: 1 },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    await t.services.rescore.settled(fx.b.workspaceId);
+  },
+  'GET /api/v1/lifecycle/presets': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/lifecycle/presets');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json().data.length, 4);
+  },
+  'POST /api/v1/lifecycle/presets/:name/apply': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/lifecycle/presets/ecommerce/apply');
+    assert.equal(response.statusCode, 200, response.body);
+    await t.services.rescore.settled(fx.b.workspaceId);
+    const versions = (await call(t, fx.b.key, 'GET', '/api/v1/scoring/model/versions')).json().data;
+    assert.equal(versions[0].createdBy, 'preset:ecommerce');
+  },
 };
 
 async function setUp(t: TestApp): Promise<Fixture> {
@@ -310,6 +411,27 @@ async function setUp(t: TestApp): Promise<Fixture> {
   });
   assert.equal(aModel.statusCode, 200, aModel.body);
   await t.services.rescore.settled(t.workspaceId);
+  // A's lifecycle: its own settings (BANT, 3 of 4), a BANT answer on a1, an open opportunity on
+  // a2, and a3 accepted by sales.
+  const aSettings = await call(t, aKey, 'PUT', '/api/v1/lifecycle/settings', {
+    stageRules: { moves: [{ id: 'a-only-move', to: 'mql', minScore: 90 }] },
+    temperature: {},
+    qualification: { framework: 'bant', minConfirmed: 3 },
+  });
+  assert.equal(aSettings.statusCode, 200, aSettings.body);
+  await t.services.rescore.settled(t.workspaceId);
+  const q = await call(t, aKey, 'PUT', `/api/v1/leads/${a1.id}/qualification`, {
+    criteria: { budget: { status: 'yes', value: 'a-budget' } },
+  });
+  assert.equal(q.statusCode, 200, q.body);
+  await post(aKey, `/api/v1/leads/${a2.id}/opportunity`, { amount: 5000, currency: 'EUR' });
+  const a3 = await post(aKey, '/api/v1/leads', { email: 'linus@acme-a.io', stage: 'mql' });
+  await post(
+    aKey,
+    `/api/v1/leads/${a3.id}/accept`,
+    { note: 'A accepts' },
+    { 'idempotency-key': 'a-accept-key' },
+  );
   const readKey = await post(aKey, '/api/v1/keys', { name: 'a reader', scope: 'read' });
   const aWorkspace = (await call(t, aKey, 'GET', '/api/v1/workspace')).json();
 
@@ -322,7 +444,7 @@ async function setUp(t: TestApp): Promise<Fixture> {
       workspaceId: aWorkspace.id,
       readKeyId: readKey.apiKey.id,
       readKey: readKey.key,
-      leads: [a1, a2],
+      leads: [a1, a2, a3],
     },
     b: { key: bKey, workspaceId: bWorkspace.id, leadId: bLead.id },
   };

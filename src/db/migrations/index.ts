@@ -1,7 +1,8 @@
 import { initial } from './2026-11-23T0600-initial.ts';
 import { leanLeadIndexes } from './2026-11-23T0900-lean-lead-indexes.ts';
 import { qualification } from './2026-11-23T1000-qualification.ts';
+import { scoreStateOnLead } from './2026-11-23T1100-score-state-on-lead.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
-export const migrations: Migration[] = [initial, leanLeadIndexes, qualification];
+export const migrations: Migration[] = [initial, leanLeadIndexes, qualification, scoreStateOnLead];
