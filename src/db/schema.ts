@@ -65,6 +65,8 @@ export interface LeadRow {
   pql: number;
   service_qualified: number;
   stage_changed_at: number | null;
+  /** 1 after a person moved the lead backwards: score rules wait for a new crossing. */
+  stage_hold: number;
   opportunity: unknown;
   qualification: unknown;
   /** The per-rule scoring state (src/scoring/engine.ts ScoreState); null: none yet. */

@@ -63,6 +63,12 @@ export interface LeadScoring {
   pql: boolean;
   /** Service-qualified lead (purchase intent through support). */
   serviceQualified: boolean;
+  /**
+   * A person moved the lead backwards (rejected, recycled, lost): score-based stage rules
+   * move it forward again only on a new crossing of their threshold, not because the score
+   * is still above it. Activity rules (a demo request) still apply. Cleared by a forward move.
+   */
+  stageHold: boolean;
 }
 
 export const opportunityStatuses = ['open', 'won', 'lost'] as const;
@@ -95,6 +101,7 @@ export const unscored: LeadScoring = {
   temperatureChangesAt: null,
   pql: false,
   serviceQualified: false,
+  stageHold: false,
 };
 
 /** A lead as the domain sees it (times in epoch milliseconds). */

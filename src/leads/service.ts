@@ -349,6 +349,7 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
         input.activities,
         now,
         newId,
+        before.scoring,
       );
       out.push({ before, after: qualified.lead });
       if (!write) continue;

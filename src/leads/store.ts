@@ -57,6 +57,7 @@ export const leadColumns = [
   'pql',
   'service_qualified',
   'stage_changed_at',
+  'stage_hold',
   'opportunity',
   'qualification',
 ] as const;
@@ -104,6 +105,7 @@ export function rowToLead(row: SelectedLeadRow): Lead {
       temperatureChangesAt: row.temperature_changes_at,
       pql: Boolean(row.pql),
       serviceQualified: Boolean(row.service_qualified),
+      stageHold: Boolean(row.stage_hold),
     },
     opportunity: parseJson<Opportunity | null>(row.opportunity, null),
     qualification: parseJson<Qualification | null>(row.qualification, null),
@@ -152,6 +154,7 @@ export function leadToRow(lead: Lead): Omit<LeadRow, 'score_state'> {
     pql: lead.scoring.pql ? 1 : 0,
     service_qualified: lead.scoring.serviceQualified ? 1 : 0,
     stage_changed_at: lead.stageChangedAt,
+    stage_hold: lead.scoring.stageHold ? 1 : 0,
     opportunity: lead.opportunity ? toJson(lead.opportunity) : null,
     qualification: lead.qualification ? toJson(lead.qualification) : null,
   };
@@ -270,6 +273,7 @@ const scoringColumns = [
   'service_qualified',
   'stage',
   'stage_changed_at',
+  'stage_hold',
 ] as const;
 
 /**
@@ -299,6 +303,7 @@ export async function updateLeadScoring(
     s.serviceQualified ? 1 : 0,
     lead.stage,
     lead.stageChangedAt,
+    s.stageHold ? 1 : 0,
   ];
   const withState = state !== undefined;
   if (withState) parameters.push(state === null ? null : toJson(state));
@@ -333,7 +338,8 @@ export function scoringChanged(before: Lead, after: Lead): boolean {
     a.temperature !== b.temperature ||
     a.temperatureChangesAt !== b.temperatureChangesAt ||
     a.pql !== b.pql ||
-    a.serviceQualified !== b.serviceQualified
+    a.serviceQualified !== b.serviceQualified ||
+    a.stageHold !== b.stageHold
   );
 }
 

@@ -1,5 +1,5 @@
 import type { Lead, LeadScoring, TimelineEntry } from '../leads/model.ts';
-import type { Stage } from '../lifecycle/model.ts';
+import { type Stage, stages } from '../lifecycle/model.ts';
 import type { QualificationRule } from '../lifecycle/qualification.ts';
 import { isQualified } from '../lifecycle/qualification.ts';
 import { newFlags, nextStage, type RuleCause, type StageRules } from '../lifecycle/stage-rules.ts';
@@ -86,7 +86,16 @@ export function moveStage(
 ): void {
   const from = out.lead.stage;
   if (to === from) return;
-  out.lead = { ...out.lead, stage: to, stageChangedAt: at };
+  // A person moving a lead back holds score rules off it until a new threshold crossing
+  // (see LeadScoring.stageHold); any forward move releases the hold.
+  const backwards = to === 'disqualified' || stages.indexOf(to) < stages.indexOf(from);
+  const stageHold = backwards && causeKind !== 'rule' && causeKind !== 'capture';
+  out.lead = {
+    ...out.lead,
+    stage: to,
+    stageChangedAt: at,
+    scoring: { ...out.lead.scoring, stageHold },
+  };
   out.stageChanges.push({ id: newId(), leadId: out.lead.id, from, to, at, causeKind, cause });
   out.entries.push({
     id: newId(),
@@ -129,11 +138,35 @@ function settleTemperature(ctx: ScoringContext, out: Qualified, now: number): vo
 }
 
 /** Score-based stage moves and the qualification rule (SQL when the framework's criteria are met). */
-function settleStage(ctx: ScoringContext, out: Qualified, now: number, newId: () => string): void {
+function settleStage(
+  ctx: ScoringContext,
+  out: Qualified,
+  previous: LeadScoring,
+  now: number,
+  newId: () => string,
+): void {
   const score = leadScore(ctx.model, out.lead.scoring, now).score;
   const move = nextStage(ctx.stageRules, out.lead.stage, score, undefined, out.lead);
-  if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
+  if (move && !heldBack(ctx, out, previous, move, now))
+    moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
   qualifyBySql(ctx, out, now, newId);
+}
+
+/**
+ * Whether a score-based move is held back: the lead is on hold (a person moved it back) and
+ * the score already reached that stage before this change, so nothing crossed a threshold.
+ */
+function heldBack(
+  ctx: ScoringContext,
+  out: Qualified,
+  previous: LeadScoring,
+  move: { stage: Stage; cause: RuleCause },
+  now: number,
+): boolean {
+  if (!out.lead.scoring.stageHold || move.cause.reason !== 'score') return false;
+  const before = leadScore(ctx.model, previous, now).score;
+  const earlier = nextStage(ctx.stageRules, out.lead.stage, before, undefined, out.lead);
+  return earlier !== null && stages.indexOf(earlier.stage) >= stages.indexOf(move.stage);
 }
 
 /** A lead whose BANT/CHAMP criteria meet the workspace rule is sales-qualified (forward only). */
@@ -156,7 +189,7 @@ function withIds(out: Qualified, newId: () => string): Qualified {
  */
 export function qualifyProfile(ctx: ScoringContext, lead: Lead, now: number, newId: () => string): Qualified {
   const out: Qualified = { lead: withProfile(ctx, lead), entries: [], stageChanges: [] };
-  settleStage(ctx, out, now, newId);
+  settleStage(ctx, out, lead.scoring, now, newId);
   settleTemperature(ctx, out, now);
   return withIds(out, newId);
 }
@@ -181,6 +214,8 @@ export function qualifyActivities(
   activities: readonly Activity[],
   now: number,
   newId: () => string,
+  /** The scoring before this change, for stage holds (default: `lead.scoring`). */
+  previous: LeadScoring = lead.scoring,
 ): Qualified & { state: ScoreState | null; stateChanged: boolean } {
   const ordered = [...activities].sort((a, b) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1));
   let current =
@@ -232,12 +267,15 @@ export function qualifyActivities(
       // Moves by activity are judged at the activity; moves by score once, after all of them.
       sync();
       const score = leadScore(ctx.model, out.lead.scoring, now).score;
-      const move = nextStage(ctx.stageRules, out.lead.stage, score, activity, out.lead);
+      let move = nextStage(ctx.stageRules, out.lead.stage, score, activity, out.lead);
+      // On hold, the score does not count; activity rules alone may still move the lead.
+      if (move && heldBack(ctx, out, previous, move, now))
+        move = nextStage(ctx.stageRules, out.lead.stage, Number.NEGATIVE_INFINITY, activity, out.lead);
       if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
     }
   }
   sync();
-  settleStage(ctx, out, now, newId);
+  settleStage(ctx, out, previous, now, newId);
   settleTemperature(ctx, out, now);
   return { ...withIds(out, newId), state: current, stateChanged };
 }

@@ -202,4 +202,26 @@ describeEachEngine('scoring', (engine) => {
     const bad = await api(t, 'GET', '/api/v1/leads?minScore=101');
     assert.equal(bad.statusCode, 400, bad.body);
   });
+
+  it('keeps a lead that sales rejected out of MQL while its score merely stays high; a new intent brings it back', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', { ...idealLead, email: 'held@northwind.io' });
+    assert.equal(lead.stage, 'mql', 'fit 50 reaches the MQL threshold');
+    const rejected = await ok(t, 'POST', `/api/v1/leads/${lead.id}/reject`, { reason: 'bad_timing' });
+    assert.equal(rejected.stage, 'lead');
+
+    await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'email_opened', leadId: lead.id }] });
+    await ok(t, 'POST', '/api/v1/leads', { email: 'held@northwind.io', city: 'Boston' });
+    assert.equal(
+      (await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).stage,
+      'lead',
+      'no re-promotion by score alone',
+    );
+
+    await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'demo_requested', leadId: lead.id }] });
+    const back = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.equal(back.stage, 'mql', 'a demo request is a new reason');
+    const history = await ok(t, 'GET', `/api/v1/leads/${lead.id}/stages`);
+    assert.ok(JSON.stringify(history).includes('mql-demo'), 'the move back names the activity rule');
+  });
 });
