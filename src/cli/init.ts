@@ -1,37 +1,9 @@
 import { parseArgs } from 'node:util';
-import type { Services } from '../app.ts';
 import { validationError } from '../errors.ts';
 import { criteriaOf } from '../lifecycle/qualification.ts';
-import { type Preset, presetNamed, presetNames } from '../scoring/presets.ts';
-import type { Workspace } from '../workspaces/model.ts';
+import { presetNamed, presetNames } from '../scoring/presets.ts';
 import { withServices } from './context.ts';
 import { rescoreEntries, rescoreInForeground, summaryLines } from './rescore-progress.ts';
-
-/**
- * Applies a preset: its scoring model as a new version, and its stage rules, temperature
- * thresholds and qualification rule as the workspace's lifecycle settings. Returns the saved
- * version and the workspace with its new settings (to rescore with).
- *
- * Stand-in for `applyPreset` of the lifecycle service (which serves the HTTP route too), until
- * it lands. Two writes, not one transaction: if the second fails the model is saved and the
- * lifecycle settings are not; running `init` again completes it.
- */
-async function applyPresetHere(
-  services: Services,
-  workspace: Workspace,
-  preset: Preset,
-  by: string,
-): Promise<{ version: number; workspace: Workspace }> {
-  const saved = await services.scoring.saveModel(workspace.id, preset.model, by);
-  const updated = await services.workspaces.updateSettings(workspace.id, {
-    lifecycle: {
-      stageRules: preset.stageRules,
-      temperature: preset.temperature,
-      qualification: preset.qualification,
-    },
-  });
-  return { version: saved.version, workspace: updated };
-}
 
 /** A temperature level in words: "behaviour ≥ 50 or high intent within 3 days". */
 function level(l: { minBehaviour?: number; highIntentWithinDays?: number }): string {
@@ -70,7 +42,11 @@ export async function runInit(args: string[]): Promise<number> {
     const found = await services.workspaces.resolveWorkspace(values.workspace!);
     const started = performance.now();
     const previous = await services.scoring.activeModel(found.id);
-    const { version, workspace } = await applyPresetHere(services, found, preset, `preset:${preset.name}`);
+    const { version, workspace } = await services.lifecycle.applyPreset(
+      found,
+      preset.name,
+      `preset:${preset.name}`,
+    );
     const progress = await rescoreInForeground(services, workspace);
     if (progress.status === 'failed') {
       process.stderr.write(
