@@ -5,7 +5,8 @@ import { sendIdempotent } from '../http/idempotent-write.ts';
 import type { HttpApp } from '../http/types.ts';
 import type { IdempotencyService } from '../idempotency/service.ts';
 import { iso, LeadSchema, leadJson } from '../leads/json.ts';
-import type { RescoreProgress, RescoreService } from '../scoring/rescore.ts';
+import type { RescoreService } from '../scoring/rescore.ts';
+import { ProgressSchema, progressJson } from '../scoring/routes.ts';
 import type { LifecycleSettings } from '../workspaces/model.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { stages } from './model.ts';
@@ -47,32 +48,6 @@ const OpportunityBody = Type.Object(
   },
   { additionalProperties: false },
 );
-
-const ProgressSchema = Type.Object({
-  id: Type.String(),
-  status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
-  total: Type.Integer(),
-  done: Type.Integer(),
-  bandChanged: Type.Integer(),
-  stageChanged: Type.Integer(),
-  startedAt: Type.String({ format: 'date-time' }),
-  finishedAt: Nullable(Type.String({ format: 'date-time' })),
-  error: Nullable(Type.String()),
-});
-
-function progressJson(p: RescoreProgress) {
-  return {
-    id: p.id,
-    status: p.status,
-    total: p.total,
-    done: p.done,
-    bandChanged: p.bandChanged,
-    stageChanged: p.stageChanged,
-    startedAt: iso(p.startedAt),
-    finishedAt: p.finishedAt === null ? null : iso(p.finishedAt),
-    error: p.error,
-  };
-}
 
 const CriterionSchema = Type.Object({
   status: Type.Enum(criterionStatuses),

@@ -19,7 +19,8 @@ const Problem = Type.Object({}, { additionalProperties: true });
 const ModelDocument = Type.Object({}, { additionalProperties: true });
 const YAML_TYPES = ['application/yaml', 'application/x-yaml', 'text/yaml'];
 
-const ProgressSchema = Type.Object({
+/** A rescore's progress as the API shows it (also after lifecycle settings or a preset change). */
+export const ProgressSchema = Type.Object({
   id: Type.String(),
   status: Type.Union([Type.Literal('running'), Type.Literal('done'), Type.Literal('failed')]),
   dryRun: Type.Boolean(),
@@ -32,7 +33,7 @@ const ProgressSchema = Type.Object({
   error: Type.Union([Type.String(), Type.Null()]),
 });
 
-function progressJson(p: RescoreProgress) {
+export function progressJson(p: RescoreProgress) {
   return {
     id: p.id,
     status: p.status,

@@ -8,7 +8,7 @@ import { defaultStageRules } from '../lifecycle/stage-rules.ts';
 import { defaultTemperatureConfig } from '../lifecycle/temperature.ts';
 import { activityMatches } from '../scoring/conditions.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
-import type { Score, ScoreState } from './engine.ts';
+import type { Score } from './engine.ts';
 import { explainScore, type ScoreExplanation } from './explain.ts';
 import { type Activity, defaultModel, type ScoringModel } from './model.ts';
 import { leadScore, type ScoringContext } from './qualify.ts';
