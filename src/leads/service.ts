@@ -271,15 +271,15 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       else byLead.set(activity.leadId, [activity]);
     }
     if (byLead.size === 0) return;
-    const ids = [...byLead.keys()];
-    const [found, states] = [
-      await store.findLeadsByIds(trx, workspace.id, ids),
-      await scoring.findStatesIn(trx, workspace.id, ids),
-    ];
-    await qualifyAndWrite(trx, workspace, ctx, found, (lead) => ({
-      state: states.get(lead.id) ?? null,
-      activities: byLead.get(lead.id)!,
-    }));
+    const found = await store.findLeadsWithStates(trx, workspace.id, [...byLead.keys()]);
+    const states = new Map(found.map(({ lead, state }) => [lead.id, state]));
+    await qualifyAndWrite(
+      trx,
+      workspace,
+      ctx,
+      found.map(({ lead }) => lead),
+      (lead) => ({ state: states.get(lead.id) ?? null, activities: byLead.get(lead.id)! }),
+    );
   }
 
   /**

@@ -188,6 +188,26 @@ export async function findMergeTargets(
   return out;
 }
 
+/** Leads with their per-rule scoring state (null: none yet), one read for what scoring an event needs. */
+export async function findLeadsWithStates(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+): Promise<Array<{ lead: Lead; state: ScoreState | null }>> {
+  const out: Array<{ lead: Lead; state: ScoreState | null }> = [];
+  for (let i = 0; i < ids.length; i += 500) {
+    const rows = await db
+      .selectFrom('leads')
+      .select([...leadColumns, 'score_state'])
+      .where('workspace_id', '=', workspaceId)
+      .where('id', 'in', paddedInList(ids.slice(i, i + 500)))
+      .execute();
+    for (const row of rows)
+      out.push({ lead: rowToLead(row), state: parseJson<ScoreState | null>(row.score_state, null) });
+  }
+  return out;
+}
+
 export async function findLeadsByIds(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<Lead[]> {
   if (ids.length === 0) return [];
   const rows = await db
@@ -440,7 +460,7 @@ export async function workspacesWithDueTemperatures(db: Kysely<DB>, now: number)
     .selectFrom('leads')
     .select('workspace_id')
     .distinct()
-    .where('temperature_changes_at', 'is not', null)
+    .where('temperature', 'in', ['warm', 'hot'])
     .where('temperature_changes_at', '<=', now)
     .execute();
   return rows.map((r) => r.workspace_id);
@@ -457,7 +477,8 @@ export async function leadsWithDueTemperatures(
     .selectFrom('leads')
     .select(leadColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('temperature_changes_at', 'is not', null)
+    // Only warm and hot leads cool down: leads_temperature_ix finds them.
+    .where('temperature', 'in', ['warm', 'hot'])
     .where('temperature_changes_at', '<=', now)
     .orderBy('temperature_changes_at')
     .limit(limit)

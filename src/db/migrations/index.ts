@@ -3,7 +3,15 @@ import { leanLeadIndexes } from './2026-11-23T0900-lean-lead-indexes.ts';
 import { qualification } from './2026-11-23T1000-qualification.ts';
 import { scoreStateOnLead } from './2026-11-23T1100-score-state-on-lead.ts';
 import { stageHold } from './2026-11-23T1200-stage-hold.ts';
+import { sweepByTemperature } from './2026-11-23T1300-sweep-by-temperature.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
-export const migrations: Migration[] = [initial, leanLeadIndexes, qualification, scoreStateOnLead, stageHold];
+export const migrations: Migration[] = [
+  initial,
+  leanLeadIndexes,
+  qualification,
+  scoreStateOnLead,
+  stageHold,
+  sweepByTemperature,
+];
