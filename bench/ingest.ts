@@ -2,12 +2,15 @@ import path from 'node:path';
 import pino from 'pino';
 import { createServices } from '../src/app.ts';
 import { loadConfig } from '../src/config.ts';
+import { defaultQualificationRule } from '../src/lifecycle/qualification.ts';
+import { defaultTemperatureConfig } from '../src/lifecycle/temperature.ts';
+import { defaultGrades } from '../src/scoring/model.ts';
 import type { BenchContext, Benchmark, BenchResult } from './lib/context.ts';
-import { type GeneratedEvent, leadInput, makeEvent, PersonGenerator } from './lib/data.ts';
+import { leadInput, PersonGenerator } from './lib/data.ts';
+import { chunk, type PlannedEvent, planEvents, rawEvent } from './lib/events.ts';
 import { Client, ErrorSamples } from './lib/http.ts';
 import { batchedInsertLimit, best } from './lib/limits.ts';
 import { profileInProcess } from './lib/profile.ts';
-import { Random } from './lib/random.ts';
 import { activityRows } from './lib/rows.ts';
 import { freshTarget, serverOn } from './lib/setup.ts';
 import { percentile, rate, round } from './lib/stats.ts';
@@ -15,63 +18,42 @@ import { percentile, rate, round } from './lib/stats.ts';
 const SERVICE_BATCH = 1000;
 const HTTP_BATCH = 500;
 const HTTP_CLIENTS = 2;
-
-/** An event before its lead has an id: `lead` indexes the generated leads. */
-interface PlannedEvent extends GeneratedEvent {
-  lead: number;
-  /** Email-tool events name the lead by email and carry the tool's own id (retry-safe). */
-  byEmail: boolean;
-  clientId: string | undefined;
-}
+/** The untimed warm-up run ingests this share of the events. */
+const WARMUP_SHARE = 0.1;
 
 /**
- * `count` events over the last 30 days in time order, spread over `leads` leads with a skew
- * (a few very active leads, a long tail), the way a site and an email tool report them.
+ * Settings under which no activity is relevant to scoring or qualification: a model without
+ * rules and lifecycle settings without stage moves, flags or high-intent matchers. Ingest then
+ * pays only for looking the rules up, which is what "scoring off" costs at least.
  */
-function planEvents(count: number, leads: number, seed: number): PlannedEvent[] {
-  const r = new Random(seed);
-  const end = Date.now() - 60_000;
-  const start = end - 30 * 24 * 3600 * 1000;
-  const step = (end - start) / count;
-  // A random permutation so that "popular" leads are not just the first ones created.
-  const order = Array.from({ length: leads }, (_, i) => i);
-  for (let i = order.length - 1; i > 0; i--) {
-    const j = r.int(0, i);
-    [order[i], order[j]] = [order[j]!, order[i]!];
-  }
-  return Array.from({ length: count }, (_, i) => {
-    const event = makeEvent(r, Math.round(start + i * step + r.float() * step));
-    const byEmail = event.type === 'email_opened' || event.type === 'email_clicked';
-    return {
-      ...event,
-      lead: order[r.chance(0.5) ? r.skewedIndex(leads) : r.int(0, leads - 1)]!,
-      byEmail,
-      clientId: byEmail ? `esp:${seed}:${i}` : undefined,
-    };
+async function turnScoringOff(
+  services: Awaited<ReturnType<typeof createServices>>,
+  workspaceId: string,
+): Promise<void> {
+  await services.scoring.saveModel(
+    workspaceId,
+    { halfLifeDays: 30, grades: defaultGrades, competitorDomains: [], fit: [], behaviour: [], negative: [] },
+    'bench',
+  );
+  await services.workspaces.updateSettings(workspaceId, {
+    lifecycle: {
+      stageRules: { moves: [], flags: [] },
+      temperature: { ...defaultTemperatureConfig, highIntent: [] },
+      qualification: defaultQualificationRule,
+    },
   });
 }
 
-/** The API form of an event (`POST /api/v1/events` item), once leads have ids and emails. */
-function rawEvent(e: PlannedEvent, ids: string[], emails: string[]): Record<string, unknown> {
-  const out: Record<string, unknown> = { type: e.type, occurredAt: new Date(e.occurredAt).toISOString() };
-  if (e.clientId) out.id = e.clientId;
-  if (e.byEmail) out.email = emails[e.lead];
-  else out.leadId = ids[e.lead];
-  out.properties = e.properties;
-  return out;
-}
-
-function chunk<T>(items: T[], size: number): T[][] {
-  const out: T[][] = [];
-  for (let i = 0; i < items.length; i += size) out.push(items.slice(i, i + size));
-  return out;
-}
-
-/** The events service called directly, in this process, on a fresh database. */
+/**
+ * The events service called directly, in this process, on a fresh database (folder `label`):
+ * with the default scoring model and lifecycle settings (`scoring: 'on'`), or with nothing to
+ * score (`'off'`). With `profile`, the ingest is profiled into `ingest-<label>.cpuprofile`.
+ */
 async function servicePhase(
   ctx: BenchContext,
   leadInputs: Record<string, unknown>[],
   planned: PlannedEvent[],
+  { scoring, label, profile }: { scoring: 'on' | 'off'; label: string; profile: boolean },
 ): Promise<{
   eventsPerS: number;
   leadsPerS: number;
@@ -79,7 +61,7 @@ async function servicePhase(
   accepted: number;
   problems: string[];
 }> {
-  const target = await freshTarget(ctx, 'service');
+  const target = await freshTarget(ctx, label);
   const config = loadConfig({
     LEADLINE_DATA_DIR: target.dataDir,
     LOG_LEVEL: 'warn',
@@ -89,6 +71,7 @@ async function servicePhase(
   const problems: string[] = [];
   try {
     const boot = await services.workspaces.bootstrap();
+    if (scoring === 'off') await turnScoringOff(services, boot!.workspace.id);
     const workspace = await services.workspaces.getWorkspace(boot!.workspace.id);
     const ids: string[] = [];
     const emails: string[] = [];
@@ -108,7 +91,7 @@ async function servicePhase(
       planned.map((e) => rawEvent(e, ids, emails)),
       SERVICE_BATCH,
     );
-    ctx.log(`service: ${ids.length.toLocaleString('en-US')} leads at ${leadsPerS}/s; ingesting events…`);
+    ctx.log(`${label}: ${ids.length.toLocaleString('en-US')} leads at ${leadsPerS}/s; ingesting events…`);
     const batchMs: number[] = [];
     let accepted = 0;
     const work = async () => {
@@ -125,8 +108,8 @@ async function servicePhase(
       }
       return performance.now() - started;
     };
-    const ms = ctx.profile
-      ? await profileInProcess(path.join(ctx.profileDir, 'ingest-service.cpuprofile'), work)
+    const ms = profile
+      ? await profileInProcess(path.join(ctx.profileDir, `ingest-${label}.cpuprofile`), work)
       : await work();
     return {
       eventsPerS: rate(accepted, ms),
@@ -247,25 +230,55 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
   };
   const first = await measureLimit();
 
-  const service = await servicePhase(ctx, leadInputs, planned);
+  // The same work twice, each on its own fresh database: with scoring, then with nothing to
+  // score. A short untimed run first compiles both paths (JIT), or whichever phase ran first
+  // would pay for it (~7% of a 200,000-event phase) and the cost of scoring would be off by that.
+  const warmupCount = Math.round(eventCount * WARMUP_SHARE);
+  ctx.log(`warming up (${warmupCount.toLocaleString('en-US')} events, untimed)…`);
+  await servicePhase(ctx, leadInputs, planned.slice(0, warmupCount), {
+    scoring: 'on',
+    label: 'warmup',
+    profile: false,
+  });
+  const service = await servicePhase(ctx, leadInputs, planned, {
+    scoring: 'on',
+    label: 'service',
+    profile: ctx.profile,
+  });
   ctx.log(`service: ${service.eventsPerS.toLocaleString('en-US')} events/s`);
+  const off = await servicePhase(ctx, leadInputs, planned, {
+    scoring: 'off',
+    label: 'service-scoring-off',
+    profile: ctx.profile,
+  });
+  ctx.log(`service, scoring off: ${off.eventsPerS.toLocaleString('en-US')} events/s`);
   const http = await httpPhase(ctx, leadInputs, planned);
   const limit = best([first, await measureLimit()]);
 
-  const notes = [...service.problems];
+  const notes = [...service.problems, ...off.problems];
   if (service.accepted !== eventCount)
     notes.push(`service accepted ${service.accepted} of ${eventCount} events`);
+  if (off.accepted !== eventCount)
+    notes.push(`service (scoring off) accepted ${off.accepted} of ${eventCount} events`);
+  const scoringCost = 1 - service.eventsPerS / off.eventsPerS;
+  notes.push(
+    `goal (issue 3): scoring_cost <= 0.20 (scoring on loses at most 20% of service_events_per_s); ` +
+      `measured ${round(scoringCost, 3)}`,
+  );
   if (http.accepted !== eventCount) notes.push(`http accepted ${http.accepted} of ${eventCount} events`);
   if (http.errors.count > 0)
     notes.push(`http errors (${http.errors.count}): ${http.errors.samples.join(' | ')}`);
   return {
     figures: {
       service_events_per_s: service.eventsPerS,
+      service_events_per_s_scoring_off: off.eventsPerS,
+      scoring_cost: round(scoringCost, 3),
       http_events_per_s: http.eventsPerS,
       raw_insert_rows_per_s: limit.perS,
       service_ratio: round(service.eventsPerS / limit.perS, 3),
       http_ratio: round(http.eventsPerS / limit.perS, 3),
       service_batch_p99_ms: round(service.batchP99Ms, 1),
+      service_batch_p99_ms_scoring_off: round(off.batchP99Ms, 1),
       http_batch_p50_ms: round(http.batchP50Ms, 1),
       http_batch_p99_ms: round(http.batchP99Ms, 1),
       http_errors: http.errors.count,
@@ -281,6 +294,10 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       http_batch: HTTP_BATCH,
       http_clients: HTTP_CLIENTS,
       limit_runs: limit.runs,
+      scoring_off:
+        'a saved model with no rules; lifecycle settings with no stage moves, no flags, no high-intent matchers (no activity is relevant)',
+      phase_order:
+        'limit, service warm-up (10% of the events, scoring on, untimed), service (scoring on), service (scoring off), http, limit',
       subjects: 'email_opened/email_clicked by email with a client id (~20%), the rest by leadId',
       event_mix:
         'page_view 50%, email_opened 14%, content_downloaded 8%, pricing_viewed 8%, email_clicked 6%, form_submitted 5%, webinar_* 6%, demo_requested/trial_started 3%',
@@ -293,6 +310,6 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
 export const benchmark: Benchmark = {
   name: 'ingest',
   description:
-    '200,000 events for 20,000 leads: events service in-process (batches of 1,000) and POST /api/v1/events (500)',
+    '200,000 events for 20,000 leads: events service in-process (batches of 1,000; scoring on, then off) and POST /api/v1/events (500)',
   run,
 };

@@ -20,10 +20,12 @@ import {
   root,
 } from './lib/context.ts';
 import { printProfile, summariseProfile } from './lib/profile.ts';
+import { benchmark as rescore } from './rescore.ts';
+import { benchmark as scoreExplain } from './score-explain.ts';
 import { benchmark as upsertLatency } from './upsert-latency.ts';
 import { benchmark as upsertThroughput } from './upsert-throughput.ts';
 
-const benchmarks: Benchmark[] = [ingest, importBench, upsertLatency, upsertThroughput];
+const benchmarks: Benchmark[] = [ingest, importBench, upsertLatency, upsertThroughput, rescore, scoreExplain];
 const resultsDir = path.join(root, 'bench', 'results');
 
 function list(): void {

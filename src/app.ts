@@ -54,7 +54,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const lifecycle = createLifecycleService({ database, leads, scoring, workspaces, clock });
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
-  const imports = createImportService({ database, leads, clock });
+  const imports = createImportService({ database, leads, properties, clock });
   return {
     config,
     clock,

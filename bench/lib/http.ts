@@ -25,21 +25,24 @@ export class Client {
 
   /** POSTs a JSON text already serialised. Never rejects on HTTP errors; rejects on socket errors. */
   post(path: string, json: string): Promise<Reply> {
+    return this.#request('POST', path, json);
+  }
+
+  /** GETs `path`. Never rejects on HTTP errors; rejects on socket errors. */
+  get(path: string): Promise<Reply> {
+    return this.#request('GET', path, undefined);
+  }
+
+  #request(method: 'GET' | 'POST', path: string, json: string | undefined): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
+      const headers: Record<string, string | number> = { authorization: this.#auth };
+      if (json !== undefined) {
+        headers['content-type'] = 'application/json';
+        headers['content-length'] = Buffer.byteLength(json);
+      }
       const req = http.request(
-        {
-          host: '127.0.0.1',
-          port: this.#port,
-          method: 'POST',
-          path,
-          agent: this.#agent,
-          headers: {
-            authorization: this.#auth,
-            'content-type': 'application/json',
-            'content-length': Buffer.byteLength(json),
-          },
-        },
+        { host: '127.0.0.1', port: this.#port, method, path, agent: this.#agent, headers },
         (res) => {
           const chunks: Buffer[] = [];
           res.on('data', (c: Buffer) => chunks.push(c));

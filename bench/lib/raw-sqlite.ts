@@ -56,3 +56,44 @@ export function rawSingleCommits(db: SQLite.Database, sql: string, rows: readonl
   for (const row of rows) statement.run(row); // autocommit: each statement is its own transaction
   return performance.now() - started;
 }
+
+/**
+ * A plain full scan of a workspace's activities grouped by lead (the timeline index covers
+ * it), every result row stepped through: the read floor of anything that walks every lead's
+ * history. Returns the activity rows counted and ms.
+ */
+export function rawGroupedScan(db: SQLite.Database, workspaceId: string): { rows: number; ms: number } {
+  const statement = db.prepare(
+    'select lead_id, count(*) as n from activities where workspace_id = ? group by lead_id',
+  );
+  const started = performance.now();
+  let rows = 0;
+  for (const row of statement.iterate(workspaceId) as Iterable<{ lead_id: string; n: number }>) rows += row.n;
+  return { rows, ms: performance.now() - started };
+}
+
+/**
+ * What a score explanation must read at the least, for each of `leadIds`: the lead row by
+ * primary key, and its scoring-state row when the schema keeps states in their own table
+ * (`lead_score_states`; later schemas keep the state on the lead row). Returns ms for all of
+ * them and the tables read.
+ */
+export function rawLeadReads(
+  db: SQLite.Database,
+  workspaceId: string,
+  leadIds: readonly string[],
+): { ms: number; tables: string[] } {
+  const lead = db.prepare('select * from leads where workspace_id = ? and id = ?');
+  const separate = db
+    .prepare("select 1 from sqlite_master where type = 'table' and name = 'lead_score_states'")
+    .get();
+  const state = separate
+    ? db.prepare('select state from lead_score_states where workspace_id = ? and lead_id = ?')
+    : undefined;
+  const started = performance.now();
+  for (const id of leadIds) {
+    if (!lead.get(workspaceId, id)) throw new Error(`lead ${id} not found`);
+    state?.get(workspaceId, id);
+  }
+  return { ms: performance.now() - started, tables: separate ? ['leads', 'lead_score_states'] : ['leads'] };
+}

@@ -652,7 +652,7 @@ const IMPORT_SOURCE = 'import';
  */
 export function completeCapture(
   capture: LeadCapture,
-  row: ImportRow,
+  row: Partial<Pick<ImportRow, 'at' | 'channel' | 'labelChannel'>>,
   plan: ImportPlan,
   now: number,
 ): LeadCapture {

@@ -1,49 +1,35 @@
-import { Readable } from 'node:stream';
-import { type CsvError, parse } from 'csv-parse';
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { type FieldError, validationError } from '../errors.ts';
 import type { Lead, LeadCapture } from '../leads/model.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
+import { checkProperties } from '../properties/model.ts';
+import type { PropertyService } from '../properties/service.ts';
 import { csvRows, type ExportFormat, exportHeader, jsonLine, leadCells } from './export.ts';
-import {
-  completeCapture,
-  csvErrorMessage,
-  detectDelimiter,
-  firstLine,
-  type ImportPlan,
-  type ImportRow,
-  parseColumnMap,
-  planImport,
-  rejectReason,
-  rowInput,
-} from './model.ts';
+import { completeCapture, type ImportPlan, parseColumnMap, rejectReason } from './model.ts';
+import { decode, type ParsedRow, parseRows, type RowBatch, release } from './rows.ts';
 
 export interface ImportServiceDeps {
   database: Database;
   leads: LeadService;
+  /** The workspace's property definitions, which imported properties are checked against. */
+  properties: Pick<PropertyService, 'definitionsIn'>;
   clock: () => number;
 }
 
-/** Rows per batch: one group-commit unit, parsed and written together. (1,000) */
-export const BATCH_ROWS = 1000;
-
 /**
- * Batches handed to group commit at once: they share one transaction (each in its own
- * savepoint), so one durable commit covers 16,000 rows. Most of a commit's cost is writing the
- * index pages it touched, and the leads indexes on email and created_at take rows in random
- * order: a bigger group writes each page for more rows. Measured on 100,000 HubSpot rows
- * (SQLite): 1 batch per commit wrote 3.0 GB, 8 wrote 0.8 GB, 16 wrote 0.6 GB. It also bounds
- * memory: at most two rounds (one being written, the next being read) are held. (16)
+ * Batches (of `BATCH_ROWS` rows, see rows.ts) handed to group commit at once: they share one
+ * transaction (each in its own savepoint), so one durable commit covers 24,000 rows. Most of
+ * a commit's cost is writing the index pages it touched, and the leads indexes on email and
+ * created_at take rows in random order: a bigger group writes each page for more rows.
+ * Measured on 750,000 HubSpot rows (SQLite): COMMIT took 19 s of the import's wall time with
+ * 8 batches per commit, 12 s with 16, 10 s with 24, 9 s with 32. Memory bounds it: a round
+ * waits as bytes (~0.7 MB a batch) while it is written, and the SQLite cache holds its dirty
+ * pages; peak RSS was 283-292 MB with 8 (the rows held as objects), 284-297 MB with 24 and up
+ * to 303 MB with 32. (24)
  */
-const BATCHES_PER_ROUND = 8;
-
-/** Longest record csv-parse accepts, in characters; beyond it a quote was surely never closed. (1 MiB) */
-const MAX_RECORD_CHARS = 1 << 20;
-
-/** Longest header line looked for before parsing starts, in bytes. (1 MiB) */
-const MAX_HEADER_BYTES = 1 << 20;
+const BATCHES_PER_ROUND = 24;
 
 /** Leads read per page when exporting (keyset pagination). (1,000) */
 const EXPORT_PAGE = 1000;
@@ -86,26 +72,20 @@ export interface ImportSummary {
   ms: number;
 }
 
-/** One data row on its way through a batch. */
-interface Entry {
-  row: number;
-  line: number;
-  cells: string[];
-  /** Absent when the row was refused before conversion (a wrong column count). */
-  data?: ImportRow;
-  errors?: FieldError[];
+/** One batch checked against the workspace's property definitions. */
+interface CheckedBatch {
+  captures: LeadCapture[];
+  /** In file order. */
+  rejects: ImportReject[];
 }
 
 interface BatchResult {
   created: number;
   updated: number;
+  rejects: ImportReject[];
 }
 
 export type ImportService = ReturnType<typeof createImportService>;
-
-function toBuffer(chunk: unknown): Buffer {
-  return Buffer.isBuffer(chunk) ? chunk : Buffer.from(String(chunk), 'utf8');
-}
 
 /** Settles `promise` later: marks it handled now, so a rejection before the `await` is not fatal. */
 function later<T>(promise: Promise<T>): Promise<T> {
@@ -113,64 +93,80 @@ function later<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-export function createImportService({ database, leads, clock }: ImportServiceDeps) {
+export function createImportService({ database, leads, properties, clock }: ImportServiceDeps) {
   /**
-   * Parses one batch against the workspace's schema as `db` sees it: the valid rows become
-   * captures; the others get their errors on their entry.
+   * Checks one batch of parsed rows against the workspace's property definitions as `db` sees
+   * them (as `leads.parseManyIn` does for API captures) and completes the valid ones (create
+   * date, channel): they become captures; the others rejects, with their cells.
    */
-  async function parseBatch(
+  async function checkBatch(
     db: Kysely<DB>,
     workspace: WorkspaceContext,
     plan: ImportPlan,
-    batch: Entry[],
-  ): Promise<LeadCapture[]> {
+    batch: RowBatch,
+  ): Promise<CheckedBatch> {
+    const definitions = await properties.definitionsIn(db, workspace.id);
+    const strict = workspace.settings.strictProperties ?? false;
     const now = clock();
-    const rows = batch.filter((e) => e.data);
-    const parsed = await leads.parseManyIn(
-      db,
-      workspace,
-      rows.map((e) => e.data!.input),
-      () => '',
-    );
+    const rows = decode<ParsedRow[]>(batch.rows);
+    let cells: string[][] | undefined;
+    const cellsOf = (index: number) => {
+      cells ??= decode<string[][]>(batch.cells);
+      return cells[index]!;
+    };
+    let clean = 0;
     const captures: LeadCapture[] = [];
-    parsed.forEach((result, i) => {
-      const entry = rows[i]!;
-      const errors = result.ok ? entry.data!.errors : [...entry.data!.errors, ...result.errors];
-      if (errors.length > 0) entry.errors = errors;
-      else if (result.ok) captures.push(completeCapture(result.value, entry.data!, plan, now));
-    });
-    return captures;
+    const rejects: ImportReject[] = [];
+    for (const row of rows) {
+      // The cells of a row without errors are in the batch's `cells`, in order.
+      const index = row.errors ? -1 : clean++;
+      let errors = row.errors ?? [];
+      let capture = row.capture;
+      if (capture?.properties) {
+        const checked = checkProperties(capture.properties, definitions, strict);
+        if (checked.ok) capture = { ...capture, properties: checked.value };
+        else errors = [...errors, ...checked.errors];
+      }
+      if (capture && errors.length === 0) captures.push(completeCapture(capture, row, plan, now));
+      else
+        rejects.push({
+          row: row.row,
+          line: row.line,
+          errors,
+          reason: rejectReason(plan, errors),
+          cells: row.cells ?? cellsOf(index),
+        });
+    }
+    return { captures, rejects };
   }
 
   /**
-   * One batch in one group-commit unit: parse every row against the workspace's property
-   * schema, complete the valid ones (create date, channel) and capture them together (one
-   * lookup, one multi-row insert). This is `leads.captureRawManyIn` in its two steps, so the
-   * import can add what the input schema has no field for between them. Rejected rows get
-   * their errors on their entry; nothing of them is written.
+   * One batch in one group-commit unit: check every row against the workspace's property
+   * schema, complete the valid ones and capture them together (one lookup, one multi-row
+   * insert). Rejected rows are returned; nothing of them is written.
    */
-  function writeBatch(workspace: WorkspaceContext, plan: ImportPlan, batch: Entry[]): Promise<BatchResult> {
+  function writeBatch(workspace: WorkspaceContext, plan: ImportPlan, batch: RowBatch): Promise<BatchResult> {
     return database.writes.run(async (trx) => {
-      const captures = await parseBatch(trx, workspace, plan, batch);
+      const { captures, rejects } = await checkBatch(trx, workspace, plan, batch);
       const written =
         captures.length > 0 ? await leads.captureManyIn(trx, workspace, captures, 'import') : [];
       const created = written.filter((w) => w.created).length;
-      return { created, updated: written.length - created };
+      return { created, updated: written.length - created, rejects };
     });
   }
 
   /**
-   * A dry run of one batch: the same parsing, then created vs updated by looking up which
+   * A dry run of one batch: the same checks, then created vs updated by looking up which
    * emails (and phones of phone-only leads) already have a lead — or appeared earlier in the
    * file (`seen`, which grows with the file: a dry run holds one short key per distinct person).
    */
   async function countBatch(
     workspace: WorkspaceContext,
     plan: ImportPlan,
-    batch: Entry[],
+    batch: RowBatch,
     seen: Set<string>,
   ): Promise<BatchResult> {
-    const captures = await parseBatch(database.db, workspace, plan, batch);
+    const { captures, rejects } = await checkBatch(database.db, workspace, plan, batch);
     const known = await leads.knownContacts(
       workspace.id,
       captures.flatMap((c) => (c.email && !seen.has(`e:${c.email}`) ? [c.email] : [])),
@@ -190,17 +186,16 @@ export function createImportService({ database, leads, clock }: ImportServiceDep
         }
       } else if (phone !== undefined) seen.add(`p:${phone}`);
     }
-    return { created, updated: captures.length - created };
+    return { created, updated: captures.length - created, rejects };
   }
 
   /**
-   * Imports a CSV stream: reads the header (delimiter auto-detected among comma, semicolon and
-   * tab; a BOM is skipped), then parses the rows as they arrive and writes them in batches of
-   * `BATCH_ROWS`, each one group-commit unit, `BATCHES_PER_ROUND` at a time. Memory stays flat
-   * whatever the file's size: reading waits while a round is written (backpressure), and only
-   * two rounds of rows are held. A row that breaks the CSV (wrong column count, a quote never
-   * closed) is rejected like a row with bad fields, and the import goes on. Throws
-   * VALIDATION_FAILED for an invalid map, an empty file or a file without a usable header.
+   * Imports a CSV stream: parses it into batches of rows (`parseRows`) and writes them
+   * `BATCHES_PER_ROUND` batches per group commit. Memory stays flat whatever the file's size:
+   * reading waits while a round is written (backpressure), and a round waits as bytes
+   * (`RowBatch`). A row that breaks the CSV (wrong column count, a quote never closed) is
+   * rejected like a row with bad fields, and the import goes on. Throws VALIDATION_FAILED for
+   * an invalid map, an empty file or a file without a usable header.
    */
   async function importCsv(source: AsyncIterable<unknown>, options: ImportOptions): Promise<ImportSummary> {
     const started = performance.now();
@@ -210,178 +205,68 @@ export function createImportService({ database, leads, clock }: ImportServiceDep
     const map = parseColumnMap(options.map, paths.map);
     if (!map.ok) throw validationError(map.errors, 'The column map is invalid.');
 
-    // The header line decides the delimiter: read until it is complete.
-    const chunks = source[Symbol.asyncIterator]();
-    const head: Buffer[] = [];
-    let bytes = 0;
-    let ended = false;
-    let headerLine: string | undefined;
-    while (headerLine === undefined) {
-      const next = await chunks.next();
-      if (next.done) ended = true;
-      else {
-        const chunk = toBuffer(next.value);
-        head.push(chunk);
-        bytes += chunk.length;
-        options.onProgress?.(bytes);
-      }
-      headerLine = firstLine(Buffer.concat(head).toString('utf8'), ended);
-      if (headerLine === undefined && bytes > MAX_HEADER_BYTES)
-        throw validationError([{ path: paths.file, message: 'has a first line longer than 1 MiB' }]);
-    }
-    if (headerLine.trim() === '')
-      throw validationError(
-        [{ path: paths.file, message: 'is empty: it needs a header line, then one row per lead' }],
-        'The file is empty.',
-      );
-
-    const parser = parse({
-      delimiter: detectDelimiter(headerLine),
-      bom: true,
-      info: true,
-      relax_column_count: true,
-      relax_quotes: true,
-      skip_empty_lines: true,
-      skip_records_with_error: true,
-      max_record_size: MAX_RECORD_CHARS,
-    });
-    // Records that break the CSV arrive as 'skip' events, ahead of the records still buffered
-    // in the parser: they wait here and are slotted in by line number.
-    const broken: CsvError[] = [];
-    let unreadable = false;
-    parser.on('skip', (error: CsvError) => {
-      // An unclosed quote swallows the rest of the file; report it once.
-      if (unreadable) return;
-      if (error.code === 'CSV_QUOTE_NOT_CLOSED' || error.code === 'CSV_MAX_RECORD_SIZE') unreadable = true;
-      broken.push(error);
-    });
-    const feed = Readable.from(
-      (async function* () {
-        yield* head;
-        if (ended) return;
-        for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
-          const chunk = toBuffer(next.value);
-          bytes += chunk.length;
-          options.onProgress?.(bytes);
-          yield chunk;
-        }
-      })(),
-      { objectMode: false },
-    );
-    feed.on('error', (error) => parser.destroy(error));
-    feed.pipe(parser);
-
     const summary: ImportSummary = { dryRun, rows: 0, created: 0, updated: 0, rejected: 0, ms: 0 };
     const seen = new Set<string>();
     let plan: ImportPlan | undefined;
-    let lastLine = 0;
-    let lastEmpty = 0;
-    let batch: Entry[] = [];
-    let round: Entry[][] = [];
-    let inFlight: Promise<void> | undefined;
+    let round: RowBatch[] = [];
 
     /**
      * Writes a round's batches together (or counts them, one after the other: a dry run's
      * `seen` must see them in file order), then reports their rejects in file order.
      */
-    async function runRound(batches: Entry[][]): Promise<void> {
+    async function runRound(batches: RowBatch[]): Promise<void> {
       const writes = dryRun ? [] : batches.map((b) => later(writeBatch(workspace, plan!, b)));
-      for (const [i, batch] of batches.entries()) {
-        // A failed unit fails the import (what was committed before it stays). Group commit
-        // already retries the one expected failure, a unique-index race with another process.
-        const counts = await (dryRun ? countBatch(workspace, plan!, batch, seen) : writes[i]!);
-        summary.created += counts.created;
-        summary.updated += counts.updated;
-        for (const entry of batch) if (entry.errors) await reject(entry, entry.errors);
-      }
-    }
-
-    async function reject(entry: Entry, errors: FieldError[]): Promise<void> {
-      summary.rejected++;
-      await options.onReject?.({
-        row: entry.row,
-        line: entry.line,
-        errors,
-        reason: rejectReason(plan!, errors),
-        cells: entry.cells,
-      });
-    }
-
-    function take(entry: Entry): Promise<void> | undefined {
-      batch.push(entry);
-      if (batch.length < BATCH_ROWS) return undefined;
-      round.push(batch);
-      batch = [];
-      if (round.length < BATCHES_PER_ROUND) return undefined;
-      return flushRound();
-    }
-
-    async function flushRound(): Promise<void> {
-      if (batch.length > 0) {
-        round.push(batch);
-        batch = [];
-      }
-      await inFlight;
-      if (round.length > 0) {
-        inFlight = later(runRound(round));
-      }
-      round = [];
-    }
-
-    /** A record csv-parse refused, as a rejected row at its place in the file. */
-    function brokenRow(error: CsvError): Promise<void> | undefined {
-      const info = error as unknown as { lines: number; empty_lines: number; record?: string[] };
-      const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-      lastLine = info.lines;
-      lastEmpty = info.empty_lines;
-      if (!plan) return undefined;
-      summary.rows++;
-      const errors = [{ path: '/', message: csvErrorMessage(error.code, error.message) }];
-      return take({ row: summary.rows, line, cells: info.record ?? [], errors });
-    }
-
-    try {
-      for await (const { record, info } of parser as AsyncIterable<{
-        record: string[];
-        info: { lines: number; empty_lines: number };
-      }>) {
-        while (broken.length > 0 && (broken[0]!.lines as number) < info.lines)
-          await brokenRow(broken.shift()!);
-        const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-        lastLine = info.lines;
-        lastEmpty = info.empty_lines;
-        if (!plan) {
-          const planned = planImport(record, map.value, paths);
-          if (!planned.ok) throw validationError(planned.errors, 'The file cannot be imported.');
-          plan = planned.value;
-          options.onHeader?.(plan.header);
-          continue;
+      try {
+        for (const [i, batch] of batches.entries()) {
+          // A failed unit fails the import (what was committed before it stays). Group commit
+          // already retries the one expected failure, a unique-index race with another process.
+          const result = await (dryRun ? countBatch(workspace, plan!, batch, seen) : writes[i]!);
+          summary.created += result.created;
+          summary.updated += result.updated;
+          for (const reject of result.rejects) {
+            summary.rejected++;
+            await options.onReject?.(reject);
+          }
+          release(batch);
         }
-        // A line of delimiters only (spreadsheets pad files with them) is no row at all.
-        if (record.every((cell) => cell === '')) continue;
-        summary.rows++;
-        const width = plan.header.length;
-        let entry: Entry;
-        if (record.length < width || (record.length > width && record.slice(width).some((c) => c !== ''))) {
-          const message = `has ${record.length} columns; the header has ${width}`;
-          entry = { row: summary.rows, line, cells: record, errors: [{ path: '/', message }] };
-        } else entry = { row: summary.rows, line, cells: record, data: rowInput(plan, record, clock()) };
-        const pending = take(entry);
-        if (pending) await pending;
+      } finally {
+        // The import ends when the last of its writes has: none is left running behind it.
+        await Promise.allSettled(writes);
       }
-      for (const error of broken.splice(0)) await brokenRow(error);
-      if (!plan)
-        throw validationError(
-          [{ path: paths.file, message: 'has no readable header line' }],
-          'The file cannot be imported.',
-        );
-      await flushRound();
-      await inFlight;
-    } finally {
-      feed.destroy();
-      parser.destroy();
-      await inFlight?.catch(() => {});
     }
+
+    /** The source's chunks as bytes, reporting progress as they are read. */
+    async function* bytes(): AsyncGenerator<Buffer> {
+      // Not `for await`: stopping early must not destroy the caller's stream.
+      const chunks = source[Symbol.asyncIterator]();
+      let read = 0;
+      for (let next = await chunks.next(); !next.done; next = await chunks.next()) {
+        const chunk = Buffer.isBuffer(next.value) ? next.value : Buffer.from(String(next.value), 'utf8');
+        read += chunk.length;
+        options.onProgress?.(read);
+        yield chunk;
+      }
+    }
+
+    const events = parseRows(
+      bytes(),
+      { map: map.value, paths, defaultCountry: workspace.settings.defaultCountry },
+      clock,
+    );
+    for await (const event of events) {
+      if (event.type === 'header') {
+        plan = event.plan;
+        options.onHeader?.(plan.header);
+        continue;
+      }
+      summary.rows += event.batch.count;
+      round.push(event.batch);
+      if (round.length === BATCHES_PER_ROUND) {
+        await runRound(round);
+        round = [];
+      }
+    }
+    if (round.length > 0) await runRound(round);
     summary.ms = performance.now() - started;
     return summary;
   }
