@@ -59,9 +59,9 @@ export interface ParsedRow {
 
 /**
  * A batch of rows in file order, as UTF-8 JSON. A round of batches waits for its group commit
- * in this form: outside the JavaScript heap, at about four times the size of the CSV text,
- * where the rows as objects (cells, captures) would take ten times as much in the heap. Each
- * batch is decoded when its unit runs.
+ * in this form, outside the JavaScript heap (about 0.7 MB for 1,000 HubSpot rows, four times
+ * their CSV text), rather than as objects the garbage collector keeps scanning and promoting.
+ * Each batch is decoded when its unit runs.
  */
 export interface RowBatch {
   /** How many rows. */
@@ -84,8 +84,8 @@ export function decode<T>(bytes: Uint8Array): T {
 }
 
 /**
- * Frees a batch's bytes now. Left to the garbage collector, the batches of a long import pile
- * up outside the heap until a full collection (tens of megabytes).
+ * Frees a batch's bytes now, once it is written. Left to the garbage collector, they wait for
+ * a full collection: a long import's batches would pile up outside the heap meanwhile.
  */
 export function release(batch: RowBatch): void {
   (batch.rows.buffer as ArrayBuffer).transfer(0);

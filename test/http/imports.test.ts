@@ -1,6 +1,8 @@
 import assert from 'node:assert/strict';
+import { Readable } from 'node:stream';
 import { it } from 'node:test';
 import { parse } from 'csv-parse/sync';
+import type { ImportReject } from '../../src/imports/service.ts';
 import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
 
 /** A HubSpot contacts export: its own header names, date format, stages and source labels. */
@@ -375,5 +377,126 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.equal(parse(csv.body).length, 1, 'only the header');
     const anonymous = await t.app.inject({ method: 'GET', url: '/api/v1/exports/leads' });
     assert.equal(anonymous.statusCode, 401);
+  });
+  it('keeps the rejects of a large file in file order, with their rows and lines, across batches', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    // 2,600 rows (three batches): bad emails, a short row, a cell over two lines, a blank line
+    // and, last, a quote never closed; the line numbers shift after the last three.
+    const lines = ['Email,First Name,Notes'];
+    const expected: Array<{ row: number; line: number; message: string }> = [];
+    let line = 2;
+    for (let i = 1; i <= 2600; i++) {
+      if (i === 2001) {
+        lines.push('');
+        line++;
+      }
+      if (i % 250 === 0) {
+        lines.push(`bad-${i},B${i},x`);
+        expected.push({ row: i, line, message: 'is not a valid email address' });
+      } else if (i === 1234) {
+        lines.push('only,two');
+        expected.push({ row: i, line, message: 'has 2 columns; the header has 3' });
+      } else if (i === 1700) lines.push(`p${i}@acme.example.com,P${i},"two\nlines"`);
+      else if (i === 2600) {
+        lines.push(`"p${i}@acme.example.com,P${i},x`);
+        expected.push({ row: i, line, message: 'has a quote that is never closed' });
+      } else lines.push(`p${i}@acme.example.com,P${i},x`);
+      line += i === 1700 ? 2 : 1;
+    }
+    const csv = `${lines.join('\n')}\n`;
+    for (const query of ['?dryRun=true', '']) {
+      const response = await importCsv(t, key, csv, query);
+      assert.equal(response.statusCode, 200, response.body);
+      const body = response.json();
+      assert.deepEqual([body.rows, body.created, body.updated, body.rejected], [2600, 2588, 0, 12], query);
+      assert.deepEqual(
+        body.rejects.map((r: { row: number; line: number; errors: Array<{ message: string }> }) => ({
+          row: r.row,
+          line: r.line,
+          message: r.errors[0]!.message.replace(/:.*/, ''),
+        })),
+        expected,
+      );
+    }
+    const again = await importCsv(t, key, csv);
+    assert.deepEqual([again.json().created, again.json().updated], [0, 2588]);
+  });
+
+  it('checks imported properties against the definitions of the workspace, rejecting a row with its cells', async () => {
+    const t = get();
+    const { id, key } = await workspace(t);
+    await t.services.properties.create(id, { name: 'score', type: 'number' });
+    const csv = [
+      'Email,Score,Create Date',
+      'one@acme.example.com,42,2025-01-01',
+      'both@acme.example.com,many,2099-01-01', // two errors: a date in the future, and the property
+      'two@acme.example.com,7,2025-01-02',
+      'three@acme.example.com,lots,2025-01-03', // the property only: its cells come from the batch
+    ].join('\n');
+    for (const dryRun of [true, false]) {
+      const rejects: ImportReject[] = [];
+      const summary = await t.services.imports.importCsv(Readable.from([Buffer.from(csv)]), {
+        workspace: await t.services.workspaces.getWorkspace(id),
+        dryRun,
+        onReject: (reject) => {
+          rejects.push(reject);
+        },
+      });
+      assert.deepEqual([summary.rows, summary.created, summary.rejected], [4, 2, 2]);
+      assert.deepEqual(
+        rejects.map(({ row, line, errors, cells }) => ({ row, line, errors, cells })),
+        [
+          {
+            row: 2,
+            line: 3,
+            errors: [
+              { path: '/createdAt', message: 'is in the future' },
+              { path: '/properties/score', message: 'must be a number' },
+            ],
+            cells: ['both@acme.example.com', 'many', '2099-01-01'],
+          },
+          {
+            row: 4,
+            line: 5,
+            errors: [{ path: '/properties/score', message: 'must be a number' }],
+            cells: ['three@acme.example.com', 'lots', '2025-01-03'],
+          },
+        ],
+      );
+      assert.equal(rejects[1]!.reason, 'properties.score (Score): must be a number');
+    }
+    const leads = (await allLeads(t, key)).sort(byContact);
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.properties]),
+      [
+        ['one@acme.example.com', { score: 42 }],
+        ['two@acme.example.com', { score: 7 }],
+      ],
+    );
+  });
+
+  it('fails when its input or its reject handler fails; rounds handed to the database are written', async () => {
+    const t = get();
+    const { id, key } = await workspace(t);
+    const ws = await t.services.workspaces.getWorkspace(id);
+    const rows = (count: number) =>
+      Array.from({ length: count }, (_, i) => `f${i}@acme.example.com\n`).join('');
+    async function* broken() {
+      yield Buffer.from(`Email\n${rows(1500)}`);
+      throw new Error('connection reset by peer');
+    }
+    await assert.rejects(t.services.imports.importCsv(broken(), { workspace: ws }), /connection reset/);
+
+    // 25,000 rows are two rounds; the bad row comes last, in the second.
+    const failing = t.services.imports.importCsv(Readable.from([`Email\n${rows(25_000)}bad\n`]), {
+      workspace: ws,
+      onReject: () => {
+        throw new Error('the disk is full');
+      },
+    });
+    await assert.rejects(failing, /the disk is full/);
+    const check = await importCsv(t, key, `Email\n${rows(25_000)}`, '?dryRun=true');
+    assert.deepEqual([check.json().created, check.json().updated], [0, 25_000]);
   });
 });
