@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
 import { parse } from 'csv-parse/sync';
 
-import { main, node, root, tempFolder } from '../support/cli.ts';
+import { leadline, tempFolder } from '../support/cli.ts';
 
 /**
  * `leadline import` and `leadline export` as an operator runs them: real processes on a
@@ -13,33 +12,6 @@ import { main, node, root, tempFolder } from '../support/cli.ts';
  */
 
 const folder = () => tempFolder('leadline-import-cli-');
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `leadline …args` on the data folder `dir` to its end. */
-function leadline(dir: string, args: string[]): Promise<Finished> {
-  // Never the caller's PostgreSQL or key: these tests own their data folder.
-  const { DATABASE_URL: _db, LEADLINE_BOOTSTRAP_KEY: _key, ...inherited } = process.env;
-  const child = spawn(node, [main, ...args], {
-    cwd: root,
-    env: { ...inherited, LEADLINE_DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' },
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (c: Buffer) => {
-    out.stdout += c.toString('utf8');
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    out.stderr += c.toString('utf8');
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ...out }));
-  });
-}
 
 /** The `key: value` lines of an import summary. */
 function summary(stdout: string): Record<string, string> {

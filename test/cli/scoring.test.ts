@@ -1,5 +1,4 @@
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
@@ -10,7 +9,7 @@ import { loadConfig } from '../../src/config.ts';
 import { defaultModel } from '../../src/scoring/model.ts';
 import { modelToJson, modelToYaml } from '../../src/scoring/model-format.ts';
 import { presets } from '../../src/scoring/presets.ts';
-import { main, node, root, tempFolder } from '../support/cli.ts';
+import { type Finished, leadline, tempFolder } from '../support/cli.ts';
 
 /**
  * `leadline scoring export|apply` and `leadline init --preset` as an operator runs them: real
@@ -18,33 +17,6 @@ import { main, node, root, tempFolder } from '../support/cli.ts';
  * about 300 ms of CPU (running the tests concurrently gains nothing on two cores), so leads are
  * set up and stored results read in this process.
  */
-
-interface Finished {
-  code: number | null;
-  stdout: string;
-  stderr: string;
-}
-
-/** Runs `leadline …args` on the data folder `dir` to its end. */
-function leadline(dir: string, args: string[]): Promise<Finished> {
-  // Never the caller's PostgreSQL or key: these tests own their data folder.
-  const { DATABASE_URL: _db, LEADLINE_BOOTSTRAP_KEY: _key, ...inherited } = process.env;
-  const child = spawn(node, [main, ...args], {
-    cwd: root,
-    env: { ...inherited, LEADLINE_DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' },
-  });
-  const out = { stdout: '', stderr: '' };
-  child.stdout.on('data', (c: Buffer) => {
-    out.stdout += c.toString('utf8');
-  });
-  child.stderr.on('data', (c: Buffer) => {
-    out.stderr += c.toString('utf8');
-  });
-  return new Promise((resolve, reject) => {
-    child.on('error', reject);
-    child.on('close', (code) => resolve({ code, ...out }));
-  });
-}
 
 /** Runs a command that must succeed. */
 async function succeeds(dir: string, args: string[]): Promise<Finished> {

@@ -1,3 +1,4 @@
+import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -19,4 +20,31 @@ export function tempFolder(prefix: string): string {
   const folder = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   folders.push(folder);
   return folder;
+}
+
+export interface Finished {
+  code: number | null;
+  stdout: string;
+  stderr: string;
+}
+
+/** Runs `leadline …args` on the data folder `dir` to its end. */
+export function leadline(dir: string, args: string[]): Promise<Finished> {
+  // Never the caller's PostgreSQL or key: these tests own their data folder.
+  const { DATABASE_URL: _db, LEADLINE_BOOTSTRAP_KEY: _key, ...inherited } = process.env;
+  const child = spawn(node, [main, ...args], {
+    cwd: root,
+    env: { ...inherited, LEADLINE_DATA_DIR: path.join(dir, 'data'), LOG_LEVEL: 'warn' },
+  });
+  const out = { stdout: '', stderr: '' };
+  child.stdout.on('data', (c: Buffer) => {
+    out.stdout += c.toString('utf8');
+  });
+  child.stderr.on('data', (c: Buffer) => {
+    out.stderr += c.toString('utf8');
+  });
+  return new Promise((resolve, reject) => {
+    child.on('error', reject);
+    child.on('close', (code) => resolve({ code, ...out }));
+  });
 }
