@@ -9,8 +9,11 @@ import type { HttpApp } from './http/types.ts';
 import { createIdempotencyService } from './idempotency/service.ts';
 import { registerImportRoutes } from './imports/routes.ts';
 import { createImportService } from './imports/service.ts';
+import { registerJobRoutes } from './jobs/routes.ts';
+import { createJobService } from './jobs/service.ts';
 import { registerEventRoutes } from './leads/events-routes.ts';
 import { createEventService } from './leads/events-service.ts';
+import { LeadReactions } from './leads/reactions.ts';
 import { registerLeadRoutes } from './leads/routes.ts';
 import { createLeadService } from './leads/service.ts';
 import { registerLifecycleRoutes } from './lifecycle/routes.ts';
@@ -49,7 +52,10 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const workspaces = createWorkspaceService({ database, clock });
   const properties = createPropertyService({ database, clock });
   const scoring = createScoringService({ database, clock });
-  const leads = createLeadService({ database, properties, scoring, clock });
+  const jobs = createJobService({ database, clock, logger });
+  // Filled below, once the domains that react to lead changes exist.
+  const reactions = new LeadReactions();
+  const leads = createLeadService({ database, properties, scoring, reactions, clock });
   const rescore = createRescoreService({ database, leads, scoring, clock });
   const lifecycle = createLifecycleService({ database, leads, scoring, workspaces, clock });
   const idempotency = createIdempotencyService({ database, clock });
@@ -60,6 +66,8 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     clock,
     logger,
     database,
+    jobs,
+    reactions,
     workspaces,
     properties,
     scoring,
@@ -78,6 +86,7 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
   const { config, logger, database, workspaces, properties, scoring, leads, idempotency } = services;
   const app = await createHttpServer({ config, logger, workspaces });
   registerHealthRoutes(app, database);
+  registerJobRoutes(app, services.jobs);
   registerWorkspaceRoutes(app, workspaces);
   registerPropertyRoutes(app, properties);
   registerLeadRoutes(app, { leads, scoring, workspaces, idempotency });

@@ -2,16 +2,24 @@ import { isDomainError } from '../errors.ts';
 import { runExport } from './export.ts';
 import { runImport } from './import.ts';
 import { runInit } from './init.ts';
+import { runJobs } from './jobs.ts';
 import { runKeys } from './keys.ts';
 import { runMigrate } from './migrate.ts';
 import { runScoring } from './scoring.ts';
 import { runServe } from './serve.ts';
+import { runWorker } from './worker.ts';
 import { runWorkspaces } from './workspaces.ts';
 
 const usage = `Usage: leadline <command> [options]
 
 Commands:
-  serve                         run the HTTP server (migrates first)
+  serve [--no-worker] [--concurrency N]
+                                run the HTTP server (migrates first) and, unless
+                                --no-worker, a job worker in the same process
+  worker [--concurrency N]      run jobs only (alerts, webhooks, timers); start several
+                                on PostgreSQL to share the work
+  jobs list [--workspace W] [--state queued|running|done|dead] [--kind K] [--limit N]
+  jobs retry ID [--workspace W] queue a dead job again
   migrate                       apply pending database migrations
   keys create --workspace W --name NAME [--scope read|write|admin]
                                 create an API key; prints only the key
@@ -33,6 +41,8 @@ Environment: PORT, HOST, LEADLINE_DATA_DIR, DATABASE_URL, LEADLINE_BOOTSTRAP_KEY
 
 const commands: Record<string, (args: string[]) => Promise<number>> = {
   serve: runServe,
+  worker: runWorker,
+  jobs: runJobs,
   migrate: runMigrate,
   keys: runKeys,
   workspaces: runWorkspaces,

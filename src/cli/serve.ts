@@ -1,12 +1,18 @@
 import { parseArgs } from 'node:util';
 import { createHttpApp, createServices } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { parseConcurrency, startWorker } from './worker.ts';
 
 /** How often decayed temperatures are recorded, in ms. (60,000) */
 const TEMPERATURE_SWEEP_MS = 60_000;
 
 export async function runServe(args: string[]): Promise<number> {
-  parseArgs({ args, options: {}, allowPositionals: false });
+  const { values } = parseArgs({
+    args,
+    options: { 'no-worker': { type: 'boolean' }, concurrency: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const concurrency = parseConcurrency(values.concurrency);
   const config = loadConfig();
   const services = await createServices(config);
   const boot = await services.workspaces.bootstrap(config.bootstrapKey);
@@ -56,8 +62,12 @@ export async function runServe(args: string[]): Promise<number> {
   };
   const temperatureTimer = setInterval(settleTemperatures, TEMPERATURE_SWEEP_MS).unref();
   app.server.once('close', () => clearInterval(temperatureTimer));
+  // Embedded mode: this process also runs the jobs (alerts, webhooks, timers). `--no-worker`
+  // leaves them to `leadline worker` processes.
+  const stopWorker = values['no-worker'] ? async () => {} : await startWorker(services, concurrency);
   const stop = async (signal: string) => {
     services.logger.info({ signal }, 'shutting down');
+    await stopWorker();
     await app.close();
     process.exit(0);
   };

@@ -27,6 +27,14 @@ export interface Database {
   db: Kysely<DB>;
   engine: Engine;
   writes: GroupCommit;
+  /**
+   * PostgreSQL only: calls `onNotify` on each `NOTIFY` of `channel` (a dedicated connection,
+   * reconnected when lost), so workers in other processes wake at once. Resolves to the stop.
+   * On SQLite there is no other process to hear from: a no-op.
+   */
+  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  /** `name` made private to this database's schema (NOTIFY channels are per database, not per schema). */
+  channel(name: string): string;
   close(): Promise<void>;
 }
 
@@ -41,6 +49,8 @@ export function openDatabase(options: DatabaseOptions): Database {
       db,
       engine: 'postgres',
       writes,
+      listen: (channel, onNotify) => listenPostgres(options, channel, onNotify),
+      channel: (name) => (options.pgSchema ? `${name}_${options.pgSchema}` : name),
       async close() {
         await writes.drain();
         await db.destroy();
@@ -56,6 +66,8 @@ export function openDatabase(options: DatabaseOptions): Database {
     db,
     engine: 'sqlite',
     writes,
+    listen: async () => async () => {},
+    channel: (name) => name,
     async close() {
       await writes.drain();
       await wal.close();
@@ -115,4 +127,37 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
     ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
   });
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
+}
+
+/** How long a lost LISTEN connection waits before it reconnects. (1 s) */
+const RELISTEN_MS = 1_000;
+
+async function listenPostgres(
+  options: DatabaseOptions,
+  channel: string,
+  onNotify: () => void,
+): Promise<() => Promise<void>> {
+  let client: pg.Client | undefined;
+  let stopped = false;
+  let retry: NodeJS.Timeout | undefined;
+  const connect = async (): Promise<void> => {
+    const next = new pg.Client({ connectionString: options.databaseUrl });
+    // A lost connection must not crash the process: polling covers the gap until it is back.
+    next.on('error', () => {});
+    next.on('end', () => {
+      if (!stopped) retry = setTimeout(() => void connect().catch(() => {}), RELISTEN_MS).unref();
+    });
+    next.on('notification', () => onNotify());
+    await next.connect();
+    await next.query(`listen "${channel.replaceAll('"', '')}"`);
+    client = next;
+    // Notifications sent while no connection listened are lost: wake once to look.
+    onNotify();
+  };
+  await connect();
+  return async () => {
+    stopped = true;
+    clearTimeout(retry);
+    await client?.end().catch(() => {});
+  };
 }

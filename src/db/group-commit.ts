@@ -39,6 +39,7 @@ export class GroupCommit {
   #running: Promise<void> | undefined;
   /** Groups committed but not yet flushed: `drain()` waits for them too. */
   readonly #flushing = new Set<Promise<void>>();
+  readonly #committed = new Set<() => void>();
 
   constructor(db: Kysely<DB>, options: GroupCommitOptions = {}) {
     this.#db = db;
@@ -52,6 +53,15 @@ export class GroupCommit {
       this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
       if (!this.#running) this.#running = this.#loop();
     });
+  }
+
+  /**
+   * Calls `listener` after each group is committed and durable, before its units are answered:
+   * the job worker wakes on it to claim the jobs a group enqueued. Returns the unsubscribe.
+   */
+  onCommitted(listener: () => void): () => void {
+    this.#committed.add(listener);
+    return () => this.#committed.delete(listener);
   }
 
   /** Resolves when every queued write has committed or failed. */
@@ -82,12 +92,14 @@ export class GroupCommit {
     for (let attempt = 1; ; attempt++) {
       try {
         const outcomes = await this.#runGroup(group);
-        const settle = () =>
+        const settle = () => {
+          for (const listener of this.#committed) listener();
           group.forEach((unit, i) => {
             const outcome = outcomes[i]!;
             if (outcome.ok) unit.resolve(outcome.value);
             else unit.reject(outcome.error);
           });
+        };
         if (!this.#durable) {
           settle();
           return;

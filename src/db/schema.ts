@@ -139,6 +139,25 @@ export interface IdempotencyKeyRow {
   created_at: number;
 }
 
+export interface JobRow {
+  workspace_id: string;
+  id: string;
+  kind: string;
+  payload: unknown;
+  key: string | null;
+  /** queued | running | done | dead (src/jobs/model.ts) */
+  state: string;
+  /** Due time of a queued job; lease expiry of a running one. */
+  run_at: number;
+  attempts: number;
+  max_attempts: number;
+  last_error: string | null;
+  locked_by: string | null;
+  created_at: number;
+  updated_at: number;
+  finished_at: number | null;
+}
+
 export interface DB {
   workspaces: WorkspaceRow;
   api_keys: ApiKeyRow;
@@ -150,4 +169,5 @@ export interface DB {
   idempotency_keys: IdempotencyKeyRow;
   scoring_models: ScoringModelRow;
   stage_changes: StageChangeRow;
+  jobs: JobRow;
 }

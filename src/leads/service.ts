@@ -27,6 +27,7 @@ import {
   newLead,
   type TimelineEntry,
 } from './model.ts';
+import { entriesByLead, type LeadChange, type LeadReactions } from './reactions.ts';
 import * as store from './store.ts';
 import * as timeline from './timeline-store.ts';
 
@@ -34,6 +35,8 @@ export interface LeadServiceDeps {
   database: Database;
   properties: PropertyService;
   scoring: ScoringService;
+  /** Run after every write, in its transaction (routing, SLAs, alerts, webhooks). */
+  reactions: LeadReactions;
   clock: () => number;
 }
 
@@ -76,7 +79,7 @@ async function resolveMerged(db: Kysely<DB>, workspaceId: string, lead: Lead): P
   return current;
 }
 
-export function createLeadService({ database, properties, scoring, clock }: LeadServiceDeps) {
+export function createLeadService({ database, properties, scoring, reactions, clock }: LeadServiceDeps) {
   const { db } = database;
 
   /**
@@ -109,6 +112,8 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
     }
     const created = new Map<string, Lead>();
     const updated = new Map<string, Lead>();
+    /** Each updated lead as it was before this call (for reactions). */
+    const before = new Map<string, Lead>();
     const entries: TimelineEntry[] = [];
     const stageChanges: StageChange[] = [];
     const results: Array<{ lead: Lead; created: boolean }> = [];
@@ -149,6 +154,7 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
         capture.email !== undefined && existing.email !== null && existing.email !== capture.email;
       const effective = redirected ? { ...capture, email: undefined, emailDisposable: undefined } : capture;
       const { lead, changed } = applyCapture(existing, effective, now, forwardStage);
+      if (!before.has(existing.id) && !created.has(existing.id)) before.set(existing.id, existing);
       const dirty = changed.length > 0 || capture.touch !== undefined || existing.archivedAt !== null;
       if (dirty) {
         if (created.has(lead.id)) created.set(lead.id, lead);
@@ -220,6 +226,13 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
     for (const lead of updated.values()) await store.updateLead(trx, lead);
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
+    const byLead = entriesByLead(entries);
+    const changes: LeadChange[] = [];
+    for (const [id, lead] of created)
+      changes.push({ leadId: id, before: null, after: lead, entries: byLead.get(id) ?? [] });
+    for (const [id, lead] of updated)
+      changes.push({ leadId: id, before: before.get(id), after: lead, entries: byLead.get(id) ?? [] });
+    await reactions.runIn(trx, workspace, changes, now);
     // Every result reports the lead as it stands after the whole call.
     return results.map((r) => ({
       lead: created.get(r.lead.id) ?? updated.get(r.lead.id) ?? r.lead,
@@ -264,14 +277,16 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
   ): Promise<void> {
     const ctx = await scoring.contextIn(trx, workspace);
     const byLead = new Map<string, TimelineEntry[]>();
+    /** Activities no scoring rule reacts to: reported to the reactions without loading their lead. */
+    const unscored = new Map<string, TimelineEntry[]>();
     for (const activity of activities) {
-      if (!isRelevant(ctx, activity)) continue;
-      const list = byLead.get(activity.leadId);
+      const into = isRelevant(ctx, activity) ? byLead : unscored;
+      const list = into.get(activity.leadId);
       if (list) list.push(activity);
-      else byLead.set(activity.leadId, [activity]);
+      else into.set(activity.leadId, [activity]);
     }
-    if (byLead.size === 0) return;
-    const found = await store.findLeadsWithStates(trx, workspace.id, [...byLead.keys()]);
+    const found =
+      byLead.size === 0 ? [] : await store.findLeadsWithStates(trx, workspace.id, [...byLead.keys()]);
     const states = new Map(found.map(({ lead, state }) => [lead.id, state]));
     await qualifyAndWrite(
       trx,
@@ -279,6 +294,15 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       ctx,
       found.map(({ lead }) => lead),
       (lead) => ({ state: states.get(lead.id) ?? null, activities: byLead.get(lead.id)! }),
+      true,
+      (changes) => {
+        for (const [i, change] of changes.entries()) {
+          const more = unscored.get(change.leadId);
+          if (more) changes[i] = { ...change, entries: [...more, ...change.entries] };
+        }
+        for (const [leadId, list] of unscored)
+          if (!byLead.has(leadId)) changes.push({ leadId, entries: list });
+      },
     );
   }
 
@@ -327,11 +351,14 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       replace?: boolean;
     },
     write = true,
+    /** Adds changes of leads this call did not load (unscored activities) before reactions run. */
+    moreChanges?: (changes: LeadChange[]) => void,
   ): Promise<Rescored[]> {
     const now = clock();
     const entries: TimelineEntry[] = [];
     const stageChanges: StageChange[] = [];
     const out: Rescored[] = [];
+    const changes: LeadChange[] = [];
     for (const before of leads) {
       const input = inputOf(before);
       const lead = input.replace
@@ -363,10 +390,19 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
         await store.updateLeadScoring(trx, qualified.lead, state);
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
+      // A rescore replays old history: only what it changed now is news.
+      changes.push({
+        leadId: before.id,
+        before,
+        after: qualified.lead,
+        entries: input.replace ? qualified.entries : [...input.activities, ...qualified.entries],
+      });
     }
     if (!write) return out;
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
+    moreChanges?.(changes);
+    await reactions.runIn(trx, workspace, changes, now);
     return out;
   }
 
@@ -405,14 +441,22 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
           const ctx = await scoring.contextIn(trx, workspace);
           const entries: TimelineEntry[] = [];
           const stageChanges: StageChange[] = [];
+          const changes: LeadChange[] = [];
           for (const lead of due) {
             const qualified = qualifyProfile(ctx, lead, now, newId);
             await store.updateLeadScoring(trx, qualified.lead);
             for (const entry of qualified.entries) entries.push(entry);
             for (const change of qualified.stageChanges) stageChanges.push(change);
+            changes.push({
+              leadId: lead.id,
+              before: lead,
+              after: qualified.lead,
+              entries: qualified.entries,
+            });
           }
           await timeline.appendEntries(trx, workspace.id, entries, now);
           await stageHistory.recordIn(trx, workspace.id, stageChanges);
+          await reactions.runIn(trx, workspace, changes, now);
           return due.length;
         });
         settled += n;
@@ -592,6 +636,12 @@ export function createLeadService({ database, properties, scoring, clock }: Lead
       await store.updateLead(trx, updated);
       await timeline.appendEntries(trx, workspace.id, out.entries, now);
       await stageHistory.recordIn(trx, workspace.id, out.stageChanges);
+      await reactions.runIn(
+        trx,
+        workspace,
+        [{ leadId: id, before: lead, after: updated, entries: out.entries }],
+        now,
+      );
       return updated;
     },
 

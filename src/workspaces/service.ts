@@ -104,6 +104,8 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
       return principal;
     },
 
+    listIds: () => store.listWorkspaceIds(db),
+
     async getWorkspace(id: string): Promise<Workspace> {
       const now = clock();
       const cached = workspaceCache.get(id);

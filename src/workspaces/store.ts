@@ -28,6 +28,11 @@ function toApiKey(row: Omit<ApiKeyRow, 'key_hash' | 'last_used_at'>): ApiKey {
 const workspaceColumns = ['id', 'slug', 'name', 'settings', 'created_at'] as const;
 const keyColumns = ['workspace_id', 'id', 'name', 'scope', 'key_prefix', 'created_at', 'revoked_at'] as const;
 
+/** Every workspace's id (for maintenance that walks all of them). */
+export async function listWorkspaceIds(db: Kysely<DB>): Promise<string[]> {
+  return (await db.selectFrom('workspaces').select('id').orderBy('id').execute()).map((r) => r.id);
+}
+
 export async function countWorkspaces(db: Kysely<DB>): Promise<number> {
   const row = await db
     .selectFrom('workspaces')

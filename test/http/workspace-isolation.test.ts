@@ -157,6 +157,24 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
   'DELETE /api/v1/properties/:name': async (t, fx) => {
     assertNotFound(await call(t, fx.b.key, 'DELETE', '/api/v1/properties/aOnly'));
   },
+  'GET /api/v1/jobs': async (t, fx) => {
+    const [aJob] = await t.services.jobs.enqueue(fx.a.workspaceId, { kind: 'noop', payload: { a: 1 } });
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/jobs?limit=500');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.json().data.some((j: Json) => j.id === aJob));
+    const own = await call(t, fx.a.key, 'GET', '/api/v1/jobs?limit=500');
+    assert.ok(own.json().data.some((j: Json) => j.id === aJob));
+  },
+  'GET /api/v1/jobs/:id': async (t, fx) => {
+    const [aJob] = await t.services.jobs.enqueue(fx.a.workspaceId, { kind: 'noop', payload: {} });
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/jobs/${aJob}`));
+  },
+  'POST /api/v1/jobs/:id/retry': async (t, fx) => {
+    const [aJob] = await t.services.jobs.enqueue(fx.a.workspaceId, { kind: 'noop', payload: {} });
+    await t.services.jobs.runDue();
+    assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/jobs/${aJob}/retry`));
+    assert.equal((await t.services.jobs.get(fx.a.workspaceId, aJob!)).state, 'done');
+  },
   'POST /api/v1/leads': async (t, fx) => {
     const [a1] = fx.a.leads;
     // A's email and A's idempotency key: B gets a lead of its own, not A's lead or A's stored answer.

@@ -4,6 +4,7 @@ import { qualification } from './2026-11-23T1000-qualification.ts';
 import { scoreStateOnLead } from './2026-11-23T1100-score-state-on-lead.ts';
 import { stageHold } from './2026-11-23T1200-stage-hold.ts';
 import { sweepByTemperature } from './2026-11-23T1300-sweep-by-temperature.ts';
+import { jobs } from './2026-11-23T1400-jobs.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -14,4 +15,5 @@ export const migrations: Migration[] = [
   scoreStateOnLead,
   stageHold,
   sweepByTemperature,
+  jobs,
 ];

@@ -1,0 +1,60 @@
+import { parseArgs } from 'node:util';
+import { validationError } from '../errors.ts';
+import { type JobState, jobStates } from '../jobs/model.ts';
+import { withServices } from './context.ts';
+
+/**
+ * `leadline jobs list [--workspace W] [--state S] [--kind K] [--limit N]` prints one job per
+ * line (tab-separated: id, kind, state, attempts/max, run at, last error);
+ * `leadline jobs retry ID [--workspace W]` queues a dead job again.
+ */
+export async function runJobs(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args,
+    allowPositionals: true,
+    options: {
+      workspace: { type: 'string', default: 'default' },
+      state: { type: 'string' },
+      kind: { type: 'string' },
+      limit: { type: 'string', default: '50' },
+    },
+  });
+  const [sub, id] = positionals;
+  const state = values.state;
+  if (state !== undefined && !(jobStates as readonly string[]).includes(state))
+    throw validationError([{ path: '--state', message: `must be one of ${jobStates.join(', ')}` }]);
+  const limit = Number(values.limit);
+  if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
+    throw validationError([{ path: '--limit', message: 'must be an integer from 1 to 10000' }]);
+  if (sub === 'list') {
+    return withServices(async (s) => {
+      const workspace = await s.workspaces.resolveWorkspace(values.workspace);
+      const jobs = await s.jobs.list(workspace.id, {
+        state: state as JobState | undefined,
+        kind: values.kind,
+        limit,
+      });
+      for (const job of jobs) {
+        const line = [
+          job.id,
+          job.kind,
+          job.state,
+          `${job.attempts}/${job.maxAttempts}`,
+          new Date(job.runAt).toISOString(),
+          job.lastError ?? '',
+        ];
+        process.stdout.write(`${line.join('\t')}\n`);
+      }
+      return 0;
+    });
+  }
+  if (sub === 'retry' && id) {
+    return withServices(async (s) => {
+      const workspace = await s.workspaces.resolveWorkspace(values.workspace);
+      const job = await s.jobs.retry(workspace.id, id);
+      process.stdout.write(`${job.id}\t${job.kind}\t${job.state}\n`);
+      return 0;
+    });
+  }
+  throw validationError([{ path: 'command', message: 'use "jobs list" or "jobs retry ID"' }]);
+}

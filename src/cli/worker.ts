@@ -1,0 +1,62 @@
+import { parseArgs } from 'node:util';
+import { createServices, type Services } from '../app.ts';
+import { loadConfig } from '../config.ts';
+import { validationError } from '../errors.ts';
+import { JobWorker } from '../jobs/worker.ts';
+
+/** How often finished jobs past their retention are pruned. (1 h) */
+const PRUNE_EVERY_MS = 3_600_000;
+
+/**
+ * Starts a job worker on `services` and the hourly prune of finished jobs. Returns the stop:
+ * running jobs get the worker's grace period to finish.
+ */
+export async function startWorker(services: Services, concurrency?: number): Promise<() => Promise<void>> {
+  const worker = new JobWorker(services.jobs, services.logger, concurrency ? { concurrency } : {});
+  await worker.start();
+  const prune = async () => {
+    try {
+      const deleted = await services.jobs.pruneDone(await services.workspaces.listIds());
+      if (deleted > 0) services.logger.info({ deleted }, 'pruned finished jobs');
+    } catch (err) {
+      services.logger.error({ err }, 'pruning finished jobs failed');
+    }
+  };
+  const timer = setInterval(prune, PRUNE_EVERY_MS).unref();
+  return async () => {
+    clearInterval(timer);
+    await worker.stop();
+  };
+}
+
+export function parseConcurrency(raw: string | undefined): number | undefined {
+  if (raw === undefined) return undefined;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > 256)
+    throw validationError([{ path: '--concurrency', message: 'must be an integer from 1 to 256' }]);
+  return n;
+}
+
+/** `leadline worker [--concurrency N]`: runs jobs only (no HTTP), until SIGINT or SIGTERM. */
+export async function runWorker(args: string[]): Promise<number> {
+  const { values } = parseArgs({
+    args,
+    options: { concurrency: { type: 'string' } },
+    allowPositionals: false,
+  });
+  const concurrency = parseConcurrency(values.concurrency);
+  const services = await createServices(loadConfig());
+  const stopWorker = await startWorker(services, concurrency);
+  process.stdout.write(`Leadline worker is running (${services.database.engine})\n`);
+  await new Promise<void>((resolve) => {
+    const stop = async (signal: string) => {
+      services.logger.info({ signal }, 'shutting down');
+      await stopWorker();
+      await services.database.close();
+      resolve();
+    };
+    process.once('SIGINT', () => void stop('SIGINT'));
+    process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
+  return 0;
+}
