@@ -23,6 +23,7 @@ import { createPropertyService } from './properties/service.ts';
 import { createRescoreService } from './scoring/rescore.ts';
 import { registerScoringRoutes } from './scoring/routes.ts';
 import { createScoringService } from './scoring/service.ts';
+import { Signals } from './signals/bus.ts';
 import { registerWorkspaceRoutes } from './workspaces/routes.ts';
 import { createWorkspaceService } from './workspaces/service.ts';
 
@@ -55,6 +56,8 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const jobs = createJobService({ database, clock, logger });
   // Filled below, once the domains that react to lead changes exist.
   const reactions = new LeadReactions();
+  // Business signals (webhook event types): emitted by domains, subscribed by webhooks and alerts.
+  const signals = new Signals();
   const leads = createLeadService({ database, properties, scoring, reactions, clock });
   const rescore = createRescoreService({ database, leads, scoring, clock });
   const lifecycle = createLifecycleService({ database, leads, scoring, workspaces, clock });
@@ -68,6 +71,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     database,
     jobs,
     reactions,
+    signals,
     workspaces,
     properties,
     scoring,

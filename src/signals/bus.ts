@@ -1,0 +1,56 @@
+import type { Kysely } from 'kysely';
+import type { DB } from '../db/schema.ts';
+
+/**
+ * Business signals: the moments other parts of Leadline (outbound webhooks, alerts) react to.
+ * The names are the outbound webhook event types. Lead-change signals are derived from lead
+ * changes (from-changes.ts); the others are emitted by the domain that decides them (routing:
+ * `lead.assigned`; SLAs: `sla.breached`; tasks: `task.due`; forms: `form.submitted`).
+ */
+export const signalTypes = [
+  'lead.created',
+  'lead.updated',
+  'lead.stage_changed',
+  'lead.assigned',
+  'lead.became_hot',
+  'lead.score_crossed',
+  'form.submitted',
+  'sla.warning',
+  'sla.breached',
+  'task.due',
+] as const;
+export type SignalType = (typeof signalTypes)[number];
+
+export interface Signal {
+  type: SignalType;
+  /** The lead it is about, when it is about one. */
+  leadId?: string | undefined;
+  /** When it happened (epoch ms). */
+  at: number;
+  /** Type-specific facts, JSON-safe (ids, stages, scores…): what a webhook body's `data` carries. */
+  data: Record<string, unknown>;
+}
+
+/**
+ * Runs inside the transaction that emitted the signals: a subscriber enqueues jobs there, so
+ * a signal's consequences commit (or roll back) with its cause.
+ */
+export type SignalHandler = (
+  trx: Kysely<DB>,
+  workspaceId: string,
+  signals: readonly Signal[],
+  now: number,
+) => Promise<void>;
+
+export class Signals {
+  readonly #handlers: Array<{ name: string; handle: SignalHandler }> = [];
+
+  subscribe(name: string, handle: SignalHandler): void {
+    this.#handlers.push({ name, handle });
+  }
+
+  async emitIn(trx: Kysely<DB>, workspaceId: string, signals: readonly Signal[], now: number): Promise<void> {
+    if (signals.length === 0) return;
+    for (const { handle } of this.#handlers) await handle(trx, workspaceId, signals, now);
+  }
+}
