@@ -42,11 +42,24 @@ export type SignalHandler = (
   now: number,
 ) => Promise<void>;
 
-export class Signals {
-  readonly #handlers: Array<{ name: string; handle: SignalHandler }> = [];
+/** Whether a subscriber has anything configured for a workspace (cached by the subscriber: called per write). */
+export type Interest = (db: Kysely<DB>, workspaceId: string) => Promise<boolean>;
 
-  subscribe(name: string, handle: SignalHandler): void {
-    this.#handlers.push({ name, handle });
+export class Signals {
+  readonly #handlers: Array<{ name: string; handle: SignalHandler; interested: Interest }> = [];
+
+  /**
+   * `interested` lets producers skip deriving signals nobody would receive (computing scores
+   * before and after every capture costs more than the capture's own checks).
+   */
+  subscribe(name: string, handle: SignalHandler, interested: Interest): void {
+    this.#handlers.push({ name, handle, interested });
+  }
+
+  /** True when some subscriber wants this workspace's signals. */
+  async interestedIn(db: Kysely<DB>, workspaceId: string): Promise<boolean> {
+    for (const { interested } of this.#handlers) if (await interested(db, workspaceId)) return true;
+    return false;
   }
 
   async emitIn(trx: Kysely<DB>, workspaceId: string, signals: readonly Signal[], now: number): Promise<void> {
