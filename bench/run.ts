@@ -10,6 +10,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { benchmark as importBench } from './import.ts';
 import { benchmark as ingest } from './ingest.ts';
+import { benchmark as jobs } from './jobs.ts';
 import {
   type BenchContext,
   type Benchmark,
@@ -25,7 +26,15 @@ import { benchmark as scoreExplain } from './score-explain.ts';
 import { benchmark as upsertLatency } from './upsert-latency.ts';
 import { benchmark as upsertThroughput } from './upsert-throughput.ts';
 
-const benchmarks: Benchmark[] = [ingest, importBench, upsertLatency, upsertThroughput, rescore, scoreExplain];
+const benchmarks: Benchmark[] = [
+  ingest,
+  importBench,
+  upsertLatency,
+  upsertThroughput,
+  rescore,
+  scoreExplain,
+  jobs,
+];
 const resultsDir = path.join(root, 'bench', 'results');
 
 function list(): void {

@@ -147,7 +147,11 @@ export async function completeJobs(
     .updateTable('jobs')
     .set({ state: 'done', finished_at: now, updated_at: now, locked_by: null, last_error: null })
     .where((eb) =>
-      eb.or(jobs.map((j) => eb.and([eb('workspace_id', '=', j.workspaceId), eb('id', '=', j.id)]))),
+      eb(
+        eb.refTuple('workspace_id', 'id'),
+        'in',
+        jobs.map((j) => eb.tuple(j.workspaceId, j.id)),
+      ),
     )
     .where('state', '=', 'running')
     .where('locked_by', '=', worker)

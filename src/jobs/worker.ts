@@ -108,7 +108,10 @@ export class JobWorker {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       const free = this.#concurrency - this.#active.size;
-      if (free <= 0 || !this.#mayHaveWork) {
+      // Claims are batched: with jobs running, wait until a quarter of the slots are free
+      // (one claim statement per finished job would cost more than short jobs themselves).
+      const worthClaiming = this.#active.size === 0 || free >= Math.max(1, this.#concurrency / 4);
+      if (!worthClaiming || !this.#mayHaveWork) {
         await this.#sleep(); // a finishing job, new jobs or the poll timer wake it
         continue;
       }
