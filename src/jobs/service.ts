@@ -66,11 +66,14 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
    * only means the job runs again when its lease ends, which every handler must allow.
    */
   const doneQueue: Array<{ worker: string; job: Job; settle: (error?: unknown) => void }> = [];
-  let flushing: Promise<void> | undefined;
+  let flushing = false;
   function completeSoon(worker: string, job: Job): Promise<void> {
     return new Promise<void>((resolve, reject) => {
       doneQueue.push({ worker, job, settle: (error) => (error ? reject(error) : resolve()) });
-      flushing ??= flushDone();
+      if (!flushing) {
+        flushing = true;
+        void flushDone();
+      }
     });
   }
   async function flushDone(): Promise<void> {
@@ -98,7 +101,7 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
         }
       }
     } finally {
-      flushing = undefined;
+      flushing = false;
     }
   }
 
