@@ -23,6 +23,7 @@ import {
 import { printProfile, summariseProfile } from './lib/profile.ts';
 import { benchmark as rescore } from './rescore.ts';
 import { benchmark as scoreExplain } from './score-explain.ts';
+import { benchmark as speedToLead } from './speed-to-lead.ts';
 import { benchmark as upsertLatency } from './upsert-latency.ts';
 import { benchmark as upsertThroughput } from './upsert-throughput.ts';
 
@@ -34,6 +35,7 @@ const benchmarks: Benchmark[] = [
   rescore,
   scoreExplain,
   jobs,
+  speedToLead,
 ];
 const resultsDir = path.join(root, 'bench', 'results');
 

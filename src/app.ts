@@ -1,8 +1,12 @@
 import path from 'node:path';
 import pino from 'pino';
+import { registerAlertRoutes } from './alerts/routes.ts';
+import { createAlertService } from './alerts/service.ts';
 import type { Config } from './config.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
+import { registerMailboxRoutes } from './email/mailbox-routes.ts';
+import { createMailService } from './email/service.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createHttpServer } from './http/server.ts';
 import type { HttpApp } from './http/types.ts';
@@ -20,10 +24,23 @@ import { registerLifecycleRoutes } from './lifecycle/routes.ts';
 import { createLifecycleService } from './lifecycle/service.ts';
 import { registerPropertyRoutes } from './properties/routes.ts';
 import { createPropertyService } from './properties/service.ts';
+import { registerRoutingRoutes } from './routing/routes.ts';
+import { createRoutingService } from './routing/service.ts';
+import { leadScore } from './scoring/qualify.ts';
 import { createRescoreService } from './scoring/rescore.ts';
 import { registerScoringRoutes } from './scoring/routes.ts';
 import { createScoringService } from './scoring/service.ts';
 import { Signals } from './signals/bus.ts';
+import { defaultScoreThresholds, signalsFromChanges } from './signals/from-changes.ts';
+import { registerSlaRoutes } from './sla/routes.ts';
+import { createSlaService } from './sla/service.ts';
+import { registerTaskRoutes } from './tasks/routes.ts';
+import { createTaskService } from './tasks/service.ts';
+import { registerUserRoutes } from './users/routes.ts';
+import { createUserService } from './users/service.ts';
+import { createTeamService } from './users/teams-service.ts';
+import { registerWebhookRoutes } from './webhooks/routes.ts';
+import { createWebhookService } from './webhooks/service.ts';
 import { registerWorkspaceRoutes } from './workspaces/routes.ts';
 import { createWorkspaceService } from './workspaces/service.ts';
 
@@ -54,6 +71,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const properties = createPropertyService({ database, clock });
   const scoring = createScoringService({ database, clock });
   const jobs = createJobService({ database, clock, logger });
+  const mail = createMailService({ database, jobs, config, clock, logger });
   // Filled below, once the domains that react to lead changes exist.
   const reactions = new LeadReactions();
   // Business signals (webhook event types): emitted by domains, subscribed by webhooks and alerts.
@@ -64,6 +82,53 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
   const imports = createImportService({ database, leads, properties, clock });
+  const webhooks = createWebhookService({ database, clock, jobs, signals, workspaces, leads, scoring });
+  // Lead changes become business signals, derived only when a subscriber wants the workspace's.
+  reactions.register('signals', async (trx, workspace, changes, now) => {
+    if (!(await signals.interestedIn(trx, workspace.id))) return;
+    const { model } = await scoring.activeModelIn(trx, workspace.id);
+    const derived = signalsFromChanges(changes, {
+      scoreOf: (lead) => leadScore(model, lead.scoring, now),
+      thresholds: workspace.settings.scoreThresholds ?? defaultScoreThresholds,
+      now,
+    });
+    await signals.emitIn(trx, workspace.id, derived, now);
+  });
+  const users = createUserService({ database, clock });
+  const teams = createTeamService({ database, clock });
+  const routing = createRoutingService({ database, leads, scoring, users, teams, signals, clock, logger });
+  // After 'signals': a new lead's lead.created comes before its lead.assigned.
+  reactions.register('routing', routing.react);
+  const tasks = createTaskService({ database, jobs, signals, leads, users, clock });
+  const sla = createSlaService({
+    database,
+    jobs,
+    signals,
+    leads,
+    tasks,
+    users,
+    routing,
+    mail,
+    workspaces,
+    clock,
+  });
+  // After 'routing': a timer started by this write sees the owner routing just gave the lead.
+  reactions.register('sla', sla.react);
+  const alerts = createAlertService({
+    database,
+    jobs,
+    mail,
+    leads,
+    users,
+    workspaces,
+    scoring,
+    config,
+    clock,
+    logger,
+  });
+  // Owner alerts: activities and 'became hot' from lead changes; score crossings, SLA warnings from signals.
+  reactions.register('alerts', alerts.react);
+  signals.subscribe('alerts', alerts.onSignals, alerts.interested);
   return {
     config,
     clock,
@@ -71,6 +136,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     database,
     jobs,
     reactions,
+    mail,
     signals,
     workspaces,
     properties,
@@ -81,6 +147,13 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     idempotency,
     events,
     imports,
+    webhooks,
+    users,
+    teams,
+    routing,
+    tasks,
+    sla,
+    alerts,
   };
 }
 
@@ -91,11 +164,18 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
   const app = await createHttpServer({ config, logger, workspaces });
   registerHealthRoutes(app, database);
   registerJobRoutes(app, services.jobs);
+  registerMailboxRoutes(app, services.mail);
   registerWorkspaceRoutes(app, workspaces);
   registerPropertyRoutes(app, properties);
   registerLeadRoutes(app, { leads, scoring, workspaces, idempotency });
   registerEventRoutes(app, { events: services.events, workspaces, idempotency });
   registerImportRoutes(app, { imports: services.imports, workspaces });
+  registerWebhookRoutes(app, services.webhooks);
+  registerUserRoutes(app, { users: services.users, teams: services.teams });
+  registerRoutingRoutes(app, { routing: services.routing, workspaces, idempotency });
+  registerTaskRoutes(app, services.tasks, services.clock);
+  registerSlaRoutes(app, services.sla, services.clock);
+  registerAlertRoutes(app, services.alerts);
   registerScoringRoutes(app, { scoring, rescore: services.rescore, leads, workspaces });
   registerLifecycleRoutes(app, {
     lifecycle: services.lifecycle,
@@ -103,6 +183,7 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
     workspaces,
     idempotency,
   });
+  app.addHook('onClose', async () => services.mail.close());
   app.addHook('onClose', async () => database.close());
   await app.ready();
   return app;

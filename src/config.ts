@@ -23,6 +23,12 @@ export interface Config {
   rateLimitPerIp: number;
   /** Days an anonymous visitor's activity is kept before it expires. (Default: 90) */
   anonymousRetentionDays: number;
+  /** `smtp://` or `smtps://` server (credentials in the URL) mail is sent through; unset: the dev mailbox. */
+  smtpUrl: string | undefined;
+  /** Sender of Leadline's emails, `address` or `Name <address>`. (Default: Leadline <leadline@localhost>) */
+  mailFrom: string;
+  /** Base URL people reach Leadline at: links in alerts and emails. (Default: http://localhost:PORT) */
+  publicUrl: string;
 }
 
 type Env = Record<string, string | undefined>;
@@ -54,6 +60,17 @@ export function loadConfig(env: Env = process.env): Config {
   if (bootstrapKey !== undefined && bootstrapKey.length < 16) {
     errors.push({ path: 'LEADLINE_BOOTSTRAP_KEY', message: 'must be at least 16 characters' });
   }
+  const smtpUrl = env.LEADLINE_SMTP_URL || undefined;
+  const smtpProblem = smtpUrl === undefined ? undefined : checkSmtpUrl(smtpUrl);
+  if (smtpProblem) errors.push({ path: 'LEADLINE_SMTP_URL', message: smtpProblem });
+  const mailFrom = env.LEADLINE_MAIL_FROM || 'Leadline <leadline@localhost>';
+  if (!/^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(mailFrom.trim())) {
+    errors.push({ path: 'LEADLINE_MAIL_FROM', message: 'must be an email address, or Name <address>' });
+  }
+  const publicUrl = (env.LEADLINE_PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, '');
+  if (!/^https?:\/\/[^/\s]+/.test(publicUrl)) {
+    errors.push({ path: 'LEADLINE_PUBLIC_URL', message: 'must be an http:// or https:// URL' });
+  }
   const config: Config = {
     port: int('PORT', 3000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -65,7 +82,23 @@ export function loadConfig(env: Env = process.env): Config {
     rateLimitPerKey: int('LEADLINE_RATE_LIMIT_PER_KEY', 60_000, 1, 100_000_000),
     rateLimitPerIp: int('LEADLINE_RATE_LIMIT_PER_IP', 600, 1, 100_000_000),
     anonymousRetentionDays: int('LEADLINE_ANONYMOUS_RETENTION_DAYS', 90, 1, 3650),
+    smtpUrl,
+    mailFrom: mailFrom.trim(),
+    publicUrl,
   };
   if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', 'Invalid configuration.', errors);
   return config;
+}
+
+/** Why an SMTP URL cannot be used (undefined: it can). */
+function checkSmtpUrl(raw: string): string | undefined {
+  let url: URL;
+  try {
+    url = new URL(raw);
+  } catch {
+    return 'must be a URL such as smtps://user:password@smtp.example.com:465';
+  }
+  if (url.protocol !== 'smtp:' && url.protocol !== 'smtps:') return 'must start with smtp:// or smtps://';
+  if (!url.hostname) return 'must name a host';
+  return undefined;
 }

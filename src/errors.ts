@@ -22,6 +22,11 @@ export const errorCodes = [
   'PRESET_NOT_FOUND',
   'CONFLICT',
   'STAGE_TRANSITION_INVALID',
+  'USER_NOT_FOUND',
+  'USER_EXISTS',
+  'TEAM_NOT_FOUND',
+  'TEAM_EXISTS',
+  'ALERT_RULE_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

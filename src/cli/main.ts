@@ -7,6 +7,7 @@ import { runKeys } from './keys.ts';
 import { runMigrate } from './migrate.ts';
 import { runScoring } from './scoring.ts';
 import { runServe } from './serve.ts';
+import { runTeams, runUsers } from './users.ts';
 import { runWorker } from './worker.ts';
 import { runWorkspaces } from './workspaces.ts';
 
@@ -24,6 +25,13 @@ Commands:
   keys create --workspace W --name NAME [--scope read|write|admin]
                                 create an API key; prints only the key
   workspaces create SLUG [--name NAME]
+  users create --name N --email E [--timezone TZ] [--role rep|manager] [--workspace W]
+                                add a sales rep or manager; prints the user's id
+  users list [--workspace W]    one user a line: id, name, email, role, timezone, active
+  teams create NAME --members ID[:WEIGHT],... [--workspace W]
+                                a routing team (members by id or email, in turn order);
+                                prints the team's id
+  teams list [--workspace W]    one team a line: id, name, members as id:weight
   import FILE.csv [--workspace W] [--map "Column=field,..."] [--dry-run] [--rejects FILE]
   export [--workspace W] [--format csv|jsonl] [--out FILE]
   init --preset b2b-saas|real-estate|ecommerce|services [--workspace W]
@@ -46,6 +54,8 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   migrate: runMigrate,
   keys: runKeys,
   workspaces: runWorkspaces,
+  users: runUsers,
+  teams: runTeams,
   import: runImport,
   export: runExport,
   init: runInit,

@@ -52,6 +52,7 @@ export async function runWorker(args: string[]): Promise<number> {
     const stop = async (signal: string) => {
       services.logger.info({ signal }, 'shutting down');
       await stopWorker();
+      await services.mail.close();
       await services.database.close();
       resolve();
     };

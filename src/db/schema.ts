@@ -158,6 +158,239 @@ export interface JobRow {
   finished_at: number | null;
 }
 
+export interface TaskRow {
+  workspace_id: string;
+  id: string;
+  lead_id: string | null;
+  owner_id: string;
+  type: string;
+  title: string;
+  notes: string | null;
+  due_at: number;
+  /** open | done | cancelled */
+  status: string;
+  /** api | rule | sequence | sla */
+  source: string;
+  source_id: string | null;
+  outcome: string | null;
+  completed_at: number | null;
+  snoozes: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SlaPolicyRow {
+  workspace_id: string;
+  id: string;
+  position: number;
+  definition: unknown;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface SlaTimerRow {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  policy_id: string;
+  policy_name: string;
+  owner_id: string | null;
+  trigger: string;
+  started_at: number;
+  due_at: number;
+  warn_at: number | null;
+  /** pending | met | breached | cancelled */
+  status: string;
+  met_at: number | null;
+  met_by: string | null;
+  breached_at: number | null;
+  /** What the breach did: { notified, reassignedTo } */
+  escalation: unknown;
+  created_at: number;
+}
+
+export interface LeadFirstContactRow {
+  workspace_id: string;
+  lead_id: string;
+  at: number;
+  user_id: string | null;
+  activity_type: string;
+  ms_since_created: number;
+}
+
+/** A message kept by the dev mailbox (no SMTP configured); its id is the `email.send` job's. */
+export interface MailboxMessageRow {
+  workspace_id: string;
+  id: string;
+  from_address: string;
+  /** JSON array of addresses. */
+  to_addresses: unknown;
+  reply_to: string | null;
+  subject: string;
+  text_body: string;
+  html_body: string | null;
+  /** JSON object of extra headers; null: none. */
+  headers: unknown;
+  created_at: number;
+}
+
+export interface AlertRuleRow {
+  workspace_id: string;
+  id: string;
+  name: string;
+  enabled: number;
+  /** src/alerts/model.ts AlertTrigger */
+  trigger: unknown;
+  /** src/alerts/model.ts AlertChannel[] */
+  channels: unknown;
+  fallback_email: string | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface AlertSettingsRow {
+  workspace_id: string;
+  /** When the default alert rules were written for the workspace. */
+  defaults_seeded_at: number;
+}
+
+/** One alert on one channel (the alerts log). */
+export interface AlertRow {
+  workspace_id: string;
+  id: string;
+  /** `alert:{ruleId}:{leadId}:{moment}:{channel index}`: a firing is recorded once. */
+  key: string;
+  rule_id: string;
+  rule_name: string;
+  lead_id: string;
+  /** src/alerts/model.ts AlertFacts */
+  trigger: unknown;
+  /** src/alerts/model.ts AlertChannel */
+  channel: unknown;
+  /** pending | sent | failed | skipped */
+  status: string;
+  /** Who or where it went: recipient addresses or the webhook URL. */
+  target: string | null;
+  error: string | null;
+  fired_at: number;
+  sent_at: number | null;
+}
+
+export interface UserRow {
+  workspace_id: string;
+  id: string;
+  name: string;
+  email: string;
+  role: string;
+  timezone: string;
+  working_hours: unknown;
+  out_of_office: unknown;
+  daily_capacity: number | null;
+  rolling_capacity: number | null;
+  manager_id: string | null;
+  active: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TeamRow {
+  workspace_id: string;
+  id: string;
+  name: string;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface TeamMemberRow {
+  workspace_id: string;
+  team_id: string;
+  user_id: string;
+  weight: number;
+  position: number;
+}
+
+export interface RoutingSettingsRow {
+  workspace_id: string;
+  /** The ordered routing rules (src/routing/model.ts RoutingRule[]). */
+  rules: unknown;
+  fallback_owner_id: string | null;
+  updated_at: number;
+}
+
+export interface RoutingTurnRow {
+  workspace_id: string;
+  pool: string;
+  /** Smooth weighted round robin: each member's current weight, by user id. */
+  weights: unknown;
+  updated_at: number;
+}
+
+export interface AssignmentRow {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  owner_id: string;
+  previous_owner_id: string | null;
+  cause_kind: string;
+  rule_id: string | null;
+  at: number;
+}
+
+export interface WebhookSubscriptionRow {
+  workspace_id: string;
+  id: string;
+  url: string;
+  /** JSON array of event types; ["*"]: all. */
+  events: unknown;
+  description: string | null;
+  /** 0/1 */
+  enabled: number;
+  secret: string;
+  /** The secret before the last rotation, still signing until `previous_secret_until`. */
+  previous_secret: string | null;
+  previous_secret_until: number | null;
+  disabled_reason: string | null;
+  disabled_at: number | null;
+  last_success_at: number | null;
+  /** First failed attempt since the last success; null: healthy. */
+  failing_since: number | null;
+  consecutive_failures: number;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface WebhookMessageRow {
+  workspace_id: string;
+  /** The `webhook-id` header. */
+  id: string;
+  event_type: string;
+  lead_id: string | null;
+  data: unknown;
+  /** The exact JSON sent; null until rendered. */
+  body: string | null;
+  occurred_at: number;
+  created_at: number;
+}
+
+export interface WebhookDeliveryRow {
+  workspace_id: string;
+  id: string;
+  subscription_id: string;
+  message_id: string;
+  event_type: string;
+  /** event | replay | test */
+  trigger: string;
+  attempt: number;
+  attempted_at: number;
+  /** 0/1 */
+  succeeded: number;
+  status_code: number | null;
+  duration_ms: number;
+  error: string | null;
+  response: string | null;
+  next_retry_at: number | null;
+}
+
 export interface DB {
   workspaces: WorkspaceRow;
   api_keys: ApiKeyRow;
@@ -170,4 +403,21 @@ export interface DB {
   scoring_models: ScoringModelRow;
   stage_changes: StageChangeRow;
   jobs: JobRow;
+  webhook_subscriptions: WebhookSubscriptionRow;
+  webhook_messages: WebhookMessageRow;
+  webhook_deliveries: WebhookDeliveryRow;
+  mailbox_messages: MailboxMessageRow;
+  alert_rules: AlertRuleRow;
+  alert_settings: AlertSettingsRow;
+  alerts: AlertRow;
+  tasks: TaskRow;
+  sla_policies: SlaPolicyRow;
+  sla_timers: SlaTimerRow;
+  lead_first_contacts: LeadFirstContactRow;
+  users: UserRow;
+  teams: TeamRow;
+  team_members: TeamMemberRow;
+  routing_settings: RoutingSettingsRow;
+  routing_turns: RoutingTurnRow;
+  assignments: AssignmentRow;
 }

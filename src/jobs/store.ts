@@ -4,6 +4,13 @@ import { parseJson, toJson } from '../db/json.ts';
 import type { DB, JobRow } from '../db/schema.ts';
 import type { Job, JobState } from './model.ts';
 
+/**
+ * The claim index's own predicate, written out literally: SQLite uses a partial index only
+ * when the query's WHERE contains its predicate term for term, and a bound `in (?, ?)` is not
+ * that term (the claim then scanned every job ever kept).
+ */
+const DUE_STATES = sql<boolean>`state in ('queued', 'running')`;
+
 const columns = [
   'workspace_id',
   'id',
@@ -91,7 +98,20 @@ export async function claimDue(
   now: number,
   leaseUntil: number,
 ): Promise<Job[]> {
-  const rows = await db
+  const rows = await claimQuery(db, engine, worker, limit, now, leaseUntil).execute();
+  return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+}
+
+/** The claim statement (exported so a test can check its plan uses the claim index). */
+export function claimQuery(
+  db: Kysely<DB>,
+  engine: Engine,
+  worker: string,
+  limit: number,
+  now: number,
+  leaseUntil: number,
+) {
+  return db
     .updateTable('jobs')
     .set({
       state: 'running',
@@ -107,7 +127,7 @@ export async function claimDue(
         eb
           .selectFrom('jobs')
           .select(['workspace_id', 'id'])
-          .where('state', 'in', ['queued', 'running'])
+          .where(DUE_STATES)
           .where('run_at', '<=', now)
           .orderBy('run_at')
           .limit(limit)
@@ -115,9 +135,7 @@ export async function claimDue(
           .$asTuple('workspace_id', 'id'),
       ),
     )
-    .returning(columns)
-    .execute();
-  return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
+    .returning(columns);
 }
 
 /** The earliest time a queued or running job is due, if any: how long a worker may sleep. */
@@ -125,7 +143,7 @@ export async function nextDueAt(db: Kysely<DB>): Promise<number | undefined> {
   const row = await db
     .selectFrom('jobs')
     .select('run_at')
-    .where('state', 'in', ['queued', 'running'])
+    .where(DUE_STATES)
     .orderBy('run_at')
     .limit(1)
     .executeTakeFirst();

@@ -14,6 +14,8 @@ export const eventTypes = [
   'email_opened',
   'email_clicked',
   'email_replied',
+  // A rep's email to the lead, logged from their mailbox or CRM: a touch for speed-to-lead SLAs.
+  'email_sent',
   'demo_requested',
   'pricing_viewed',
   'trial_started',

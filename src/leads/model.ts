@@ -195,6 +195,14 @@ export const timelineTypes = [
   'flag_set',
   'qualification_updated',
   'opportunity_updated',
+  'lead_assigned',
+  'task_created',
+  'task_completed',
+  'task_cancelled',
+  'sla_started',
+  'sla_met',
+  'sla_breached',
+  'alert_sent',
 ] as const;
 
 /** One entry of a lead's timeline (an activity or a system entry). */

@@ -83,6 +83,30 @@ export function createLeadService({ database, properties, scoring, reactions, cl
   const { db } = database;
 
   /**
+   * Leads `updateIn` rewrote while the reactions to a write ran (routing sets an owner): the
+   * write answers with them, so its response shows what its reactions did. Writes of one
+   * process run one at a time (group commit), so one variable serves; nesting keeps a stack.
+   */
+  let rewritten: Map<string, Lead> | undefined;
+  async function runReactions(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    changes: readonly LeadChange[],
+    now: number,
+  ): Promise<Map<string, Lead>> {
+    const outer = rewritten;
+    const mine = new Map<string, Lead>();
+    rewritten = mine;
+    try {
+      await reactions.runIn(trx, workspace, changes, now);
+    } finally {
+      rewritten = outer;
+    }
+    for (const [id, lead] of mine) outer?.set(id, lead);
+    return mine;
+  }
+
+  /**
    * Writes many validated captures in the caller's transaction with a handful of statements:
    * one lookup for all emails, one for phone-only leads, one multi-row insert for the new
    * leads and one for their timeline entries; known leads are updated one by one. Captures
@@ -232,10 +256,10 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       changes.push({ leadId: id, before: null, after: lead, entries: byLead.get(id) ?? [] });
     for (const [id, lead] of updated)
       changes.push({ leadId: id, before: before.get(id), after: lead, entries: byLead.get(id) ?? [] });
-    await reactions.runIn(trx, workspace, changes, now);
+    const rewrittenByReactions = await runReactions(trx, workspace, changes, now);
     // Every result reports the lead as it stands after the whole call.
     return results.map((r) => ({
-      lead: created.get(r.lead.id) ?? updated.get(r.lead.id) ?? r.lead,
+      lead: rewrittenByReactions.get(r.lead.id) ?? created.get(r.lead.id) ?? updated.get(r.lead.id) ?? r.lead,
       created: r.created,
     }));
   }
@@ -634,16 +658,28 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       if (out.lead === lead && out.entries.length === 0 && out.stageChanges.length === 0) return lead;
       const updated: Lead = { ...out.lead, updatedAt: now };
       await store.updateLead(trx, updated);
+      rewritten?.set(id, updated);
       await timeline.appendEntries(trx, workspace.id, out.entries, now);
       await stageHistory.recordIn(trx, workspace.id, out.stageChanges);
-      await reactions.runIn(
+      const later = await runReactions(
         trx,
         workspace,
         [{ leadId: id, before: lead, after: updated, entries: out.entries }],
         now,
       );
-      return updated;
+      return later.get(id) ?? updated;
     },
+
+    /**
+     * Adds system entries (task, SLA, assignment…) to leads' timelines in the caller's
+     * transaction: other domains write the timeline through here, never through its store.
+     */
+    appendTimelineIn: (trx: Kysely<DB>, workspaceId: string, entries: readonly TimelineEntry[]) =>
+      timeline.appendEntries(trx, workspaceId, [...entries], clock()),
+
+    /** The live leads among `ids` (merged-away ids resolve to nothing), read in the caller's transaction. */
+    findIn: async (trx: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<Lead[]> =>
+      (await store.findLeadsByIds(trx, workspaceId, [...ids])).filter((l) => !l.mergedIntoId),
 
     /** When each of these leads was created (epoch ms), by id; ids of no lead in the workspace are absent. */
     async createdAtOf(workspaceId: string, ids: readonly string[]): Promise<Map<string, number>> {

@@ -22,6 +22,13 @@ export interface WorkspaceSettings {
   strictProperties?: boolean;
   /** How leads move through stages, warm up and qualify (`/api/v1/lifecycle/settings`). */
   lifecycle?: LifecycleSettings;
+  /**
+   * Let outbound webhooks reach private, loopback and link-local addresses (a receiver on the
+   * same host or network). Off, such targets are refused (SSRF). (Default: false)
+   */
+  allowPrivateWebhookTargets?: boolean;
+  /** Scores whose crossing, up or down, is a `lead.score_crossed` event. (Default: [50, 75]) */
+  scoreThresholds?: number[];
 }
 
 export interface LifecycleSettings {

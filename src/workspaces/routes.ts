@@ -8,6 +8,10 @@ import type { WorkspaceService } from './service.ts';
 const SettingsSchema = Type.Object({
   defaultCountry: Type.Optional(Type.String({ maxLength: 100 })),
   strictProperties: Type.Optional(Type.Boolean()),
+  allowPrivateWebhookTargets: Type.Optional(Type.Boolean()),
+  scoreThresholds: Type.Optional(
+    Type.Array(Type.Number({ minimum: 0, maximum: 100 }), { maxItems: 20, uniqueItems: true }),
+  ),
 });
 const WorkspaceSchema = Type.Object({
   id: Type.String(),

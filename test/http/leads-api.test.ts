@@ -64,20 +64,29 @@ function assertProblem(
 
 const ids = (leads: Lead[]) => leads.map((lead) => lead.id);
 
+/** A sales rep to own leads (an owner must be a user of the workspace); returns its id. */
+async function salesRep(t: TestApp, name: string): Promise<string> {
+  const response = await client(t).post('/api/v1/users', { name, email: `${name}@sales.example.org` });
+  assert.equal(response.statusCode, 201, response.body);
+  return response.json().id;
+}
+
 describeEachEngine('leads API', (engine) => {
   describe('create, update, get', () => {
     const get = useApp(engine);
 
     it('creates with 201, updates the same email with 200, and records both on the timeline', async () => {
       const api = client(get());
+      const rep1 = await salesRep(get(), 'rep-1');
       const created = await api.capture({ email: 'Kay@Example.org', firstName: 'Kay' }, 201);
-      const updated = await api.capture({ email: 'kay@example.org', jobTitle: 'CTO', ownerId: 'rep-1' }, 200);
+      const updated = await api.capture({ email: 'kay@example.org', jobTitle: 'CTO', ownerId: rep1 }, 200);
       assert.equal(updated.id, created.id);
       assert.equal(updated.firstName, 'Kay');
       assert.equal(updated.jobTitle, 'CTO');
-      assert.equal(updated.ownerId, 'rep-1');
+      assert.equal(updated.ownerId, rep1);
       const types = (await api.timeline(created.id)).map((e) => e.type);
-      assert.deepEqual(types.sort(), ['lead_created', 'lead_updated']);
+      // Setting an owner is an assignment (src/routing): recorded with the update.
+      assert.deepEqual(types.sort(), ['lead_assigned', 'lead_created', 'lead_updated']);
     });
 
     it('answers 404 problem+json for an unknown lead id', async () => {
@@ -188,17 +197,20 @@ describeEachEngine('leads API', (engine) => {
     let grace: Lead;
     let alan: Lead;
     let t0: number;
+    let rep1: string;
 
     it('sets up three leads a second apart', async () => {
       const t = get();
       const api = client(t);
+      rep1 = await salesRep(t, 'rep-1');
+      const rep2 = await salesRep(t, 'rep-2');
       t0 = t.clock.now;
       ada = await api.capture({
         email: 'ada@analytical.io',
         firstName: 'Ada',
         lastName: 'Lovelace',
         company: 'Under_Score Ltd',
-        ownerId: 'rep-1',
+        ownerId: rep1,
         utm: { source: 'google', medium: 'cpc' },
       });
       t.clock.now += 1000;
@@ -208,7 +220,7 @@ describeEachEngine('leads API', (engine) => {
         lastName: 'Hopper',
         company: '100% Cotton',
         stage: 'mql',
-        ownerId: 'rep-2',
+        ownerId: rep2,
         utm: { source: 'newsletter', medium: 'email' },
       });
       t.clock.now += 1000;
@@ -222,10 +234,10 @@ describeEachEngine('leads API', (engine) => {
       const api = client(get());
       assert.deepEqual(ids(await api.list('stage=mql')), [grace.id]);
       assert.deepEqual(ids(await api.list('stage=customer')), [alan.id]);
-      assert.deepEqual(ids(await api.list('owner=rep-1')), [ada.id]);
+      assert.deepEqual(ids(await api.list(`owner=${rep1}`)), [ada.id]);
       assert.deepEqual(ids(await api.list('channel=email')), [grace.id]);
       assert.deepEqual(ids(await api.list('source=google')), [ada.id]);
-      assert.deepEqual(ids(await api.list('stage=mql&owner=rep-1')), []);
+      assert.deepEqual(ids(await api.list(`stage=mql&owner=${rep1}`)), []);
       assertProblem(await api.get('/api/v1/leads?stage=martian'), 400, '/query/stage');
       assertProblem(await api.get('/api/v1/leads?channel=carrier_pigeon'), 400, '/query/channel');
     });

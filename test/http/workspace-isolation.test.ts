@@ -1,5 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
+import { insertAlerts } from '../../src/alerts/store.ts';
+import { insertMessage } from '../../src/email/mailbox-store.ts';
 import { registeredRoutes } from '../../src/http/server.ts';
 import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
 
@@ -40,6 +42,40 @@ function assertNotFound(response: { statusCode: number; body: string; headers: R
   assert.match(String(response.headers['content-type']), /application\/problem\+json/);
 }
 
+/** A user of workspace A who owns A's task (made once, through A's key). */
+const aUsers = new WeakMap<TestApp, string>();
+async function aTaskOwner(t: TestApp, fx: Fixture): Promise<string> {
+  const known = aUsers.get(t);
+  if (known) return known;
+  const created = await call(t, fx.a.key, 'POST', '/api/v1/users', { name: 'A Rep', email: 'rep@acme-a.io' });
+  assert.equal(created.statusCode, 201, created.body);
+  aUsers.set(t, created.json().id);
+  // A's SLA policy, for the policy checks.
+  const policies = await call(t, fx.a.key, 'PUT', '/api/v1/sla/policies', {
+    policies: [{ id: 'a-policy', name: 'A policy', when: [{ stage: 'sql' }], within: { hours: 4 } }],
+  });
+  assert.equal(policies.statusCode, 200, policies.body);
+  return created.json().id;
+}
+
+/** Workspace A's open task on A's first lead (made once, before the snapshot). */
+const aTasks = new WeakMap<TestApp, string>();
+async function aTaskOf(t: TestApp, fx: Fixture): Promise<string> {
+  const known = aTasks.get(t);
+  if (known) return known;
+  const ownerId = await aTaskOwner(t, fx);
+  const created = await call(t, fx.a.key, 'POST', '/api/v1/tasks', {
+    ownerId,
+    type: 'call',
+    dueAt: t.clock.now + 3_600_000,
+    leadId: fx.a.leads[0]!.id,
+    title: 'A task',
+  });
+  assert.equal(created.statusCode, 201, created.body);
+  aTasks.set(t, created.json().id);
+  return created.json().id;
+}
+
 /** Everything workspace A's own admin key can see, to compare before and after B's attempts. */
 async function snapshot(t: TestApp, fx: Fixture) {
   const read = async (url: string) => {
@@ -64,7 +100,18 @@ async function snapshot(t: TestApp, fx: Fixture) {
     scoringModel: await read('/api/v1/scoring/model'),
     scoringVersions: await read('/api/v1/scoring/model/versions'),
     lifecycleSettings: await read('/api/v1/lifecycle/settings'),
+    tasks: await read('/api/v1/tasks?limit=500'),
+    slaPolicies: await read('/api/v1/sla/policies'),
+    leadSla: await read(`/api/v1/leads/${fx.a.leads[0]!.id}/sla`),
     lifecycleMetrics: await read('/api/v1/lifecycle/metrics'),
+    users: await read('/api/v1/users'),
+    teams: await read('/api/v1/teams'),
+    routingRules: await read('/api/v1/routing/rules'),
+    routingSettings: await read('/api/v1/routing/settings'),
+    webhooks: await read('/api/v1/webhooks'),
+    alertRules: await read('/api/v1/alerts/rules'),
+    alerts: await read('/api/v1/alerts?limit=500'),
+    mailbox: await read('/api/v1/mailbox'),
     list: await read('/api/v1/leads?includeArchived=true&limit=500'),
     leads,
     export: (await call(t, fx.a.key, 'GET', '/api/v1/exports/leads?format=jsonl')).body,
@@ -174,6 +221,78 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     await t.services.jobs.runDue();
     assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/jobs/${aJob}/retry`));
     assert.equal((await t.services.jobs.get(fx.a.workspaceId, aJob!)).state, 'done');
+  },
+  'POST /api/v1/tasks': async (t, fx) => {
+    const aUser = await aTaskOwner(t, fx);
+    const dueAt = t.clock.now + 60_000;
+    // B can name neither A's user as owner nor A's lead.
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/tasks', {
+      ownerId: aUser,
+      type: 'call',
+      dueAt,
+    });
+    assert.equal(response.statusCode, 422, response.body);
+    assert.equal(response.json().errors[0].path, '/ownerId');
+  },
+  'GET /api/v1/tasks': async (t, fx) => {
+    const aTask = await aTaskOf(t, fx);
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/tasks?leadId=${fx.a.leads[0]!.id}`);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes(aTask));
+  },
+  'GET /api/v1/tasks/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/tasks/${await aTaskOf(t, fx)}`));
+  },
+  'PATCH /api/v1/tasks/:id': async (t, fx) => {
+    assertNotFound(
+      await call(t, fx.b.key, 'PATCH', `/api/v1/tasks/${await aTaskOf(t, fx)}`, { title: 'B was here' }),
+    );
+  },
+  'POST /api/v1/tasks/:id/complete': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/tasks/${await aTaskOf(t, fx)}/complete`, {}));
+  },
+  'POST /api/v1/tasks/:id/snooze': async (t, fx) => {
+    assertNotFound(
+      await call(t, fx.b.key, 'POST', `/api/v1/tasks/${await aTaskOf(t, fx)}/snooze`, { minutes: 5 }),
+    );
+  },
+  'POST /api/v1/tasks/:id/reassign': async (t, fx) => {
+    const task = await aTaskOf(t, fx);
+    const response = await call(t, fx.b.key, 'POST', `/api/v1/tasks/${task}/reassign`, {
+      ownerId: 'someone',
+    });
+    assert.ok([404, 422].includes(response.statusCode), response.body);
+    const own = await call(t, fx.a.key, 'GET', `/api/v1/tasks/${task}`);
+    assert.equal(own.json().title, 'A task');
+  },
+  'POST /api/v1/tasks/:id/cancel': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/tasks/${await aTaskOf(t, fx)}/cancel`));
+  },
+  'GET /api/v1/sla/policies': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/sla/policies');
+    assert.equal(response.statusCode, 200);
+    assert.ok(!response.body.includes('A policy'));
+  },
+  'PUT /api/v1/sla/policies': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'PUT', '/api/v1/sla/policies', {
+      policies: [
+        { id: 'a-policy', name: 'B policy', when: [{ activity: 'demo_requested' }], within: { minutes: 1 } },
+      ],
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const aPolicies = (await call(t, fx.a.key, 'GET', '/api/v1/sla/policies')).json().policies;
+    assert.deepEqual(
+      aPolicies.map((p: { name: string }) => p.name),
+      ['A policy'],
+    );
+  },
+  'GET /api/v1/leads/:id/sla': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/leads/${fx.a.leads[0]!.id}/sla`));
+  },
+  'GET /api/v1/sla/metrics': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/sla/metrics');
+    assert.equal(response.statusCode, 200);
+    assert.ok(!response.body.includes('a-policy'));
   },
   'POST /api/v1/leads': async (t, fx) => {
     const [a1] = fx.a.leads;
@@ -391,7 +510,226 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     const versions = (await call(t, fx.b.key, 'GET', '/api/v1/scoring/model/versions')).json().data;
     assert.equal(versions[0].createdBy, 'preset:ecommerce');
   },
+  // Users, teams and routing. A has a rep ('a-rep'), a team ('a-team') that rule 'a-rule'
+  // routes to, the rep as fallback owner, and a1 assigned to the rep.
+  'POST /api/v1/users': async (t, fx) => {
+    // The same email in another workspace is another person.
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/users', {
+      name: 'b-rep',
+      email: 'a-rep@acme-a.io',
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    assert.notEqual(response.json().id, await aRepId(t, fx));
+  },
+  'GET /api/v1/users': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/users');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes(await aRepId(t, fx)));
+    assert.ok(!response.json().data.some((u: { name: string }) => u.name === 'a-rep'));
+  },
+  'GET /api/v1/users/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/users/${await aRepId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-rep'));
+  },
+  'PATCH /api/v1/users/:id': async (t, fx) => {
+    const url = `/api/v1/users/${await aRepId(t, fx)}`;
+    assertNotFound(await call(t, fx.b.key, 'PATCH', url, { name: 'Mallory', active: false }));
+  },
+  'DELETE /api/v1/users/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/users/${await aRepId(t, fx)}`));
+  },
+  'POST /api/v1/teams': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/teams', {
+      name: 'a-team',
+      members: [{ userId: await aRepId(t, fx) }],
+    });
+    assert.equal(response.statusCode, 422, response.body);
+    assert.equal(response.json().errors[0].path, '/members/0/userId');
+  },
+  'GET /api/v1/teams': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/teams');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes(await aTeamId(t, fx)));
+    assert.ok(!response.body.includes('a-team'));
+  },
+  'GET /api/v1/teams/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/teams/${await aTeamId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-team'));
+  },
+  'PATCH /api/v1/teams/:id': async (t, fx) => {
+    assertNotFound(
+      await call(t, fx.b.key, 'PATCH', `/api/v1/teams/${await aTeamId(t, fx)}`, { members: [] }),
+    );
+  },
+  'DELETE /api/v1/teams/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/teams/${await aTeamId(t, fx)}`));
+  },
+  'GET /api/v1/routing/rules': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/routing/rules');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json().rules, []);
+  },
+  'PUT /api/v1/routing/rules': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'PUT', '/api/v1/routing/rules', {
+      rules: [
+        { id: 'a-rule', name: 'b steals', strategy: { type: 'round_robin', teamId: await aTeamId(t, fx) } },
+        { name: 'b steals too', strategy: { type: 'owner', userId: await aRepId(t, fx) } },
+      ],
+    });
+    assert.equal(response.statusCode, 422, response.body);
+    assert.deepEqual(
+      response.json().errors.map((e: { path: string }) => e.path),
+      ['/rules/1/strategy/userId', '/rules/0/strategy/teamId'],
+    );
+  },
+  'GET /api/v1/routing/settings': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/routing/settings');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.equal(response.json().fallbackOwnerId, null);
+  },
+  'PUT /api/v1/routing/settings': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'PUT', '/api/v1/routing/settings', {
+      fallbackOwnerId: await aRepId(t, fx),
+    });
+    assert.equal(response.statusCode, 422, response.body);
+  },
+  'POST /api/v1/leads/:id/assign': async (t, fx) => {
+    const aLead = `/api/v1/leads/${fx.a.leads[1]!.id}/assign`;
+    assertNotFound(await call(t, fx.b.key, 'POST', aLead, { route: true }));
+    const bRep = (await call(t, fx.b.key, 'GET', '/api/v1/users')).json().data[0].id;
+    assertNotFound(await call(t, fx.b.key, 'POST', aLead, { ownerId: bRep }));
+    // B's lead cannot be given to A's rep.
+    const toA = await call(t, fx.b.key, 'POST', `/api/v1/leads/${fx.b.leadId}/assign`, {
+      ownerId: await aRepId(t, fx),
+    });
+    assert.equal(toA.statusCode, 422, toA.body);
+  },
+  // Outbound webhooks. A has one subscription ('a-hook', created disabled: nothing is sent).
+  'GET /api/v1/webhooks': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/webhooks');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes(await aWebhookId(t, fx)));
+    assert.ok(!response.body.includes('a-hook'));
+  },
+  'POST /api/v1/webhooks': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/webhooks', {
+      url: 'https://93.184.215.14/b-hook',
+      events: ['*'],
+      enabled: false,
+    });
+    assert.equal(response.statusCode, 201, response.body);
+  },
+  'GET /api/v1/webhooks/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/webhooks/${await aWebhookId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-hook'));
+  },
+  'PATCH /api/v1/webhooks/:id': async (t, fx) => {
+    const url = `/api/v1/webhooks/${await aWebhookId(t, fx)}`;
+    assertNotFound(await call(t, fx.b.key, 'PATCH', url, { enabled: true, url: 'https://93.184.215.14/b' }));
+  },
+  'DELETE /api/v1/webhooks/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/webhooks/${await aWebhookId(t, fx)}`));
+  },
+  'POST /api/v1/webhooks/:id/rotate-secret': async (t, fx) => {
+    const url = `/api/v1/webhooks/${await aWebhookId(t, fx)}/rotate-secret`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url));
+  },
+  'GET /api/v1/webhooks/:id/deliveries': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/webhooks/${await aWebhookId(t, fx)}/deliveries`));
+  },
+  'POST /api/v1/webhooks/:id/deliveries/:deliveryId/replay': async (t, fx) => {
+    const url = `/api/v1/webhooks/${await aWebhookId(t, fx)}/deliveries/${fx.a.leads[0]!.id}/replay`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url));
+  },
+  'POST /api/v1/webhooks/:id/test': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/webhooks/${await aWebhookId(t, fx)}/test`));
+  },
+  // Alerts and the dev mailbox. A has its own rule ('a-only-alert'), an alert on a1 and a
+  // message in its mailbox ('a-secret-mail').
+  'GET /api/v1/mailbox': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/mailbox');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes('a-secret-mail'));
+    assert.ok(!response.body.includes(await aMailId(t, fx)));
+  },
+  'GET /api/v1/mailbox/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/mailbox/${await aMailId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-secret-mail'));
+  },
+  'DELETE /api/v1/mailbox': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'DELETE', '/api/v1/mailbox');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(response.json(), { deleted: 0 });
+  },
+  'GET /api/v1/alerts/rules': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/alerts/rules');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes('a-only-alert'));
+    assert.ok(!response.body.includes(await aRuleId(t, fx)));
+  },
+  'POST /api/v1/alerts/rules': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/alerts/rules', {
+      name: 'b-alert',
+      trigger: { type: 'became_hot' },
+      channels: [{ type: 'email' }],
+    });
+    assert.equal(response.statusCode, 201, response.body);
+  },
+  'GET /api/v1/alerts/rules/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/alerts/rules/${await aRuleId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-only-alert'));
+  },
+  'PATCH /api/v1/alerts/rules/:id': async (t, fx) => {
+    const url = `/api/v1/alerts/rules/${await aRuleId(t, fx)}`;
+    assertNotFound(await call(t, fx.b.key, 'PATCH', url, { enabled: false, fallbackEmail: 'mallory@b.io' }));
+  },
+  'DELETE /api/v1/alerts/rules/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/alerts/rules/${await aRuleId(t, fx)}`));
+  },
+  'GET /api/v1/alerts': async (t, fx) => {
+    const all = await call(t, fx.b.key, 'GET', '/api/v1/alerts?limit=500');
+    assert.equal(all.statusCode, 200, all.body);
+    const aLeadIds = fx.a.leads.map((lead) => lead.id);
+    for (const alert of all.json().data) {
+      assert.notEqual(alert.id, 'a-alert-1');
+      assert.ok(!aLeadIds.includes(alert.leadId));
+    }
+    const byLead = await call(t, fx.b.key, 'GET', `/api/v1/alerts?leadId=${fx.a.leads[0]!.id}`);
+    assert.deepEqual(byLead.json().data, []);
+  },
 };
+
+/** The id of A's webhook subscription, read with A's key. */
+async function aWebhookId(t: TestApp, fx: Fixture): Promise<string> {
+  return (await call(t, fx.a.key, 'GET', '/api/v1/webhooks')).json().data[0].id;
+}
+
+/** The id of A's own alert rule, read with A's key. */
+async function aRuleId(t: TestApp, fx: Fixture): Promise<string> {
+  const rules = (await call(t, fx.a.key, 'GET', '/api/v1/alerts/rules')).json().data;
+  return rules.find((r: { name: string }) => r.name === 'a-only-alert').id;
+}
+
+/** The id of the message in A's dev mailbox, read with A's key. */
+async function aMailId(t: TestApp, fx: Fixture): Promise<string> {
+  return (await call(t, fx.a.key, 'GET', '/api/v1/mailbox')).json().data[0].id;
+}
+
+/** The id of A's rep, read with A's key. */
+async function aRepId(t: TestApp, fx: Fixture): Promise<string> {
+  const users = (await call(t, fx.a.key, 'GET', '/api/v1/users')).json().data;
+  return users.find((u: { name: string }) => u.name === 'a-rep').id;
+}
+
+/** The id of A's team, read with A's key. */
+async function aTeamId(t: TestApp, fx: Fixture): Promise<string> {
+  return (await call(t, fx.a.key, 'GET', '/api/v1/teams')).json().data[0].id;
+}
 
 async function setUp(t: TestApp): Promise<Fixture> {
   const aKey = t.key;
@@ -451,7 +789,55 @@ async function setUp(t: TestApp): Promise<Fixture> {
     { 'idempotency-key': 'a-accept-key' },
   );
   const readKey = await post(aKey, '/api/v1/keys', { name: 'a reader', scope: 'read' });
+  // A's sales team: a rep, a team, a rule routing to it, the rep as fallback, a1 assigned to them.
+  const aRep = await post(aKey, '/api/v1/users', { name: 'a-rep', email: 'a-rep@acme-a.io' });
+  const aTeam = await post(aKey, '/api/v1/teams', { name: 'a-team', members: [{ userId: aRep.id }] });
+  const aRules = await call(t, aKey, 'PUT', '/api/v1/routing/rules', {
+    rules: [{ id: 'a-rule', name: 'a-only-routing', strategy: { type: 'round_robin', teamId: aTeam.id } }],
+  });
+  assert.equal(aRules.statusCode, 200, aRules.body);
+  const aRouting = await call(t, aKey, 'PUT', '/api/v1/routing/settings', { fallbackOwnerId: aRep.id });
+  assert.equal(aRouting.statusCode, 200, aRouting.body);
+  await post(aKey, `/api/v1/leads/${a1.id}/assign`, { ownerId: aRep.id });
+  await post(aKey, '/api/v1/webhooks', {
+    url: 'https://93.184.215.14/a-hook',
+    events: ['*'],
+    description: 'a-hook',
+    enabled: false,
+  });
   const aWorkspace = (await call(t, aKey, 'GET', '/api/v1/workspace')).json();
+  await post(aKey, '/api/v1/alerts/rules', {
+    name: 'a-only-alert',
+    trigger: { type: 'activity', activity: 'meeting_booked' },
+    channels: [{ type: 'email' }],
+    fallbackEmail: 'a-secret@acme-a.io',
+  });
+  // An alert and a mailbox message of A, written directly: running jobs would touch more of A.
+  await t.services.database.writes.run(async (trx) => {
+    await insertMessage(trx, aWorkspace.id, {
+      id: 'a-mail-1',
+      from: 'Leadline <leadline@localhost>',
+      to: ['a-owner@acme-a.io'],
+      replyTo: null,
+      subject: 'a-secret-mail',
+      text: 'secret',
+      html: null,
+      headers: {},
+      createdAt: t.clock.now,
+    });
+    await insertAlerts(trx, aWorkspace.id, [
+      {
+        id: 'a-alert-1',
+        key: 'a-alert-key',
+        ruleId: 'a-rule',
+        ruleName: 'a-only-alert',
+        leadId: a1.id,
+        trigger: { type: 'became_hot', at: t.clock.now },
+        channel: { type: 'email' },
+        firedAt: t.clock.now,
+      },
+    ]);
+  });
 
   const bWorkspace = await t.services.workspaces.createWorkspace('tenant-b', 'Tenant B');
   const { key: bKey } = await t.services.workspaces.createKey(bWorkspace.id, 'b admin', 'admin');
@@ -488,6 +874,7 @@ describeEachEngine('workspace isolation', (engine) => {
   it("a key of one workspace can neither read nor change another workspace's data, on every route", async () => {
     const t = get();
     const fx = await setUp(t);
+    await aTaskOf(t, fx); // A's user, SLA policy and task exist before the snapshot
     const before = await snapshot(t, fx);
     const guarded = new Set(
       registeredRoutes(t.app)

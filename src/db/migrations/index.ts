@@ -5,6 +5,10 @@ import { scoreStateOnLead } from './2026-11-23T1100-score-state-on-lead.ts';
 import { stageHold } from './2026-11-23T1200-stage-hold.ts';
 import { sweepByTemperature } from './2026-11-23T1300-sweep-by-temperature.ts';
 import { jobs } from './2026-11-23T1400-jobs.ts';
+import { usersRouting } from './2026-11-23T1500-users-routing.ts';
+import { webhooks } from './2026-11-23T1600-webhooks.ts';
+import { mailAlerts } from './2026-11-23T1700-mail-alerts.ts';
+import { tasksSla } from './2026-11-23T1800-tasks-sla.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -16,4 +20,8 @@ export const migrations: Migration[] = [
   stageHold,
   sweepByTemperature,
   jobs,
+  usersRouting,
+  webhooks,
+  mailAlerts,
+  tasksSla,
 ];

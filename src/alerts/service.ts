@@ -1,0 +1,557 @@
+import type { Kysely } from 'kysely';
+import type pino from 'pino';
+import type { Config } from '../config.ts';
+import type { Database } from '../db/database.ts';
+import { newId } from '../db/ids.ts';
+import type { DB } from '../db/schema.ts';
+import type { MailService } from '../email/service.ts';
+import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
+import { errorText, PermanentJobFailure, RetryJobLater, type RunningJob } from '../jobs/model.ts';
+import type { JobService } from '../jobs/service.ts';
+import { eventTypes } from '../leads/events-model.ts';
+import { leadJson } from '../leads/json.ts';
+import type { Lead, TimelineEntry } from '../leads/model.ts';
+import type { LeadChange } from '../leads/reactions.ts';
+import type { WorkspaceContext } from '../leads/service.ts';
+import type { Score } from '../scoring/engine.ts';
+import type { Signal, SignalType } from '../signals/bus.ts';
+import { assertPublicTarget, isRefusedTarget, postJson } from '../webhooks/target-guard.ts';
+import type { Workspace } from '../workspaces/model.ts';
+import { type AlertContext, alertEmail, alertJsonBody, alertSlackBody, triggerName } from './messages.ts';
+import {
+  type Alert,
+  type AlertChannel,
+  type AlertFacts,
+  type AlertRule,
+  alertKey,
+  changeFirings,
+  chooseRecipients,
+  DAY_MS,
+  defaultRuleDrafts,
+  emailWinner,
+  type Firing,
+  indexRules,
+  MAX_RULES,
+  type Person,
+  prepareRule,
+  type RuleIndex,
+  type RuleInput,
+  signalFirings,
+  windowFires,
+} from './model.ts';
+import * as store from './store.ts';
+
+/** What alerts need of the lead service. */
+interface Leads {
+  get(workspaceId: string, id: string): Promise<Lead>;
+  appendTimelineIn(trx: Kysely<DB>, workspaceId: string, entries: readonly TimelineEntry[]): Promise<void>;
+}
+
+export interface AlertServiceDeps {
+  database: Database;
+  jobs: JobService;
+  mail: Pick<MailService, 'sendIn'>;
+  leads: Leads;
+  /** The workspace's people (src/users): owners and their managers. */
+  users: { findIn(db: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<Person[]> };
+  workspaces: { getWorkspace(id: string): Promise<Workspace> };
+  scoring: { scorer(workspaceId: string): Promise<(lead: Lead) => Score> };
+  config: Pick<Config, 'publicUrl'>;
+  clock: () => number;
+  logger: pino.Logger;
+}
+
+export type AlertService = ReturnType<typeof createAlertService>;
+
+export const ALERT_DELIVER = 'alert.deliver';
+
+/** What an `alert.deliver` job carries: enough to say what happened without the rule (it may be gone). */
+export interface AlertJob {
+  alertId: string;
+  ruleId: string;
+  ruleName: string;
+  leadId: string;
+  channel: AlertChannel;
+  facts: AlertFacts;
+  fallbackEmail: string | null;
+  firedAt: number;
+}
+
+/**
+ * How long a workspace's indexed rules are cached. Every capture and event passes through the
+ * alerts reaction; a change made by this process is seen at once, one made by another process
+ * within this time. (5 s)
+ */
+const RULES_CACHE_MS = 5_000;
+/** A webhook that has not answered in this time failed (and is retried). (10 s) */
+const WEBHOOK_TIMEOUT_MS = 10_000;
+/** The longest Retry-After honoured; beyond it the job's own backoff applies. (1 h) */
+const MAX_RETRY_AFTER_MS = 3_600_000;
+/** Rows per alerts insert: 13 values each, far below both engines' parameter limits. (500) */
+const INSERT_CHUNK = 500;
+
+/** The signals alerts follow; others are ignored before any lookup. */
+const followedSignals = new Set<SignalType>(['lead.score_crossed', 'sla.warning']);
+
+function jobProblem(payload: unknown): string | undefined {
+  const p = payload as Partial<AlertJob> | null;
+  if (typeof p !== 'object' || p === null) return 'must be an object';
+  for (const field of ['alertId', 'ruleId', 'ruleName', 'leadId'] as const)
+    if (typeof p[field] !== 'string') return `${field} must be a string`;
+  if (typeof p.channel !== 'object' || p.channel === null) return 'channel must be an object';
+  if (typeof p.facts !== 'object' || p.facts === null) return 'facts must be an object';
+  if (typeof p.firedAt !== 'number') return 'firedAt must be a number';
+  return undefined;
+}
+
+/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
+function retryAfterMs(header: string | undefined, now: number): number | undefined {
+  if (header === undefined) return undefined;
+  const seconds = Number(header);
+  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
+  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
+}
+
+/**
+ * Owner alerts. Rules fire inside the writing transaction — activity and "became hot"
+ * triggers from the lead reaction (`react`), score crossings and SLA warnings from the signals
+ * bus (`onSignals`) — and each firing records
+ * one alert per channel and queues one `alert.deliver` job for it. The job reads the lead and
+ * its owner as they are when it runs, then emails (through the mail queue) or posts to the
+ * webhook, and records the outcome on the alert and an `alert_sent` entry on the timeline.
+ */
+export function createAlertService(deps: AlertServiceDeps) {
+  const { database, jobs, mail, leads, users, workspaces, scoring, config, clock, logger } = deps;
+  const { db } = database;
+  const cache = new Map<string, { index: RuleIndex; until: number }>();
+  // Dropped inside the writing unit: group commit runs one writer at a time per process, so no
+  // write of this process reads the old rules between the change and its commit.
+  const forget = (workspaceId: string) => cache.delete(workspaceId);
+
+  const newRules = (now: number): AlertRule[] =>
+    defaultRuleDrafts().map((d) => ({
+      id: newId(),
+      name: d.name,
+      enabled: d.enabled ?? true,
+      trigger: d.trigger,
+      channels: d.channels,
+      fallbackEmail: d.fallbackEmail ?? null,
+      createdAt: now,
+      updatedAt: now,
+    }));
+
+  /** Writes the default rules in `trx` unless the workspace had them already; true when written now. */
+  async function seedIn(trx: Kysely<DB>, workspaceId: string): Promise<boolean> {
+    const now = clock();
+    if (!(await store.claimDefaults(trx, workspaceId, now))) return false;
+    await store.insertRules(trx, workspaceId, newRules(now));
+    return true;
+  }
+
+  /**
+   * The workspace's enabled rules, indexed: from the cache, else read with `db`. `seed` (the
+   * caller is in a write transaction): a workspace that never had rules gets the defaults
+   * now. Without `seed` such a workspace answers as the defaults would, writing nothing.
+   */
+  async function indexIn(db: Kysely<DB>, workspaceId: string, seed: boolean): Promise<RuleIndex> {
+    const now = clock();
+    const cached = cache.get(workspaceId);
+    if (cached && cached.until > now) return cached.index;
+    let cacheable = true;
+    if (!(await store.defaultsSeeded(db, workspaceId))) {
+      if (!seed) return indexRules(newRules(now));
+      // Not cached: should this transaction roll back, the rules it wrote never existed.
+      cacheable = !(await seedIn(db, workspaceId));
+    }
+    const index = indexRules(await store.listRules(db, workspaceId));
+    if (cacheable) {
+      if (cache.size > 10_000) cache.clear();
+      cache.set(workspaceId, { index, until: now + RULES_CACHE_MS });
+    }
+    return index;
+  }
+
+  /** Records each firing's alerts (one per channel; a key already recorded adds nothing) and queues their jobs. */
+  async function fireIn(trx: Kysely<DB>, workspaceId: string, firings: readonly Firing[], now: number) {
+    if (firings.length === 0) return;
+    const alerts: Array<store.NewAlert & { fallbackEmail: string | null }> = [];
+    for (const firing of firings) {
+      firing.rule.channels.forEach((channel, i) => {
+        alerts.push({
+          id: newId(),
+          key: alertKey(firing, i),
+          ruleId: firing.rule.id,
+          ruleName: firing.rule.name,
+          leadId: firing.leadId,
+          trigger: firing.facts,
+          channel,
+          firedAt: now,
+          fallbackEmail: firing.rule.fallbackEmail,
+        });
+      });
+    }
+    for (let i = 0; i < alerts.length; i += INSERT_CHUNK) {
+      const chunk = alerts.slice(i, i + INSERT_CHUNK);
+      const recorded = new Set(await store.insertAlerts(trx, workspaceId, chunk));
+      await jobs.enqueueIn(
+        trx,
+        workspaceId,
+        chunk
+          .filter((a) => recorded.has(a.id))
+          .map((a) => ({
+            kind: ALERT_DELIVER,
+            key: a.key,
+            payload: {
+              alertId: a.id,
+              ruleId: a.ruleId,
+              ruleName: a.ruleName,
+              leadId: a.leadId,
+              channel: a.channel,
+              facts: a.trigger,
+              fallbackEmail: a.fallbackEmail,
+              firedAt: a.firedAt,
+            } satisfies AlertJob,
+          })),
+      );
+    }
+  }
+
+  /** The lead reaction: activity and "became hot" triggers, inside the writing transaction. */
+  async function react(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    changes: readonly LeadChange[],
+    now: number,
+  ): Promise<void> {
+    const index = await indexIn(trx, workspace.id, true);
+    if (index.byActivity.size === 0 && index.hot.length === 0) return;
+    const { firings, windowed } = changeFirings(index, changes, now);
+    for (const { rule, leadId, entry } of windowed) {
+      const { atLeast, withinDays } = rule.trigger;
+      const after = entry.occurredAt - withinDays * DAY_MS;
+      const count = await store.countActivities(
+        trx,
+        workspace.id,
+        leadId,
+        entry.type,
+        after,
+        entry.occurredAt,
+      );
+      if (count < atLeast) continue;
+      const last = await store.lastFiredAt(trx, workspace.id, rule.id, leadId);
+      if (!windowFires(count, atLeast, withinDays, last, now)) continue;
+      firings.push({
+        rule,
+        leadId,
+        moment: entry.id,
+        facts: { type: 'activity', activity: entry.type, occurredAt: entry.occurredAt, count, withinDays },
+      });
+    }
+    await fireIn(trx, workspace.id, firings, now);
+  }
+
+  /** The signals subscriber: score crossed, SLA warning. */
+  async function onSignals(
+    trx: Kysely<DB>,
+    workspaceId: string,
+    signals: readonly Signal[],
+    now: number,
+  ): Promise<void> {
+    if (!signals.some((s) => followedSignals.has(s.type))) return;
+    const index = await indexIn(trx, workspaceId, true);
+    if (index.bySignal.length === 0) return;
+    await fireIn(trx, workspaceId, signalFirings(index.bySignal, signals), now);
+  }
+
+  /** Whether producers should derive lead signals for this workspace (some rule follows them). */
+  async function interested(db: Kysely<DB>, workspaceId: string): Promise<boolean> {
+    return (await indexIn(db, workspaceId, false)).wantsLeadSignals;
+  }
+
+  // -------------------------------------------------------------------------------------------
+  // Delivery
+
+  /** The lead an alert is about, following merges; undefined when it is gone. */
+  async function currentLead(workspaceId: string, id: string): Promise<Lead | undefined> {
+    try {
+      let lead = await leads.get(workspaceId, id);
+      for (let hops = 0; lead.mergedIntoId && hops < 10; hops++)
+        lead = await leads.get(workspaceId, lead.mergedIntoId);
+      return lead;
+    } catch (error) {
+      if (isDomainError(error) && error.code === 'LEAD_NOT_FOUND') return undefined;
+      throw error;
+    }
+  }
+
+  /** Marks the alert sent and notes it on the lead's timeline, in one transaction with `more`. */
+  async function recordSent(
+    job: RunningJob<AlertJob>,
+    lead: Lead,
+    target: string,
+    details: Record<string, unknown>,
+    more?: (trx: Kysely<DB>) => Promise<void>,
+  ) {
+    const p = job.payload;
+    await database.writes.run(async (trx) => {
+      await more?.(trx);
+      const now = clock();
+      await store.markAlert(trx, job.workspaceId, p.alertId, { status: 'sent', target, sentAt: now });
+      await leads.appendTimelineIn(trx, job.workspaceId, [
+        {
+          id: newId(),
+          leadId: lead.id,
+          type: 'alert_sent',
+          occurredAt: now,
+          properties: {
+            alertId: p.alertId,
+            ruleId: p.ruleId,
+            ruleName: p.ruleName,
+            trigger: triggerName(p.facts),
+            channel: p.channel.type,
+            ...details,
+          },
+        },
+      ]);
+    });
+  }
+
+  async function deliverEmail(
+    job: RunningJob<AlertJob>,
+    lead: Lead,
+    ctx: AlertContext,
+    owner: Person | undefined,
+  ) {
+    const p = job.payload;
+    const winner = emailWinner(await store.alertsFiredAt(db, job.workspaceId, p.leadId, p.firedAt));
+    if (winner && winner.id !== p.alertId) {
+      await database.writes.run((trx) =>
+        store.markAlert(trx, job.workspaceId, p.alertId, {
+          status: 'skipped',
+          error: `covered by alert ${winner.id} (${winner.ruleName}): one email per lead and moment`,
+        }),
+      );
+      return;
+    }
+    const manager =
+      owner && !owner.active && owner.managerId
+        ? (await users.findIn(db, job.workspaceId, [owner.managerId]))[0]
+        : undefined;
+    const recipients = chooseRecipients(owner, manager, p.fallbackEmail);
+    if (!recipients) {
+      await database.writes.run((trx) =>
+        store.markAlert(trx, job.workspaceId, p.alertId, {
+          status: 'skipped',
+          error:
+            'nobody to email: the lead has no active owner (or manager of its owner) and the rule no fallbackEmail',
+        }),
+      );
+      return;
+    }
+    const email = alertEmail(ctx);
+    try {
+      await recordSent(
+        job,
+        lead,
+        recipients.to.join(', '),
+        { to: recipients.to, via: recipients.via },
+        (trx) =>
+          // Keyed by the alert: a repeated run of this job queues the email once.
+          mail.sendIn(trx, job.workspaceId, { to: recipients.to, ...email, key: `alert:${p.alertId}` }),
+      );
+    } catch (error) {
+      // A recipient address the mail service refuses will be refused next time too.
+      if (isDomainError(error) && error.code === 'VALIDATION_FAILED')
+        throw new PermanentJobFailure(
+          `the email cannot be sent: ${error.errors.map((e) => `${e.path} ${e.message}`).join('; ')}`,
+        );
+      throw error;
+    }
+  }
+
+  async function deliverWebhook(
+    job: RunningJob<AlertJob>,
+    lead: Lead,
+    ctx: AlertContext,
+    score: Score | null,
+  ) {
+    const channel = job.payload.channel as Extract<AlertChannel, { type: 'webhook' }>;
+    const workspace = await workspaces.getWorkspace(job.workspaceId);
+    const body =
+      channel.format === 'slack'
+        ? alertSlackBody(ctx)
+        : alertJsonBody(ctx, leadJson(lead, score ?? undefined));
+    let result: Awaited<ReturnType<typeof postJson>>;
+    try {
+      result = await postJson(
+        channel.url,
+        JSON.stringify(body),
+        { 'user-agent': 'Leadline-Alerts/1' },
+        {
+          allowPrivate: workspace.settings.allowPrivateWebhookTargets === true,
+          signal: job.signal,
+          timeoutMs: WEBHOOK_TIMEOUT_MS,
+        },
+      );
+    } catch (error) {
+      if (isRefusedTarget(error))
+        throw new PermanentJobFailure(`target refused: ${(error as Error).message}`);
+      throw error;
+    }
+    const { status } = result;
+    if (status >= 200 && status < 300) {
+      await recordSent(job, lead, new URL(channel.url).host, { format: channel.format, status });
+      return;
+    }
+    const answer = `the target answered HTTP ${status}${result.body ? `: ${result.body.slice(0, 200)}` : ''}`;
+    if (status === 429 || status === 503) {
+      const wait = retryAfterMs(result.headers['retry-after'], clock());
+      if (wait !== undefined) throw new RetryJobLater(answer, wait);
+    }
+    // A timeout, throttling or a server error may pass; any other answer will be the same next time.
+    if (status >= 500 || status === 408 || status === 425 || status === 429) throw new Error(answer);
+    throw new PermanentJobFailure(answer);
+  }
+
+  jobs.define<AlertJob>({
+    kind: ALERT_DELIVER,
+    check: jobProblem,
+    timeoutMs: 30_000,
+    async run(job) {
+      const p = job.payload;
+      const alert = await store.findAlert(db, job.workspaceId, p.alertId);
+      // Done already (a run repeated after a crash between the send and the job's completion).
+      if (alert && alert.status !== 'pending') return;
+      try {
+        const lead = await currentLead(job.workspaceId, p.leadId);
+        if (!lead) throw new PermanentJobFailure(`lead ${p.leadId} no longer exists`);
+        const scoreObj = (await scoring.scorer(job.workspaceId))(lead);
+        const owner = lead.ownerId ? (await users.findIn(db, job.workspaceId, [lead.ownerId]))[0] : undefined;
+        const ctx: AlertContext = {
+          alertId: p.alertId,
+          ruleId: p.ruleId,
+          ruleName: p.ruleName,
+          facts: p.facts,
+          firedAt: p.firedAt,
+          lead,
+          score: scoreObj.score,
+          link: `${config.publicUrl}/leads/${encodeURIComponent(lead.id)}`,
+          ownerName: owner?.name ?? null,
+        };
+        if (p.channel.type === 'email') await deliverEmail(job, lead, ctx, owner);
+        else await deliverWebhook(job, lead, ctx, scoreObj);
+      } catch (error) {
+        const last = error instanceof PermanentJobFailure || job.attempt >= job.maxAttempts;
+        logger.debug(
+          { alert: p.alertId, attempt: job.attempt, last, err: errorText(error) },
+          'alert delivery failed',
+        );
+        await database.writes.run((trx) =>
+          store.markAlert(trx, job.workspaceId, p.alertId, {
+            status: last ? 'failed' : 'pending',
+            error: errorText(error),
+          }),
+        );
+        throw error;
+      }
+    },
+  });
+
+  // -------------------------------------------------------------------------------------------
+  // Rules
+
+  async function ensureSeeded(workspaceId: string): Promise<void> {
+    if (await store.defaultsSeeded(db, workspaceId)) return;
+    await database.writes.run(async (trx) => {
+      if (await seedIn(trx, workspaceId)) forget(workspaceId);
+    });
+  }
+
+  /** Webhook targets must pass the SSRF guard; its error is re-pointed at the channel's url. */
+  async function checkTargets(workspaceId: string, channels: readonly AlertChannel[]): Promise<void> {
+    const webhooks = channels.flatMap((c, i) => (c.type === 'webhook' ? [{ url: c.url, i }] : []));
+    if (webhooks.length === 0) return;
+    const workspace = await workspaces.getWorkspace(workspaceId);
+    const allowPrivate = workspace.settings.allowPrivateWebhookTargets === true;
+    const errors: FieldError[] = [];
+    for (const { url, i } of webhooks) {
+      try {
+        await assertPublicTarget(url, allowPrivate);
+      } catch (error) {
+        if (!isDomainError(error)) throw error;
+        for (const e of error.errors.length > 0 ? error.errors : [{ path: '/url', message: error.message }])
+          errors.push({ path: `/channels/${i}${e.path}`, message: e.message });
+      }
+    }
+    if (errors.length > 0) throw validationError(errors);
+  }
+
+  const notFound = (id: string) =>
+    new DomainError('ALERT_RULE_NOT_FOUND', `No alert rule ${id} in this workspace.`);
+
+  return {
+    react,
+    onSignals,
+    interested,
+
+    /** The workspace's rules, oldest first (the defaults are written on first use). */
+    async listRules(workspaceId: string): Promise<AlertRule[]> {
+      await ensureSeeded(workspaceId);
+      return store.listRules(db, workspaceId);
+    },
+
+    async getRule(workspaceId: string, id: string): Promise<AlertRule> {
+      await ensureSeeded(workspaceId);
+      const rule = await store.findRule(db, workspaceId, id);
+      if (!rule) throw notFound(id);
+      return rule;
+    },
+
+    async createRule(workspaceId: string, input: RuleInput): Promise<AlertRule> {
+      const prepared = prepareRule(null, input, newId(), eventTypes, clock());
+      if (!prepared.ok) throw validationError(prepared.errors);
+      await checkTargets(workspaceId, prepared.rule.channels);
+      return database.writes.run(async (trx) => {
+        await seedIn(trx, workspaceId);
+        if ((await store.countRules(trx, workspaceId)) >= MAX_RULES)
+          throw validationError([
+            { path: '/', message: `a workspace may have at most ${MAX_RULES} alert rules` },
+          ]);
+        await store.insertRules(trx, workspaceId, [prepared.rule]);
+        forget(workspaceId);
+        return prepared.rule;
+      });
+    },
+
+    /** Changes the given fields; `trigger` and `channels` are replaced whole. */
+    async updateRule(workspaceId: string, id: string, input: RuleInput): Promise<AlertRule> {
+      const current = await store.findRule(db, workspaceId, id);
+      if (!current) throw notFound(id);
+      const prepared = prepareRule(current, input, id, eventTypes, clock());
+      if (!prepared.ok) throw validationError(prepared.errors);
+      if (input.channels !== undefined) await checkTargets(workspaceId, prepared.rule.channels);
+      return database.writes.run(async (trx) => {
+        // Re-read in the transaction: a rule deleted meanwhile is not written back.
+        if (!(await store.findRule(trx, workspaceId, id))) throw notFound(id);
+        await store.updateRule(trx, workspaceId, prepared.rule);
+        forget(workspaceId);
+        return prepared.rule;
+      });
+    },
+
+    async deleteRule(workspaceId: string, id: string): Promise<void> {
+      const deleted = await database.writes.run(async (trx) => {
+        // Seeded first: deleting a default rule must not bring the defaults back on the next read.
+        await seedIn(trx, workspaceId);
+        const done = await store.deleteRule(trx, workspaceId, id);
+        forget(workspaceId);
+        return done;
+      });
+      if (!deleted) throw notFound(id);
+    },
+
+    /** The alerts log, newest first. */
+    listAlerts: (workspaceId: string, filter: store.AlertFilter): Promise<Alert[]> =>
+      store.listAlerts(db, workspaceId, filter),
+  };
+}
