@@ -16,12 +16,14 @@ export async function startWorker(services: Services, concurrency?: number): Pro
   await worker.start();
   const prune = async () => {
     try {
-      const deleted = await services.jobs.pruneDone(await services.workspaces.listIds());
+      const deleted = await services.jobs.prune(await services.workspaces.listIds());
       if (deleted > 0) services.logger.info({ deleted }, 'pruned finished jobs');
     } catch (err) {
       services.logger.error({ err }, 'pruning finished jobs failed');
     }
   };
+  // Once at start too: workers restarted more often than hourly would otherwise never prune.
+  void prune();
   const timer = setInterval(prune, PRUNE_EVERY_MS).unref();
   return async () => {
     clearInterval(timer);

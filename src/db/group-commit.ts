@@ -64,6 +64,14 @@ export class GroupCommit {
     return () => this.#committed.delete(listener);
   }
 
+  /**
+   * Resolves when every commit so far is durable: at once where COMMIT itself is durable
+   * (PostgreSQL), after a WAL flush with SQLite's WalSync.
+   */
+  async flushed(): Promise<void> {
+    await this.#durable?.();
+  }
+
   /** Resolves when every queued write has committed or failed. */
   async drain(): Promise<void> {
     while (this.#running || this.#flushing.size > 0) {
@@ -113,7 +121,7 @@ export class GroupCommit {
         return;
       } catch (error) {
         // A lone unit runs without a savepoint, so its conflict retry is the whole transaction.
-        if (group.length === 1 && attempt < MAX_ATTEMPTS && isConcurrentUniqueViolation(error)) continue;
+        if (group.length === 1 && attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
         for (const unit of group) unit.reject(error);
         return;
       }
@@ -153,7 +161,7 @@ export class GroupCommit {
         return { ok: true, value };
       } catch (error) {
         await point.rollbackToSavepoint('unit').execute();
-        if (attempt < MAX_ATTEMPTS && isConcurrentUniqueViolation(error)) continue;
+        if (attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
         return { ok: false, error };
       }
     }
@@ -166,12 +174,18 @@ type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
 const MAX_ATTEMPTS = 3;
 
 /**
- * A unique-index conflict with a row another PostgreSQL transaction (another API process)
- * committed while this one ran: e.g. two processes capture the same new email at once; both
- * looked, found nothing and inserted. Running the unit again sees the committed row and takes
- * the update path. SQLite needs no such retry: BEGIN IMMEDIATE serialises its writers, so a
- * conflict there is not a race and would only repeat.
+ * A conflict with another PostgreSQL transaction (another API process) that running the unit
+ * again resolves:
+ * - 23505, a unique-index conflict with a row committed while this one ran: e.g. two processes
+ *   capture the same new email at once; both looked, found nothing and inserted. Running again
+ *   sees the committed row and takes the update path.
+ * - 40P01, a deadlock: units of two groups locked the same rows (a round-robin turn, a lead) in
+ *   opposite orders; PostgreSQL aborted this one so the other could finish.
+ * - 40001, a serialization failure.
+ * SQLite needs no such retry: BEGIN IMMEDIATE serialises its writers, so a conflict there is
+ * not a race and would only repeat.
  */
-function isConcurrentUniqueViolation(error: unknown): boolean {
-  return typeof error === 'object' && error !== null && (error as { code?: unknown }).code === '23505';
+function isRetryableConflict(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '23505' || code === '40P01' || code === '40001';
 }

@@ -66,7 +66,11 @@ export function registerJobRoutes(app: HttpApp, jobs: JobService): void {
         response: {
           200: Type.Object({
             data: Type.Array(JobSchema),
-            counts: Type.Record(Type.String(), Type.Integer()),
+            counts: Type.Optional(
+              Type.Record(Type.String(), Type.Integer(), {
+                description: 'Jobs per state (first page only).',
+              }),
+            ),
             nextCursor: Type.Union([Type.String(), Type.Null()]),
           }),
         },
@@ -79,7 +83,8 @@ export function registerJobRoutes(app: HttpApp, jobs: JobService): void {
       const list = await jobs.list(workspaceId, { state, kind, before: cursor, limit });
       return {
         data: list.map(jobJson),
-        counts: await jobs.counts(workspaceId),
+        // Counting reads every job of the workspace: the first page only.
+        ...(cursor === undefined ? { counts: await jobs.counts(workspaceId) } : {}),
         nextCursor: list.length === limit ? list[list.length - 1]!.id : null,
       };
     },

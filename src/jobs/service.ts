@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import type pino from 'pino';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
@@ -14,6 +14,7 @@ import {
   type JobKind,
   type JobRequest,
   type JobState,
+  PermanentJobFailure,
 } from './model.ts';
 import * as store from './store.ts';
 
@@ -36,6 +37,8 @@ const LONGEST_RUN_MS = 90_000;
 const CHANNEL = 'leadline_jobs';
 /** Finished jobs are kept this long for `jobs list`, then pruned. (24 h) */
 export const DONE_RETENTION_MS = 24 * 3_600_000;
+/** Dead letters are kept this long for `jobs list --state dead` and a retry, then pruned. (30 days) */
+export const DEAD_RETENTION_MS = 30 * 86_400_000;
 
 /** `noop` does nothing: for checking that workers run, and for the `jobs` benchmark. */
 export const noopKind: JobKind<unknown> = { kind: 'noop', run: async () => {} };
@@ -52,11 +55,15 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
   let enqueuedSinceCommit = false;
   const channel = database.channel(CHANNEL);
 
-  // A group that enqueued jobs wakes this process's workers once it is durable.
+  // A group that enqueued jobs wakes this process's workers once it is durable, and on
+  // PostgreSQL the workers of every other process: one NOTIFY per group, after the commit (a
+  // crash in between only leaves the jobs to the other workers' next poll).
   database.writes.onCommitted(() => {
     if (!enqueuedSinceCommit) return;
     enqueuedSinceCommit = false;
     for (const wake of wakeListeners) wake();
+    if (database.engine === 'postgres')
+      store.notify(db, channel).catch((err: unknown) => logger.warn({ err }, 'job notify failed'));
   });
 
   /**
@@ -105,6 +112,18 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
     }
   }
 
+  /**
+   * Claims up to `limit` due jobs for `worker`. On SQLite a commit is acknowledged only once
+   * WalSync has flushed it; a poll can see a committed job before that, so the claim waits for
+   * the flush: no email or webhook leaves about a write that a power cut could still undo.
+   */
+  async function claim(worker: string, limit: number): Promise<Job[]> {
+    const now = clock();
+    const claimed = await store.claimDue(db, database.engine, worker, limit, now, now + LEASE_MS);
+    if (claimed.length > 0) await database.writes.flushed();
+    return claimed;
+  }
+
   function kindOf(name: string): JobKind<unknown> | undefined {
     return kinds.get(name);
   }
@@ -130,11 +149,7 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
       })),
       now,
     );
-    if (ids.length > 0) {
-      enqueuedSinceCommit = true;
-      // Delivered at commit, to workers in every process (PostgreSQL dedupes it per transaction).
-      if (database.engine === 'postgres') await sql`select pg_notify(${channel}, '')`.execute(trx);
-    }
+    if (ids.length > 0) enqueuedSinceCommit = true;
     return ids;
   }
 
@@ -155,7 +170,8 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
       if (job.attempts > job.maxAttempts)
         throw new Error('its worker stopped during the last attempt (lease expired)');
       const problem = kind.check?.(job.payload);
-      if (problem) throw new Error(`invalid payload: ${problem}`);
+      // A payload that is wrong now stays wrong: no retry can help.
+      if (problem) throw new PermanentJobFailure(`invalid payload: ${problem}`);
       const run = kind.run({
         workspaceId: job.workspaceId,
         id: job.id,
@@ -174,9 +190,6 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
         ),
       ]);
       clearTimeout(timer);
-      await completeSoon(worker, job);
-      logger.debug({ job: job.id, kind: job.kind, worker, attempt: job.attempts }, 'job done');
-      return 'done';
     } catch (error) {
       clearTimeout(timer);
       const now = clock();
@@ -197,6 +210,15 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
       }
       return 'failed';
     }
+    // Outside the try: the run succeeded, whatever becomes of its bookkeeping. A completion that
+    // cannot be written leaves the job to run again when its lease ends (handlers allow that).
+    try {
+      await completeSoon(worker, job);
+    } catch (err) {
+      logger.error({ err, job: job.id }, 'recording a job completion failed');
+    }
+    logger.debug({ job: job.id, kind: job.kind, worker, attempt: job.attempts }, 'job done');
+    return 'done';
   }
 
   return {
@@ -219,16 +241,9 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
     enqueue: (workspaceId: string, requests: JobRequest | readonly JobRequest[]) =>
       database.writes.run((trx) => enqueueIn(trx, workspaceId, requests)),
 
-    /** Claims up to `limit` due jobs for `worker`. */
-    claim: (worker: string, limit: number) => {
-      const now = clock();
-      return store.claimDue(db, database.engine, worker, limit, now, now + LEASE_MS);
-    },
+    claim,
 
     runClaimed,
-
-    /** Gives claimed jobs that were never started back to the queue (a worker stopping). */
-    release: (worker: string, jobs: readonly Job[]) => store.releaseJobs(db, worker, jobs, clock()),
 
     /**
      * Runs every job due now, one at a time, until none is left (jobs those jobs enqueue
@@ -237,7 +252,8 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
     async runDue(worker = 'inline'): Promise<number> {
       let runs = 0;
       for (;;) {
-        const claimed = await store.claimDue(db, database.engine, worker, 50, clock(), clock() + LEASE_MS);
+        // One at a time: each run gets a whole lease, however long the ones before it took.
+        const claimed = await claim(worker, 1);
         if (claimed.length === 0) return runs;
         for (const job of claimed) {
           await runClaimed(worker, job);
@@ -286,15 +302,25 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
       return (await store.findJob(db, workspaceId, id))!;
     },
 
-    /** Deletes jobs finished more than DONE_RETENTION_MS ago, in chunks; returns how many. */
-    async pruneDone(workspaceIds: readonly string[]): Promise<number> {
+    /**
+     * Deletes done jobs finished more than DONE_RETENTION_MS ago and dead ones older than
+     * DEAD_RETENTION_MS, in chunks; returns how many.
+     */
+    async prune(workspaceIds: readonly string[]): Promise<number> {
       let deleted = 0;
-      const before = clock() - DONE_RETENTION_MS;
+      const now = clock();
       for (const workspaceId of workspaceIds) {
-        for (;;) {
-          const n = await database.writes.run((trx) => store.pruneDone(trx, workspaceId, before, 5_000));
-          deleted += n;
-          if (n < 5_000) break;
+        for (const [state, before] of [
+          ['done', now - DONE_RETENTION_MS],
+          ['dead', now - DEAD_RETENTION_MS],
+        ] as const) {
+          for (;;) {
+            const n = await database.writes.run((trx) =>
+              store.pruneFinished(trx, workspaceId, state, before, 5_000),
+            );
+            deleted += n;
+            if (n < 5_000) break;
+          }
         }
       }
       return deleted;

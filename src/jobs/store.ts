@@ -102,7 +102,12 @@ export async function claimDue(
   return rows.map(toJob).sort((a, b) => a.createdAt - b.createdAt || (a.id < b.id ? -1 : 1));
 }
 
-/** The claim statement (exported so a test can check its plan uses the claim index). */
+/**
+ * The claim statement (exported so a test can check its plan). On PostgreSQL the due rows are
+ * picked in a MATERIALIZED CTE: inside `where … in (select … for update skip locked limit n)`
+ * the planner may run the subquery more than once and claim more than `n` rows. SQLite has one
+ * writer, so the plain form is exact there.
+ */
 export function claimQuery(
   db: Kysely<DB>,
   engine: Engine,
@@ -111,15 +116,38 @@ export function claimQuery(
   now: number,
   leaseUntil: number,
 ) {
+  const claimed = {
+    state: 'running',
+    run_at: leaseUntil,
+    attempts: sql<number>`jobs.attempts + 1`,
+    locked_by: worker,
+    updated_at: now,
+  };
+  if (engine === 'postgres') {
+    return db
+      .with(
+        (cte) => cte('due').materialized(),
+        (q) =>
+          q
+            .selectFrom('jobs')
+            .select(['workspace_id', 'id'])
+            .where(DUE_STATES)
+            .where('run_at', '<=', now)
+            .orderBy('run_at')
+            .limit(limit)
+            .forUpdate()
+            .skipLocked(),
+      )
+      .updateTable('jobs')
+      .set(claimed)
+      .from('due')
+      .whereRef('jobs.workspace_id', '=', 'due.workspace_id')
+      .whereRef('jobs.id', '=', 'due.id')
+      .returning(columns.map((c) => `jobs.${c}` as const));
+  }
   return db
     .updateTable('jobs')
-    .set({
-      state: 'running',
-      run_at: leaseUntil,
-      attempts: sql<number>`attempts + 1`,
-      locked_by: worker,
-      updated_at: now,
-    })
+    .set(claimed)
     .where((eb) =>
       eb(
         eb.refTuple('workspace_id', 'id'),
@@ -131,7 +159,6 @@ export function claimQuery(
           .where('run_at', '<=', now)
           .orderBy('run_at')
           .limit(limit)
-          .$call((q) => (engine === 'postgres' ? q.forUpdate().skipLocked() : q))
           .$asTuple('workspace_id', 'id'),
       ),
     )
@@ -151,13 +178,14 @@ export async function nextDueAt(db: Kysely<DB>): Promise<number | undefined> {
 }
 
 /**
- * Marks jobs done. Only while this worker still holds them: a run that outlived its lease
- * and was claimed again by another worker must not finish that other run's job.
+ * Marks jobs done. Only while this run still holds them (same worker, same attempt): a run
+ * that outlived its lease and was claimed again, by another worker or by this one, must not
+ * finish the newer run's job.
  */
 export async function completeJobs(
   db: Kysely<DB>,
   worker: string,
-  jobs: ReadonlyArray<{ workspaceId: string; id: string }>,
+  jobs: ReadonlyArray<{ workspaceId: string; id: string; attempts: number }>,
   now: number,
 ): Promise<void> {
   if (jobs.length === 0) return;
@@ -166,9 +194,9 @@ export async function completeJobs(
     .set({ state: 'done', finished_at: now, updated_at: now, locked_by: null, last_error: null })
     .where((eb) =>
       eb(
-        eb.refTuple('workspace_id', 'id'),
+        eb.refTuple('workspace_id', 'id', 'attempts'),
         'in',
-        jobs.map((j) => eb.tuple(j.workspaceId, j.id)),
+        jobs.map((j) => eb.tuple(j.workspaceId, j.id, j.attempts)),
       ),
     )
     .where('state', '=', 'running')
@@ -180,7 +208,7 @@ export async function completeJobs(
 export async function failJob(
   db: Kysely<DB>,
   worker: string,
-  job: { workspaceId: string; id: string },
+  job: { workspaceId: string; id: string; attempts: number },
   outcome: { state: 'queued'; runAt: number } | { state: 'dead' },
   error: string,
   now: number,
@@ -194,34 +222,15 @@ export async function failJob(
     )
     .where('workspace_id', '=', job.workspaceId)
     .where('id', '=', job.id)
+    .where('attempts', '=', job.attempts)
     .where('state', '=', 'running')
     .where('locked_by', '=', worker)
     .execute();
 }
 
-/** Gives claimed jobs that never started back to the queue, due now, their claim not counted. */
-export async function releaseJobs(
-  db: Kysely<DB>,
-  worker: string,
-  jobs: ReadonlyArray<{ workspaceId: string; id: string }>,
-  now: number,
-): Promise<void> {
-  for (const j of jobs) {
-    await db
-      .updateTable('jobs')
-      .set({
-        state: 'queued',
-        run_at: now,
-        attempts: sql<number>`attempts - 1`,
-        locked_by: null,
-        updated_at: now,
-      })
-      .where('workspace_id', '=', j.workspaceId)
-      .where('id', '=', j.id)
-      .where('state', '=', 'running')
-      .where('locked_by', '=', worker)
-      .execute();
-  }
+/** Wakes the workers listening on `channel` in every process (PostgreSQL). */
+export async function notify(db: Kysely<DB>, channel: string): Promise<void> {
+  await sql`select pg_notify(${channel}, '')`.execute(db);
 }
 
 export async function findJob(db: Kysely<DB>, workspaceId: string, id: string): Promise<Job | undefined> {
@@ -286,10 +295,11 @@ export async function countByState(db: Kysely<DB>, workspaceId: string): Promise
   return counts;
 }
 
-/** Deletes a workspace's jobs finished before `before`, at most `limit`; returns how many. */
-export async function pruneDone(
+/** Deletes a workspace's jobs in `state` (done or dead) last changed before `before`, at most `limit`; returns how many. */
+export async function pruneFinished(
   db: Kysely<DB>,
   workspaceId: string,
+  state: 'done' | 'dead',
   before: number,
   limit: number,
 ): Promise<number> {
@@ -304,7 +314,7 @@ export async function pruneDone(
           .selectFrom('jobs')
           .select('id')
           .where('workspace_id', '=', workspaceId)
-          .where('state', '=', 'done')
+          .where('state', '=', state)
           .where('updated_at', '<', before)
           .limit(limit),
       ),

@@ -3,6 +3,7 @@ import { it } from 'node:test';
 import pino from 'pino';
 import { PermanentJobFailure } from '../../src/jobs/model.ts';
 import { LEASE_MS } from '../../src/jobs/service.ts';
+import * as store from '../../src/jobs/store.ts';
 import { JobWorker } from '../../src/jobs/worker.ts';
 import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
 
@@ -116,6 +117,20 @@ describeEachEngine('jobs', (engine) => {
     assert.equal(job.lastError, 'PermanentJobFailure: the lead was erased');
   });
 
+  it('sends a job whose payload its kind refuses straight to the dead letters', async () => {
+    const t = get();
+    t.services.jobs.define<{ to: string }>({
+      kind: 'test.checked',
+      check: (p) => (typeof (p as { to?: unknown }).to === 'string' ? undefined : 'to is missing'),
+      run: async () => {},
+    });
+    const [id] = await t.services.jobs.enqueue(t.workspaceId, { kind: 'test.checked', payload: {} });
+    await t.services.jobs.runDue();
+    const job = await t.services.jobs.get(t.workspaceId, id!);
+    assert.equal(job.state, 'dead');
+    assert.equal(job.lastError, 'PermanentJobFailure: invalid payload: to is missing');
+  });
+
   it('fails a job of a kind this process does not know, keeping it for a process that does', async () => {
     const t = get();
     const [id] = await t.services.jobs.enqueue(t.workspaceId, { kind: 'test.unknown', payload: {} });
@@ -136,6 +151,69 @@ describeEachEngine('jobs', (engine) => {
     const job = await t.services.jobs.get(t.workspaceId, id!);
     assert.equal(job.state, 'done');
     assert.equal(job.attempts, 2);
+  });
+
+  it('claims no more than asked, and a stale run cannot finish the newer run of its job', async () => {
+    const t = get();
+    const { db, engine } = t.services.database;
+    await t.services.jobs.runDue();
+    const ids = await t.services.jobs.enqueue(
+      t.workspaceId,
+      Array.from({ length: 10 }, (_, i) => ({ kind: 'noop', payload: { i } })),
+    );
+    const now = t.clock.now;
+    const first = await store.claimDue(db, engine, 'w1', 3, now, now + LEASE_MS);
+    assert.equal(first.length, 3);
+    assert.deepEqual(
+      first.map((j) => j.id),
+      ids.slice(0, 3),
+      'oldest due first',
+    );
+    // The same worker takes its own job again after the lease ran out: attempt 2.
+    const later = now + LEASE_MS;
+    const again = await store.claimDue(db, engine, 'w1', 10, later, later + LEASE_MS);
+    const rerun = again.find((j) => j.id === first[0]!.id)!;
+    assert.equal(rerun.attempts, 2);
+    await store.completeJobs(db, 'w1', [first[0]!], later);
+    assert.equal(
+      (await t.services.jobs.get(t.workspaceId, first[0]!.id)).state,
+      'running',
+      'attempt 1 is stale',
+    );
+    await store.completeJobs(db, 'w1', [rerun], later);
+    assert.equal((await t.services.jobs.get(t.workspaceId, first[0]!.id)).state, 'done');
+    t.clock.now = later + LEASE_MS;
+    await t.services.jobs.runDue();
+  });
+
+  it('prunes done jobs after a day and dead letters after 30 days, in its own workspace only', async () => {
+    const t = get();
+    t.services.jobs.define({
+      kind: 'test.doomed',
+      run: async () => {
+        throw new PermanentJobFailure('never');
+      },
+    });
+    const [done] = await t.services.jobs.enqueue(t.workspaceId, { kind: 'noop', payload: {} });
+    const [dead] = await t.services.jobs.enqueue(t.workspaceId, { kind: 'test.doomed', payload: {} });
+    const [waiting] = await t.services.jobs.enqueue(t.workspaceId, {
+      kind: 'noop',
+      payload: {},
+      runAt: t.clock.now + 60 * 86_400_000,
+    });
+    await t.services.jobs.runDue();
+    t.clock.now += 2 * 86_400_000;
+    await t.services.jobs.prune([t.workspaceId]);
+    await assert.rejects(t.services.jobs.get(t.workspaceId, done!), /not found/);
+    assert.equal((await t.services.jobs.get(t.workspaceId, dead!)).state, 'dead', 'dead letters stay longer');
+    t.clock.now += 30 * 86_400_000;
+    await t.services.jobs.prune([t.workspaceId]);
+    await assert.rejects(t.services.jobs.get(t.workspaceId, dead!), /not found/);
+    assert.equal(
+      (await t.services.jobs.get(t.workspaceId, waiting!)).state,
+      'queued',
+      'queued jobs are never pruned',
+    );
   });
 
   it('refuses to retry a job that is not dead or done, and reports bad filters by field', async () => {
