@@ -22,6 +22,7 @@ export const errorCodes = [
   'PRESET_NOT_FOUND',
   'CONFLICT',
   'STAGE_TRANSITION_INVALID',
+  'TASK_NOT_FOUND',
   'USER_NOT_FOUND',
   'USER_EXISTS',
   'TEAM_NOT_FOUND',

@@ -21,6 +21,7 @@ export const problemTypes = {
   PRESET_NOT_FOUND: { status: 404, title: 'Preset not found' },
   CONFLICT: { status: 409, title: 'Conflicting change' },
   STAGE_TRANSITION_INVALID: { status: 409, title: 'The lead is not in a stage that allows this' },
+  TASK_NOT_FOUND: { status: 404, title: 'Task not found' },
   USER_NOT_FOUND: { status: 404, title: 'User not found' },
   USER_EXISTS: { status: 409, title: 'A user with this email already exists' },
   TEAM_NOT_FOUND: { status: 404, title: 'Team not found' },

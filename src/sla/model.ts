@@ -157,11 +157,13 @@ export function parsePolicies(inputs: readonly PolicyInput[]): ParsedPolicies {
       const key = given[0]!;
       const n = w[key]!;
       within = {
-        ms: n * (key.endsWith('ours') ? 60 * MINUTE : MINUTE),
+        // Whole milliseconds: times are integer columns (0.33333 minutes would not fit one).
+        ms: Math.round(n * (key.endsWith('ours') ? 60 * MINUTE : MINUTE)),
         business: key.startsWith('business'),
       };
     }
-    const warnBeforeMs = input.warnBeforeMinutes == null ? null : input.warnBeforeMinutes * MINUTE;
+    const warnBeforeMs =
+      input.warnBeforeMinutes == null ? null : Math.round(input.warnBeforeMinutes * MINUTE);
     if (warnBeforeMs !== null && within.ms > 0 && warnBeforeMs >= within.ms)
       errors.push({ path: `${at}/warnBeforeMinutes`, message: 'must be shorter than the time allowed' });
     let task: SlaPolicy['task'] = null;

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { validationError } from '../errors.ts';
 import { parseTime } from '../http/cursor.ts';
 import type { HttpApp } from '../http/types.ts';
 import { stages } from '../lifecycle/model.ts';
@@ -9,6 +10,8 @@ import type { SlaTimer } from './store.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
 const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
+/** Longest period `/sla/metrics` covers. (366 days) */
+const MAX_METRICS_RANGE_MS = 366 * 86_400_000;
 const Minutes = Type.Number({ exclusiveMinimum: 0, maximum: 525_600 });
 
 const Trigger = Type.Union([
@@ -217,6 +220,11 @@ export function registerSlaRoutes(app: HttpApp, sla: SlaService, clock: () => nu
         request.query.from === undefined
           ? to - 30 * 86_400_000
           : parseTime(request.query.from, '/query/from');
+      // The metrics read one row per lead first touched in the period: a year at most.
+      if (from > to || to - from > MAX_METRICS_RANGE_MS)
+        throw validationError([
+          { path: '/query/from', message: 'must be before `to`, and at most 366 days before it' },
+        ]);
       const m = await sla.metrics(request.principal.workspaceId, from, to);
       const byPolicy = new Map<
         string,

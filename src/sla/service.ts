@@ -90,7 +90,9 @@ export function createSlaService(deps: SlaDeps) {
     trigger: string,
     now: number,
   ): Promise<void> {
-    const due = dueAt(policy, now, owner ? (start, ms) => addWorkingTime(owner, start, ms) : undefined);
+    // An owner with no working time left (absent for good) gets the wall-clock due time.
+    const business = owner ? addWorkingTime(owner, now, policy.within.ms) : Number.NaN;
+    const due = dueAt(policy, now, Number.isFinite(business) ? () => business : undefined);
     const warnAt = policy.warnBeforeMs === null ? null : Math.max(now, due - policy.warnBeforeMs);
     const timer: store.SlaTimer = {
       id: newId(),
@@ -130,7 +132,8 @@ export function createSlaService(deps: SlaDeps) {
         },
       },
     ]);
-    if (policy.task && owner)
+    // A deactivated owner keeps the lead until someone reassigns it, but gets no new task.
+    if (policy.task && owner?.active)
       await tasks.createIn(
         trx,
         workspaceId,
@@ -211,14 +214,16 @@ export function createSlaService(deps: SlaDeps) {
       );
       if (open.length === 0) continue;
       const metAt = touch.occurredAt;
-      await store.markMet(
-        trx,
-        workspace.id,
-        open.map((t) => t.id),
-        metAt,
-        by,
+      const met = new Set(
+        await store.markMet(
+          trx,
+          workspace.id,
+          open.map((t) => t.id),
+          metAt,
+          by,
+        ),
       );
-      for (const timer of open)
+      for (const timer of open.filter((t) => met.has(t.id)))
         entries.push({
           id: newId(),
           leadId,
@@ -246,10 +251,14 @@ export function createSlaService(deps: SlaDeps) {
       const now = clock();
       const policy = (await store.listPolicies(trx, workspaceId)).find((p) => p.id === timer.policyId);
       const [lead] = await leads.findIn(trx, workspaceId, [timer.leadId]);
-      if (!policy || !lead) {
-        await store.closeTimer(trx, workspaceId, timerId, 'cancelled', now, null);
+      if (!policy || !lead || lead.archivedAt !== null) {
+        await store.closeTimer(trx, workspaceId, timerId, 'cancelled', now);
         return;
       }
+      // Closing the timer is the claim, before any escalation: a touch committed meanwhile by
+      // another process (it waited on, or won, this row) leaves nothing to close, and the rep
+      // who just called keeps the lead.
+      if (!(await store.closeTimer(trx, workspaceId, timerId, 'breached', now))) return;
       const escalation: NonNullable<store.SlaTimer['escalation']> = { notified: [], reassignedTo: null };
       const [owner] = lead.ownerId ? await users.findIn(trx, workspaceId, [lead.ownerId]) : [];
       if (policy.onBreach.notifyManager) {
@@ -268,8 +277,14 @@ export function createSlaService(deps: SlaDeps) {
       }
       if (
         policy.onBreach.reassign &&
-        (await store.breachesSince(trx, workspaceId, lead.id, policy.id, timer.startedAt - 30 * 86_400_000)) <
-          MAX_REASSIGNMENTS
+        // This breach included: the chain stops after MAX_REASSIGNMENTS handovers.
+        (await store.breachesSince(
+          trx,
+          workspaceId,
+          lead.id,
+          policy.id,
+          timer.startedAt - 30 * 86_400_000,
+        )) <= MAX_REASSIGNMENTS
       ) {
         escalation.reassignedTo = await routing.reassignNextIn(
           trx,
@@ -278,7 +293,7 @@ export function createSlaService(deps: SlaDeps) {
           `SLA breached: ${policy.name}`,
         );
       }
-      await store.closeTimer(trx, workspaceId, timerId, 'breached', now, escalation);
+      await store.recordEscalation(trx, workspaceId, timerId, escalation);
       await leads.appendTimelineIn(trx, workspaceId, [
         {
           id: newId(),

@@ -165,40 +165,60 @@ export async function timersOf(db: Kysely<DB>, workspaceId: string, leadId: stri
   return rows.map(toTimer);
 }
 
+/** Marks pending timers met; returns the ids it changed (a timer closed meanwhile is not met). */
 export async function markMet(
   db: Kysely<DB>,
   workspaceId: string,
   ids: readonly string[],
   at: number,
   by: string | null,
-) {
-  if (ids.length === 0) return;
-  await db
+): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
     .updateTable('sla_timers')
     .set({ status: 'met', met_at: at, met_by: by })
     .where('workspace_id', '=', workspaceId)
     .where('id', 'in', [...ids])
     .where('status', '=', 'pending')
+    .returning('id')
     .execute();
+  return rows.map((r) => r.id);
 }
 
-/** Closes a pending timer as breached (or cancelled); false when it was no longer pending. */
+/**
+ * Closes a pending timer as breached (or cancelled). Conditional on `pending`, so it is the
+ * claim: false when a touch met it, or another run closed it, first.
+ */
 export async function closeTimer(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
   status: 'breached' | 'cancelled',
   at: number,
-  escalation: SlaTimer['escalation'],
 ): Promise<boolean> {
   const result = await db
     .updateTable('sla_timers')
-    .set({ status, breached_at: status === 'breached' ? at : null, escalation: toJson(escalation) })
+    .set({ status, breached_at: status === 'breached' ? at : null })
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .where('status', '=', 'pending')
     .executeTakeFirst();
   return Number(result.numUpdatedRows) > 0;
+}
+
+/** What a breach did (who was told, who got the lead). */
+export async function recordEscalation(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  escalation: SlaTimer['escalation'],
+): Promise<void> {
+  await db
+    .updateTable('sla_timers')
+    .set({ escalation: toJson(escalation) })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .execute();
 }
 
 /** How many timers of this policy were breached for this lead since `since` (reassignment chain length). */

@@ -77,7 +77,8 @@ export function createTaskService({ database, jobs, signals, leads, users, clock
   }
 
   // At its due time an open task, not snoozed since, becomes the `task.due` signal (webhooks,
-  // alerts). Run twice, it emits twice at worst; the signal's consumers dedupe on the job key.
+  // alerts). Run twice (a crash between the signal and the job's completion), it emits twice:
+  // jobs run at least once.
   jobs.define<DuePayload>({
     kind: 'task.due',
     check: (p) =>
@@ -169,7 +170,7 @@ export function createTaskService({ database, jobs, signals, leads, users, clock
 
     async get(workspaceId: string, id: string): Promise<Task> {
       const task = await store.findTask(db, workspaceId, id);
-      if (!task) throw new DomainError('NOT_FOUND', `Task ${id} was not found.`);
+      if (!task) throw new DomainError('TASK_NOT_FOUND', `Task ${id} was not found.`);
       return task;
     },
 
@@ -179,12 +180,13 @@ export function createTaskService({ database, jobs, signals, leads, users, clock
     change(workspaceId: string, id: string, change: TaskChange): Promise<Task> {
       return database.writes.run(async (trx) => {
         const task = await store.findTask(trx, workspaceId, id);
-        if (!task) throw new DomainError('NOT_FOUND', `Task ${id} was not found.`);
+        if (!task) throw new DomainError('TASK_NOT_FOUND', `Task ${id} was not found.`);
         if (change.kind === 'reassign') await requireOwner(trx, workspaceId, change.ownerId, '/ownerId');
         const now = clock();
         const out = changeTask(task, change, now);
         if (!out.ok) throw new DomainError('CONFLICT', `Task ${id} cannot change: ${out.message}.`);
-        await store.updateTask(trx, out.task);
+        if (!(await store.updateOpenTask(trx, out.task)))
+          throw new DomainError('CONFLICT', `Task ${id} cannot change: it was closed meanwhile.`);
         if (out.task.dueAt !== task.dueAt) await scheduleDue(trx, out.task);
         if (out.task.leadId && out.task.status !== task.status)
           await leads.appendTimelineIn(trx, workspaceId, [

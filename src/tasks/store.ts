@@ -67,14 +67,20 @@ export async function insertTask(db: Kysely<DB>, task: Task): Promise<void> {
   await db.insertInto('tasks').values(toRow(task)).execute();
 }
 
-export async function updateTask(db: Kysely<DB>, task: Task): Promise<void> {
+/**
+ * Writes a change to an open task; false when it was no longer open (another process completed
+ * or cancelled it since it was read): only open tasks change.
+ */
+export async function updateOpenTask(db: Kysely<DB>, task: Task): Promise<boolean> {
   const { workspace_id, id, created_at: _created, ...rest } = toRow(task);
-  await db
+  const result = await db
     .updateTable('tasks')
     .set(rest)
     .where('workspace_id', '=', workspace_id)
     .where('id', '=', id)
-    .execute();
+    .where('status', '=', 'open')
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
 }
 
 export async function findTask(db: Kysely<DB>, workspaceId: string, id: string): Promise<Task | undefined> {

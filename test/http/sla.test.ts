@@ -204,6 +204,43 @@ describeEachEngine('speed-to-lead SLAs', (engine) => {
     assert.equal(bad.json().errors[0].path, '/query/from');
   });
 
+  it('times a lead whose owner was deactivated, without giving that owner a task', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'third@buyer.example' });
+    assert.ok(lead.ownerId);
+    await ok(t, 'DELETE', `/api/v1/users/${lead.ownerId}`);
+    await event(t, lead.id, 'demo_requested');
+    const sla = await ok(t, 'GET', `/api/v1/leads/${lead.id}/sla`);
+    assert.equal(sla.status, 'pending');
+    assert.equal((await ok(t, 'GET', `/api/v1/tasks?leadId=${lead.id}`)).data.length, 0);
+    await ok(t, 'PATCH', `/api/v1/users/${lead.ownerId}`, { active: true });
+  });
+
+  it('cancels the timer of a lead archived before its due time', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'fourth@buyer.example' });
+    await event(t, lead.id, 'demo_requested');
+    await ok(t, 'POST', `/api/v1/leads/${lead.id}/archive`);
+    t.clock.now += 61 * MINUTE; // past both policies' due times
+    await t.services.jobs.runDue();
+    const timers = (await ok(t, 'GET', `/api/v1/leads/${lead.id}/sla`)).timers;
+    assert.ok(timers.length > 0);
+    assert.ok(timers.every((x: { status: string }) => x.status === 'cancelled'));
+  });
+
+  it('rounds fractional minutes to whole milliseconds', async () => {
+    const t = get();
+    const current = (await ok(t, 'GET', '/api/v1/sla/policies')).policies;
+    const put = await ok(t, 'PUT', '/api/v1/sla/policies', {
+      policies: [
+        ...current,
+        { name: 'Odd', when: [{ activity: 'chat_started' }], within: { minutes: 0.33333 } },
+      ],
+    });
+    assert.equal(put.policies[2].within.minutes * 60_000, 20_000);
+    await ok(t, 'PUT', '/api/v1/sla/policies', { policies: current });
+  });
+
   it('has nothing to say about a lead of another workspace, or none', async () => {
     const t = get();
     assert.equal((await api(t, 'GET', '/api/v1/leads/no-such-lead/sla')).statusCode, 404);
