@@ -99,6 +99,8 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const routing = createRoutingService({ database, leads, scoring, users, teams, signals, clock, logger });
   // After 'signals': a new lead's lead.created comes before its lead.assigned.
   reactions.register('routing', routing.react);
+  // Before any capture is written: an ownerId must be an active user (a bad batch item, not a failed batch).
+  reactions.registerCheck('routing', routing.checkCaptures);
   const tasks = createTaskService({ database, jobs, signals, leads, users, clock });
   const sla = createSlaService({
     database,

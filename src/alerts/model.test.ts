@@ -4,18 +4,24 @@ import fc from 'fast-check';
 import type { TimelineEntry } from '../leads/model.ts';
 import type { Signal } from '../signals/bus.ts';
 import {
+  ALERT_RETENTION_MS,
   type AlertRule,
   alertKey,
+  candidateWindow,
   changeFirings,
   chooseRecipients,
+  coveredEmails,
   DAY_MS,
   defaultRuleDrafts,
   indexRules,
+  MAX_WITHIN_DAYS,
   type Person,
   prepareRule,
   type RuleInput,
+  ruleLeadKey,
   signalFirings,
   windowFires,
+  windowFirings,
 } from './model.ts';
 
 const NOW = Date.UTC(2026, 0, 10);
@@ -232,6 +238,54 @@ describe('windowFires', () => {
   });
 });
 
+describe('windowFirings', () => {
+  const index = indexRules([pricing]);
+  const candidates = changeFirings(
+    index,
+    [
+      { leadId: 'lead-a', entries: [entry('lead-a', 'pricing_viewed', NOW - 60_000)] },
+      { leadId: 'lead-b', entries: [entry('lead-b', 'pricing_viewed')] },
+      { leadId: 'lead-c', entries: [entry('lead-c', 'pricing_viewed')] },
+    ],
+    NOW,
+  ).windowed;
+
+  it('counts each candidate over the 7 days up to its own entry', () => {
+    assert.deepEqual(candidateWindow(candidates[0]!), {
+      leadId: 'lead-a',
+      type: 'pricing_viewed',
+      after: NOW - 60_000 - 7 * DAY_MS,
+      until: NOW - 60_000,
+    });
+  });
+
+  it('fires the candidates whose count reached atLeast and whose rule was quiet for the lead within the window', () => {
+    const last = new Map([[ruleLeadKey('r-pricing', 'lead-b'), NOW - DAY_MS]]);
+    const firings = windowFirings(candidates, [3, 5, 2], last, NOW);
+    assert.deepEqual(
+      firings.map((f) => [f.leadId, f.moment, f.facts]),
+      [
+        [
+          'lead-a',
+          candidates[0]!.entry.id,
+          {
+            type: 'activity',
+            activity: 'pricing_viewed',
+            occurredAt: NOW - 60_000,
+            count: 3,
+            withinDays: 7,
+          },
+        ],
+      ],
+      'lead-b fired a day ago; lead-c has 2 of 3',
+    );
+  });
+
+  it('keeps alerts longer than the longest window, so a windowed rule sees when it last fired', () => {
+    assert.ok(ALERT_RETENTION_MS > MAX_WITHIN_DAYS * DAY_MS);
+  });
+});
+
 describe('signalFirings', () => {
   const signal = (
     type: Signal['type'],
@@ -298,5 +352,43 @@ describe('chooseRecipients', () => {
     });
     assert.equal(chooseRecipients(undefined, undefined, null), null);
     assert.equal(chooseRecipients(person('owner', false, 'boss'), person('boss', false), null), null);
+  });
+});
+
+describe('coveredEmails', () => {
+  const alert = (
+    id: string,
+    leadId: string,
+    type: 'activity' | 'became_hot' | 'score_crossed',
+    channel = 'email',
+  ) => ({
+    id,
+    leadId,
+    channel:
+      channel === 'email'
+        ? { type: 'email' as const }
+        : { type: 'webhook' as const, url: 'https://x.example/', format: 'json' as const },
+    trigger:
+      type === 'activity'
+        ? { type, activity: 'demo_requested', occurredAt: NOW, count: 1, withinDays: null }
+        : type === 'became_hot'
+          ? { type, at: NOW }
+          : { type, at: NOW, threshold: 75, from: 40, to: 80 },
+  });
+
+  it('keeps one email per lead, the most specific trigger first; webhooks and other leads are not covered', () => {
+    const hotA = alert('1', 'a', 'became_hot');
+    const demoA = alert('2', 'a', 'activity');
+    const scoreA = alert('3', 'a', 'score_crossed');
+    const hookA = alert('4', 'a', 'became_hot', 'webhook');
+    const hotB = alert('5', 'b', 'became_hot');
+    const covered = coveredEmails([hotA, demoA, scoreA, hookA, hotB]);
+    assert.deepEqual(
+      [...covered].map(([id, winner]) => [id, winner.id]),
+      [
+        ['1', '2'],
+        ['3', '2'],
+      ],
+    );
   });
 });

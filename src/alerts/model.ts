@@ -107,6 +107,16 @@ export const STALE_ACTIVITY_MS = DAY_MS;
 /** Most rules a workspace may have. (100) */
 export const MAX_RULES = 100;
 
+/** The longest window an activity rule may count over (`withinDays`). (365) */
+export const MAX_WITHIN_DAYS = 365;
+
+/**
+ * How long the alerts log keeps an alert, from when it fired; then it is pruned. Longer than
+ * the longest window (MAX_WITHIN_DAYS): a windowed rule reads the log to stay quiet for a
+ * lead it fired for within its window. (400 days)
+ */
+export const ALERT_RETENTION_MS = (MAX_WITHIN_DAYS + 35) * DAY_MS;
+
 /**
  * The rules a workspace starts with: each emails the lead's owner. Written the first time the
  * workspace's rules are needed (see the service), then the workspace's to change or delete.
@@ -326,8 +336,8 @@ export function changeFirings(
   now: number,
 ): { firings: Firing[]; windowed: WindowCandidate[] } {
   const firings: Firing[] = [];
-  const windowed = new Map<string, WindowCandidate>();
   if (index.byActivity.size === 0 && index.hot.length === 0) return { firings, windowed: [] };
+  let windowed: Map<string, WindowCandidate> | undefined;
   for (const change of changes) {
     for (const entry of change.entries) {
       if (index.hot.length > 0 && becameHot(entry) && now - entry.occurredAt <= STALE_ACTIVITY_MS) {
@@ -346,6 +356,7 @@ export function changeFirings(
         const trigger = rule.trigger as Extract<AlertTrigger, { type: 'activity' }>;
         if (trigger.atLeast > 1 && trigger.withinDays !== null) {
           const key = `${rule.id}:${change.leadId}`;
+          windowed ??= new Map();
           const seen = windowed.get(key);
           if (!seen || entry.occurredAt >= seen.entry.occurredAt)
             windowed.set(key, { rule: rule as WindowCandidate['rule'], leadId: change.leadId, entry });
@@ -366,7 +377,51 @@ export function changeFirings(
       }
     }
   }
-  return { firings, windowed: [...windowed.values()] };
+  return { firings, windowed: windowed ? [...windowed.values()] : [] };
+}
+
+/** What a windowed candidate counts: its activity, from `withinDays` before its entry up to the entry. */
+export function candidateWindow(candidate: WindowCandidate): {
+  leadId: string;
+  type: string;
+  after: number;
+  until: number;
+} {
+  const { rule, leadId, entry } = candidate;
+  return {
+    leadId,
+    type: entry.type,
+    after: entry.occurredAt - rule.trigger.withinDays * DAY_MS,
+    until: entry.occurredAt,
+  };
+}
+
+/** The key of a rule and lead in `lastFired` maps. */
+export const ruleLeadKey = (ruleId: string, leadId: string) => `${ruleId}:${leadId}`;
+
+/**
+ * The windowed candidates that fire, from their counts (`counts[i]` is candidate i's, see
+ * `candidateWindow`) and when each rule last fired for each lead (by `ruleLeadKey`).
+ */
+export function windowFirings(
+  candidates: readonly WindowCandidate[],
+  counts: readonly number[],
+  lastFired: ReadonlyMap<string, number>,
+  now: number,
+): Firing[] {
+  const firings: Firing[] = [];
+  candidates.forEach(({ rule, leadId, entry }, i) => {
+    const count = counts[i] ?? 0;
+    const { atLeast, withinDays } = rule.trigger;
+    if (!windowFires(count, atLeast, withinDays, lastFired.get(ruleLeadKey(rule.id, leadId)), now)) return;
+    firings.push({
+      rule,
+      leadId,
+      moment: entry.id,
+      facts: { type: 'activity', activity: entry.type, occurredAt: entry.occurredAt, count, withinDays },
+    });
+  });
+  return firings;
 }
 
 /**
@@ -479,10 +534,41 @@ const emailPriority: Record<AlertTriggerType, number> = {
  * an SLA warning, a score crossing, "became hot"), then the first recorded, is the one sent;
  * the others are logged as covered by it.
  */
-export function emailWinner(alerts: readonly Alert[]): Alert | undefined {
+export function emailWinner<A extends Pick<Alert, 'id' | 'channel' | 'trigger'>>(
+  alerts: readonly A[],
+): A | undefined {
   return alerts
     .filter((a) => a.channel.type === 'email')
     .sort(
       (a, b) => emailPriority[a.trigger.type] - emailPriority[b.trigger.type] || (a.id < b.id ? -1 : 1),
     )[0];
+}
+
+/**
+ * The email alerts among `alerts` (fired together, at one moment) that another one covers
+ * (`emailWinner` per lead), each with the alert that covers it. They are logged as skipped at
+ * once, without a delivery job of their own.
+ */
+export function coveredEmails<A extends Pick<Alert, 'id' | 'leadId' | 'channel' | 'trigger'>>(
+  alerts: readonly A[],
+): Map<string, A> {
+  const byLead = new Map<string, A[]>();
+  for (const alert of alerts) {
+    if (alert.channel.type !== 'email') continue;
+    const list = byLead.get(alert.leadId);
+    if (list) list.push(alert);
+    else byLead.set(alert.leadId, [alert]);
+  }
+  const covered = new Map<string, A>();
+  for (const list of byLead.values()) {
+    if (list.length < 2) continue;
+    const winner = emailWinner(list)!;
+    for (const alert of list) if (alert !== winner) covered.set(alert.id, winner);
+  }
+  return covered;
+}
+
+/** What a covered email alert's log entry says. */
+export function coveredText(winner: Pick<Alert, 'id' | 'ruleName'>): string {
+  return `covered by alert ${winner.id} (${winner.ruleName}): one email per lead and moment`;
 }

@@ -2,7 +2,14 @@ import Type from 'typebox';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import type { HttpApp } from '../http/types.ts';
 import { describeFacts, triggerName } from './messages.ts';
-import { type Alert, type AlertRule, alertStatuses, alertTriggerTypes, webhookFormats } from './model.ts';
+import {
+  type Alert,
+  type AlertRule,
+  alertStatuses,
+  alertTriggerTypes,
+  MAX_WITHIN_DAYS,
+  webhookFormats,
+} from './model.ts';
 import type { AlertService } from './service.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
@@ -18,7 +25,11 @@ const TriggerInput = Type.Object(
     ),
     withinDays: Type.Optional(
       Nullable(
-        Type.Integer({ minimum: 1, maximum: 365, description: 'activity trigger: window of the count' }),
+        Type.Integer({
+          minimum: 1,
+          maximum: MAX_WITHIN_DAYS,
+          description: 'activity trigger: window of the count',
+        }),
       ),
     ),
     threshold: Type.Optional(

@@ -6,27 +6,37 @@ import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
 import type { MailService } from '../email/service.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
-import { errorText, PermanentJobFailure, RetryJobLater, type RunningJob } from '../jobs/model.ts';
+import {
+  errorText,
+  exponentialBackoff,
+  PermanentJobFailure,
+  RetryJobLater,
+  type RunningJob,
+} from '../jobs/model.ts';
 import type { JobService } from '../jobs/service.ts';
 import { eventTypes } from '../leads/events-model.ts';
 import { leadJson } from '../leads/json.ts';
 import type { Lead, TimelineEntry } from '../leads/model.ts';
 import type { LeadChange } from '../leads/reactions.ts';
 import type { WorkspaceContext } from '../leads/service.ts';
+import { assertPublicTarget, isRefusedTarget, postJson } from '../outbound/target-guard.ts';
 import type { Score } from '../scoring/engine.ts';
 import type { Signal, SignalType } from '../signals/bus.ts';
-import { assertPublicTarget, isRefusedTarget, postJson } from '../webhooks/target-guard.ts';
+import { parseRetryAfter } from '../webhooks/model.ts';
 import type { Workspace } from '../workspaces/model.ts';
 import { type AlertContext, alertEmail, alertJsonBody, alertSlackBody, triggerName } from './messages.ts';
 import {
+  ALERT_RETENTION_MS,
   type Alert,
   type AlertChannel,
   type AlertFacts,
   type AlertRule,
   alertKey,
+  candidateWindow,
   changeFirings,
   chooseRecipients,
-  DAY_MS,
+  coveredEmails,
+  coveredText,
   defaultRuleDrafts,
   emailWinner,
   type Firing,
@@ -37,13 +47,19 @@ import {
   type RuleIndex,
   type RuleInput,
   signalFirings,
-  windowFires,
+  type WindowCandidate,
+  windowFirings,
 } from './model.ts';
 import * as store from './store.ts';
 
 /** What alerts need of the lead service. */
 interface Leads {
   get(workspaceId: string, id: string): Promise<Lead>;
+  countActivitiesIn(
+    trx: Kysely<DB>,
+    workspaceId: string,
+    windows: ReadonlyArray<{ leadId: string; type: string; after: number; until: number }>,
+  ): Promise<number[]>;
   appendTimelineIn(trx: Kysely<DB>, workspaceId: string, entries: readonly TimelineEntry[]): Promise<void>;
 }
 
@@ -85,8 +101,10 @@ export interface AlertJob {
 const RULES_CACHE_MS = 5_000;
 /** A webhook that has not answered in this time failed (and is retried). (10 s) */
 const WEBHOOK_TIMEOUT_MS = 10_000;
-/** The longest Retry-After honoured; beyond it the job's own backoff applies. (1 h) */
+/** The longest Retry-After honoured: a longer one waits this long. (1 h) */
 const MAX_RETRY_AFTER_MS = 3_600_000;
+/** Alerts deleted per pruning transaction. (5,000) */
+const PRUNE_CHUNK = 5_000;
 /** Rows per alerts insert: 13 values each, far below both engines' parameter limits. (500) */
 const INSERT_CHUNK = 500;
 
@@ -102,14 +120,6 @@ function jobProblem(payload: unknown): string | undefined {
   if (typeof p.facts !== 'object' || p.facts === null) return 'facts must be an object';
   if (typeof p.firedAt !== 'number') return 'firedAt must be a number';
   return undefined;
-}
-
-/** Retry-After as seconds or an HTTP date, in ms from `now`; undefined when absent or unreadable. */
-function retryAfterMs(header: string | undefined, now: number): number | undefined {
-  if (header === undefined) return undefined;
-  const seconds = Number(header);
-  const ms = Number.isFinite(seconds) ? seconds * 1000 : Date.parse(header) - now;
-  return Number.isFinite(ms) && ms >= 0 ? Math.min(ms, MAX_RETRY_AFTER_MS) : undefined;
 }
 
 /**
@@ -171,7 +181,13 @@ export function createAlertService(deps: AlertServiceDeps) {
     return index;
   }
 
-  /** Records each firing's alerts (one per channel; a key already recorded adds nothing) and queues their jobs. */
+  /**
+   * Records each firing's alerts (one per channel; a key already recorded adds nothing) and
+   * queues their jobs. Of the email alerts these firings give one lead, only the winner gets a
+   * job; the others are recorded as skipped, covered by it (one email per lead and moment). An
+   * email alert fired at the same moment by another call (a score crossing, from the signals)
+   * is sorted out when the jobs run.
+   */
   async function fireIn(trx: Kysely<DB>, workspaceId: string, firings: readonly Firing[], now: number) {
     if (firings.length === 0) return;
     const alerts: Array<store.NewAlert & { fallbackEmail: string | null }> = [];
@@ -190,6 +206,13 @@ export function createAlertService(deps: AlertServiceDeps) {
         });
       });
     }
+    const covered = coveredEmails(alerts);
+    for (const alert of alerts) {
+      const winner = covered.get(alert.id);
+      if (!winner) continue;
+      alert.status = 'skipped';
+      alert.error = coveredText(winner);
+    }
     for (let i = 0; i < alerts.length; i += INSERT_CHUNK) {
       const chunk = alerts.slice(i, i + INSERT_CHUNK);
       const recorded = new Set(await store.insertAlerts(trx, workspaceId, chunk));
@@ -197,7 +220,7 @@ export function createAlertService(deps: AlertServiceDeps) {
         trx,
         workspaceId,
         chunk
-          .filter((a) => recorded.has(a.id))
+          .filter((a) => recorded.has(a.id) && a.status !== 'skipped')
           .map((a) => ({
             kind: ALERT_DELIVER,
             key: a.key,
@@ -216,7 +239,33 @@ export function createAlertService(deps: AlertServiceDeps) {
     }
   }
 
-  /** The lead reaction: activity and "became hot" triggers, inside the writing transaction. */
+  /**
+   * The windowed candidates that fire: one grouped count of their activities and, for those
+   * that reached their count, one grouped read of when their rules last fired — two queries
+   * per write, whatever the number of leads.
+   */
+  async function windowedIn(
+    trx: Kysely<DB>,
+    workspaceId: string,
+    candidates: readonly WindowCandidate[],
+    now: number,
+  ): Promise<Firing[]> {
+    const counts = await leads.countActivitiesIn(trx, workspaceId, candidates.map(candidateWindow));
+    const reached = candidates.filter((c, i) => counts[i]! >= c.rule.trigger.atLeast);
+    if (reached.length === 0) return [];
+    const last = await store.lastFiredAt(
+      trx,
+      workspaceId,
+      reached.map((c) => ({ ruleId: c.rule.id, leadId: c.leadId })),
+    );
+    return windowFirings(candidates, counts, last, now);
+  }
+
+  /**
+   * The lead reaction: activity and "became hot" triggers, inside the writing transaction.
+   * Every capture passes here: a write none of whose entries a rule follows (most captures
+   * carry no activity) costs a cached lookup and a look at its entries, no query.
+   */
   async function react(
     trx: Kysely<DB>,
     workspace: WorkspaceContext,
@@ -224,29 +273,8 @@ export function createAlertService(deps: AlertServiceDeps) {
     now: number,
   ): Promise<void> {
     const index = await indexIn(trx, workspace.id, true);
-    if (index.byActivity.size === 0 && index.hot.length === 0) return;
     const { firings, windowed } = changeFirings(index, changes, now);
-    for (const { rule, leadId, entry } of windowed) {
-      const { atLeast, withinDays } = rule.trigger;
-      const after = entry.occurredAt - withinDays * DAY_MS;
-      const count = await store.countActivities(
-        trx,
-        workspace.id,
-        leadId,
-        entry.type,
-        after,
-        entry.occurredAt,
-      );
-      if (count < atLeast) continue;
-      const last = await store.lastFiredAt(trx, workspace.id, rule.id, leadId);
-      if (!windowFires(count, atLeast, withinDays, last, now)) continue;
-      firings.push({
-        rule,
-        leadId,
-        moment: entry.id,
-        facts: { type: 'activity', activity: entry.type, occurredAt: entry.occurredAt, count, withinDays },
-      });
-    }
+    if (windowed.length > 0) firings.push(...(await windowedIn(trx, workspace.id, windowed, now)));
     await fireIn(trx, workspace.id, firings, now);
   }
 
@@ -316,6 +344,11 @@ export function createAlertService(deps: AlertServiceDeps) {
     });
   }
 
+  const skip = (job: RunningJob<AlertJob>, reason: string) =>
+    database.writes.run((trx) =>
+      store.markAlert(trx, job.workspaceId, job.payload.alertId, { status: 'skipped', error: reason }),
+    );
+
   async function deliverEmail(
     job: RunningJob<AlertJob>,
     lead: Lead,
@@ -323,28 +356,15 @@ export function createAlertService(deps: AlertServiceDeps) {
     owner: Person | undefined,
   ) {
     const p = job.payload;
-    const winner = emailWinner(await store.alertsFiredAt(db, job.workspaceId, p.leadId, p.firedAt));
-    if (winner && winner.id !== p.alertId) {
-      await database.writes.run((trx) =>
-        store.markAlert(trx, job.workspaceId, p.alertId, {
-          status: 'skipped',
-          error: `covered by alert ${winner.id} (${winner.ruleName}): one email per lead and moment`,
-        }),
-      );
-      return;
-    }
     const manager =
       owner && !owner.active && owner.managerId
         ? (await users.findIn(db, job.workspaceId, [owner.managerId]))[0]
         : undefined;
     const recipients = chooseRecipients(owner, manager, p.fallbackEmail);
     if (!recipients) {
-      await database.writes.run((trx) =>
-        store.markAlert(trx, job.workspaceId, p.alertId, {
-          status: 'skipped',
-          error:
-            'nobody to email: the lead has no active owner (or manager of its owner) and the rule no fallbackEmail',
-        }),
+      await skip(
+        job,
+        'nobody to email: the lead has no active owner (or manager of its owner) and the rule no fallbackEmail',
       );
       return;
     }
@@ -405,8 +425,13 @@ export function createAlertService(deps: AlertServiceDeps) {
     }
     const answer = `the target answered HTTP ${status}${result.body ? `: ${result.body.slice(0, 200)}` : ''}`;
     if (status === 429 || status === 503) {
-      const wait = retryAfterMs(result.headers['retry-after'], clock());
-      if (wait !== undefined) throw new RetryJobLater(answer, wait);
+      const asked = parseRetryAfter(result.headers['retry-after'], clock());
+      // At least the job's own backoff: a `Retry-After: 0` must not burn every attempt in seconds.
+      if (asked !== undefined)
+        throw new RetryJobLater(
+          answer,
+          Math.max(exponentialBackoff(job.attempt), Math.min(asked, MAX_RETRY_AFTER_MS)),
+        );
     }
     // A timeout, throttling or a server error may pass; any other answer will be the same next time.
     if (status >= 500 || status === 408 || status === 425 || status === 429) throw new Error(answer);
@@ -419,14 +444,33 @@ export function createAlertService(deps: AlertServiceDeps) {
     timeoutMs: 30_000,
     async run(job) {
       const p = job.payload;
-      const alert = await store.findAlert(db, job.workspaceId, p.alertId);
-      // Done already (a run repeated after a crash between the send and the job's completion).
-      if (alert && alert.status !== 'pending') return;
+      // An email alert reads the alerts of its lead and moment (itself among them) before
+      // anything else: one covered by another is skipped without loading lead, score or owner.
+      const moment =
+        p.channel.type === 'email'
+          ? await store.alertsFiredAt(db, job.workspaceId, p.leadId, p.firedAt)
+          : undefined;
+      const alert = moment
+        ? moment.find((a) => a.id === p.alertId)
+        : await store.findAlert(db, job.workspaceId, p.alertId);
+      // Done already: a run repeated after a crash between the send and the job's completion.
+      // A failed alert is delivered: its dead job was retried (POST /api/v1/jobs/:id/retry).
+      if (alert && (alert.status === 'sent' || alert.status === 'skipped')) return;
       try {
+        const winner = moment && emailWinner(moment);
+        if (winner && winner.id !== p.alertId) {
+          await skip(job, coveredText(winner));
+          return;
+        }
         const lead = await currentLead(job.workspaceId, p.leadId);
         if (!lead) throw new PermanentJobFailure(`lead ${p.leadId} no longer exists`);
         const scoreObj = (await scoring.scorer(job.workspaceId))(lead);
-        const owner = lead.ownerId ? (await users.findIn(db, job.workspaceId, [lead.ownerId]))[0] : undefined;
+        // Emails go to the owner and name them, Slack messages name them; a JSON body has no use for them.
+        const needsOwner = p.channel.type === 'email' || p.channel.format === 'slack';
+        const owner =
+          needsOwner && lead.ownerId
+            ? (await users.findIn(db, job.workspaceId, [lead.ownerId]))[0]
+            : undefined;
         const ctx: AlertContext = {
           alertId: p.alertId,
           ruleId: p.ruleId,
@@ -548,6 +592,22 @@ export function createAlertService(deps: AlertServiceDeps) {
         return done;
       });
       if (!deleted) throw notFound(id);
+    },
+
+    /** Deletes alerts fired more than ALERT_RETENTION_MS ago, in chunks; returns how many. */
+    async prune(workspaceIds: readonly string[]): Promise<number> {
+      const before = clock() - ALERT_RETENTION_MS;
+      let deleted = 0;
+      for (const workspaceId of workspaceIds) {
+        for (;;) {
+          const n = await database.writes.run((trx) =>
+            store.pruneAlerts(trx, workspaceId, before, PRUNE_CHUNK),
+          );
+          deleted += n;
+          if (n < PRUNE_CHUNK) break;
+        }
+      }
+      return deleted;
     },
 
     /** The alerts log, newest first. */

@@ -1,7 +1,15 @@
 import type { Kysely } from 'kysely';
 import { parseJson, toJson } from '../db/json.ts';
 import type { AlertRow, AlertRuleRow, DB } from '../db/schema.ts';
-import type { Alert, AlertChannel, AlertFacts, AlertRule, AlertStatus, AlertTrigger } from './model.ts';
+import {
+  type Alert,
+  type AlertChannel,
+  type AlertFacts,
+  type AlertRule,
+  type AlertStatus,
+  type AlertTrigger,
+  ruleLeadKey,
+} from './model.ts';
 
 const ruleColumns = [
   'id',
@@ -130,45 +138,57 @@ export async function claimDefaults(db: Kysely<DB>, workspaceId: string, now: nu
 }
 
 /**
- * How many `type` activities the lead has with `after` < occurred_at ≤ `until`. Reads the
- * timeline table directly: one range over its (workspace, lead, occurred_at) index, in the
- * writing transaction, so the activities of the write being alerted on count too.
+ * When each rule last fired for each lead (epoch ms), keyed `ruleId:leadId`; pairs that never
+ * fired are absent. One grouped query over the (workspace, lead, rule, fired_at) index per 500
+ * leads, whatever the number of pairs.
  */
-export async function countActivities(
-  db: Kysely<DB>,
-  workspaceId: string,
-  leadId: string,
-  type: string,
-  after: number,
-  until: number,
-): Promise<number> {
-  const row = await db
-    .selectFrom('activities')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('workspace_id', '=', workspaceId)
-    .where('lead_id', '=', leadId)
-    .where('occurred_at', '>', after)
-    .where('occurred_at', '<=', until)
-    .where('type', '=', type)
-    .executeTakeFirst();
-  return Number(row?.n ?? 0);
-}
-
-/** When the rule last fired for the lead (epoch ms); undefined: never. */
 export async function lastFiredAt(
   db: Kysely<DB>,
   workspaceId: string,
-  ruleId: string,
-  leadId: string,
-): Promise<number | undefined> {
-  const row = await db
-    .selectFrom('alerts')
-    .select((eb) => eb.fn.max('fired_at').as('at'))
+  pairs: ReadonlyArray<{ ruleId: string; leadId: string }>,
+): Promise<Map<string, number>> {
+  const out = new Map<string, number>();
+  const leadIds = [...new Set(pairs.map((p) => p.leadId))];
+  const ruleIds = [...new Set(pairs.map((p) => p.ruleId))];
+  for (let i = 0; i < leadIds.length; i += 500) {
+    const rows = await db
+      .selectFrom('alerts')
+      .select((eb) => ['lead_id', 'rule_id', eb.fn.max('fired_at').as('at')])
+      .where('workspace_id', '=', workspaceId)
+      .where('lead_id', 'in', leadIds.slice(i, i + 500))
+      .where('rule_id', 'in', ruleIds)
+      .groupBy(['lead_id', 'rule_id'])
+      .execute();
+    for (const row of rows)
+      if (row.at !== null) out.set(ruleLeadKey(row.rule_id, row.lead_id), Number(row.at));
+  }
+  return out;
+}
+
+/** Deletes up to `limit` of a workspace's alerts fired before `before`; returns how many. */
+export async function pruneAlerts(
+  db: Kysely<DB>,
+  workspaceId: string,
+  before: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom('alerts')
     .where('workspace_id', '=', workspaceId)
-    .where('lead_id', '=', leadId)
-    .where('rule_id', '=', ruleId)
+    .where((eb) =>
+      eb(
+        'id',
+        'in',
+        eb
+          .selectFrom('alerts')
+          .select('id')
+          .where('workspace_id', '=', workspaceId)
+          .where('fired_at', '<', before)
+          .limit(limit),
+      ),
+    )
     .executeTakeFirst();
-  return row?.at === null || row?.at === undefined ? undefined : Number(row.at);
+  return Number(result.numDeletedRows);
 }
 
 const alertColumns = [
@@ -210,6 +230,9 @@ export interface NewAlert {
   trigger: AlertFacts;
   channel: AlertChannel;
   firedAt: number;
+  /** Recorded as decided already (skipped: covered by another alert). (Default: pending) */
+  status?: AlertStatus | undefined;
+  error?: string | null | undefined;
 }
 
 /** Records pending alerts; one whose key is already recorded is left out. Returns the ids recorded. */
@@ -231,9 +254,9 @@ export async function insertAlerts(
         lead_id: a.leadId,
         trigger: toJson(a.trigger),
         channel: toJson(a.channel),
-        status: 'pending',
+        status: a.status ?? 'pending',
         target: null,
-        error: null,
+        error: a.error ?? null,
         fired_at: a.firedAt,
         sent_at: null,
       })),

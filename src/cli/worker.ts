@@ -21,6 +21,7 @@ export async function startWorker(services: Services, concurrency?: number): Pro
     } catch (err) {
       services.logger.error({ err }, 'pruning finished jobs failed');
     }
+    await pruneRecords(services);
   };
   // Once at start too: workers restarted more often than hourly would otherwise never prune.
   void prune();
@@ -29,6 +30,25 @@ export async function startWorker(services: Services, concurrency?: number): Pro
     clearInterval(timer);
     await worker.stop();
   };
+}
+
+/**
+ * Prunes what grows with traffic past its retention: webhook messages and delivery log,
+ * alerts log, dev mailbox (the retentions: webhooks/model.ts, alerts/model.ts, email/service.ts).
+ */
+async function pruneRecords(services: Services): Promise<void> {
+  try {
+    const ids = await services.workspaces.listIds();
+    const deleted = {
+      webhooks: await services.webhooks.prune(ids),
+      alerts: await services.alerts.prune(ids),
+      mailbox: await services.mail.prune(ids),
+    };
+    if (deleted.webhooks + deleted.alerts + deleted.mailbox > 0)
+      services.logger.info({ deleted }, 'pruned records past their retention');
+  } catch (err) {
+    services.logger.error({ err }, 'pruning records past their retention failed');
+  }
 }
 
 export function parseConcurrency(raw: string | undefined): number | undefined {

@@ -91,3 +91,29 @@ export async function clearMessages(db: Kysely<DB>, workspaceId: string): Promis
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }
+
+/** Deletes up to `limit` of a workspace's messages kept before `before`; returns how many. */
+export async function pruneMessages(
+  db: Kysely<DB>,
+  workspaceId: string,
+  before: number,
+  limit: number,
+): Promise<number> {
+  const result = await db
+    .deleteFrom('mailbox_messages')
+    .where('workspace_id', '=', workspaceId)
+    .where((eb) =>
+      eb(
+        'id',
+        'in',
+        eb
+          .selectFrom('mailbox_messages')
+          .select('id')
+          .where('workspace_id', '=', workspaceId)
+          .where('created_at', '<', before)
+          .limit(limit),
+      ),
+    )
+    .executeTakeFirst();
+  return Number(result.numDeletedRows);
+}

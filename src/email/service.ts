@@ -8,7 +8,7 @@ import { PermanentJobFailure } from '../jobs/model.ts';
 import type { JobService } from '../jobs/service.ts';
 import * as mailbox from './mailbox-store.ts';
 import { classifySmtpError, type MailboxMessage, type MailMessage, messageProblem } from './model.ts';
-import { type MailTransport, mailboxTransport, smtpTransport } from './transport.ts';
+import { type MailTransport, mailboxTransport, SMTP_SEND_BOUND_MS, smtpTransport } from './transport.ts';
 
 export interface MailServiceDeps {
   database: Database;
@@ -32,6 +32,16 @@ export const EMAIL_SEND = 'email.send';
  * so a mail server that is down for about four hours loses nothing. (15)
  */
 const SEND_ATTEMPTS = 15;
+/**
+ * An `email.send` run's timeout: above the worst case of one SMTP send (SMTP_SEND_BOUND_MS,
+ * 60 s) plus the job's own writes, so a send still under way is never counted failed and sent
+ * again by the retry. (70 s; jobs allow at most 90 s)
+ */
+const SEND_TIMEOUT_MS = SMTP_SEND_BOUND_MS + 10_000;
+/** Messages stay in the dev mailbox this long, then are pruned: it is for seeing mail work, not an archive. (7 days) */
+export const MAILBOX_RETENTION_MS = 7 * 86_400_000;
+/** Rows deleted per pruning transaction. (1,000) */
+const PRUNE_CHUNK = 1_000;
 
 /**
  * Mail for every domain: `sendIn` queues an `email.send` job in the caller's transaction (a
@@ -46,6 +56,7 @@ export function createMailService({ database, jobs, config, clock, logger }: Mai
   jobs.define<MailMessage>({
     kind: EMAIL_SEND,
     maxAttempts: SEND_ATTEMPTS,
+    timeoutMs: SEND_TIMEOUT_MS,
     check: messageProblem,
     async run(job) {
       const from = job.payload.from ?? config.mailFrom;
@@ -99,6 +110,22 @@ export function createMailService({ database, jobs, config, clock, logger }: Mai
       },
 
       clear: (workspaceId: string) => database.writes.run((trx) => mailbox.clearMessages(trx, workspaceId)),
+    },
+
+    /** Deletes dev mailbox messages older than MAILBOX_RETENTION_MS, in chunks; returns how many. */
+    async prune(workspaceIds: readonly string[]): Promise<number> {
+      const before = clock() - MAILBOX_RETENTION_MS;
+      let deleted = 0;
+      for (const workspaceId of workspaceIds) {
+        for (;;) {
+          const n = await database.writes.run((trx) =>
+            mailbox.pruneMessages(trx, workspaceId, before, PRUNE_CHUNK),
+          );
+          deleted += n;
+          if (n < PRUNE_CHUNK) break;
+        }
+      }
+      return deleted;
     },
 
     /** Closes the SMTP pool (its idle connections would keep the process alive). */

@@ -1,4 +1,5 @@
 import { validationError } from '../errors.ts';
+import { parseInstant } from '../time.ts';
 
 /** Opaque page cursors: base64url JSON of the last row's sort value and id. */
 export function encodeCursor(value: number, id: string): string {
@@ -27,25 +28,11 @@ export function decodeCursor(cursor: string): { value: number; id: string } {
   throw validationError([{ path: '/query/cursor', message: 'is not a cursor this API returned' }]);
 }
 
-/**
- * ISO 8601: a date (midnight UTC), or a date-time that states its zone — without one it would
- * mean the server's local time.
- */
-const ISO_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?$/;
-
 /** An ISO 8601 time or epoch milliseconds, as query strings and event bodies carry them. */
 export function parseTime(value: string | number, path: string): number {
-  // Only these two forms: Date.parse alone takes almost anything ("x 1" and "-1" are 2001).
-  const ms =
-    typeof value === 'number' || /^\d+$/.test(value)
-      ? Number(value)
-      : ISO_TIME.test(value)
-        ? Date.parse(value)
-        : Number.NaN;
-  if (!Number.isFinite(ms) || ms < 0 || ms > 8.64e15) {
+  const ms = parseInstant(value);
+  if (ms === null) {
     throw validationError([{ path, message: 'must be an ISO 8601 time with a zone, or epoch milliseconds' }]);
   }
-  // Times are integer columns: a fractional epoch (1.5) would make PostgreSQL fail the query.
-  return Math.floor(ms);
+  return ms;
 }

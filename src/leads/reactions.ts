@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import type { Lead, TimelineEntry } from './model.ts';
+import type { FieldError } from '../errors.ts';
+import type { Lead, LeadCapture, TimelineEntry } from './model.ts';
 import type { WorkspaceContext } from './service.ts';
 
 /**
@@ -34,27 +35,79 @@ export type Reaction = (
 ) => Promise<void>;
 
 /**
+ * A check other domains make on valid captures before any is written, in the writing
+ * transaction: routing refuses an `ownerId` that is not an active user. Returns the problems
+ * of the captures it refuses, by their index in `captures`, with paths relative to the capture
+ * (`/ownerId`); the refused captures are reported as invalid input and written nowhere.
+ */
+export type CaptureCheck = (
+  trx: Kysely<DB>,
+  workspace: WorkspaceContext,
+  captures: readonly LeadCapture[],
+) => Promise<Map<number, FieldError[]>>;
+
+/**
  * The registry the lead service calls after each write. Reactions are registered by the
  * composition root (app.ts) after every service exists, which keeps the lead service free of
  * imports from the domains that react to it (routing, webhooks, alerts).
  */
 export class LeadReactions {
   readonly #list: Array<{ name: string; react: Reaction }> = [];
+  readonly #checks: Array<{ name: string; check: CaptureCheck }> = [];
 
   register(name: string, react: Reaction): void {
     this.#list.push({ name, react });
   }
 
-  /** Runs every reaction, in registration order, on the changes of one write. */
+  /** Adds a check every batch of captures passes before it is written. */
+  registerCheck(name: string, check: CaptureCheck): void {
+    this.#checks.push({ name, check });
+  }
+
+  /**
+   * Runs every reaction, in registration order, on the changes of one write. `rewritten`
+   * holds the leads the reactions have written since this run began (routing gives an owner),
+   * filled while they run: each reaction sees those leads as they now stand in its changes'
+   * `after`, not as the write left them.
+   */
   async runIn(
     trx: Kysely<DB>,
     workspace: WorkspaceContext,
     changes: readonly LeadChange[],
     now: number,
+    rewritten?: ReadonlyMap<string, Lead>,
   ): Promise<void> {
     if (changes.length === 0) return;
-    for (const { react } of this.#list) await react(trx, workspace, changes, now);
+    let current = changes;
+    for (const { react } of this.#list) {
+      if (rewritten && rewritten.size > 0) current = withRewritten(current, rewritten);
+      await react(trx, workspace, current, now);
+    }
   }
+
+  /** The problems of the captures some check refuses, by index (all checks' problems merged). */
+  async checkIn(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    captures: readonly LeadCapture[],
+  ): Promise<Map<number, FieldError[]>> {
+    const refused = new Map<number, FieldError[]>();
+    if (captures.length === 0) return refused;
+    for (const { check } of this.#checks) {
+      for (const [index, errors] of await check(trx, workspace, captures)) {
+        refused.set(index, [...(refused.get(index) ?? []), ...errors]);
+      }
+    }
+    return refused;
+  }
+}
+
+/** `changes` with each loaded `after` replaced by the lead's rewritten version, if any. */
+function withRewritten(changes: readonly LeadChange[], rewritten: ReadonlyMap<string, Lead>): LeadChange[] {
+  return changes.map((change) => {
+    const lead = change.after && rewritten.get(change.leadId);
+    return lead && lead !== change.after ? { ...change, after: lead } : change;
+  });
 }
 
 /** Groups timeline entries by lead, keeping their order. */

@@ -83,8 +83,9 @@ export function createLeadService({ database, properties, scoring, reactions, cl
   const { db } = database;
 
   /**
-   * Leads `updateIn` rewrote while the reactions to a write ran (routing sets an owner): the
-   * write answers with them, so its response shows what its reactions did. Writes of one
+   * Leads `updateIn` and `setOwnersIn` rewrote while the reactions to a write ran (routing sets
+   * an owner): later reactions see them as rewritten (`LeadReactions.runIn`), and the write
+   * answers with them, so its response shows what its reactions did. Writes of one
    * process run one at a time (group commit), so one variable serves; nesting keeps a stack.
    */
   let rewritten: Map<string, Lead> | undefined;
@@ -98,7 +99,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const mine = new Map<string, Lead>();
     rewritten = mine;
     try {
-      await reactions.runIn(trx, workspace, changes, now);
+      await reactions.runIn(trx, workspace, changes, now, mine);
     } finally {
       rewritten = outer;
     }
@@ -277,16 +278,29 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const definitions = await properties.definitionsIn(trx, workspace.id);
     const strict = workspace.settings.strictProperties ?? false;
     const now = clock();
-    return raws.map((raw, index) => {
-      const parsed = parseLeadInput(
+    const parsed = raws.map((raw, index): Parsed<LeadCapture> => {
+      const one = parseLeadInput(
         raw,
         { defaultCountry: workspace.settings.defaultCountry, now },
         pathOf(index),
       );
-      if (!parsed.ok || !parsed.value.properties) return parsed;
-      const checked = checkProperties(parsed.value.properties, definitions, strict, pathOf(index));
-      return checked.ok ? { ok: true, value: { ...parsed.value, properties: checked.value } } : checked;
+      if (!one.ok || !one.value.properties) return one;
+      const checked = checkProperties(one.value.properties, definitions, strict, pathOf(index));
+      return checked.ok ? { ok: true, value: { ...one.value, properties: checked.value } } : checked;
     });
+    // Other domains' checks (routing: an ownerId must be an active user), once for the batch:
+    // a capture they refuse is a bad item like any other, not a failed batch.
+    const valid = parsed.flatMap((p, index) => (p.ok ? [{ index, capture: p.value }] : []));
+    const refused = await reactions.checkIn(
+      trx,
+      workspace,
+      valid.map((v) => v.capture),
+    );
+    for (const [at, errors] of refused) {
+      const { index } = valid[at]!;
+      parsed[index] = { ok: false, errors: errors.map((e) => ({ ...e, path: `${pathOf(index)}${e.path}` })) };
+    }
+    return parsed;
   }
 
   /**
@@ -426,7 +440,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
     moreChanges?.(changes);
-    await reactions.runIn(trx, workspace, changes, now);
+    await runReactions(trx, workspace, changes, now);
     return out;
   }
 
@@ -480,7 +494,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
           }
           await timeline.appendEntries(trx, workspace.id, entries, now);
           await stageHistory.recordIn(trx, workspace.id, stageChanges);
-          await reactions.runIn(trx, workspace, changes, now);
+          await runReactions(trx, workspace, changes, now);
           return due.length;
         });
         settled += n;
@@ -671,6 +685,48 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     },
 
     /**
+     * Gives leads their owners and records why, in the caller's transaction: routing's write
+     * for a whole batch (one update per owner, one timeline insert, one run of the reactions).
+     * Each `lead` must be as this transaction last wrote it (a reaction's `after`): it is not
+     * read again, and on PostgreSQL this transaction already holds its row. An owner the lead
+     * already has (one its capture set) only adds the entries. Returns the leads as they now are.
+     */
+    async setOwnersIn(
+      trx: Kysely<DB>,
+      workspace: WorkspaceContext,
+      owners: ReadonlyArray<{ lead: Lead; ownerId: string; entries: readonly TimelineEntry[] }>,
+    ): Promise<Lead[]> {
+      if (owners.length === 0) return [];
+      const now = clock();
+      const idsByOwner = new Map<string, string[]>();
+      const entries: TimelineEntry[] = [];
+      const changes: LeadChange[] = [];
+      for (const { lead, ownerId, entries: added } of owners) {
+        let after = lead;
+        if (lead.ownerId !== ownerId) {
+          after = { ...lead, ownerId, updatedAt: now };
+          const ids = idsByOwner.get(ownerId);
+          if (ids) ids.push(lead.id);
+          else idsByOwner.set(ownerId, [lead.id]);
+          rewritten?.set(lead.id, after);
+        }
+        entries.push(...added);
+        changes.push({ leadId: lead.id, before: lead, after, entries: added });
+      }
+      for (const [ownerId, ids] of idsByOwner) await store.setOwner(trx, workspace.id, ownerId, ids, now);
+      await timeline.appendEntries(trx, workspace.id, entries, now);
+      const later = await runReactions(trx, workspace, changes, now);
+      return changes.map((c) => later.get(c.leadId) ?? c.after!);
+    },
+
+    /**
+     * Who owns the live leads of a company (`companyDomain`), `exceptLeadId` left out: one share
+     * per owner, most leads first, then the earliest first lead (routing's account strategy).
+     */
+    accountSharesIn: (trx: Kysely<DB>, workspaceId: string, companyDomain: string, exceptLeadId: string) =>
+      store.accountShares(trx, workspaceId, companyDomain, exceptLeadId),
+
+    /**
      * Adds system entries (task, SLA, assignment…) to leads' timelines in the caller's
      * transaction: other domains write the timeline through here, never through its store.
      */
@@ -680,6 +736,18 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     /** The live leads among `ids` (merged-away ids resolve to nothing), read in the caller's transaction. */
     findIn: async (trx: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<Lead[]> =>
       (await store.findLeadsByIds(trx, workspaceId, [...ids])).filter((l) => !l.mergedIntoId),
+
+    /**
+     * For each window, how many `type` activities its lead has with `after` < occurredAt ≤
+     * `until` (epoch ms), in the order given; read in the caller's transaction, so the
+     * activities it wrote count too. One query for the whole list (alerts' "3 times in 7 days").
+     */
+    countActivitiesIn: (
+      trx: Kysely<DB>,
+      workspaceId: string,
+      windows: ReadonlyArray<{ leadId: string; type: string; after: number; until: number }>,
+    ): Promise<number[]> =>
+      windows.length === 0 ? Promise.resolve([]) : store.countActivityWindows(trx, workspaceId, windows),
 
     /** When each of these leads was created (epoch ms), by id; ids of no lead in the workspace are absent. */
     async createdAtOf(workspaceId: string, ids: readonly string[]): Promise<Map<string, number>> {

@@ -363,6 +363,64 @@ export function scoringChanged(before: Lead, after: Lead): boolean {
   );
 }
 
+/**
+ * Gives these leads one owner: only `owner_id` and `updated_at` change (the leads are whole in
+ * the caller's hands; rewriting every column would cost more than the assignment).
+ */
+export async function setOwner(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ownerId: string,
+  leadIds: readonly string[],
+  now: number,
+): Promise<void> {
+  for (let i = 0; i < leadIds.length; i += 500) {
+    await db
+      .updateTable('leads')
+      .set({ owner_id: ownerId, updated_at: now })
+      .where('workspace_id', '=', workspaceId)
+      .where('id', 'in', paddedInList(leadIds.slice(i, i + 500)))
+      .execute();
+  }
+}
+
+/** How many live leads of a company one person owns, and when the first of them was created. */
+export interface AccountShare {
+  ownerId: string;
+  leads: number;
+  firstCreatedAt: number;
+}
+
+/**
+ * Who owns the live leads of a company (by `company_domain`, through its index), leaving out
+ * `exceptLeadId`: one share per owner, most leads first, then the earliest first lead.
+ */
+export async function accountShares(
+  db: Kysely<DB>,
+  workspaceId: string,
+  companyDomain: string,
+  exceptLeadId: string,
+): Promise<AccountShare[]> {
+  const rows = await db
+    .selectFrom('leads')
+    .select((eb) => [
+      'owner_id',
+      eb.fn.countAll<number | string>().as('n'),
+      eb.fn.min<number | string>('created_at').as('first'),
+    ])
+    .where('workspace_id', '=', workspaceId)
+    .where('company_domain', '=', companyDomain)
+    .where('owner_id', 'is not', null)
+    .where('archived_at', 'is', null)
+    .where('merged_into_id', 'is', null)
+    .where('id', '!=', exceptLeadId)
+    .groupBy('owner_id')
+    .orderBy('n', 'desc')
+    .orderBy('first', 'asc')
+    .execute();
+  return rows.map((r) => ({ ownerId: r.owner_id!, leads: Number(r.n), firstCreatedAt: Number(r.first) }));
+}
+
 export type LeadSort = 'createdAt' | '-createdAt' | 'updatedAt' | '-updatedAt';
 
 export interface LeadListQuery {
@@ -452,6 +510,48 @@ export async function countLiveLeads(db: Kysely<DB>, workspaceId: string): Promi
     .where('merged_into_id', 'is', null)
     .executeTakeFirstOrThrow();
   return Number(row.n);
+}
+
+/** Windows per statement: 5 parameters each, far below either engine's limit. (500) */
+const ACTIVITY_WINDOW_CHUNK = 500;
+
+/**
+ * For each window, how many `type` activities its lead has with `after` < occurred_at ≤
+ * `until`; counts in the order of `windows`. One statement for all of them (per 500): the
+ * windows are a VALUES list joined to the activities through their (workspace, lead,
+ * occurred_at) index — one index range per window, grouped per window — so a write that
+ * touched many leads costs one query, not one per lead. Windows of one lead may differ (rules
+ * of different lengths, entries of different times): each is counted on its own.
+ */
+export async function countActivityWindows(
+  db: Kysely<DB>,
+  workspaceId: string,
+  windows: ReadonlyArray<{ leadId: string; type: string; after: number; until: number }>,
+): Promise<number[]> {
+  const counts = windows.map(() => 0);
+  for (let from = 0; from < windows.length; from += ACTIVITY_WINDOW_CHUNK) {
+    const chunk = windows.slice(from, from + ACTIVITY_WINDOW_CHUNK);
+    // Typed by casts: PostgreSQL reads untyped VALUES parameters as text.
+    const values = sql.join(
+      chunk.map(
+        (w, i) =>
+          sql`(cast(${from + i} as integer), ${w.leadId}, ${w.type}, cast(${w.after} as bigint), cast(${w.until} as bigint))`,
+      ),
+    );
+    const { rows } = await sql<{ i: number | string; n: number | string }>`
+      with w (i, lead_id, type, after_ms, until_ms) as (values ${values})
+      select w.i as i, count(*) as n
+      from w
+      join activities a
+        on a.workspace_id = ${workspaceId}
+        and a.lead_id = w.lead_id
+        and a.occurred_at > w.after_ms
+        and a.occurred_at <= w.until_ms
+        and a.type = w.type
+      group by w.i`.execute(db);
+    for (const row of rows) counts[Number(row.i)] = Number(row.n);
+  }
+  return counts;
 }
 
 /** Workspaces with a lead whose temperature is due to drop by decay at `now`. */

@@ -5,18 +5,23 @@ import { newLead } from '../leads/model.ts';
 import { emptyContext } from '../scoring/conditions.ts';
 import type { TeamMember, User } from '../users/model.ts';
 import {
+  type AccountShare,
+  accountOwnerOf,
   checkRules,
   hasCapacity,
   isAvailable,
   isReachable,
   leadView,
+  loadWindows,
   newlyMatching,
+  plusGiven,
   type Rotation,
   type RoutingRule,
   referencesOf,
   ruleMatches,
   takeTurn,
   territoryFor,
+  withShare,
 } from './model.ts';
 
 /** Runs `turns` turns from an empty rotation; returns who was chosen, in order. */
@@ -162,6 +167,73 @@ describe('availability', () => {
     const away = rep({ outOfOffice: [{ from: now - 1, to: now + 1 }] });
     assert.equal(isReachable(away, now), false);
     assert.equal(isReachable(rep({ active: false }), now), false);
+  });
+});
+
+describe('loads', () => {
+  const now = Date.UTC(2026, 0, 1, 0, 30); // 09:30 in Tokyo, 19:30 the day before in New York
+
+  test('one count per local midnight and one over 30 days, only for people with a capacity', () => {
+    const windows = loadWindows(
+      [
+        rep({ id: 'free' }),
+        rep({ id: 'tokyo', timezone: 'Asia/Tokyo', capacity: { daily: 5, rolling30Days: 50 } }),
+        rep({ id: 'osaka', timezone: 'Asia/Tokyo', capacity: { daily: 5, rolling30Days: null } }),
+        rep({ id: 'ny', timezone: 'America/New_York', capacity: { daily: 5, rolling30Days: null } }),
+        rep({ id: 'utc', capacity: { daily: null, rolling30Days: 100 } }),
+      ],
+      now,
+    );
+    assert.deepEqual(windows, [
+      { window: 'today', since: Date.UTC(2025, 11, 31, 15), userIds: ['tokyo', 'osaka'] },
+      { window: 'today', since: Date.UTC(2025, 11, 31, 5), userIds: ['ny'] },
+      { window: 'last30Days', since: now - 30 * 86_400_000, userIds: ['tokyo', 'utc'] },
+    ]);
+    assert.deepEqual(loadWindows([rep()], now), []);
+  });
+
+  test('leads given now count in both windows', () => {
+    assert.deepEqual(plusGiven({ today: 1, last30Days: 7 }, 2), { today: 3, last30Days: 9 });
+    const load = { today: 1, last30Days: 1 };
+    assert.equal(plusGiven(load, 0), load);
+  });
+});
+
+describe('account owner', () => {
+  test('most leads wins; on a tie, the earliest first lead; nobody without owned leads', () => {
+    const shares: AccountShare[] = [
+      { ownerId: 'a', leads: 2, firstCreatedAt: 50 },
+      { ownerId: 'b', leads: 3, firstCreatedAt: 90 },
+      { ownerId: 'c', leads: 3, firstCreatedAt: 10 },
+    ];
+    assert.equal(accountOwnerOf(shares), 'c');
+    assert.equal(accountOwnerOf([]), null);
+  });
+
+  test("a lead given during a pass joins its owner's share, or starts one", () => {
+    const shares: AccountShare[] = [{ ownerId: 'a', leads: 1, firstCreatedAt: 50 }];
+    assert.deepEqual(withShare(shares, 'a', 20), [{ ownerId: 'a', leads: 2, firstCreatedAt: 20 }]);
+    assert.deepEqual(withShare(shares, 'b', 70), [...shares, { ownerId: 'b', leads: 1, firstCreatedAt: 70 }]);
+    assert.equal(accountOwnerOf(withShare(withShare(shares, 'b', 70), 'b', 80)), 'b');
+    assert.deepEqual(shares, [{ ownerId: 'a', leads: 1, firstCreatedAt: 50 }], 'not changed in place');
+  });
+
+  test('adding shares one lead at a time agrees with counting them all at once', () => {
+    fc.assert(
+      fc.property(
+        fc.array(fc.record({ ownerId: fc.constantFrom('a', 'b', 'c'), createdAt: fc.nat(1000) })),
+        (owned) => {
+          let shares: AccountShare[] = [];
+          for (const { ownerId, createdAt } of owned) shares = withShare(shares, ownerId, createdAt);
+          for (const share of shares) {
+            const mine = owned.filter((o) => o.ownerId === share.ownerId);
+            assert.equal(share.leads, mine.length);
+            assert.equal(share.firstCreatedAt, Math.min(...mine.map((o) => o.createdAt)));
+          }
+          assert.equal(shares.length, new Set(owned.map((o) => o.ownerId)).size);
+        },
+      ),
+    );
   });
 });
 

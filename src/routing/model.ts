@@ -13,6 +13,7 @@ import {
 } from '../scoring/conditions.ts';
 import { isRegion, type Region, regions, regionsOf } from '../scoring/regions.ts';
 import { isOutOfOffice, isWorking, type TeamMember, type User } from '../users/model.ts';
+import { startOfLocalDay } from '../users/zoned-time.ts';
 
 /**
  * Lead routing, the pure part: which rules a lead matches, the strategies' choices given the
@@ -61,6 +62,15 @@ export interface RoutingConfig {
   /** Who gets a lead no rule could place; null: such leads stay unassigned. */
   fallbackOwnerId: string | null;
   updatedAt: number | null;
+}
+
+/** What routing decided for a lead, and why. `ownerId` null: nobody (the lead keeps its owner, if any). */
+export interface Decision {
+  ownerId: string | null;
+  ruleId: string | null;
+  ruleName: string | null;
+  strategy: StrategyType | 'fallback' | null;
+  reason: string;
 }
 
 export const emptyConfig: RoutingConfig = { rules: [], fallbackOwnerId: null, updatedAt: null };
@@ -122,6 +132,42 @@ export interface Load {
 
 export const noLoad: Load = { today: 0, last30Days: 0 };
 
+const DAY_MS = 86_400_000;
+
+/** `load` plus `given` leads received now (they fall in both windows). */
+export function plusGiven(load: Load, given: number): Load {
+  return given === 0 ? load : { today: load.today + given, last30Days: load.last30Days + given };
+}
+
+/** One count of received leads: these people's assignments since `since` (epoch ms), into `window`. */
+export interface LoadWindow {
+  window: keyof Load;
+  since: number;
+  userIds: string[];
+}
+
+/**
+ * The counts that give these people's loads at `now`, as few as can be: one over the rolling 30
+ * days for everyone with a 30-day capacity, one per local midnight (people of one time zone
+ * share it) for everyone with a daily capacity. People without a capacity need no count.
+ */
+export function loadWindows(people: readonly User[], now: number): LoadWindow[] {
+  const rolling: string[] = [];
+  const daily = new Map<number, string[]>();
+  for (const user of people) {
+    if (user.capacity.rolling30Days !== null) rolling.push(user.id);
+    if (user.capacity.daily !== null) {
+      const since = startOfLocalDay(user.timezone, now);
+      const ids = daily.get(since);
+      if (ids) ids.push(user.id);
+      else daily.set(since, [user.id]);
+    }
+  }
+  const windows: LoadWindow[] = [...daily].map(([since, userIds]) => ({ window: 'today', since, userIds }));
+  if (rolling.length > 0) windows.push({ window: 'last30Days', since: now - 30 * DAY_MS, userIds: rolling });
+  return windows;
+}
+
 export function hasCapacity(user: User, load: Load): boolean {
   const { daily, rolling30Days } = user.capacity;
   return (
@@ -141,6 +187,46 @@ export function isAvailable(user: User, at: number, load: Load): boolean {
  */
 export function isReachable(user: User, at: number): boolean {
   return user.active && !isOutOfOffice(user, at);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Accounts
+
+/** How many live leads of a company one person owns, and when the first of them was created. */
+export interface AccountShare {
+  ownerId: string;
+  leads: number;
+  firstCreatedAt: number;
+}
+
+/**
+ * The owner of a company's account: who owns most of its live leads; on a tie, who owns the
+ * earliest (then the first given). Null when none of its leads has an owner.
+ */
+export function accountOwnerOf(shares: readonly AccountShare[]): string | null {
+  let best: AccountShare | null = null;
+  for (const share of shares) {
+    if (
+      best === null ||
+      share.leads > best.leads ||
+      (share.leads === best.leads && share.firstCreatedAt < best.firstCreatedAt)
+    )
+      best = share;
+  }
+  return best?.ownerId ?? null;
+}
+
+/** `shares` with one more lead, created at `createdAt`, owned by `ownerId`. */
+export function withShare(
+  shares: readonly AccountShare[],
+  ownerId: string,
+  createdAt: number,
+): AccountShare[] {
+  const mine = shares.find((s) => s.ownerId === ownerId);
+  if (!mine) return [...shares, { ownerId, leads: 1, firstCreatedAt: createdAt }];
+  return shares.map((s) =>
+    s === mine ? { ownerId, leads: s.leads + 1, firstCreatedAt: Math.min(s.firstCreatedAt, createdAt) } : s,
+  );
 }
 
 // ---------------------------------------------------------------------------------------------

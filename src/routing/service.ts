@@ -4,7 +4,7 @@ import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
 import { type FieldError, validationError } from '../errors.ts';
-import type { Lead, TimelineEntry } from '../leads/model.ts';
+import type { Lead, LeadCapture, TimelineEntry } from '../leads/model.ts';
 import type { LeadChange } from '../leads/reactions.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
 import { type ConditionContext, conditionContext } from '../scoring/conditions.ts';
@@ -13,29 +13,23 @@ import type { ScoringModel } from '../scoring/model.ts';
 import { leadScore } from '../scoring/qualify.ts';
 import type { ScoringService } from '../scoring/service.ts';
 import type { Signals } from '../signals/bus.ts';
-import type { User } from '../users/model.ts';
 import type { UserService } from '../users/service.ts';
 import type { TeamService } from '../users/teams-service.ts';
-import { startOfLocalDay } from '../users/zoned-time.ts';
 import {
   checkRules,
-  isAvailable,
-  isReachable,
-  type Load,
+  type Decision,
   leadView,
   newlyMatching,
-  noLoad,
   type RoutingConfig,
-  type RoutingRule,
   type RuleInput,
   referencesOf,
   routes,
-  ruleMatches,
   type StrategyType,
-  takeTurn,
-  territoryFor,
 } from './model.ts';
+import { type Choice, nobody, RoutingPass } from './pass.ts';
 import * as store from './store.ts';
+
+export type { Decision } from './model.ts';
 
 export interface RoutingServiceDeps {
   database: Database;
@@ -61,22 +55,12 @@ export interface AssignmentCause {
   byUserId?: string | undefined;
 }
 
-/** What routing decided for a lead, and why. `ownerId` null: nobody (the lead keeps its owner, if any). */
-export interface Decision {
-  ownerId: string | null;
-  ruleId: string | null;
-  ruleName: string | null;
-  strategy: StrategyType | 'fallback' | null;
-  reason: string;
-}
-
 /**
  * How long a workspace's routing configuration is cached: every capture asks whether there is
  * anything to route. A change made by this process is seen at once, one made by another
  * process within this time. (5 s)
  */
 const CONFIG_CACHE_MS = 5_000;
-const DAY_MS = 86_400_000;
 
 /** A lead with its score at the moment (what the API answers with). */
 export interface ScoredLead {
@@ -84,14 +68,14 @@ export interface ScoredLead {
   score: Score;
 }
 
-type Choice = { ownerId: string; reason: string } | { ownerId: null; reason: string };
-const nobody = (reason: string): Choice => ({ ownerId: null, reason });
-
-/**
- * Reactions, signal handlers and `…In` callers pass the writing transaction typed as
- * `Kysely<DB>`; the lead service's `updateIn` asks for the `Transaction` it is.
- */
-const asTransaction = (db: Kysely<DB>) => db as Transaction<DB>;
+/** An owner to give a lead, and why; `previousOwnerId` is what the timeline records as before. */
+interface Assignment {
+  lead: Lead;
+  ownerId: string;
+  previousOwnerId: string | null;
+  cause: AssignmentCause;
+  ruleName: string | null;
+}
 
 const contexts = new WeakMap<ScoringModel, ConditionContext>();
 function contextOf(model: ScoringModel): ConditionContext {
@@ -103,16 +87,43 @@ function contextOf(model: ScoringModel): ConditionContext {
   return context;
 }
 
+const notActive = (path: string, ownerId: string): FieldError => ({
+  path,
+  message: `"${ownerId}" is not an active user of this workspace`,
+});
+
+function assignmentEntry(a: Assignment, now: number): TimelineEntry {
+  return {
+    id: newId(),
+    leadId: a.lead.id,
+    type: 'lead_assigned',
+    occurredAt: now,
+    properties: {
+      ownerId: a.ownerId,
+      previousOwnerId: a.previousOwnerId,
+      cause: a.cause.kind,
+      ruleId: a.cause.ruleId ?? null,
+      ruleName: a.ruleName,
+      strategy: a.cause.strategy ?? null,
+      reason: a.cause.reason ?? null,
+      ...(a.cause.byUserId ? { byUserId: a.cause.byUserId } : {}),
+    },
+  };
+}
+
 /**
  * Routing: who gets a lead. Ordered rules (first match whose strategy finds someone wins),
  * then the fallback owner; every assignment is a timeline entry, an assignment row (what
  * capacity limits count) and a `lead.assigned` signal, written in the caller's transaction.
+ * The leads of one write are routed together (`RoutingPass`) and their owners written at once.
  */
 export function createRoutingService(deps: RoutingServiceDeps) {
   const { database, leads, scoring, users, teams, signals, clock, logger } = deps;
   const cache = new Map<string, { config: RoutingConfig; until: number }>();
-  // Dropped inside the writing unit: group commit runs one writer at a time per process.
   const forget = (workspaceId: string) => cache.delete(workspaceId);
+  const passDeps = { engine: database.engine, users, teams, leads };
+  const openPass = (trx: Kysely<DB>, workspaceId: string, now: number) =>
+    new RoutingPass(passDeps, trx, workspaceId, now);
 
   async function configIn(db: Kysely<DB>, workspaceId: string): Promise<RoutingConfig> {
     const now = clock();
@@ -124,330 +135,204 @@ export function createRoutingService(deps: RoutingServiceDeps) {
     return config;
   }
 
-  // A team a rule routes to cannot be removed from under it.
+  /**
+   * Changes the configuration in its own unit of the group commit. The cache is dropped inside
+   * the unit (the later units of its group read the new configuration, one writer at a time),
+   * and again once the group has committed or failed: a unit that read and cached the change
+   * before a failed commit must not keep it.
+   */
+  async function changeConfig(
+    workspaceId: string,
+    change: (trx: Transaction<DB>) => Promise<RoutingConfig>,
+  ): Promise<RoutingConfig> {
+    try {
+      return await database.writes.run(async (trx) => {
+        const next = await change(trx);
+        forget(workspaceId);
+        return next;
+      });
+    } finally {
+      forget(workspaceId);
+    }
+  }
+
+  // A team a rule routes to cannot be removed from under it. Under the configuration's lock: a
+  // rules change naming the team, in another process, either committed before (and is seen
+  // here) or waits for this removal (and then finds the team gone).
   teams.guardRemoval(async (trx, workspaceId, teamId) => {
-    const config = await store.readConfig(trx, workspaceId);
+    const config = await store.lockConfig(trx, workspaceId, database.engine);
     return referencesOf(config.rules)
       .teams.filter((t) => t.id === teamId)
       .map((t) => ({ path: t.path, message: `rule "${t.rule}" routes to this team` }));
   });
 
   /** The lead as the transaction sees it (locked on PostgreSQL until it ends). */
-  const leadIn = (trx: Kysely<DB>, workspace: WorkspaceContext, id: string): Promise<Lead> =>
-    leads.updateIn(asTransaction(trx), workspace, id, (lead) => ({ lead, entries: [], stageChanges: [] }));
+  const leadIn = (trx: Transaction<DB>, workspace: WorkspaceContext, id: string): Promise<Lead> =>
+    leads.updateIn(trx, workspace, id, (lead) => ({ lead, entries: [], stageChanges: [] }));
 
   /** The lead as it now stands, with its score now (what the API answers with). */
-  async function scoredIn(trx: Kysely<DB>, workspace: WorkspaceContext, leadId: string): Promise<ScoredLead> {
+  async function scoredIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    leadId: string,
+  ): Promise<ScoredLead> {
     const lead = await leadIn(trx, workspace, leadId);
     const { model } = await scoring.activeModelIn(trx, workspace.id);
     return { lead, score: leadScore(model, lead.scoring, clock()) };
   }
 
-  /** Leads each person received today (since their local midnight) and in the last 30 days. */
-  async function loadsOf(trx: Kysely<DB>, workspaceId: string, people: readonly User[], now: number) {
-    const loads = new Map<string, Load>();
-    for (const user of people) {
-      const { daily, rolling30Days } = user.capacity;
-      if (daily === null && rolling30Days === null) continue;
-      loads.set(user.id, {
-        today:
-          daily === null
-            ? 0
-            : await store.countAssignedSince(trx, workspaceId, user.id, startOfLocalDay(user.timezone, now)),
-        last30Days:
-          rolling30Days === null
-            ? 0
-            : await store.countAssignedSince(trx, workspaceId, user.id, now - 30 * DAY_MS),
-      });
-    }
-    return loads;
-  }
-
-  /** A person named by a rule, the account or the fallback: theirs if reachable. */
-  async function pickNamed(
+  /** The assignment rows (capacity counts them) and the `lead.assigned` signals of timeline entries. */
+  async function recordIn(
     trx: Kysely<DB>,
     workspaceId: string,
-    userId: string,
-    now: number,
-    exclude: string | null,
-    why: string,
-  ): Promise<Choice> {
-    if (userId === exclude) return nobody('the only candidate is the current owner');
-    const [user] = await users.findIn(trx, workspaceId, [userId]);
-    if (!user) return nobody(`user ${userId} no longer exists`);
-    if (!isReachable(user, now))
-      return nobody(`${user.name} is ${user.active ? 'out of office' : 'inactive'}`);
-    return { ownerId: user.id, reason: why };
-  }
-
-  /** The next available member of a team's rotation `pool`, which advances in this transaction. */
-  async function pickFromTeam(
-    trx: Kysely<DB>,
-    workspaceId: string,
-    teamId: string,
-    pool: string,
-    now: number,
-    exclude: string | null,
-  ): Promise<Choice> {
-    const team = await teams.getIn(trx, workspaceId, teamId);
-    if (!team) return nobody(`team ${teamId} no longer exists`);
-    // Locked before loads are counted: a concurrent process waits here, then counts this turn.
-    const rotation = await store.lockRotation(trx, workspaceId, pool, database.engine, now);
-    const people = new Map(
-      (
-        await users.findIn(
-          trx,
-          workspaceId,
-          team.members.map((m) => m.userId),
-        )
-      ).map((u) => [u.id, u]),
-    );
-    const loads = await loadsOf(trx, workspaceId, [...people.values()], now);
-    const turn = takeTurn(team.members, rotation, (id) => {
-      const user = people.get(id);
-      return id !== exclude && user !== undefined && isAvailable(user, now, loads.get(id) ?? noLoad);
-    });
-    if (!turn) return nobody(`nobody in team ${team.name} is available`);
-    await store.saveRotation(trx, workspaceId, pool, turn.rotation, now);
-    return { ownerId: turn.userId, reason: `round robin over team ${team.name}` };
-  }
-
-  async function pickByRule(
-    trx: Kysely<DB>,
-    workspaceId: string,
-    rule: RoutingRule,
-    lead: Lead,
-    now: number,
-    exclude: string | null,
-  ): Promise<Choice> {
-    const s = rule.strategy;
-    switch (s.type) {
-      case 'owner':
-        return pickNamed(trx, workspaceId, s.userId, now, exclude, 'fixed owner');
-      case 'round_robin':
-        return pickFromTeam(trx, workspaceId, s.teamId, `rule:${rule.id}`, now, exclude);
-      case 'territory': {
-        const territory = territoryFor(s.territories, lead.country);
-        if (!territory) return nobody(`no territory contains country ${lead.country ?? '(none)'}`);
-        const where = [...territory.countries, ...territory.regions].join(', ');
-        if (territory.userId !== null)
-          return pickNamed(trx, workspaceId, territory.userId, now, exclude, `territory ${where}`);
-        const pick = await pickFromTeam(
-          trx,
-          workspaceId,
-          territory.teamId!,
-          `rule:${rule.id}:${territory.teamId}`,
-          now,
-          exclude,
-        );
-        return pick.ownerId ? { ...pick, reason: `territory ${where}, ${pick.reason}` } : pick;
-      }
-      case 'account': {
-        const domain = lead.companyDomain;
-        if (!domain) return nobody('the lead has no company domain');
-        const owner = await store.accountOwner(trx, workspaceId, domain, lead.id);
-        if (!owner) return nobody(`no other lead of ${domain} has an owner`);
-        return pickNamed(trx, workspaceId, owner, now, exclude, `owner of the account ${domain}`);
-      }
-    }
-  }
-
-  /** Runs the rules, then the fallback, for `lead` at `now`; `exclude` is never chosen. */
-  async function decideIn(
-    trx: Kysely<DB>,
-    workspaceId: string,
-    lead: Lead,
-    config: RoutingConfig,
-    now: number,
-    exclude: string | null = null,
-  ): Promise<Decision> {
-    const { model } = await scoring.activeModelIn(trx, workspaceId);
-    const view = leadView(lead, leadScore(model, lead.scoring, now).score);
-    const context = contextOf(model);
-    const misses: string[] = [];
-    for (const rule of config.rules) {
-      if (!ruleMatches(rule, view, context)) continue;
-      const pick = await pickByRule(trx, workspaceId, rule, lead, now, exclude);
-      if (pick.ownerId !== null)
-        return {
-          ownerId: pick.ownerId,
-          ruleId: rule.id,
-          ruleName: rule.name,
-          strategy: rule.strategy.type,
-          reason: pick.reason,
-        };
-      misses.push(`rule "${rule.name}": ${pick.reason}`);
-    }
-    const why = misses.length === 0 ? 'no rule matched' : misses.join('; ');
-    const none = { ruleId: null, ruleName: null, strategy: null };
-    if (config.fallbackOwnerId === null)
-      return { ownerId: null, ...none, reason: `${why}; no fallback owner` };
-    const pick = await pickNamed(
+    entries: readonly TimelineEntry[],
+  ): Promise<void> {
+    if (entries.length === 0) return;
+    await store.insertAssignments(
       trx,
       workspaceId,
-      config.fallbackOwnerId,
-      now,
-      exclude,
-      `fallback owner (${why})`,
+      entries.map((entry) => {
+        const p = entry.properties as {
+          ownerId: string;
+          previousOwnerId: string | null;
+          cause: string;
+          ruleId: string | null;
+        };
+        return {
+          id: newId(),
+          leadId: entry.leadId,
+          ownerId: p.ownerId,
+          previousOwnerId: p.previousOwnerId,
+          causeKind: p.cause,
+          ruleId: p.ruleId,
+          at: entry.occurredAt,
+        };
+      }),
     );
-    if (pick.ownerId === null)
-      return { ownerId: null, ...none, reason: `${why}; fallback owner: ${pick.reason}` };
-    return { ownerId: pick.ownerId, ruleId: null, ruleName: null, strategy: 'fallback', reason: pick.reason };
-  }
-
-  function assignmentEntry(
-    leadId: string,
-    ownerId: string,
-    previousOwnerId: string | null,
-    cause: AssignmentCause,
-    rule: RoutingRule | undefined,
-    now: number,
-  ): TimelineEntry {
-    return {
-      id: newId(),
-      leadId,
-      type: 'lead_assigned',
-      occurredAt: now,
-      properties: {
-        ownerId,
-        previousOwnerId,
-        cause: cause.kind,
-        ruleId: cause.ruleId ?? null,
-        ruleName: rule?.name ?? null,
-        strategy: cause.strategy ?? rule?.strategy.type ?? null,
-        reason: cause.reason ?? null,
-        ...(cause.byUserId ? { byUserId: cause.byUserId } : {}),
-      },
-    };
-  }
-
-  /** The assignment row (capacity counts it) and the `lead.assigned` signal of a timeline entry. */
-  async function recordIn(trx: Kysely<DB>, workspaceId: string, entry: TimelineEntry): Promise<void> {
-    const p = entry.properties as {
-      ownerId: string;
-      previousOwnerId: string | null;
-      cause: string;
-      ruleId: string | null;
-    };
-    await store.insertAssignment(trx, workspaceId, {
-      id: newId(),
-      leadId: entry.leadId,
-      ownerId: p.ownerId,
-      previousOwnerId: p.previousOwnerId,
-      causeKind: p.cause,
-      ruleId: p.ruleId,
-      at: entry.occurredAt,
-    });
     await signals.emitIn(
       trx,
       workspaceId,
-      [{ type: 'lead.assigned', leadId: entry.leadId, at: entry.occurredAt, data: { ...entry.properties } }],
-      entry.occurredAt,
+      entries.map((entry) => ({
+        type: 'lead.assigned' as const,
+        leadId: entry.leadId,
+        at: entry.occurredAt,
+        data: { ...entry.properties },
+      })),
+      entries[0]!.occurredAt,
     );
   }
 
-  async function checkOwner(
+  /**
+   * Writes owners decided for leads this transaction has written (a reaction's `after`): the
+   * owners, their timeline entries, assignment rows and signals, each in one go for the batch.
+   */
+  async function assignManyIn(
     trx: Kysely<DB>,
-    workspaceId: string,
-    ownerId: string,
-    path: string,
+    workspace: WorkspaceContext,
+    assignments: readonly Assignment[],
+    now: number,
   ): Promise<void> {
-    const [owner] = await users.findIn(trx, workspaceId, [ownerId]);
-    if (!owner?.active) throw validationError([{ path, message: 'is not an active user of this workspace' }]);
+    if (assignments.length === 0) return;
+    const entries = assignments.map((a) => assignmentEntry(a, now));
+    await leads.setOwnersIn(
+      trx,
+      workspace,
+      assignments.map((a, i) => ({ lead: a.lead, ownerId: a.ownerId, entries: [entries[i]!] })),
+    );
+    await recordIn(trx, workspace.id, entries);
   }
 
-  /** Sets the owner and records it; nothing when it is already the owner. */
-  async function assignIn(
-    trx: Kysely<DB>,
+  /** Sets one lead's owner (locking and reading it) and records it; nothing when it is already the owner. */
+  async function assignOneIn(
+    trx: Transaction<DB>,
     workspace: WorkspaceContext,
     leadId: string,
     ownerId: string,
     cause: AssignmentCause,
   ): Promise<void> {
-    await checkOwner(trx, workspace.id, ownerId, '/ownerId');
-    if (
-      cause.byUserId !== undefined &&
-      (await users.findIn(trx, workspace.id, [cause.byUserId])).length === 0
-    )
-      throw validationError([{ path: '/byUserId', message: 'is not a user of this workspace' }]);
     const rule = cause.ruleId
       ? (await configIn(trx, workspace.id)).rules.find((r) => r.id === cause.ruleId)
       : undefined;
+    const described = { ...cause, strategy: cause.strategy ?? rule?.strategy.type };
     const written: TimelineEntry[] = [];
-    await leads.updateIn(asTransaction(trx), workspace, leadId, (lead, now) => {
+    await leads.updateIn(trx, workspace, leadId, (lead, now) => {
       if (lead.ownerId === ownerId) return { lead, entries: [], stageChanges: [] };
-      const entry = assignmentEntry(lead.id, ownerId, lead.ownerId, cause, rule, now);
+      const entry = assignmentEntry(
+        { lead, ownerId, previousOwnerId: lead.ownerId, cause: described, ruleName: rule?.name ?? null },
+        now,
+      );
       written.push(entry);
       return { lead: { ...lead, ownerId }, entries: [entry], stageChanges: [] };
     });
-    for (const entry of written) await recordIn(trx, workspace.id, entry);
+    await recordIn(trx, workspace.id, written);
   }
 
-  /** Routes an unowned lead (a reaction): assigns it, or logs why it stays unassigned. */
-  async function routeNewIn(
+  /** Active users among `ids`. */
+  async function activeIn(
     trx: Kysely<DB>,
-    workspace: WorkspaceContext,
-    lead: Lead,
-    config: RoutingConfig,
-    now: number,
-  ): Promise<void> {
-    const decision = await decideIn(trx, workspace.id, lead, config, now);
-    if (decision.ownerId === null) {
-      logger.info(
-        { workspaceId: workspace.id, leadId: lead.id, reason: decision.reason },
-        'lead left unassigned',
-      );
-      return;
-    }
-    await assignIn(trx, workspace, lead.id, decision.ownerId, {
-      kind: 'rule',
-      ruleId: decision.ruleId ?? undefined,
-      strategy: decision.strategy ?? undefined,
-      reason: decision.reason,
-    });
+    workspaceId: string,
+    ids: readonly string[],
+  ): Promise<Set<string>> {
+    return new Set((await users.findIn(trx, workspaceId, ids)).filter((u) => u.active).map((u) => u.id));
   }
 
   /**
-   * Owners a capture set itself (`ownerId` of POST /api/v1/leads): each must be an active
-   * user (else the write fails, 422 on /ownerId); each is recorded as an assignment by `api`.
+   * The capture check: an `ownerId` a capture gives must be an active user of the workspace
+   * (one lookup for the batch). A refused capture is a bad item, the others are written.
+   */
+  async function checkCaptures(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    captures: readonly LeadCapture[],
+  ): Promise<Map<number, FieldError[]>> {
+    const refused = new Map<number, FieldError[]>();
+    const owners = captures.flatMap((c) => (c.ownerId ? [c.ownerId] : []));
+    if (owners.length === 0) return refused;
+    const active = await activeIn(trx, workspace.id, owners);
+    captures.forEach((c, i) => {
+      if (c.ownerId && !active.has(c.ownerId)) refused.set(i, [notActive('/ownerId', c.ownerId)]);
+    });
+    return refused;
+  }
+
+  /**
+   * Owners a capture set itself (`ownerId` of POST /api/v1/leads), recorded as assignments by
+   * `api`. The capture check refused inactive ones already; captures that skip it (written by
+   * other domains) are checked here, and fail the write.
    */
   async function recordGivenOwnersIn(
     trx: Kysely<DB>,
     workspace: WorkspaceContext,
-    given: ReadonlyArray<{ leadId: string; ownerId: string; previousOwnerId: string | null }>,
+    given: ReadonlyArray<{ lead: Lead; previousOwnerId: string | null }>,
+    now: number,
   ): Promise<void> {
-    const active = new Set(
-      (
-        await users.findIn(
-          trx,
-          workspace.id,
-          given.map((g) => g.ownerId),
-        )
-      )
-        .filter((u) => u.active)
-        .map((u) => u.id),
+    const active = await activeIn(
+      trx,
+      workspace.id,
+      given.map((g) => g.lead.ownerId!),
     );
-    const errors: FieldError[] = given
-      .filter((g) => !active.has(g.ownerId))
-      .map((g) => ({ path: '/ownerId', message: `"${g.ownerId}" is not an active user of this workspace` }));
+    const errors = given
+      .filter((g) => !active.has(g.lead.ownerId!))
+      .map((g) => notActive('/ownerId', g.lead.ownerId!));
     if (errors.length > 0) throw validationError(errors);
-    for (const g of given) {
-      const written: TimelineEntry[] = [];
-      // The capture already set the owner: only the record of it is written.
-      await leads.updateIn(asTransaction(trx), workspace, g.leadId, (lead, now) => {
-        if (lead.ownerId !== g.ownerId) return { lead, entries: [], stageChanges: [] };
-        const entry = assignmentEntry(lead.id, g.ownerId, g.previousOwnerId, { kind: 'api' }, undefined, now);
-        written.push(entry);
-        return { lead, entries: [entry], stageChanges: [] };
-      });
-      for (const entry of written) await recordIn(trx, workspace.id, entry);
-    }
+    await assignManyIn(
+      trx,
+      workspace,
+      given.map((g) => ({
+        lead: g.lead,
+        ownerId: g.lead.ownerId!,
+        previousOwnerId: g.previousOwnerId,
+        cause: { kind: 'api' },
+        ruleName: null,
+      })),
+      now,
+    );
   }
 
   /**
-   * The lead reaction: a capture's own owners are checked and recorded; an unowned lead is
-   * routed when it is created, and again when a change makes some rule match. Costs one cached
-   * lookup per write when the workspace routes nothing.
+   * The lead reaction: a capture's own owners are recorded; the unowned leads are routed when
+   * they are created, and again when a change makes some rule match — all of one write in one
+   * pass. Costs one cached lookup per write when the workspace routes nothing.
    */
   async function react(
     trx: Kysely<DB>,
@@ -455,7 +340,7 @@ export function createRoutingService(deps: RoutingServiceDeps) {
     changes: readonly LeadChange[],
     now: number,
   ): Promise<void> {
-    const given: Array<{ leadId: string; ownerId: string; previousOwnerId: string | null }> = [];
+    const given: Array<{ lead: Lead; previousOwnerId: string | null }> = [];
     const unowned: LeadChange[] = [];
     for (const change of changes) {
       const { before, after } = change;
@@ -464,29 +349,78 @@ export function createRoutingService(deps: RoutingServiceDeps) {
       if (change.entries.some((e) => e.type === 'lead_assigned')) continue;
       const previousOwnerId = before?.ownerId ?? null;
       if (after.ownerId !== null && after.ownerId !== previousOwnerId) {
-        given.push({ leadId: after.id, ownerId: after.ownerId, previousOwnerId });
+        given.push({ lead: after, previousOwnerId });
       } else if (after.ownerId === null && after.archivedAt === null && after.mergedIntoId === null) {
         unowned.push(change);
       }
     }
-    if (given.length > 0) await recordGivenOwnersIn(trx, workspace, given);
+    if (given.length > 0) await recordGivenOwnersIn(trx, workspace, given, now);
     if (unowned.length === 0) return;
     const config = await configIn(trx, workspace.id);
     if (!routes(config)) return;
     const { model } = await scoring.activeModelIn(trx, workspace.id);
     const context = contextOf(model);
+    const pass = openPass(trx, workspace.id, now);
+    const decided: Assignment[] = [];
     for (const { before, after } of unowned) {
+      const lead = after!;
+      const view = leadView(lead, leadScore(model, lead.scoring, now).score);
       if (before) {
         const was = leadView(before, leadScore(model, before.scoring, now).score);
-        const is = leadView(after!, leadScore(model, after!.scoring, now).score);
-        if (!newlyMatching(config.rules, was, is, context)) continue;
+        if (!newlyMatching(config.rules, was, view, context)) continue;
       }
-      await routeNewIn(trx, workspace, after!, config, now);
+      const decision = await pass.decide(lead, view, config, context, null);
+      if (decision.ownerId === null) {
+        logger.info(
+          { workspaceId: workspace.id, leadId: lead.id, reason: decision.reason },
+          'lead left unassigned',
+        );
+        continue;
+      }
+      pass.gave(decision.ownerId, lead);
+      decided.push({
+        lead,
+        ownerId: decision.ownerId,
+        previousOwnerId: null,
+        cause: {
+          kind: 'rule',
+          ruleId: decision.ruleId ?? undefined,
+          strategy: decision.strategy ?? undefined,
+          reason: decision.reason,
+        },
+        ruleName: decision.ruleName,
+      });
     }
+    await pass.save();
+    await assignManyIn(trx, workspace, decided, now);
+  }
+
+  /**
+   * Sets the owner and records it; nothing when it is already the owner. The owner must be an
+   * active user (422 on /ownerId), `byUserId` a user of the workspace (422 on /byUserId).
+   */
+  async function assignIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    leadId: string,
+    ownerId: string,
+    cause: AssignmentCause,
+  ): Promise<void> {
+    const found = new Map(
+      (await users.findIn(trx, workspace.id, cause.byUserId ? [ownerId, cause.byUserId] : [ownerId])).map(
+        (u) => [u.id, u],
+      ),
+    );
+    if (!found.get(ownerId)?.active)
+      throw validationError([{ path: '/ownerId', message: 'is not an active user of this workspace' }]);
+    if (cause.byUserId !== undefined && !found.has(cause.byUserId))
+      throw validationError([{ path: '/byUserId', message: 'is not a user of this workspace' }]);
+    await assignOneIn(trx, workspace, leadId, ownerId, cause);
   }
 
   return {
     react,
+    checkCaptures,
     assignIn,
 
     /**
@@ -495,7 +429,7 @@ export function createRoutingService(deps: RoutingServiceDeps) {
      * to them and returns their id. Null when nobody is available: the lead keeps its owner.
      */
     async reassignNextIn(
-      trx: Kysely<DB>,
+      trx: Transaction<DB>,
       workspace: WorkspaceContext,
       leadId: string,
       reason: string,
@@ -507,14 +441,16 @@ export function createRoutingService(deps: RoutingServiceDeps) {
       const config = await configIn(trx, workspace.id);
       const last = await store.lastAssignment(trx, workspace.id, leadId);
       const rule = last?.ruleId ? config.rules.find((r) => r.id === last.ruleId) : undefined;
+      const pass = openPass(trx, workspace.id, now);
       let pick: Choice = nobody('no rule or team to take from');
-      if (rule) pick = await pickByRule(trx, workspace.id, rule, lead, now, current);
+      if (rule) pick = await pass.pickByRule(rule, lead, current);
       if (pick.ownerId === null && current !== null) {
         for (const teamId of await teams.teamIdsOfIn(trx, workspace.id, current)) {
-          pick = await pickFromTeam(trx, workspace.id, teamId, `team:${teamId}`, now, current);
+          pick = await pass.pickFromTeam(teamId, `team:${teamId}`, current);
           if (pick.ownerId !== null) break;
         }
       }
+      await pass.save();
       if (pick.ownerId === null) {
         logger.info(
           { workspaceId: workspace.id, leadId, reason: pick.reason },
@@ -522,7 +458,8 @@ export function createRoutingService(deps: RoutingServiceDeps) {
         );
         return null;
       }
-      await assignIn(trx, workspace, leadId, pick.ownerId, {
+      // The pass chose a reachable (hence active) user: no check to repeat.
+      await assignOneIn(trx, workspace, leadId, pick.ownerId, {
         kind,
         ruleId: rule?.id,
         strategy: rule?.strategy.type,
@@ -533,7 +470,7 @@ export function createRoutingService(deps: RoutingServiceDeps) {
 
     /** Assigns by hand (POST /leads/:id/assign with `ownerId`); returns the lead as it now is. */
     async assignManuallyIn(
-      trx: Kysely<DB>,
+      trx: Transaction<DB>,
       workspace: WorkspaceContext,
       leadId: string,
       ownerId: string,
@@ -545,15 +482,20 @@ export function createRoutingService(deps: RoutingServiceDeps) {
 
     /** Runs the rules again for one lead (owned or not) and assigns what they decide. */
     async routeIn(
-      trx: Kysely<DB>,
+      trx: Transaction<DB>,
       workspace: WorkspaceContext,
       leadId: string,
     ): Promise<ScoredLead & { decision: Decision }> {
       const now = clock();
       const lead = await leadIn(trx, workspace, leadId);
-      const decision = await decideIn(trx, workspace.id, lead, await configIn(trx, workspace.id), now);
+      const config = await configIn(trx, workspace.id);
+      const { model } = await scoring.activeModelIn(trx, workspace.id);
+      const view = leadView(lead, leadScore(model, lead.scoring, now).score);
+      const pass = openPass(trx, workspace.id, now);
+      const decision = await pass.decide(lead, view, config, contextOf(model), null);
+      await pass.save();
       if (decision.ownerId !== null && decision.ownerId !== lead.ownerId) {
-        await assignIn(trx, workspace, leadId, decision.ownerId, {
+        await assignOneIn(trx, workspace, leadId, decision.ownerId, {
           kind: 'rule',
           ruleId: decision.ruleId ?? undefined,
           strategy: decision.strategy ?? undefined,
@@ -570,7 +512,10 @@ export function createRoutingService(deps: RoutingServiceDeps) {
     async putRules(workspaceId: string, input: readonly RuleInput[]): Promise<RoutingConfig> {
       const checked = checkRules(input, newId);
       if (!checked.ok) throw validationError(checked.errors);
-      return database.writes.run(async (trx) => {
+      return changeConfig(workspaceId, async (trx) => {
+        // Locked before the references are checked: a team removal in another process either
+        // committed already (the team is not found) or waits until this change has committed.
+        const current = await store.lockConfig(trx, workspaceId, database.engine);
         const refs = referencesOf(checked.rules);
         const knownUsers = new Set(
           (
@@ -584,16 +529,17 @@ export function createRoutingService(deps: RoutingServiceDeps) {
         const errors: FieldError[] = refs.users
           .filter((u) => !knownUsers.has(u.id))
           .map((u) => ({ path: u.path, message: 'is not a user of this workspace' }));
+        const knownTeams = new Map<string, boolean>();
         for (const team of refs.teams) {
-          if (!(await teams.getIn(trx, workspaceId, team.id)))
+          if (!knownTeams.has(team.id))
+            knownTeams.set(team.id, (await teams.getIn(trx, workspaceId, team.id)) !== undefined);
+          if (!knownTeams.get(team.id))
             errors.push({ path: team.path, message: 'is not a team of this workspace' });
         }
         if (errors.length > 0) throw validationError(errors);
-        const current = await store.readConfig(trx, workspaceId);
-        const next: RoutingConfig = { ...current, rules: checked.rules, updatedAt: clock() };
-        await store.writeConfig(trx, workspaceId, next);
-        forget(workspaceId);
-        return next;
+        const updatedAt = clock();
+        await store.writeRules(trx, workspaceId, checked.rules, updatedAt);
+        return { ...current, rules: checked.rules, updatedAt };
       });
     },
 
@@ -602,21 +548,16 @@ export function createRoutingService(deps: RoutingServiceDeps) {
       workspaceId: string,
       settings: { fallbackOwnerId: string | null },
     ): Promise<RoutingConfig> {
-      return database.writes.run(async (trx) => {
+      return changeConfig(workspaceId, async (trx) => {
+        const current = await store.lockConfig(trx, workspaceId, database.engine);
         if (settings.fallbackOwnerId !== null) {
           const [user] = await users.findIn(trx, workspaceId, [settings.fallbackOwnerId]);
           if (!user)
             throw validationError([{ path: '/fallbackOwnerId', message: 'is not a user of this workspace' }]);
         }
-        const current = await store.readConfig(trx, workspaceId);
-        const next: RoutingConfig = {
-          ...current,
-          fallbackOwnerId: settings.fallbackOwnerId,
-          updatedAt: clock(),
-        };
-        await store.writeConfig(trx, workspaceId, next);
-        forget(workspaceId);
-        return next;
+        const updatedAt = clock();
+        await store.writeFallbackOwner(trx, workspaceId, settings.fallbackOwnerId, updatedAt);
+        return { ...current, fallbackOwnerId: settings.fallbackOwnerId, updatedAt };
       });
     },
   };

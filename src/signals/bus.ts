@@ -3,9 +3,12 @@ import type { DB } from '../db/schema.ts';
 
 /**
  * Business signals: the moments other parts of Leadline (outbound webhooks, alerts) react to.
- * The names are the outbound webhook event types. Lead-change signals are derived from lead
- * changes (from-changes.ts); the others are emitted by the domain that decides them (routing:
- * `lead.assigned`; SLAs: `sla.breached`; tasks: `task.due`; forms: `form.submitted`).
+ * The names are the outbound webhook event types. Signals derived from lead changes
+ * (from-changes.ts): `lead.created`, `lead.updated`, `lead.stage_changed`, `lead.became_hot`,
+ * `lead.score_crossed`, and `form.submitted`, from the `form_submitted` activity a form's
+ * capture writes (forms must not emit it themselves, or it would be sent twice). The others are
+ * emitted by the domain that decides them (routing: `lead.assigned`; SLAs: `sla.warning`,
+ * `sla.breached`; tasks: `task.due`).
  */
 export const signalTypes = [
   'lead.created',

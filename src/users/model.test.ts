@@ -257,6 +257,29 @@ describe('input checks', () => {
     assert.equal(patched.user.active, false);
     assert.equal(patched.user.email, 'ada@example.org');
     assert.equal(patched.user.createdAt, 5);
+    // Absences take the times the rest of the API takes (src/time.ts): dates, zoned times, epoch ms.
+    const away = prepareUser(
+      created.user,
+      {
+        outOfOffice: [
+          { from: '2026-02-01', to: '2026-02-02 12:00+01:00' },
+          { from: Date.UTC(2026, 2, 1), to: '2026-03-02T00:00:00.5Z' },
+        ],
+      },
+      ids,
+      9,
+    );
+    assert.ok(away.ok);
+    assert.deepEqual(away.user.outOfOffice, [
+      { from: Date.UTC(2026, 1, 1), to: Date.UTC(2026, 1, 2, 11) },
+      { from: Date.UTC(2026, 2, 1), to: Date.UTC(2026, 2, 2, 0, 0, 0, 500) },
+    ]);
+    const unzoned = prepareUser(created.user, { outOfOffice: [{ from: '2026-02-01T09:00', to: 5 }] }, ids, 9);
+    assert.ok(!unzoned.ok);
+    assert.deepEqual(
+      unzoned.errors.map((e) => e.path),
+      ['/outOfOffice/0/from'],
+    );
   });
 
   test('team members: once each, weights 1 to 100', () => {

@@ -1,5 +1,6 @@
 import type { FieldError } from '../errors.ts';
 import { normaliseEmail } from '../leads/normalise.ts';
+import { parseInstant } from '../time.ts';
 import { canonicalTimeZone, dayOf, instantOf, localTime } from './zoned-time.ts';
 
 export const roles = ['rep', 'manager'] as const;
@@ -192,19 +193,6 @@ export interface UserInput {
   capacity?: { daily?: number | null; rolling30Days?: number | null };
   managerId?: string | null;
   active?: boolean;
-}
-
-const ISO_TIME = /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})$/i;
-
-/** ISO 8601 with a zone, or epoch ms; null when neither. */
-export function parseInstant(value: string | number): number | null {
-  const ms =
-    typeof value === 'number' || /^\d+$/.test(value)
-      ? Number(value)
-      : ISO_TIME.test(value)
-        ? Date.parse(value)
-        : Number.NaN;
-  return Number.isFinite(ms) && ms >= 0 && ms <= 8.64e15 ? Math.floor(ms) : null;
 }
 
 export function checkWorkingHours(hours: WeeklyHours, path: string): FieldError[] {

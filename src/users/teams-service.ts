@@ -82,7 +82,7 @@ export function createTeamService({ database, clock }: TeamServiceDeps) {
     getIn: (db: Kysely<DB>, workspaceId: string, id: string): Promise<Team | undefined> =>
       store.findTeam(db, workspaceId, id),
 
-    /** The teams a user is a member of, by name. */
+    /** The ids of the teams a user is a member of, in the order of the teams' names. */
     teamIdsOfIn: (db: Kysely<DB>, workspaceId: string, userId: string): Promise<string[]> =>
       store.teamIdsOf(db, workspaceId, userId),
 

@@ -11,11 +11,14 @@ import {
 } from '../jobs/model.ts';
 import { leadJson } from '../leads/json.ts';
 import type { LeadService } from '../leads/service.ts';
+import { postJson } from '../outbound/target-guard.ts';
 import type { ScoringService } from '../scoring/service.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import {
   type AttemptResult,
   autoDisableReason,
+  BREAKER_FAILURES,
+  breakerWaitMs,
   type DeliveryTrigger,
   deliveryTriggers,
   failureText,
@@ -24,12 +27,12 @@ import {
   messageBody,
   RESPONSE_LOG_CHARS,
   retryDelayMs,
+  type SigningSubscription,
   signingSecrets,
   type WebhookMessage,
 } from './model.ts';
 import { signatureHeaders } from './signing.ts';
 import * as store from './store.ts';
-import { postJson } from './target-guard.ts';
 
 export const DELIVER_KIND = 'webhook.deliver';
 
@@ -66,12 +69,16 @@ function checkPayload(payload: unknown): string | undefined {
 /**
  * The `webhook.deliver` job: one signed POST per run, logged in the delivery log, retried on
  * the Standard Webhooks schedule (model.ts), disabling the subscription on 410 Gone or
- * sustained failure. Safe to run twice: a repeat sends the same message with the same
- * `webhook-id`, which receivers dedupe on.
+ * sustained failure. While a subscription keeps failing, its event deliveries mostly wait
+ * instead of connecting (the circuit breaker, model.ts `breakerWaitMs`), so a dead target
+ * cannot hold every worker slot for 10 s a delivery. Safe to run twice: a repeat sends the
+ * same message with the same `webhook-id`, which receivers dedupe on.
  */
 export function deliveryKind(deps: DeliveryDeps): JobKind<DeliverPayload> {
   const { database, clock } = deps;
   const random = deps.random ?? Math.random;
+  /** Subscriptions with an open breaker whose probe is under way in this process: the others wait for it. */
+  const probing = new Set<string>();
 
   /** The body of a message whose lead was not at hand when it was queued: the lead as it is now. */
   async function render(workspaceId: string, message: WebhookMessage): Promise<string> {
@@ -92,11 +99,38 @@ export function deliveryKind(deps: DeliveryDeps): JobKind<DeliverPayload> {
 
   async function run(job: RunningJob<DeliverPayload>): Promise<void> {
     const { workspaceId } = job;
-    const { subscriptionId, messageId, trigger } = job.payload;
+    const { subscriptionId, trigger } = job.payload;
     const sub = await store.findSubscription(database.db, workspaceId, subscriptionId);
     // Deleted, or disabled since the message was queued: it receives nothing new. A test ping
     // still goes: it is how a person checks an endpoint before enabling it again.
     if (!sub || (!sub.enabled && trigger !== 'test')) return;
+    // The breaker (model.ts breakerWaitMs): only read when the subscription is failing.
+    if (trigger === 'event' && sub.health.consecutiveFailures >= BREAKER_FAILURES) {
+      const now = clock();
+      const last = probing.has(sub.id) ? now : await store.lastAttemptAt(database.db, workspaceId, sub.id);
+      const wait = breakerWaitMs(sub.health, last, trigger, job.attempt, job.maxAttempts, now, random);
+      if (wait !== undefined)
+        throw new RetryJobLater(
+          `not sent: the last ${sub.health.consecutiveFailures} attempts to this subscription failed; ` +
+            'waiting for the circuit breaker to let one through',
+          wait,
+        );
+      // A message's last attempt goes even beside a probe: leave that probe's mark alone.
+      const probe = !probing.has(sub.id);
+      if (probe) probing.add(sub.id);
+      try {
+        return await attempt(job, sub);
+      } finally {
+        if (probe) probing.delete(sub.id);
+      }
+    }
+    return attempt(job, sub);
+  }
+
+  /** One attempt: render, sign, POST, log, judge. */
+  async function attempt(job: RunningJob<DeliverPayload>, sub: SigningSubscription): Promise<void> {
+    const { workspaceId } = job;
+    const { messageId, trigger } = job.payload;
     const message = await store.findMessage(database.db, workspaceId, messageId);
     if (!message) return;
     const body = message.body ?? (await render(workspaceId, message));

@@ -4,6 +4,9 @@ import {
   AUTO_DISABLE_AFTER_MS,
   AUTO_DISABLE_MIN_FAILURES,
   autoDisableReason,
+  BREAKER_FAILURES,
+  BREAKER_PROBE_EVERY_MS,
+  breakerWaitMs,
   failureText,
   judgeAttempt,
   MAX_ATTEMPTS,
@@ -163,5 +166,41 @@ describe('failureText', () => {
       failureText({ status: null, error: 'Error: timed out after 10000 ms' }, null),
       'Error: timed out after 10000 ms',
     );
+  });
+});
+
+describe('circuit breaker', () => {
+  const failing = { lastSuccessAt: null, failingSince: T0, consecutiveFailures: BREAKER_FAILURES };
+  const healthy = { lastSuccessAt: T0, failingSince: null, consecutiveFailures: BREAKER_FAILURES - 1 };
+
+  it('lets every attempt through until BREAKER_FAILURES attempts in a row failed', () => {
+    assert.equal(breakerWaitMs(healthy, T0 - 1, 'event', 1, MAX_ATTEMPTS, T0, noJitter), undefined);
+  });
+
+  it('then defers event deliveries until a probe is due, on the retry schedule at least', () => {
+    const justFailed = T0 - 1_000;
+    assert.equal(
+      breakerWaitMs(failing, justFailed, 'event', 1, MAX_ATTEMPTS, T0, noJitter),
+      BREAKER_PROBE_EVERY_MS - 1_000,
+      'until the next probe',
+    );
+    assert.equal(
+      breakerWaitMs(failing, justFailed, 'event', 3, MAX_ATTEMPTS, T0, noJitter),
+      RETRY_SCHEDULE_MS[2],
+      'a later attempt waits as long as a failure would have made it wait (30 min)',
+    );
+    assert.equal(
+      breakerWaitMs(failing, T0 - BREAKER_PROBE_EVERY_MS, 'event', 1, MAX_ATTEMPTS, T0, noJitter),
+      undefined,
+      'the probe goes',
+    );
+    assert.equal(breakerWaitMs(failing, undefined, 'event', 1, MAX_ATTEMPTS, T0, noJitter), undefined);
+  });
+
+  it("never holds back a message's last attempt, a replay or a test ping", () => {
+    const justFailed = T0 - 1_000;
+    assert.equal(breakerWaitMs(failing, justFailed, 'event', MAX_ATTEMPTS, MAX_ATTEMPTS, T0), undefined);
+    assert.equal(breakerWaitMs(failing, justFailed, 'replay', 1, MAX_ATTEMPTS, T0), undefined);
+    assert.equal(breakerWaitMs(failing, justFailed, 'test', 1, 1, T0), undefined);
   });
 });

@@ -3,7 +3,7 @@ import { signalTypes } from '../signals/bus.ts';
 /**
  * Outbound webhooks: subscriptions to business signals, delivered as Standard Webhooks
  * (signed JSON POSTs) by durable jobs with retries. Pure types and decisions; SQL in store.ts,
- * HTTP in target-guard.ts, the job in delivery.ts.
+ * HTTP in src/outbound/target-guard.ts, the job in delivery.ts.
  */
 
 /** What a subscription can ask for: every signal type (src/signals/bus.ts), or `*` for all. */
@@ -115,6 +115,26 @@ export const MAX_RETRY_AFTER_MS = 24 * HOUR;
 export const AUTO_DISABLE_AFTER_MS = 5 * 24 * HOUR;
 /** See AUTO_DISABLE_AFTER_MS. The count keeps a target that gets one event a week from being disabled by two failures. (10) */
 export const AUTO_DISABLE_MIN_FAILURES = 10;
+
+/**
+ * Circuit breaker: once a subscription's last this-many attempts in a row failed, its event
+ * deliveries stop connecting to it, except one probe per BREAKER_PROBE_EVERY_MS. A target
+ * that times out holds a worker slot for the whole DELIVERY_TIMEOUT_MS (10 s); without the
+ * breaker a dead one that gets many events would occupy every slot and hold up SLA timers and
+ * alerts of all workspaces. (5)
+ */
+export const BREAKER_FAILURES = 5;
+/** While the breaker is open, at most one attempt per this long reaches the target. (60 s) */
+export const BREAKER_PROBE_EVERY_MS = 60 * SECOND;
+
+/** The delivery log is kept this long after each attempt, then pruned. (30 days) */
+export const DELIVERY_LOG_RETENTION_MS = 30 * 24 * HOUR;
+/**
+ * A message (the event as sent: it carries the lead, personal data) is kept this long after it
+ * was queued, then pruned: beyond every scheduled attempt (27.6 h) and the retry of a dead
+ * delivery job (possible for 30 days after it died). Replays need it. (32 days)
+ */
+export const MESSAGE_RETENTION_MS = 32 * 24 * HOUR;
 
 /** Whether a subscription's `events` list takes this event type. */
 export function wantsEvent(events: readonly string[], type: string): boolean {
@@ -233,4 +253,28 @@ export function failureText(result: AttemptResult, responseBody: string | null):
   if (result.status === null) return result.error ?? 'no answer';
   const snippet = (responseBody ?? '').replace(/\s+/g, ' ').trim().slice(0, 200);
   return snippet ? `HTTP ${result.status}: ${snippet}` : `HTTP ${result.status}`;
+}
+
+/**
+ * How long an event delivery waits instead of connecting, or undefined: go ahead. The breaker
+ * is open while the subscription's last BREAKER_FAILURES attempts or more all failed; then an
+ * attempt goes ahead only as the probe (none reached the target for BREAKER_PROBE_EVERY_MS),
+ * or when it is the message's last. The wait is the one a failure would have given (the
+ * schedule), at least until the next probe is due: a deferred attempt counts as a failed one
+ * that never left, so a message waits out an outage on its schedule instead of piling up.
+ * Replays and test pings are a person asking: they always go.
+ */
+export function breakerWaitMs(
+  health: WebhookHealth,
+  lastAttemptAt: number | undefined,
+  trigger: DeliveryTrigger,
+  attempt: number,
+  maxAttempts: number,
+  now: number,
+  random: () => number = Math.random,
+): number | undefined {
+  if (trigger !== 'event' || health.consecutiveFailures < BREAKER_FAILURES) return undefined;
+  if (attempt >= maxAttempts) return undefined;
+  if (lastAttemptAt === undefined || now - lastAttemptAt >= BREAKER_PROBE_EVERY_MS) return undefined;
+  return Math.max(retryDelayMs(attempt, random), lastAttemptAt + BREAKER_PROBE_EVERY_MS - now);
 }

@@ -6,13 +6,16 @@ import { DomainError, validationError } from '../errors.ts';
 import type { JobRequest } from '../jobs/model.ts';
 import type { JobService } from '../jobs/service.ts';
 import type { LeadService } from '../leads/service.ts';
+import { assertPublicTarget } from '../outbound/target-guard.ts';
 import type { ScoringService } from '../scoring/service.ts';
 import type { Signal, Signals } from '../signals/bus.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { DELIVER_KIND, type DeliverPayload, deliveryKind } from './delivery.ts';
 import {
+  DELIVERY_LOG_RETENTION_MS,
   type Delivery,
   MAX_SUBSCRIPTIONS,
+  MESSAGE_RETENTION_MS,
   messageBody,
   normaliseEvents,
   PING_EVENT,
@@ -24,7 +27,6 @@ import {
 } from './model.ts';
 import { newSecret } from './signing.ts';
 import * as store from './store.ts';
-import { assertPublicTarget } from './target-guard.ts';
 
 export interface WebhookServiceDeps {
   database: Database;
@@ -67,6 +69,8 @@ export type WebhookService = ReturnType<typeof createWebhookService>;
  * by another process within this time. (5 s)
  */
 const ROUTES_CACHE_MS = 5_000;
+/** Rows read per pruning round (messages carry whole leads: kept small). (1,000) */
+const PRUNE_CHUNK = 1_000;
 
 type Route = { id: string; events: string[] };
 
@@ -306,12 +310,39 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             'CONFLICT',
             `Webhook subscription ${id} is disabled (${sub.disabledReason ?? 'no reason given'}); enable it first.`,
           );
+        if (!(await store.messageExists(trx, workspaceId, delivery.messageId)))
+          throw new DomainError(
+            'NOT_FOUND',
+            `The message of delivery ${deliveryId} is no longer kept (messages are pruned ${MESSAGE_RETENTION_MS / 86_400_000} days after their event): it cannot be sent again.`,
+          );
         const [jobId] = await jobs.enqueueIn(trx, workspaceId, {
           kind: DELIVER_KIND,
           payload: { subscriptionId: id, messageId: delivery.messageId, trigger: 'replay' },
         });
         return { messageId: delivery.messageId, jobId: jobId ?? null };
       });
+    },
+
+    /**
+     * Deletes delivery log lines DELIVERY_LOG_RETENTION_MS after their attempt and messages
+     * MESSAGE_RETENTION_MS after their event was queued, in rounds; returns how many rows went.
+     */
+    async prune(workspaceIds: readonly string[]): Promise<number> {
+      const now = clock();
+      let deleted = 0;
+      for (const workspaceId of workspaceIds) {
+        for (const [prune, before] of [
+          [store.pruneDeliveries, now - DELIVERY_LOG_RETENTION_MS],
+          [store.pruneMessages, now - MESSAGE_RETENTION_MS],
+        ] as const) {
+          for (;;) {
+            const round = await database.writes.run((trx) => prune(trx, workspaceId, before, PRUNE_CHUNK));
+            deleted += round.deleted;
+            if (!round.more) break;
+          }
+        }
+      }
+      return deleted;
     },
 
     /** Queues a `webhook.ping` to the subscription, enabled or not: one attempt, logged like any other. */

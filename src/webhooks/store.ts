@@ -312,6 +312,16 @@ export async function findMessage(
   return row && toMessage(row);
 }
 
+export async function messageExists(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
+  const row = await db
+    .selectFrom('webhook_messages')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
 /**
  * Stores a rendered body unless another delivery of the message stored one first; returns the
  * body that stands, so every subscription and every retry sends the same bytes.
@@ -426,4 +436,82 @@ export async function findDelivery(
     .where('id', '=', id)
     .executeTakeFirst();
   return row && toDelivery(row);
+}
+
+/** When the subscription's latest logged attempt was made (epoch ms); undefined: never. */
+export async function lastAttemptAt(
+  db: Kysely<DB>,
+  workspaceId: string,
+  subscriptionId: string,
+): Promise<number | undefined> {
+  const row = await db
+    .selectFrom('webhook_deliveries')
+    .select('attempted_at')
+    .where('workspace_id', '=', workspaceId)
+    .where('subscription_id', '=', subscriptionId)
+    .orderBy('id', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return row?.attempted_at;
+}
+
+/*
+ * Pruning. Neither table has an index on its time column; both are read oldest first through
+ * their primary key instead, whose UUIDv7 ids are time-ordered: a round reads `limit` rows,
+ * deletes those past their time, and is the last when it met one that is not (the rest are
+ * younger). No table scan, and no index to maintain on every insert for an hourly job.
+ */
+
+/** The outcome of one pruning round: rows deleted, and whether the next round may find more. */
+export interface PruneRound {
+  deleted: number;
+  more: boolean;
+}
+
+/** Deletes the oldest delivery log lines attempted before `before`, reading at most `limit`. */
+export async function pruneDeliveries(
+  db: Kysely<DB>,
+  workspaceId: string,
+  before: number,
+  limit: number,
+): Promise<PruneRound> {
+  const rows = await db
+    .selectFrom('webhook_deliveries')
+    .select(['id', 'attempted_at'])
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  const expired = rows.filter((r) => r.attempted_at < before).map((r) => r.id);
+  if (expired.length > 0)
+    await db
+      .deleteFrom('webhook_deliveries')
+      .where('workspace_id', '=', workspaceId)
+      .where('id', 'in', expired)
+      .execute();
+  return { deleted: expired.length, more: rows.length === limit && expired.length === rows.length };
+}
+
+/** Deletes the oldest messages queued before `before`, reading at most `limit`. */
+export async function pruneMessages(
+  db: Kysely<DB>,
+  workspaceId: string,
+  before: number,
+  limit: number,
+): Promise<PruneRound> {
+  const rows = await db
+    .selectFrom('webhook_messages')
+    .select(['id', 'created_at'])
+    .where('workspace_id', '=', workspaceId)
+    .orderBy('id')
+    .limit(limit)
+    .execute();
+  const expired = rows.filter((r) => r.created_at < before).map((r) => r.id);
+  if (expired.length > 0)
+    await db
+      .deleteFrom('webhook_messages')
+      .where('workspace_id', '=', workspaceId)
+      .where('id', 'in', expired)
+      .execute();
+  return { deleted: expired.length, more: rows.length === limit && expired.length === rows.length };
 }

@@ -23,8 +23,10 @@ export interface WorkspaceSettings {
   /** How leads move through stages, warm up and qualify (`/api/v1/lifecycle/settings`). */
   lifecycle?: LifecycleSettings;
   /**
-   * Let outbound webhooks reach private, loopback and link-local addresses (a receiver on the
-   * same host or network). Off, such targets are refused (SSRF). (Default: false)
+   * Let outbound webhooks and alert webhooks reach private and loopback addresses (a receiver
+   * on the same host or network). Off, such targets are refused (SSRF). Link-local addresses
+   * and cloud metadata services (169.254.169.254, fd00:ec2::254) stay refused either way: they
+   * hand out the host's credentials. (Default: false)
    */
   allowPrivateWebhookTargets?: boolean;
   /** Scores whose crossing, up or down, is a `lead.score_crossed` event. (Default: [50, 75]) */

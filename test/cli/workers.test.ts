@@ -112,7 +112,10 @@ describeEachEngine('worker processes sharing one queue', (engine) => {
     assert.equal(all.length, jobCount, 'as many runs as jobs');
     assert.equal(new Set(all).size, jobCount, 'no job ran twice');
     assert.deepEqual([...all].sort(), [...ids].sort(), 'every job ran');
-    assert.ok(perWorker.filter((done) => done.length > 0).length >= 2, 'the work was shared');
+    // PostgreSQL's NOTIFY wakes every worker at once; SQLite workers of other processes only
+    // poll (each second), so there one fast worker may take all the jobs before another looks.
+    if (engine === 'postgres')
+      assert.ok(perWorker.filter((done) => done.length > 0).length >= 2, 'the work was shared');
 
     const counts = await services.jobs.counts(workspace.id);
     assert.equal(counts.done, jobCount);

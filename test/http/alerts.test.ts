@@ -233,11 +233,12 @@ describeEachEngine('owner alerts', (engine) => {
     const pending = await w.alerts(`?leadId=${lead.id}`);
     assert.deepEqual(pending.map((a) => [a.ruleName, a.status]).sort(), [
       ['Demo requested', 'pending'],
-      ['Lead became hot', 'pending'],
+      ['Lead became hot', 'skipped'],
     ]);
-    assert.ok(
-      (await w.alertJobs()).length === 2,
-      'one alert job per firing and channel, queued with the write',
+    assert.equal(
+      (await w.alertJobs()).length,
+      1,
+      'one alert job per firing and channel, queued with the write; none for an email another covers',
     );
     assert.deepEqual(await w.mailbox(), [], 'nothing is sent inside the request');
 
@@ -333,6 +334,66 @@ describeEachEngine('owner alerts', (engine) => {
     assert.equal((await pricingAlerts()).length, 1);
     await w.event(lead.id, 'pricing_viewed');
     assert.equal((await pricingAlerts()).length, 2);
+  });
+
+  it('counts windowed rules for a whole batch of events at once, each lead over its own window', async () => {
+    const t = get();
+    const w = await tenant(t);
+    const owner = await w.user('Bob Seller', 'bob@acme.example');
+    const [ann, ben, cat] = await Promise.all(
+      ['ann', 'ben', 'cat'].map((name) =>
+        w.lead({ email: `${name}@batch.io`, firstName: name, ownerId: owner }),
+      ),
+    );
+    // Ann viewed pricing eight days ago (outside the window), six days ago and yesterday.
+    const at = (ms: number) => new Date(t.clock.now - ms).toISOString();
+    await w.ok('POST', '/api/v1/events', {
+      events: [
+        { type: 'pricing_viewed', leadId: ann!.id, occurredAt: at(8 * 86_400_000) },
+        { type: 'pricing_viewed', leadId: ann!.id, occurredAt: at(6 * 86_400_000) },
+        { type: 'pricing_viewed', leadId: ann!.id, occurredAt: at(20 * 3_600_000) },
+      ],
+    });
+    assert.deepEqual(byRule(await w.alerts(), 'Pricing viewed 3 times in 7 days'), []);
+    // One batch: Ann's third view in the window, Ben's three, Cat's two — at different times.
+    await w.ok('POST', '/api/v1/events', {
+      events: [
+        { type: 'pricing_viewed', leadId: ann!.id, occurredAt: at(3_600_000) },
+        { type: 'pricing_viewed', leadId: ben!.id, occurredAt: at(3 * 3_600_000) },
+        { type: 'pricing_viewed', leadId: ben!.id, occurredAt: at(2 * 3_600_000) },
+        { type: 'pricing_viewed', leadId: ben!.id, occurredAt: at(60_000) },
+        { type: 'pricing_viewed', leadId: cat!.id, occurredAt: at(30_000) },
+        { type: 'pricing_viewed', leadId: cat!.id },
+      ],
+    });
+    const fired = byRule(await w.alerts(), 'Pricing viewed 3 times in 7 days');
+    assert.deepEqual(
+      fired.map((a) => [a.leadId, a.description]).sort(),
+      [
+        [ann!.id, 'viewed pricing 3 times in 7 days'],
+        [ben!.id, 'viewed pricing 3 times in 7 days'],
+      ].sort(),
+    );
+  });
+
+  it('prunes alerts 400 days after they fired', async () => {
+    const t = get();
+    const w = await tenant(t);
+    const lead = await w.lead({
+      email: 'old@news.io',
+      ownerId: await w.user('Bob Seller', 'bob@acme.example'),
+    });
+    await w.event(lead.id, 'demo_requested');
+    const fired = await w.alerts();
+    assert.ok(fired.length > 0);
+    t.clock.now += 399 * 86_400_000;
+    await w.event(lead.id, 'demo_requested');
+    const fresh = (await w.alerts()).length - fired.length;
+    await t.services.alerts.prune([w.id]);
+    assert.equal((await w.alerts()).length, fired.length + fresh, 'nothing is 400 days old yet');
+    t.clock.now += 2 * 86_400_000;
+    assert.equal(await t.services.alerts.prune([w.id]), fired.length);
+    assert.equal((await w.alerts()).length, fresh);
   });
 
   it('alerts when a lead becomes hot, and when its score crosses a threshold (signal lead.score_crossed)', async () => {
@@ -431,9 +492,13 @@ interface Hit {
   headers: http.IncomingHttpHeaders;
 }
 
-/** A real HTTP receiver on 127.0.0.1: 200 on most paths, 500 once on /flaky, 404 on /gone. */
+/**
+ * A real HTTP receiver on 127.0.0.1: 200 on most paths, 500 once on /flaky, 404 on /gone, 404
+ * on /toggle while `state.down`, 429 with `state.retryAfter` on /throttled while it is set.
+ */
 async function startReceiver() {
   const hits: Hit[] = [];
+  const state: { down: boolean; retryAfter: string | undefined } = { down: true, retryAfter: undefined };
   let flaky = 0;
   const server = http.createServer((req, res) => {
     const chunks: Buffer[] = [];
@@ -444,14 +509,17 @@ async function startReceiver() {
         body: JSON.parse(Buffer.concat(chunks).toString('utf8')),
         headers: req.headers,
       });
-      if (req.url === '/gone') res.writeHead(404).end('no such hook');
+      if (req.url === '/gone' || (req.url === '/toggle' && state.down))
+        res.writeHead(404).end('no such hook');
+      else if (req.url === '/throttled' && state.retryAfter !== undefined)
+        res.writeHead(429, { 'retry-after': state.retryAfter }).end('slow down');
       else if (req.url === '/flaky' && flaky++ === 0) res.writeHead(500).end('oops');
       else res.writeHead(200).end('ok');
     });
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
-  return { base, hits, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
+  return { base, hits, state, close: () => new Promise<void>((resolve) => server.close(() => resolve())) };
 }
 
 describeEachEngine('alert webhooks (a real receiver on 127.0.0.1)', (engine) => {
@@ -559,6 +627,84 @@ describeEachEngine('alert webhooks (a real receiver on 127.0.0.1)', (engine) => 
     const refused = (await w.alerts()).filter((a) => a.ruleName === 'hook /flaky' && a.status === 'failed');
     assert.equal(refused.length, 1);
     assert.match(refused[0]!.error, /target refused/);
+  });
+});
+
+describeEachEngine('alert webhooks: retries (a real receiver on 127.0.0.1)', (engine) => {
+  const get = useApp(engine);
+  let receiver: Awaited<ReturnType<typeof startReceiver>>;
+  before(async () => {
+    receiver = await startReceiver();
+  });
+  after(async () => receiver?.close());
+
+  async function hookedTenant(t: TestApp, path: string) {
+    const w = await tenant(t);
+    await w.clearRules();
+    await w.ok('PATCH', '/api/v1/workspace', { settings: { allowPrivateWebhookTargets: true } });
+    await w.ok('POST', '/api/v1/alerts/rules', {
+      name: `hook ${path}`,
+      trigger: { type: 'activity', activity: 'chat_started' },
+      channels: [{ type: 'webhook', url: `${receiver.base}${path}` }],
+    });
+    return w;
+  }
+
+  it('delivers a failed alert when its dead job is retried through the API', async () => {
+    const t = get();
+    const w = await hookedTenant(t, '/toggle');
+    receiver.state.down = true;
+    const lead = await w.lead({ email: 'dead@letter.io' });
+    await w.event(lead.id, 'chat_started');
+    await t.services.jobs.runDue();
+    const [failed] = await w.alerts();
+    assert.equal(failed!.status, 'failed');
+    const [job] = await w.alertJobs();
+    assert.equal(job!.state, 'dead');
+
+    receiver.state.down = false;
+    const retried = await w.call('POST', `/api/v1/jobs/${job!.id}/retry`);
+    assert.equal(retried.statusCode, 200, retried.body);
+    await t.services.jobs.runDue();
+    const [sent] = await w.alerts();
+    assert.deepEqual([sent!.id, sent!.status, sent!.error], [failed!.id, 'sent', null]);
+    assert.equal(
+      receiver.hits.filter((h) => h.path === '/toggle' && h.body.lead.id === lead.id).length,
+      2,
+      'the failed attempt and the retried one',
+    );
+
+    // Retried again (a done job may be), the sent alert is not sent twice.
+    await w.ok('POST', `/api/v1/jobs/${job!.id}/retry`);
+    await t.services.jobs.runDue();
+    assert.equal(receiver.hits.filter((h) => h.body.lead?.id === lead.id).length, 2);
+  });
+
+  it('waits at least its backoff on a 429 with Retry-After 0, and as long as asked when that is longer', async () => {
+    const t = get();
+    const w = await hookedTenant(t, '/throttled');
+    const lead = await w.lead({ email: 'slow@down.io' });
+    const delays: number[] = [];
+    for (const retryAfter of ['0', '', '120']) {
+      receiver.state.retryAfter = retryAfter;
+      t.clock.now += 60_000;
+      await w.event(lead.id, 'chat_started');
+      await t.services.jobs.runDue();
+      const job = (await w.alertJobs()).find((j) => j.state === 'queued')!;
+      delays.push(job.runAt - t.clock.now);
+      assert.equal(job.attempts, 1, 'not run again at once');
+      t.clock.now = job.runAt;
+      receiver.state.retryAfter = undefined;
+      await t.services.jobs.runDue();
+    }
+    // The jobs' backoff after a first attempt: 2 s ± 20 %.
+    assert.ok(delays[0]! >= 1_600 && delays[0]! <= 2_400, `Retry-After 0: ${delays[0]} ms`);
+    assert.ok(delays[1]! >= 1_600 && delays[1]! <= 2_400, `empty Retry-After: ${delays[1]} ms`);
+    assert.equal(delays[2], 120_000, 'Retry-After 120');
+    assert.deepEqual(
+      (await w.alerts()).map((a) => a.status),
+      ['sent', 'sent', 'sent'],
+    );
   });
 });
 

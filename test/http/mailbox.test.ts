@@ -4,6 +4,7 @@ import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { loadConfig } from '../../src/config.ts';
 import { EMAIL_SEND } from '../../src/email/service.ts';
+import { smtpTransport } from '../../src/email/transport.ts';
 import type { Job } from '../../src/jobs/model.ts';
 import { authHeaders, describeEachEngine, startApp, type TestApp, useApp } from '../support/engines.ts';
 
@@ -125,6 +126,22 @@ describeEachEngine('dev mailbox (no SMTP configured)', (engine) => {
     await send(t, 'DELETE', '/api/v1/mailbox');
   });
 
+  it('prunes messages 7 days after they were kept', async () => {
+    const t = get();
+    await queue(t, { to: ['ada@example.com'], subject: 'Old', text: 'x' });
+    await t.services.jobs.runDue();
+    t.clock.now += 6 * 86_400_000;
+    await queue(t, { to: ['ada@example.com'], subject: 'Newer', text: 'x' });
+    await t.services.jobs.runDue();
+    const subjects = async () =>
+      (await send(t, 'GET', '/api/v1/mailbox')).json().data.map((m: { subject: string }) => m.subject);
+    assert.equal(await t.services.mail.prune([t.workspaceId]), 0);
+    t.clock.now += 86_400_000 + 1;
+    assert.equal(await t.services.mail.prune([t.workspaceId]), 1);
+    assert.deepEqual(await subjects(), ['Newer']);
+    await send(t, 'DELETE', '/api/v1/mailbox');
+  });
+
   it('refuses messages it could not send, naming the field', async () => {
     const t = get();
     const cases: Array<[Parameters<typeof queue>[1], string]> = [
@@ -182,7 +199,7 @@ interface Received {
  */
 async function startSmtpSink() {
   const received: Received[] = [];
-  const state = { busy: true, logins: 0 };
+  const state = { busy: true, logins: 0, holdMs: 0, inData: 0, mostInData: 0 };
   const server = new SMTPServer({
     disabledCommands: ['STARTTLS'],
     allowInsecureAuth: true,
@@ -204,14 +221,20 @@ async function startSmtpSink() {
     },
     onData(stream, session, callback) {
       const chunks: Buffer[] = [];
+      state.inData++;
+      state.mostInData = Math.max(state.mostInData, state.inData);
       stream.on('data', (chunk: Buffer) => chunks.push(chunk));
       stream.on('end', () => {
-        received.push({
-          from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
-          to: session.envelope.rcptTo.map((r) => r.address),
-          raw: Buffer.concat(chunks).toString('utf8'),
-        });
-        callback();
+        // `holdMs`: a slow server, so concurrent sends overlap.
+        setTimeout(() => {
+          state.inData--;
+          received.push({
+            from: session.envelope.mailFrom ? session.envelope.mailFrom.address : '',
+            to: session.envelope.rcptTo.map((r) => r.address),
+            raw: Buffer.concat(chunks).toString('utf8'),
+          });
+          callback();
+        }, state.holdMs);
       });
     },
   });
@@ -277,6 +300,37 @@ describeEachEngine('SMTP transport (a real smtp-server on 127.0.0.1)', (engine) 
     assert.equal(job.attempts, 1);
     assert.match(job.lastError ?? '', /PermanentJobFailure: SMTP rejected the message: .*550.*No such user/);
     assert.equal(smtp.received.length, sent);
+  });
+
+  it('keeps at most 5 sends in flight per process, however many are asked for at once', async () => {
+    const transport = smtpTransport(
+      `smtp://leadline:${encodeURIComponent('p@ss/word')}@127.0.0.1:${smtp.port}`,
+    );
+    const sent = smtp.received.length;
+    smtp.state.holdMs = 100;
+    smtp.state.mostInData = 0;
+    try {
+      const never = new AbortController().signal;
+      await Promise.all(
+        Array.from({ length: 12 }, (_, i) =>
+          transport.send(
+            {
+              workspaceId: t.workspaceId,
+              id: `burst-${i}`,
+              from: 'sales@acme.example',
+              message: { to: [`burst-${i}@example.com`], subject: 'Burst', text: 'x' },
+            },
+            never,
+          ),
+        ),
+      );
+    } finally {
+      smtp.state.holdMs = 0;
+      await transport.close();
+    }
+    assert.equal(smtp.received.length, sent + 12);
+    assert.ok(smtp.state.mostInData <= 5, `${smtp.state.mostInData} in flight`);
+    assert.ok(smtp.state.mostInData >= 2, 'they did run side by side');
   });
 
   it('a transient 4xx answer is retried later and then delivered', async () => {

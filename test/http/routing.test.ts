@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import pino from 'pino';
-import { createServices, type Services } from '../../src/app.ts';
+import { createHttpApp, createServices, type Services } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { Signal } from '../../src/signals/bus.ts';
 import { authHeaders, describeEachEngine, freshDatabase, type TestApp, useApp } from '../support/engines.ts';
@@ -354,6 +354,25 @@ describeEachEngine('lead routing', (engine) => {
     assert.equal(await ownerOf(t, await capture(t)), null);
   });
 
+  it('shows the reactions after routing the lead as routing left it', async () => {
+    const t = get();
+    const gus = await user(t, 'Gus');
+    await setRules(t, [], gus);
+    // Registered last, after routing, SLAs and alerts: what a later reaction sees of a new lead.
+    const seen = new Map<string, string | null>();
+    t.services.reactions.register('routing-test-probe', async (_trx, _workspace, changes) => {
+      for (const change of changes)
+        if (change.before === null && change.after) seen.set(change.leadId, change.after.ownerId);
+    });
+    const single = await capture(t);
+    const batch = await ok(t, 'POST', '/api/v1/leads/batch', {
+      leads: [{ email: `probe-a-${++emails}@example.org` }, { email: `probe-b-${++emails}@example.org` }],
+    });
+    for (const id of [single, ...batch.results.map((r: { id: string }) => r.id)])
+      assert.equal(seen.get(id), gus, `the change of ${id} carries its new owner`);
+    await setRules(t, []);
+  });
+
   it('routes an unowned lead again when a change makes a rule match', async () => {
     const t = get();
     const mia = await user(t, 'Mia');
@@ -465,13 +484,98 @@ describeEachEngine('lead routing', (engine) => {
     assertProblem(bad, 422, '/ownerId');
     const lookup = await ok(t, 'GET', `/api/v1/leads?q=${encodeURIComponent(email)}`);
     assert.equal(lookup.data.length, 0, 'the refused capture wrote nothing');
+  });
+
+  it('refuses a bad ownerId of a batch item as that item, and writes the others', async () => {
+    const t = get();
+    await setRules(t, []);
+    const vic = await user(t, 'Vic');
+    const gone = await user(t, 'Gone');
+    await ok(t, 'DELETE', `/api/v1/users/${gone}`);
+    const emailsOf = [1, 2, 3, 4].map((i) => `batch-${i}-${++emails}@example.org`);
     const batch = await send(t, 'POST', '/api/v1/leads/batch', {
       leads: [
-        { email: `b1-${++emails}@example.org` },
-        { email: `b2-${++emails}@example.org`, ownerId: 'rep-2' },
+        { email: emailsOf[0] },
+        { email: emailsOf[1], ownerId: 'rep-2' },
+        { email: emailsOf[2], ownerId: vic },
+        { email: emailsOf[3], ownerId: gone },
       ],
     });
-    assertProblem(batch, 422, '/ownerId');
+    assert.equal(batch.statusCode, 200, batch.body);
+    const body = batch.json();
+    assert.deepEqual([body.created, body.updated, body.rejected], [2, 0, 2]);
+    assert.deepEqual(
+      body.results.map((r: { status: string }) => r.status),
+      ['created', 'rejected', 'created', 'rejected'],
+    );
+    assert.deepEqual(body.results[1].errors, [
+      { path: '/leads/1/ownerId', message: '"rep-2" is not an active user of this workspace' },
+    ]);
+    assert.deepEqual(
+      body.results[3].errors.map((e: { path: string }) => e.path),
+      ['/leads/3/ownerId'],
+    );
+    assert.equal(await ownerOf(t, body.results[2].id), vic);
+    assert.deepEqual(
+      (await assignments(t, body.results[2].id)).map((e) => [e.cause, e.ownerId]),
+      [['api', vic]],
+    );
+    for (const email of [emailsOf[1], emailsOf[3]]) {
+      const lookup = await ok(t, 'GET', `/api/v1/leads?q=${encodeURIComponent(email!)}`);
+      assert.equal(lookup.data.length, 0, `the rejected ${email} was written nowhere`);
+    }
+  });
+
+  it('routes a batch as it would route its leads one by one: turns, capacity and accounts', async () => {
+    const t = get();
+    // Ben's weight would give him most turns; his capacity of one a day stops him after the first.
+    const ann = await user(t, 'Ann');
+    const ben = await user(t, 'Ben', { capacity: { daily: 1 } });
+    const cat = await user(t, 'Cat');
+    const squad = await team(t, 'Batch squad', [
+      { userId: ann, weight: 1 },
+      { userId: ben, weight: 3 },
+      { userId: cat, weight: 1 },
+    ]);
+    await setRules(t, [
+      { id: 'acct', name: 'Account owner', strategy: { type: 'account' } },
+      { id: 'rr-batch', name: 'Round robin', strategy: { type: 'round_robin', teamId: squad } },
+    ]);
+    const tag = ++emails;
+    const batch = await ok(t, 'POST', '/api/v1/leads/batch', {
+      leads: [
+        { email: `a-${tag}@acme-${tag}.io` },
+        { email: `b-${tag}@beta-${tag}.io` },
+        // Acme's account was given to Ben by the first lead of this very batch.
+        { email: `c-${tag}@acme-${tag}.io` },
+        { email: `d-${tag}@gamma-${tag}.io` },
+        { email: `e-${tag}@beta-${tag}.io` },
+        { email: `f-${tag}@gmail.com` },
+        { email: `g-${tag}@delta-${tag}.io` },
+      ],
+    });
+    assert.equal(batch.created, 7);
+    const ids = batch.results.map((r: { id: string }) => r.id) as string[];
+    const owners = [];
+    for (const id of ids) owners.push(await ownerOf(t, id));
+    assert.deepEqual(owners, [ben, ann, ben, cat, ann, ann, cat]);
+    const reasons = [];
+    for (const id of ids) reasons.push((await assignments(t, id)).map((e) => e.reason));
+    assert.deepEqual(reasons, [
+      ['round robin over team Batch squad'],
+      ['round robin over team Batch squad'],
+      [`owner of the account acme-${tag}.io`],
+      ['round robin over team Batch squad'],
+      [`owner of the account beta-${tag}.io`],
+      ['round robin over team Batch squad'],
+      ['round robin over team Batch squad'],
+    ]);
+    const lastSignals = signals.filter((s) => ids.includes(s.leadId!));
+    assert.deepEqual(
+      lastSignals.map((s) => s.data.ownerId),
+      owners,
+      'one lead.assigned signal per lead, in batch order',
+    );
   });
 
   it('reassigns to the next rep of the rule that assigned the lead, never the current owner', async () => {
@@ -566,5 +670,91 @@ describeEachEngine('round robin across two processes', (engine) => {
     const owners = results.map((r) => r.lead.ownerId);
     assert.equal(owners.filter((o) => o === a.id).length, 21, owners.join(' '));
     assert.equal(owners.filter((o) => o === b.id).length, 21, owners.join(' '));
+  });
+});
+
+type HttpApp = Awaited<ReturnType<typeof createHttpApp>>;
+
+/**
+ * Two API processes change the routing configuration at the same time: a rules change and a
+ * settings change must both survive (each writes only its own column, under the settings
+ * row's lock), and a team cannot be removed while a rule that routes to it is being saved.
+ */
+describeEachEngine('routing configuration across two processes', (engine) => {
+  let first: Services;
+  let second: Services;
+  let apps: HttpApp[];
+  let key: string;
+  let drop: () => Promise<void>;
+  const skip = engine === 'sqlite' ? 'SQLite has one writer; the race is PostgreSQL’s' : false;
+
+  before(async () => {
+    if (skip) return;
+    const fresh = await freshDatabase(engine);
+    drop = fresh.drop;
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const logger = pino({ level: 'silent' });
+    first = await createServices(config, { database: fresh.options, logger });
+    second = await createServices(config, { database: fresh.options, logger });
+    key = (await first.workspaces.bootstrap())!.key;
+    apps = [await createHttpApp(first), await createHttpApp(second)];
+  });
+
+  after(async () => {
+    if (skip) return;
+    for (const app of apps) await app.close();
+    await first.database.close();
+    await second.database.close();
+    await drop();
+  });
+
+  const put = async (app: HttpApp, url: string, payload: object) => {
+    const response = await app.inject({ method: 'PUT', url, headers: authHeaders(key), payload });
+    assert.equal(response.statusCode, 200, response.body);
+  };
+
+  it('keeps a rules change and a settings change made at the same time', { skip }, async () => {
+    const workspace = await first.workspaces.resolveWorkspace('default');
+    const people: string[] = [];
+    for (let i = 0; i < 4; i++)
+      people.push((await first.users.create(workspace.id, { name: `P${i}`, email: `p${i}@cfg.io` })).id);
+    for (let i = 0; i < 20; i++) {
+      await Promise.all([
+        put(apps[0]!, '/api/v1/routing/rules', {
+          rules: [{ id: `r${i}`, name: `Rule ${i}`, strategy: { type: 'owner', userId: people[i % 4] } }],
+        }),
+        put(apps[1]!, '/api/v1/routing/settings', { fallbackOwnerId: people[(i + 1) % 4] }),
+      ]);
+      const config = await second.routing.config(workspace.id);
+      assert.deepEqual(
+        [config.rules.map((r) => r.id), config.fallbackOwnerId],
+        [[`r${i}`], people[(i + 1) % 4]],
+        `round ${i}: neither change undid the other`,
+      );
+    }
+  });
+
+  it('never leaves a rule routing to a team removed meanwhile', { skip }, async () => {
+    const workspace = await first.workspaces.resolveWorkspace('default');
+    const rep = await first.users.create(workspace.id, { name: 'Rep', email: 'rep@cfg.io' });
+    for (let i = 0; i < 10; i++) {
+      const squad = await first.teams.create(workspace.id, {
+        name: `Squad ${i}`,
+        members: [{ userId: rep.id }],
+      });
+      await Promise.allSettled([
+        first.routing.putRules(workspace.id, [
+          { id: `t${i}`, name: `Team ${i}`, strategy: { type: 'round_robin', teamId: squad.id } },
+        ]),
+        second.teams.remove(workspace.id, squad.id),
+      ]);
+      const config = await first.routing.config(workspace.id);
+      const routedTo = config.rules.flatMap((r) =>
+        r.strategy.type === 'round_robin' ? [r.strategy.teamId] : [],
+      );
+      const exists = (await first.teams.list(workspace.id)).some((team) => team.id === squad.id);
+      assert.ok(exists || !routedTo.includes(squad.id), `round ${i}: a rule routes to a removed team`);
+      await first.routing.putRules(workspace.id, []);
+    }
   });
 });

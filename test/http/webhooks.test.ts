@@ -3,6 +3,12 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it, mock } from 'node:test';
 import { Webhook } from 'standardwebhooks';
+import {
+  BREAKER_FAILURES,
+  BREAKER_PROBE_EVERY_MS,
+  DELIVERY_LOG_RETENTION_MS,
+  MESSAGE_RETENTION_MS,
+} from '../../src/webhooks/model.ts';
 import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
 
 const HOUR = 3_600_000;
@@ -149,7 +155,6 @@ describeEachEngine('outbound webhooks', (engine) => {
       'http://10.1.2.3/hook',
       'http://[::1]:9/hook',
       'http://localhost:9/hook',
-      'http://169.254.169.254/latest/meta-data/',
     ]) {
       const refused = await api(t, 'POST', '/api/v1/webhooks', { url, events: ['lead.created'] });
       assertProblem(refused, 422);
@@ -160,6 +165,16 @@ describeEachEngine('outbound webhooks', (engine) => {
       );
       assert.match(refused.json().errors[0].message, /private, loopback or reserved/, url);
     }
+    // Link-local and cloud metadata addresses are refused even where private targets are allowed.
+    for (const allow of [false, true]) {
+      await setAllowPrivate(t, allow);
+      for (const url of ['http://169.254.169.254/latest/meta-data/', 'http://[fd00:ec2::254]/']) {
+        const refused = await api(t, 'POST', '/api/v1/webhooks', { url, events: ['lead.created'] });
+        assertProblem(refused, 422);
+        assert.match(refused.json().errors[0].message, /link-local or cloud metadata address/, url);
+      }
+    }
+    await setAllowPrivate(t, false);
     // A public address is fine (nothing is sent to it in this test), but it cannot be moved inward.
     const { id } = await subscribe(t, 'https://93.184.215.14/hook', ['lead.created']);
     assertProblem(await api(t, 'PATCH', `/api/v1/webhooks/${id}`, { url: 'http://192.168.1.10/' }), 422);
@@ -419,8 +434,10 @@ describeEachEngine('outbound webhooks', (engine) => {
       [true, 8, new Date(start).toISOString()],
     );
 
-    // A success ends the failure streak.
+    // A success ends the failure streak (once the circuit breaker lets a probe through: a
+    // minute after the last failure).
     receiver.reply = () => ({ status: 200 });
+    t.clock.now += BREAKER_PROBE_EVERY_MS;
     await createLead(t, 'retry-2@example.org');
     await t.services.jobs.runDue();
     const healed = await ok(t, 'GET', `/api/v1/webhooks/${id}`);
@@ -544,6 +561,84 @@ describeEachEngine('outbound webhooks', (engine) => {
       0,
       'pings leave health alone',
     );
+    await ok(t, 'DELETE', `/api/v1/webhooks/${id}`);
+  });
+
+  it('stops connecting to a failing target (circuit breaker): one probe a minute until it answers again', async () => {
+    const t = get();
+    const { id } = await fresh(t, ['lead.created']);
+    receiver.reply = () => ({ status: 500 });
+    for (let i = 0; i < BREAKER_FAILURES; i++) await createLead(t, `breaker-${i}@example.org`);
+    await t.services.jobs.runDue();
+    assert.equal(receiver.received.length, BREAKER_FAILURES);
+
+    // Open: a new event waits for the next probe without connecting, and is no attempt.
+    await createLead(t, 'breaker-new@example.org');
+    await t.services.jobs.runDue();
+    assert.equal(receiver.received.length, BREAKER_FAILURES, 'nothing reached the target');
+    assert.equal((await deliveries(t, id)).length, BREAKER_FAILURES);
+    const queued = (await ok(t, 'GET', '/api/v1/jobs?kind=webhook.deliver&state=queued&limit=200')).data;
+    const deferred = queued.filter(
+      (j: { payload: { subscriptionId: string }; lastError: string | null }) =>
+        j.payload.subscriptionId === id && /circuit breaker/.test(j.lastError ?? ''),
+    );
+    assert.equal(deferred.length, 1);
+    assert.equal(Date.parse(deferred[0].runAt), t.clock.now + BREAKER_PROBE_EVERY_MS);
+    // A person's test ping is not held back.
+    await ok(t, 'POST', `/api/v1/webhooks/${id}/test`);
+    await t.services.jobs.runDue();
+    assert.equal(receiver.received.length, BREAKER_FAILURES + 1);
+
+    // A minute on, one probe goes; the target answers again, the breaker closes, all follow.
+    receiver.reply = () => ({ status: 204 });
+    t.clock.now += BREAKER_PROBE_EVERY_MS;
+    await t.services.jobs.runDue();
+    const delivered = receiver.received
+      .filter((r) => r.json.type === 'lead.created' && r.json.data.lead.email.startsWith('breaker'))
+      .map((r) => r.json.data.lead.email);
+    assert.equal(new Set(delivered).size, BREAKER_FAILURES + 1, 'every event arrived');
+    assert.equal((await ok(t, 'GET', `/api/v1/webhooks/${id}`)).consecutiveFailures, 0);
+    await ok(t, 'DELETE', `/api/v1/webhooks/${id}`);
+  });
+
+  it('prunes the delivery log 30 days after each attempt and messages 32 days after their event', async () => {
+    const t = get();
+    const { id } = await fresh(t, ['lead.created']);
+    const start = t.clock.now;
+    await createLead(t, 'prune-1@example.org');
+    await t.services.jobs.runDue();
+    const [first] = await deliveries(t, id);
+    t.clock.now = start + 20 * DAY;
+    await createLead(t, 'prune-2@example.org');
+    await t.services.jobs.runDue();
+    const [second] = await deliveries(t, id);
+
+    t.clock.now = start + DELIVERY_LOG_RETENTION_MS + 1;
+    assert.ok((await t.services.webhooks.prune([t.workspaceId])) >= 1);
+    assert.deepEqual(
+      (await deliveries(t, id)).map((d) => d.id),
+      [second.id],
+      'the first attempt left the log',
+    );
+    assertProblem(await api(t, 'POST', `/api/v1/webhooks/${id}/deliveries/${first.id}/replay`), 404);
+
+    // The second message can be replayed until 32 days after its event, not after.
+    t.clock.now = start + 20 * DAY + MESSAGE_RETENTION_MS - 1;
+    const replay = await api(t, 'POST', `/api/v1/webhooks/${id}/deliveries/${second.id}/replay`);
+    assert.equal(replay.statusCode, 202, replay.body);
+    await t.services.jobs.runDue();
+    const [replayed] = await deliveries(t, id);
+    assert.equal(replayed.trigger, 'replay');
+    t.clock.now += 2;
+    await t.services.webhooks.prune([t.workspaceId]);
+    assert.deepEqual(
+      (await deliveries(t, id)).map((d) => d.id),
+      [replayed.id],
+      'the replay, attempted less than 30 days ago, stays in the log',
+    );
+    const gone = await api(t, 'POST', `/api/v1/webhooks/${id}/deliveries/${replayed.id}/replay`);
+    assertProblem(gone, 404);
+    assert.match(gone.json().detail, /no longer kept/);
     await ok(t, 'DELETE', `/api/v1/webhooks/${id}`);
   });
 

@@ -1,106 +1,28 @@
-import dns, { type LookupAddress } from 'node:dns';
+import type { LookupAddress } from 'node:dns';
 import http from 'node:http';
 import https from 'node:https';
 import net from 'node:net';
 import { DomainError, validationError } from '../errors.ts';
+import { type AddressClass, classifyAddress, mayConnect } from './addresses.ts';
+import { resolveHost } from './resolve.ts';
 
 /**
  * Outbound HTTP to addresses customers type in (webhook and alert targets), guarded against
  * server-side request forgery: unless a workspace allows private targets, a URL may reach
- * only public internet addresses — never this host, the private network it sits in, or the
- * cloud metadata service (169.254.169.254) that hands out credentials.
+ * only public internet addresses — never this host or the private network it sits in — and
+ * no workspace may reach link-local addresses or the cloud metadata service
+ * (169.254.169.254) that hands out credentials (addresses.ts).
  *
  * The check is made twice: when the URL is saved (a clear 422) and when each request
  * connects, on the address the connection actually uses (a name that resolved to a public
- * address at save time can resolve to 127.0.0.1 later: DNS rebinding).
+ * address at save time can resolve to 127.0.0.1 later: DNS rebinding). Names are resolved
+ * off libuv's thread pool (resolve.ts).
  */
 
 /** Largest response body read back, in bytes; the rest is dropped. (64 KiB) */
 export const MAX_RESPONSE_BYTES = 64 * 1024;
 /** (Default: 10 s) */
 const DEFAULT_TIMEOUT_MS = 10_000;
-
-/**
- * Ranges that are not the public internet: this network, private (RFC 1918), shared (CGNAT
- * RFC 6598), loopback, link-local (cloud metadata), IETF/documentation/benchmark blocks,
- * multicast and reserved. IPv6: unspecified, loopback, IPv4-compatible, discard, Teredo,
- * documentation, 6to4 (it embeds any IPv4 address), local NAT64, ULA, link-local,
- * site-local, multicast. IPv4-mapped and NAT64 addresses are judged by their IPv4 address.
- */
-const nonPublic = new net.BlockList();
-for (const [prefix, bits] of [
-  ['0.0.0.0', 8],
-  ['10.0.0.0', 8],
-  ['100.64.0.0', 10],
-  ['127.0.0.0', 8],
-  ['169.254.0.0', 16],
-  ['172.16.0.0', 12],
-  ['192.0.0.0', 24],
-  ['192.0.2.0', 24],
-  ['192.88.99.0', 24],
-  ['192.168.0.0', 16],
-  ['198.18.0.0', 15],
-  ['198.51.100.0', 24],
-  ['203.0.113.0', 24],
-  ['224.0.0.0', 4],
-  ['240.0.0.0', 4],
-] as const)
-  nonPublic.addSubnet(prefix, bits, 'ipv4');
-for (const [prefix, bits] of [
-  ['::', 96],
-  ['64:ff9b:1::', 48],
-  ['100::', 64],
-  ['2001::', 32],
-  ['2001:db8::', 32],
-  ['2002::', 16],
-  ['fc00::', 7],
-  ['fe80::', 10],
-  ['fec0::', 10],
-  ['ff00::', 8],
-] as const)
-  nonPublic.addSubnet(prefix, bits, 'ipv6');
-
-/** The IPv4 address an IPv6 address stands for (IPv4-mapped `::ffff:a.b.c.d`, NAT64 `64:ff9b::a.b.c.d`). */
-function embeddedIpv4(address: string): string | undefined {
-  const groups = expandIpv6(address);
-  if (!groups) return undefined;
-  const mapped = groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff;
-  const nat64 = groups[0] === 0x64 && groups[1] === 0xff9b && groups.slice(2, 6).every((g) => g === 0);
-  if (!mapped && !nat64) return undefined;
-  const [hi, lo] = [groups[6]!, groups[7]!];
-  return `${hi >> 8}.${hi & 0xff}.${lo >> 8}.${lo & 0xff}`;
-}
-
-/** The eight 16-bit groups of an IPv6 address (a trailing dotted IPv4 part included). */
-function expandIpv6(address: string): number[] | undefined {
-  let text = address.toLowerCase().split('%')[0]!;
-  const dotted = /(\d+\.\d+\.\d+\.\d+)$/.exec(text);
-  if (dotted) {
-    const parts = dotted[1]!.split('.').map(Number);
-    const hex = (a: number, b: number) => ((a << 8) | b).toString(16);
-    text = `${text.slice(0, dotted.index)}${hex(parts[0]!, parts[1]!)}:${hex(parts[2]!, parts[3]!)}`;
-  }
-  const [head, tail] = text.split('::') as [string, string | undefined];
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const missing = 8 - left.length - right.length;
-  if (tail === undefined ? left.length !== 8 : missing < 1) return undefined;
-  const groups = [...left, ...Array<string>(tail === undefined ? 0 : missing).fill('0'), ...right].map((g) =>
-    Number.parseInt(g, 16),
-  );
-  return groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : undefined;
-}
-
-/** True for an address outside the public internet (see `nonPublic`); anything that is not an IP address counts as private. */
-export function isPrivateAddress(address: string): boolean {
-  const bare = address.startsWith('[') && address.endsWith(']') ? address.slice(1, -1) : address;
-  const family = net.isIP(bare);
-  if (family === 4) return nonPublic.check(bare, 'ipv4');
-  if (family !== 6) return true;
-  const v4 = embeddedIpv4(bare);
-  if (v4 !== undefined) return nonPublic.check(v4, 'ipv4');
-  return nonPublic.check(bare.split('%')[0]!, 'ipv6');
-}
 
 function refused(message: string): DomainError {
   return validationError([{ path: '/url', message }], `The target URL is not allowed: ${message}.`);
@@ -127,51 +49,64 @@ function hostOf(url: URL): string {
   return host.startsWith('[') && host.endsWith(']') ? host.slice(1, -1) : host;
 }
 
-function privateMessage(host: string, address: string): string {
-  return host === address
-    ? `${address} is a private, loopback or reserved address (the workspace setting allowPrivateWebhookTargets allows it)`
-    : `${host} resolves to ${address}, a private, loopback or reserved address (the workspace setting allowPrivateWebhookTargets allows it)`;
+/** Why an address of this class is refused, naming the host when it was reached through a name. */
+function refusalMessage(host: string, address: string, kind: AddressClass): string {
+  const what =
+    kind === 'forbidden'
+      ? 'a link-local or cloud metadata address (never allowed)'
+      : 'a private, loopback or reserved address (the workspace setting allowPrivateWebhookTargets allows it)';
+  return host === address ? `${address} is ${what}` : `${host} resolves to ${address}, ${what}`;
+}
+
+/** The first address a connection may not reach, with its class; undefined when all may be reached. */
+function firstRefused(
+  addresses: readonly LookupAddress[],
+  allowPrivate: boolean,
+): { address: string; kind: AddressClass } | undefined {
+  for (const { address } of addresses) {
+    const kind = classifyAddress(address);
+    if (!mayConnect(kind, allowPrivate)) return { address, kind };
+  }
+  return undefined;
 }
 
 /**
- * Checks a target URL before it is saved: http(s), no credentials, and — unless
- * `allowPrivate` — a host whose every address (DNS resolved) is public. Throws
- * VALIDATION_FAILED naming `/url`.
+ * Checks a target URL before it is saved: http(s), no credentials, and a host whose every
+ * address (resolved now) may be reached — public, or private when `allowPrivate`; never
+ * link-local or metadata. Throws VALIDATION_FAILED naming `/url`.
  */
 export async function assertPublicTarget(url: string, allowPrivate: boolean): Promise<void> {
-  const parsed = parseTarget(url);
-  if (allowPrivate) return;
-  const host = hostOf(parsed);
+  const host = hostOf(parseTarget(url));
   let addresses: LookupAddress[];
   try {
-    addresses = net.isIP(host) ? [{ address: host, family: net.isIP(host) }] : await resolveAll(host);
+    addresses = await resolveHost(host);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw refused(`its host ${host} could not be resolved (${code})`);
   }
-  const bad = addresses.find((a) => isPrivateAddress(a.address));
-  if (bad) throw refused(privateMessage(host, bad.address));
-}
-
-function resolveAll(host: string): Promise<LookupAddress[]> {
-  return dns.promises.lookup(host, { all: true, verbatim: true });
+  const bad = firstRefused(addresses, allowPrivate);
+  if (bad) throw refused(refusalMessage(host, bad.address, bad.kind));
 }
 
 /**
- * A `lookup` for http(s).request that refuses a name with any non-public address, so the
- * connection is made only to an address that was checked (the one just resolved).
+ * A `lookup` for http(s).request that refuses a name with any address it may not reach, so
+ * the connection is made only to an address that was checked (the one just resolved).
  */
 function guardedLookup(allowPrivate: boolean): net.LookupFunction {
   return (hostname, options, callback) => {
-    dns.lookup(hostname, { ...options, all: true }, (error, addresses) => {
-      if (error) return callback(error, '', 0);
-      const list = addresses as unknown as LookupAddress[];
-      const bad = allowPrivate ? undefined : list.find((a) => isPrivateAddress(a.address));
-      if (bad) return callback(refused(privateMessage(hostname, bad.address)) as never, '', 0);
-      if (list.length === 0) return callback(new Error(`${hostname} has no address`) as never, '', 0);
-      if ((options as dns.LookupOptions).all) return (callback as unknown as AllCallback)(null, list);
-      callback(null, list[0]!.address, list[0]!.family);
-    });
+    const opts = options as { family?: number | string; all?: boolean };
+    const family = opts.family === 'IPv4' ? 4 : opts.family === 'IPv6' ? 6 : Number(opts.family ?? 0);
+    resolveHost(hostname).then(
+      (found) => {
+        const bad = firstRefused(found, allowPrivate);
+        if (bad) return callback(refused(refusalMessage(hostname, bad.address, bad.kind)) as never, '', 0);
+        const list = family === 4 || family === 6 ? found.filter((a) => a.family === family) : found;
+        if (list.length === 0) return callback(new Error(`${hostname} has no address`) as never, '', 0);
+        if (opts.all) return (callback as unknown as AllCallback)(null, list);
+        callback(null, list[0]!.address, list[0]!.family);
+      },
+      (error: NodeJS.ErrnoException) => callback(error, '', 0),
+    );
   };
 }
 type AllCallback = (error: Error | null, addresses: LookupAddress[]) => void;
@@ -201,8 +136,10 @@ export async function postJson(
   const target = parseTarget(url);
   const host = hostOf(target);
   // A literal address is connected to without a lookup: checked here instead.
-  if (!options.allowPrivate && net.isIP(host) && isPrivateAddress(host))
-    throw refused(privateMessage(host, host));
+  if (net.isIP(host)) {
+    const kind = classifyAddress(host);
+    if (!mayConnect(kind, options.allowPrivate)) throw refused(refusalMessage(host, host, kind));
+  }
   const timeoutMs = options.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const timeout = AbortSignal.timeout(timeoutMs);
   const signal = options.signal ? AbortSignal.any([timeout, options.signal]) : timeout;
