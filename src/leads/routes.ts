@@ -53,7 +53,7 @@ export function registerLeadRoutes(
       const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
       return sendIdempotent(request, reply, idempotency, async (trx) => {
         const { lead, created } = await leads.captureIn(trx, workspace, request.body, 'api');
-        const score = await scoring.scorer(workspace.id);
+        const score = await scoring.scorerIn(trx, workspace.id);
         return { status: created ? 201 : 200, body: leadJson(lead, score(lead)) };
       });
     },

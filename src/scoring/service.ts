@@ -163,6 +163,17 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
       return (lead) => leadScore(model, lead.scoring, now);
     },
 
+    /**
+     * `scorer` inside a write: the model is read in `trx`. On SQLite a transaction holds the one
+     * connection, so a read through `database.db` from inside it (a cache miss when the model's
+     * cache expires mid-request) waits for that connection forever: every later write stalls.
+     */
+    async scorerIn(trx: Kysely<DB>, workspaceId: string): Promise<(lead: Lead) => Score> {
+      const { model } = await activeModelIn(trx, workspaceId);
+      const now = clock();
+      return (lead) => leadScore(model, lead.scoring, now);
+    },
+
     versions: (workspaceId: string) => store.listModelVersions(database.db, workspaceId),
 
     findStatesIn: (db: Kysely<DB>, workspaceId: string, leadIds: readonly string[]) =>
