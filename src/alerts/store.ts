@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { parseJson, toJson } from '../db/json.ts';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { AlertRow, AlertRuleRow, DB } from '../db/schema.ts';
 import {
   type Alert,
@@ -166,29 +167,13 @@ export async function lastFiredAt(
 }
 
 /** Deletes up to `limit` of a workspace's alerts fired before `before`; returns how many. */
-export async function pruneAlerts(
+export function pruneAlerts(
   db: Kysely<DB>,
   workspaceId: string,
   before: number,
   limit: number,
 ): Promise<number> {
-  const result = await db
-    .deleteFrom('alerts')
-    .where('workspace_id', '=', workspaceId)
-    .where((eb) =>
-      eb(
-        'id',
-        'in',
-        eb
-          .selectFrom('alerts')
-          .select('id')
-          .where('workspace_id', '=', workspaceId)
-          .where('fired_at', '<', before)
-          .limit(limit),
-      ),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteOlderThan(db, { table: 'alerts', timeColumn: 'fired_at' }, workspaceId, before, limit);
 }
 
 const alertColumns = [

@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import { parseJson, toJson } from '../db/json.ts';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { DB, MailboxMessageRow } from '../db/schema.ts';
 import type { MailboxMessage } from './model.ts';
 
@@ -93,27 +94,17 @@ export async function clearMessages(db: Kysely<DB>, workspaceId: string): Promis
 }
 
 /** Deletes up to `limit` of a workspace's messages kept before `before`; returns how many. */
-export async function pruneMessages(
+export function pruneMessages(
   db: Kysely<DB>,
   workspaceId: string,
   before: number,
   limit: number,
 ): Promise<number> {
-  const result = await db
-    .deleteFrom('mailbox_messages')
-    .where('workspace_id', '=', workspaceId)
-    .where((eb) =>
-      eb(
-        'id',
-        'in',
-        eb
-          .selectFrom('mailbox_messages')
-          .select('id')
-          .where('workspace_id', '=', workspaceId)
-          .where('created_at', '<', before)
-          .limit(limit),
-      ),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteOlderThan(
+    db,
+    { table: 'mailbox_messages', timeColumn: 'created_at' },
+    workspaceId,
+    before,
+    limit,
+  );
 }

@@ -1,6 +1,7 @@
 import { type Kysely, sql } from 'kysely';
 import type { Engine } from '../db/database.ts';
 import { parseJson, toJson } from '../db/json.ts';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { DB, JobRow } from '../db/schema.ts';
 import type { Job, JobState } from './model.ts';
 
@@ -296,29 +297,12 @@ export async function countByState(db: Kysely<DB>, workspaceId: string): Promise
 }
 
 /** Deletes a workspace's jobs in `state` (done or dead) last changed before `before`, at most `limit`; returns how many. */
-export async function pruneFinished(
+export function pruneFinished(
   db: Kysely<DB>,
   workspaceId: string,
   state: 'done' | 'dead',
   before: number,
   limit: number,
 ): Promise<number> {
-  const result = await db
-    .deleteFrom('jobs')
-    .where('workspace_id', '=', workspaceId)
-    .where((eb) =>
-      eb(
-        'id',
-        'in',
-        eb
-          .selectFrom('jobs')
-          .select('id')
-          .where('workspace_id', '=', workspaceId)
-          .where('state', '=', state)
-          .where('updated_at', '<', before)
-          .limit(limit),
-      ),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteOlderThan(db, { table: 'jobs', timeColumn: 'updated_at', state }, workspaceId, before, limit);
 }

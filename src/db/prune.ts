@@ -1,0 +1,32 @@
+import { type Kysely, sql } from 'kysely';
+import type { DB } from './schema.ts';
+
+/**
+ * Deletes up to `limit` of a workspace's rows of `table` whose `timeColumn` is before `before`
+ * (and whose `state` is `state`, when given); returns how many. Chunked so that a prune never
+ * holds the writer for long: callers loop until fewer than `limit` come back. The retention
+ * prunes of jobs, alerts and the dev mailbox share it; each store names its own table.
+ */
+export async function deleteOlderThan(
+  db: Kysely<DB>,
+  target: {
+    table: 'jobs' | 'alerts' | 'mailbox_messages';
+    timeColumn: 'updated_at' | 'fired_at' | 'created_at';
+    state?: string;
+  },
+  workspaceId: string,
+  before: number,
+  limit: number,
+): Promise<number> {
+  const table = sql.table(target.table);
+  const stateFilter = target.state === undefined ? sql`` : sql`and state = ${target.state}`;
+  const result = await sql`
+    delete from ${table}
+    where workspace_id = ${workspaceId}
+      and id in (
+        select id from ${table}
+        where workspace_id = ${workspaceId} and ${sql.ref(target.timeColumn)} < ${before} ${stateFilter}
+        limit ${limit}
+      )`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
