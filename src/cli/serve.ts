@@ -1,6 +1,7 @@
 import { parseArgs } from 'node:util';
 import { createHttpApp, createServices } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { releaseStartupMemory } from './startup-memory.ts';
 import { parseConcurrency, startWorker } from './worker.ts';
 
 /** How often decayed temperatures are recorded, in ms. (60,000) */
@@ -26,6 +27,7 @@ export async function runServe(args: string[]): Promise<number> {
     );
   }
   const app = await createHttpApp(services);
+  releaseStartupMemory();
   try {
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {

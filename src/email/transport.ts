@@ -1,4 +1,4 @@
-import { createTransport } from 'nodemailer';
+import type { Transporter } from 'nodemailer';
 import type { Database } from '../db/database.ts';
 import { ConnectionSlots } from './connection-slots.ts';
 import { insertMessage } from './mailbox-store.ts';
@@ -56,32 +56,37 @@ export const SMTP_SEND_BOUND_MS =
  * nodemailer's pooled SMTP transport for an `smtp://` or `smtps://` URL (credentials in the URL,
  * percent-encoded). `smtps://` is TLS from the first byte (default port 465); `smtp://` upgrades
  * with STARTTLS when the server offers it (default port 587). One pool per process: the jobs
- * of every workspace share its connections.
+ * of every workspace share its connections. nodemailer is loaded on the first send: a process
+ * that never sends (an API process, the dev mailbox) does not carry it (about 6 MB).
  */
 export function smtpTransport(smtpUrl: string): MailTransport {
   const url = new URL(smtpUrl);
   const secure = url.protocol === 'smtps:';
-  const transporter = createTransport({
-    pool: true,
-    maxConnections: SMTP_CONNECTIONS,
-    idleTimeout: SMTP_IDLE_MS,
-    host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
-    port: url.port ? Number(url.port) : secure ? 465 : 587,
-    secure,
-    ...(url.username
-      ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
-      : {}),
-    // Fail a dead server fast: the job retries later, and a hung send would hold a worker slot.
-    connectionTimeout: SMTP_CONNECTION_TIMEOUT_MS,
-    greetingTimeout: SMTP_GREETING_TIMEOUT_MS,
-    socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
-    // A connection lost mid-send fails the send instead of starting over on a new connection
-    // (up to 5 times by default): the job's own retry does that, with backoff, in its bound.
-    maxRequeues: 0,
-    // Message content comes from templates and leads: never let it name files or URLs to inline.
-    disableFileAccess: true,
-    disableUrlAccess: true,
-  });
+  let transporter: Promise<Transporter> | undefined;
+  const pool = () =>
+    (transporter ??= import('nodemailer').then(({ createTransport }) =>
+      createTransport({
+        pool: true,
+        maxConnections: SMTP_CONNECTIONS,
+        idleTimeout: SMTP_IDLE_MS,
+        host: url.hostname.replace(/^\[(.*)\]$/, '$1'),
+        port: url.port ? Number(url.port) : secure ? 465 : 587,
+        secure,
+        ...(url.username
+          ? { auth: { user: decodeURIComponent(url.username), pass: decodeURIComponent(url.password) } }
+          : {}),
+        // Fail a dead server fast: the job retries later, and a hung send would hold a worker slot.
+        connectionTimeout: SMTP_CONNECTION_TIMEOUT_MS,
+        greetingTimeout: SMTP_GREETING_TIMEOUT_MS,
+        socketTimeout: SMTP_SOCKET_TIMEOUT_MS,
+        // A connection lost mid-send fails the send instead of starting over on a new connection
+        // (up to 5 times by default): the job's own retry does that, with backoff, in its bound.
+        maxRequeues: 0,
+        // Message content comes from templates and leads: never let it name files or URLs to inline.
+        disableFileAccess: true,
+        disableUrlAccess: true,
+      }),
+    ));
   const slots = new ConnectionSlots(SMTP_CONNECTIONS);
   return {
     name: 'smtp',
@@ -93,7 +98,7 @@ export function smtpTransport(smtpUrl: string): MailTransport {
         throw new Error(`not sent: waiting for an SMTP connection failed (${(error as Error).message})`);
       }
       try {
-        await transporter.sendMail({
+        await (await pool()).sendMail({
           from,
           to: message.to,
           subject: message.subject,
@@ -108,7 +113,7 @@ export function smtpTransport(smtpUrl: string): MailTransport {
       }
     },
     async close() {
-      transporter.close();
+      (await transporter)?.close();
     },
   };
 }
