@@ -8,6 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import { benchmark as formBurst } from './form-burst.ts';
 import { benchmark as importBench } from './import.ts';
 import { benchmark as ingest } from './ingest.ts';
 import { benchmark as jobs } from './jobs.ts';
@@ -36,6 +37,7 @@ const benchmarks: Benchmark[] = [
   scoreExplain,
   jobs,
   speedToLead,
+  formBurst,
 ];
 const resultsDir = path.join(root, 'bench', 'results');
 

@@ -25,21 +25,37 @@ export class Client {
 
   /** POSTs a JSON text already serialised. Never rejects on HTTP errors; rejects on socket errors. */
   post(path: string, json: string): Promise<Reply> {
-    return this.#request('POST', path, json);
+    return this.#request('POST', path, json, 'application/json');
+  }
+
+  /** POSTs a body of any type (a browser's form-encoded submission), with extra headers. */
+  postAs(
+    path: string,
+    body: string,
+    contentType: string,
+    headers: Record<string, string> = {},
+  ): Promise<Reply> {
+    return this.#request('POST', path, body, contentType, headers);
   }
 
   /** GETs `path`. Never rejects on HTTP errors; rejects on socket errors. */
   get(path: string): Promise<Reply> {
-    return this.#request('GET', path, undefined);
+    return this.#request('GET', path, undefined, undefined);
   }
 
-  #request(method: 'GET' | 'POST', path: string, json: string | undefined): Promise<Reply> {
+  #request(
+    method: 'GET' | 'POST',
+    path: string,
+    body: string | undefined,
+    contentType: string | undefined,
+    extra: Record<string, string> = {},
+  ): Promise<Reply> {
     return new Promise((resolve, reject) => {
       const started = performance.now();
-      const headers: Record<string, string | number> = { authorization: this.#auth };
-      if (json !== undefined) {
-        headers['content-type'] = 'application/json';
-        headers['content-length'] = Buffer.byteLength(json);
+      const headers: Record<string, string | number> = { authorization: this.#auth, ...extra };
+      if (body !== undefined) {
+        headers['content-type'] = contentType ?? 'application/json';
+        headers['content-length'] = Buffer.byteLength(body);
       }
       const req = http.request(
         { host: '127.0.0.1', port: this.#port, method, path, agent: this.#agent, headers },
@@ -57,7 +73,7 @@ export class Client {
         },
       );
       req.on('error', reject);
-      req.end(json);
+      req.end(body);
     });
   }
 
