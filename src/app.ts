@@ -3,18 +3,33 @@ import pino from 'pino';
 import { registerAlertRoutes } from './alerts/routes.ts';
 import { createAlertService } from './alerts/service.ts';
 import type { Config } from './config.ts';
+import { registerConsentRoutes } from './consent/routes.ts';
+import { createConsentService } from './consent/service.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { registerMailboxRoutes } from './email/mailbox-routes.ts';
 import { createMailService } from './email/service.ts';
+import { createFollowUps } from './forms/follow-ups.ts';
+import { registerFormPublicRoutes } from './forms/public-routes.ts';
+import { registerQuarantineRoutes } from './forms/quarantine-routes.ts';
+import { createQuarantineService } from './forms/quarantine-service.ts';
+import { registerFormRoutes } from './forms/routes.ts';
+import { createFormService } from './forms/service.ts';
 import { registerHealthRoutes } from './http/health.ts';
 import { createHttpServer } from './http/server.ts';
 import type { HttpApp } from './http/types.ts';
 import { createIdempotencyService } from './idempotency/service.ts';
 import { registerImportRoutes } from './imports/routes.ts';
 import { createImportService } from './imports/service.ts';
+import { registerInboundPublicRoutes } from './inbound/public-routes.ts';
+import { registerInboundRoutes } from './inbound/routes.ts';
+import { createInboundService } from './inbound/service.ts';
 import { registerJobRoutes } from './jobs/routes.ts';
 import { createJobService } from './jobs/service.ts';
+import { createPageHtml } from './landing/page-html.ts';
+import { registerLandingPublicRoutes } from './landing/public-routes.ts';
+import { registerLandingRoutes } from './landing/routes.ts';
+import { createLandingService } from './landing/service.ts';
 import { registerEventRoutes } from './leads/events-routes.ts';
 import { createEventService } from './leads/events-service.ts';
 import { LeadReactions } from './leads/reactions.ts';
@@ -36,6 +51,8 @@ import { registerSlaRoutes } from './sla/routes.ts';
 import { createSlaService } from './sla/service.ts';
 import { registerTaskRoutes } from './tasks/routes.ts';
 import { createTaskService } from './tasks/service.ts';
+import { registerTrackingRoutes } from './tracking/routes.ts';
+import { createTrackingService } from './tracking/service.ts';
 import { registerUserRoutes } from './users/routes.ts';
 import { createUserService } from './users/service.ts';
 import { createTeamService } from './users/teams-service.ts';
@@ -82,6 +99,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
   const imports = createImportService({ database, leads, properties, clock });
+  const tracking = createTrackingService({ database, workspaces, events, scoring, config, clock });
   const webhooks = createWebhookService({ database, clock, jobs, signals, workspaces, leads, scoring });
   // Lead changes become business signals, derived only when a subscriber wants the workspace's.
   reactions.register('signals', async (trx, workspace, changes, now) => {
@@ -131,6 +149,45 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   // Owner alerts: activities and 'became hot' from lead changes; score crossings, SLA warnings from signals.
   reactions.register('alerts', alerts.react);
   signals.subscribe('alerts', alerts.onSignals, alerts.interested);
+  // Consent ledger and double opt-in; the emails a form submission causes.
+  const consent = createConsentService({ database, leads, mail, workspaces, config, clock });
+  const followUps = createFollowUps({ mail, config });
+  // Forms quarantine suspect submissions, and a release submits them through the forms
+  // service: each needs the other, so the quarantine reaches forms through late-bound calls.
+  const quarantine = createQuarantineService({
+    database,
+    workspaces,
+    clock,
+    forms: {
+      get: (workspaceId, formId) => forms.get(workspaceId, formId),
+      submitIn: (trx, workspace, form, submission, options) =>
+        forms.submitIn(trx, workspace, form, submission, options),
+    },
+  });
+  const forms = createFormService({
+    database,
+    workspaces,
+    leads,
+    events,
+    consent,
+    quarantine,
+    followUps,
+    clock,
+  });
+  // Landing pages embed forms of their workspace (`/l/{slug}`).
+  const landing = createLandingService({ database, forms, workspaces, clock });
+  // Ad-platform lead forms and generic JSON senders posting to `/in/{id}`.
+  const inbound = createInboundService({
+    database,
+    jobs,
+    leads,
+    events,
+    workspaces,
+    config,
+    clock,
+    logger,
+    forms,
+  });
   return {
     config,
     clock,
@@ -149,6 +206,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     idempotency,
     events,
     imports,
+    tracking,
     webhooks,
     users,
     teams,
@@ -156,6 +214,12 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     tasks,
     sla,
     alerts,
+    consent,
+    followUps,
+    quarantine,
+    forms,
+    landing,
+    inbound,
   };
 }
 
@@ -172,12 +236,27 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
   registerLeadRoutes(app, { leads, scoring, workspaces, idempotency });
   registerEventRoutes(app, { events: services.events, workspaces, idempotency });
   registerImportRoutes(app, { imports: services.imports, workspaces });
+  registerTrackingRoutes(app, services.tracking);
   registerWebhookRoutes(app, services.webhooks);
   registerUserRoutes(app, { users: services.users, teams: services.teams });
   registerRoutingRoutes(app, { routing: services.routing, workspaces, idempotency });
   registerTaskRoutes(app, services.tasks, services.clock);
   registerSlaRoutes(app, services.sla, services.clock);
   registerAlertRoutes(app, services.alerts);
+  registerConsentRoutes(app, { consent: services.consent, workspaces, idempotency });
+  registerFormRoutes(app, services.forms, config);
+  registerQuarantineRoutes(app, services.quarantine);
+  registerFormPublicRoutes(app, {
+    forms: services.forms,
+    publicUrl: config.publicUrl,
+    clock: services.clock,
+  });
+  // One renderer for the public landing pages and their API preview.
+  const pageHtml = createPageHtml({ forms: services.forms, publicUrl: config.publicUrl });
+  registerLandingRoutes(app, { landing: services.landing, pageHtml, publicUrl: config.publicUrl });
+  registerLandingPublicRoutes(app, { landing: services.landing, pageHtml, publicUrl: config.publicUrl });
+  registerInboundRoutes(app, services.inbound);
+  registerInboundPublicRoutes(app, services.inbound);
   registerScoringRoutes(app, { scoring, rescore: services.rescore, leads, workspaces });
   registerLifecycleRoutes(app, {
     lifecycle: services.lifecycle,

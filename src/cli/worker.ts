@@ -34,7 +34,8 @@ export async function startWorker(services: Services, concurrency?: number): Pro
 
 /**
  * Prunes what grows with traffic past its retention: webhook messages and delivery log,
- * alerts log, dev mailbox (the retentions: webhooks/model.ts, alerts/model.ts, email/service.ts).
+ * alerts log, dev mailbox, form quarantine (the retentions: webhooks/model.ts, alerts/model.ts,
+ * email/service.ts, forms/quarantine-service.ts).
  */
 async function pruneRecords(services: Services): Promise<void> {
   try {
@@ -43,8 +44,9 @@ async function pruneRecords(services: Services): Promise<void> {
       webhooks: await services.webhooks.prune(ids),
       alerts: await services.alerts.prune(ids),
       mailbox: await services.mail.prune(ids),
+      quarantine: await services.quarantine.prune(ids),
     };
-    if (deleted.webhooks + deleted.alerts + deleted.mailbox > 0)
+    if (Object.values(deleted).some((n) => n > 0))
       services.logger.info({ deleted }, 'pruned records past their retention');
   } catch (err) {
     services.logger.error({ err }, 'pruning records past their retention failed');

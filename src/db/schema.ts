@@ -391,6 +391,160 @@ export interface WebhookDeliveryRow {
   next_retry_at: number | null;
 }
 
+export interface LandingPageRow {
+  workspace_id: string;
+  id: string;
+  /** Unique across workspaces: the public address `/l/{slug}`. */
+  slug: string;
+  name: string;
+  /** draft | published | archived */
+  status: string;
+  /** src/landing/model.ts LandingVariant[] */
+  variants: unknown;
+  created_at: number;
+  updated_at: number;
+}
+
+/** A workspace's tracking settings; absent row = the defaults. */
+export interface TrackingSettingsRow {
+  workspace_id: string;
+  /** src/tracking/model.ts UrlRule[] */
+  url_rules: unknown;
+  /** Origins (`https://acme.com`, `https://*.acme.com`) whose pages may send page views; [] = any. */
+  allowed_origins: unknown;
+  updated_at: number;
+}
+
+/** A form submission held as suspected spam (src/forms/quarantine-*.ts). */
+export interface FormQuarantineRow {
+  workspace_id: string;
+  id: string;
+  form_id: string;
+  /** The submitted email, for the review list; null: none given. */
+  email: string | null;
+  /** The whole submission as the form received it, to be submitted again on release. */
+  submission: unknown;
+  /** JSON array of src/forms/spam.ts QuarantineReason. */
+  reasons: unknown;
+  ip: string | null;
+  user_agent: string | null;
+  /** quarantined | released | discarded */
+  status: string;
+  /** The lead the release created or updated. */
+  lead_id: string | null;
+  created_at: number;
+  /** When it was released or discarded. */
+  decided_at: number | null;
+}
+
+/** One recorded consent decision of a lead for a purpose (src/consent/); the latest row is the state. */
+export interface ConsentRow {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  purpose: string;
+  /** granted | pending | withdrawn */
+  status: string;
+  version: string | null;
+  text: string | null;
+  privacy_url: string | null;
+  /** form | api | double_opt_in | import | webhook … */
+  source: string;
+  form_id: string | null;
+  page_url: string | null;
+  ip: string | null;
+  user_agent: string | null;
+  /** The double opt-in confirmation this row waits for (pending) or came from (granted). */
+  confirmation_id: string | null;
+  /** When the decision was made (epoch ms); may be earlier than `created_at` for imported evidence. */
+  recorded_at: number;
+  created_at: number;
+}
+
+/** A double opt-in email's link: `/c/{token}` carries the id and a secret whose hash is kept. */
+export interface ConsentConfirmationRow {
+  workspace_id: string;
+  id: string;
+  lead_id: string;
+  email: string;
+  token_hash: string;
+  created_at: number;
+  expires_at: number;
+  confirmed_at: number | null;
+  confirm_ip: string | null;
+  confirm_user_agent: string | null;
+}
+
+export interface InboundSourceRow {
+  workspace_id: string;
+  id: string;
+  /** facebook | linkedin | generic */
+  kind: string;
+  name: string;
+  /** The `source` captured leads get. */
+  source: string;
+  form_id: string | null;
+  /** JSON object: external field (or JSON path) -> lead field. */
+  field_mapping: unknown;
+  /** JSON object of the kind's non-secret settings. */
+  settings: unknown;
+  /** JSON object of the kind's secrets (app secret, tokens). */
+  secrets: unknown;
+  last_received_at: number | null;
+  created_at: number;
+  updated_at: number;
+}
+
+export interface InboundLeadRow {
+  workspace_id: string;
+  id: string;
+  source_id: string;
+  /** The platform's lead id (leadgen id, form response id) or the generic sender's id. */
+  external_id: string;
+  /** pending | captured | failed */
+  status: string;
+  lead_id: string | null;
+  /** The id of its `form_submitted` activity (`fb:{leadgen_id}`…). */
+  event_id: string;
+  payload: unknown;
+  /** JSON array of { path, message }; null unless failed. */
+  errors: unknown;
+  /** JSON array of { path, message }: fields dropped from the capture. */
+  warnings: unknown;
+  fetch_attempts: number;
+  received_at: number;
+  captured_at: number | null;
+  updated_at: number;
+}
+
+export interface FormRow {
+  workspace_id: string;
+  id: string;
+  /** Unique across workspaces: the public address `/f/{slug}`. */
+  slug: string;
+  name: string;
+  /** active | closed */
+  status: string;
+  /** src/forms/model.ts FormSettings */
+  definition: unknown;
+  /** HMAC key of the form's render tokens; never returned by the API. */
+  secret: string;
+  created_at: number;
+  updated_at: number;
+  archived_at: number | null;
+}
+
+/** One written form submission: what the duplicate window looks back through. */
+export interface FormSubmissionRow {
+  workspace_id: string;
+  form_id: string;
+  id: string;
+  lead_id: string;
+  /** src/forms/model.ts submissionFingerprint */
+  fingerprint: string;
+  created_at: number;
+}
+
 export interface DB {
   workspaces: WorkspaceRow;
   api_keys: ApiKeyRow;
@@ -420,4 +574,13 @@ export interface DB {
   routing_settings: RoutingSettingsRow;
   routing_turns: RoutingTurnRow;
   assignments: AssignmentRow;
+  tracking_settings: TrackingSettingsRow;
+  landing_pages: LandingPageRow;
+  form_quarantine: FormQuarantineRow;
+  consents: ConsentRow;
+  consent_confirmations: ConsentConfirmationRow;
+  inbound_sources: InboundSourceRow;
+  inbound_leads: InboundLeadRow;
+  forms: FormRow;
+  form_submissions: FormSubmissionRow;
 }

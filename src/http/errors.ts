@@ -27,6 +27,19 @@ export const problemTypes = {
   TEAM_NOT_FOUND: { status: 404, title: 'Team not found' },
   TEAM_EXISTS: { status: 409, title: 'A team with this name already exists' },
   ALERT_RULE_NOT_FOUND: { status: 404, title: 'Alert rule not found' },
+  QUARANTINE_NOT_FOUND: { status: 404, title: 'Quarantined submission not found' },
+  // 404 for a link Leadline never made; the confirm page answers 410 for an expired one.
+  CONSENT_TOKEN_INVALID: { status: 404, title: 'Confirmation link invalid or expired' },
+  LANDING_PAGE_NOT_FOUND: { status: 404, title: 'Landing page not found' },
+  LANDING_PAGE_EXISTS: { status: 409, title: 'A landing page with this slug already exists' },
+  INBOUND_SOURCE_NOT_FOUND: { status: 404, title: 'Inbound source not found' },
+  // The sender could not prove it is the platform: bad signature, token or verify token.
+  INBOUND_SIGNATURE_INVALID: { status: 401, title: 'Inbound request not authenticated' },
+  FORM_NOT_FOUND: { status: 404, title: 'Form not found' },
+  FORM_EXISTS: { status: 409, title: 'A form with this slug already exists' },
+  FORM_CLOSED: { status: 410, title: 'The form no longer takes submissions' },
+  FORM_ORIGIN_NOT_ALLOWED: { status: 403, title: 'This site may not use the form' },
+  TRACKING_ORIGIN_NOT_ALLOWED: { status: 403, title: 'This site may not send page views' },
 } as const satisfies Record<ErrorCode, { status: number; title: string }>;
 
 export interface Problem {

@@ -60,12 +60,18 @@ function isStream(value: unknown): boolean {
  * preValidation hook for every route: refuses unstorable text in params, query and body (422),
  * and a streamed (CSV) or multipart body sent to a route that takes a JSON body (415) — those
  * parsers exist for the import routes, and would otherwise reach a JSON schema as a stream.
+ * Form-encoded bodies are for the public pages (hosted forms posted by browsers without
+ * JavaScript): the API takes JSON only, so its schemas never see a body of strings.
  */
 export async function inputGuardHook(request: FastifyRequest): Promise<void> {
   const contentType = request.headers['content-type'] ?? '';
   // Multipart leaves the body empty unless a route asks for its fields as the body.
   const unparsedMultipart = /^\s*multipart\//i.test(contentType) && request.body === undefined;
-  if (request.routeOptions.schema?.body && (isStream(request.body) || unparsedMultipart)) {
+  const formEncoded = /^\s*application\/x-www-form-urlencoded/i.test(contentType);
+  if (
+    request.routeOptions.schema?.body &&
+    (isStream(request.body) || unparsedMultipart || (formEncoded && !request.routeOptions.config?.public))
+  ) {
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'This route takes a JSON body (application/json).');
   }
   const errors = [

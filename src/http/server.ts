@@ -1,3 +1,5 @@
+import cookie from '@fastify/cookie';
+import formbody from '@fastify/formbody';
 import multipart from '@fastify/multipart';
 import rateLimit from '@fastify/rate-limit';
 import swagger from '@fastify/swagger';
@@ -121,6 +123,11 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   await app.register(multipart, { limits: { fileSize: config.bodyLimitBytes * 100, files: 1 } });
   // CSV uploads stream straight to the importer: the route reads the raw request.
   app.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => done(null, payload));
+  // Hosted forms post form-encoded bodies (browsers without JavaScript). The API refuses them
+  // with 415 (input-guard.ts): it takes JSON only.
+  await app.register(formbody);
+  // Public pages read first-party cookies: t.js's `ll_aid`, a landing page's sticky variant.
+  await app.register(cookie);
 
   await app.register(swagger, {
     openapi: {

@@ -241,6 +241,16 @@ export function createEventService({ database, leads, clock, config }: EventServ
     ingestIn,
     identifyIn,
 
+    /**
+     * The lead an anonymous visitor was identified as (the survivor, if that lead was merged),
+     * read in `db` (a transaction, or the database outside one); undefined for a visitor nobody
+     * identified or whose lead is gone.
+     */
+    async leadOfAnonymousIdIn(db: Kysely<DB>, workspaceId: string, anonymousId: string) {
+      const leadId = (await anonymous.findIdentities(db, workspaceId, [anonymousId])).get(anonymousId);
+      return leadId === undefined ? undefined : (await resolveLeadIds(db, workspaceId, [leadId])).get(leadId);
+    },
+
     /** Validates and writes a batch of raw events in one grouped transaction. */
     ingest: (workspace: WorkspaceContext, rawEvents: unknown[]) =>
       database.writes.run((trx) => ingestIn(trx, workspace, rawEvents)),

@@ -203,6 +203,9 @@ export const timelineTypes = [
   'sla_met',
   'sla_breached',
   'alert_sent',
+  'consent_granted',
+  'consent_requested',
+  'consent_withdrawn',
 ] as const;
 
 /** One entry of a lead's timeline (an activity or a system entry). */

@@ -91,6 +91,7 @@ async function snapshot(t: TestApp, fx: Fixture) {
       score: await read(`/api/v1/leads/${lead.id}/score`),
       stages: await read(`/api/v1/leads/${lead.id}/stages`),
       qualification: await read(`/api/v1/leads/${lead.id}/qualification`),
+      consents: await read(`/api/v1/leads/${lead.id}/consents`),
     });
   }
   return {
@@ -100,6 +101,7 @@ async function snapshot(t: TestApp, fx: Fixture) {
     scoringModel: await read('/api/v1/scoring/model'),
     scoringVersions: await read('/api/v1/scoring/model/versions'),
     lifecycleSettings: await read('/api/v1/lifecycle/settings'),
+    trackingSettings: await read('/api/v1/tracking/settings'),
     tasks: await read('/api/v1/tasks?limit=500'),
     slaPolicies: await read('/api/v1/sla/policies'),
     leadSla: await read(`/api/v1/leads/${fx.a.leads[0]!.id}/sla`),
@@ -110,8 +112,14 @@ async function snapshot(t: TestApp, fx: Fixture) {
     routingSettings: await read('/api/v1/routing/settings'),
     webhooks: await read('/api/v1/webhooks'),
     alertRules: await read('/api/v1/alerts/rules'),
+    landingPages: await read('/api/v1/landing-pages'),
+    quarantine: await read('/api/v1/forms/quarantine?limit=500'),
+    forms: await read('/api/v1/forms?includeArchived=true&limit=500'),
+    formSubmissions: await read(`/api/v1/forms/${await aFormId(t, fx)}/submissions?limit=500`),
     alerts: await read('/api/v1/alerts?limit=500'),
     mailbox: await read('/api/v1/mailbox'),
+    inboundSources: await read('/api/v1/inbound-sources'),
+    inboundLeads: await read(`/api/v1/inbound-sources/${await aInboundId(t, fx)}/leads?limit=500`),
     list: await read('/api/v1/leads?includeArchived=true&limit=500'),
     leads,
     export: (await call(t, fx.a.key, 'GET', '/api/v1/exports/leads?format=jsonl')).body,
@@ -293,6 +301,53 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     const response = await call(t, fx.b.key, 'GET', '/api/v1/sla/metrics');
     assert.equal(response.statusCode, 200);
     assert.ok(!response.body.includes('a-policy'));
+  },
+  // Landing pages. A has the page `a-landing` embedding its form `a-landing-form`.
+  'POST /api/v1/landing-pages': async (t, fx) => {
+    // B cannot embed A's form; A's slug is taken (slugs are global), which says nothing of A.
+    const foreignForm = await call(t, fx.b.key, 'POST', '/api/v1/landing-pages', {
+      slug: 'b-landing',
+      name: 'B',
+      variants: [{ key: 'a', headline: 'B', formSlug: 'a-landing-form' }],
+    });
+    assert.equal(foreignForm.statusCode, 422, foreignForm.body);
+    assert.equal(foreignForm.json().errors[0].path, '/variants/0/formSlug');
+    const takenSlug = await call(t, fx.b.key, 'POST', '/api/v1/landing-pages', {
+      slug: 'a-landing',
+      name: 'B',
+      variants: [{ key: 'a', headline: 'B' }],
+    });
+    assert.equal(takenSlug.statusCode, 409, takenSlug.body);
+    assert.ok(!takenSlug.body.includes('a-secret-headline'));
+  },
+  'GET /api/v1/landing-pages': async (t, fx) => {
+    for (const status of ['', '?status=published', '?status=archived', '?status=draft']) {
+      const response = await call(t, fx.b.key, 'GET', `/api/v1/landing-pages${status}`);
+      assert.equal(response.statusCode, 200, response.body);
+      assert.ok(!response.body.includes('a-landing'), status);
+    }
+  },
+  'GET /api/v1/landing-pages/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'GET', `/api/v1/landing-pages/${await aLandingPage(t, fx)}`));
+  },
+  'GET /api/v1/landing-pages/:id/preview': async (t, fx) => {
+    const response = await call(
+      t,
+      fx.b.key,
+      'GET',
+      `/api/v1/landing-pages/${await aLandingPage(t, fx)}/preview`,
+    );
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-secret-headline'));
+  },
+  'PATCH /api/v1/landing-pages/:id': async (t, fx) => {
+    const id = await aLandingPage(t, fx);
+    assertNotFound(await call(t, fx.b.key, 'PATCH', `/api/v1/landing-pages/${id}`, { name: 'Hijacked' }));
+  },
+  'DELETE /api/v1/landing-pages/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/landing-pages/${await aLandingPage(t, fx)}`));
+    const page = await t.app.inject({ method: 'GET', url: '/l/a-landing' });
+    assert.equal(page.statusCode, 200, 'A’s page is still live');
   },
   'POST /api/v1/leads': async (t, fx) => {
     const [a1] = fx.a.leads;
@@ -702,11 +757,172 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     const byLead = await call(t, fx.b.key, 'GET', `/api/v1/alerts?leadId=${fx.a.leads[0]!.id}`);
     assert.deepEqual(byLead.json().data, []);
   },
+  // Website tracking. A has its own URL rule ('a_only_guide') and allowed origin (acme-a.io).
+  // Forms. A has 'a-secret-form' (slug a-form) with one submission.
+  'POST /api/v1/forms': async (t, fx) => {
+    const fields = [{ name: 'email', type: 'email', maps: 'email' }];
+    // Slugs are global: A's is taken for B too, and the answer says nothing else of A's form.
+    const taken = await call(t, fx.b.key, 'POST', '/api/v1/forms', { name: 'B', slug: 'a-form', fields });
+    assert.equal(taken.statusCode, 409, taken.body);
+    assert.ok(!taken.body.includes('a-secret-form') && !taken.body.includes(await aFormId(t, fx)));
+    const own = await call(t, fx.b.key, 'POST', '/api/v1/forms', { name: 'B form', slug: 'b-form', fields });
+    assert.equal(own.statusCode, 201, own.body);
+  },
+  'GET /api/v1/forms': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/forms?includeArchived=true&limit=500');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes('a-secret-form'));
+    assert.ok(!response.body.includes(await aFormId(t, fx)));
+  },
+  'GET /api/v1/forms/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/forms/${await aFormId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-secret-form'));
+  },
+  'PATCH /api/v1/forms/:id': async (t, fx) => {
+    const url = `/api/v1/forms/${await aFormId(t, fx)}`;
+    assertNotFound(await call(t, fx.b.key, 'PATCH', url, { notify: ['mallory@b.io'], status: 'closed' }));
+  },
+  'DELETE /api/v1/forms/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/forms/${await aFormId(t, fx)}`));
+    const page = await t.app.inject({ method: 'GET', url: '/f/a-form' });
+    assert.equal(page.statusCode, 200, 'A’s form still takes submissions');
+  },
+  'GET /api/v1/forms/:id/submissions': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/forms/${await aFormId(t, fx)}/submissions`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes(fx.a.leads[0]!.id));
+  },
+  // Form quarantine. A holds a bot's submission from 'a-spam@acme-a.io'.
+  'GET /api/v1/forms/quarantine': async (t, fx) => {
+    const aFormId = (await call(t, fx.a.key, 'GET', '/api/v1/forms/quarantine')).json().data[0].formId;
+    for (const query of ['', '?status=quarantined', `?formId=${aFormId}`]) {
+      const response = await call(t, fx.b.key, 'GET', `/api/v1/forms/quarantine${query}`);
+      assert.equal(response.statusCode, 200, response.body);
+      assert.ok(!response.body.includes('a-spam@acme-a.io'), query);
+    }
+  },
+  'GET /api/v1/forms/quarantine/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/forms/quarantine/${await aQuarantineId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-spam@acme-a.io'));
+  },
+  'POST /api/v1/forms/quarantine/:id/release': async (t, fx) => {
+    const id = await aQuarantineId(t, fx);
+    assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/forms/quarantine/${id}/release`));
+    const bLeads = (await call(t, fx.b.key, 'GET', '/api/v1/leads?limit=500')).body;
+    assert.ok(!bLeads.includes('a-spam@acme-a.io'), 'nothing was submitted into B');
+  },
+  'POST /api/v1/forms/quarantine/:id/discard': async (t, fx) => {
+    assertNotFound(
+      await call(t, fx.b.key, 'POST', `/api/v1/forms/quarantine/${await aQuarantineId(t, fx)}/discard`),
+    );
+  },
+  // Consent: A's a1 granted 'a_only_purpose' ('a-secret-consent').
+  'GET /api/v1/leads/:id/consents': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/leads/${fx.a.leads[0]!.id}/consents`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-secret-consent'));
+  },
+  'POST /api/v1/leads/:id/consents': async (t, fx) => {
+    for (const body of [
+      { purpose: 'a_only_purpose', status: 'withdrawn' },
+      { purpose: 'b_purpose', status: 'granted', text: 'B', version: 'v1', doubleOptIn: true },
+    ])
+      assertNotFound(await call(t, fx.b.key, 'POST', `/api/v1/leads/${fx.a.leads[0]!.id}/consents`, body));
+  },
+  'GET /api/v1/tracking/settings': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/tracking/settings');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes('a_only_guide'));
+    assert.ok(!response.body.includes('acme-a.io'));
+  },
+  'PUT /api/v1/tracking/settings': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'PUT', '/api/v1/tracking/settings', {
+      urlRules: [{ match: '/b-pricing*', activity: 'pricing_viewed' }],
+      allowedOrigins: ['https://tenant-b.io'],
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    // B's page views go to B under B's origins; A's settings do not apply to them.
+    const collected = await t.app.inject({
+      method: 'POST',
+      url: '/t/collect',
+      headers: { 'content-type': 'text/plain', origin: 'https://acme-a.io' },
+      payload: JSON.stringify({
+        w: 'tenant-b',
+        a: 'b-visitor-0000000001',
+        e: [{ t: 'page_view', i: 'b-hit-0001', u: 'https://acme-a.io/guides/x', ts: 1 }],
+      }),
+    });
+    assert.equal(collected.statusCode, 403, collected.body);
+  },
+  // Inbound sources. A has a generic source ('a-inbound') with one failed external lead.
+  'GET /api/v1/inbound-sources': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', '/api/v1/inbound-sources');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.ok(!response.body.includes('a-inbound'));
+    assert.ok(!response.body.includes(await aInboundId(t, fx)));
+  },
+  'POST /api/v1/inbound-sources': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'POST', '/api/v1/inbound-sources', {
+      kind: 'generic',
+      name: 'b-inbound',
+    });
+    assert.equal(response.statusCode, 201, response.body);
+  },
+  'GET /api/v1/inbound-sources/:id': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/inbound-sources/${await aInboundId(t, fx)}`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-inbound'));
+  },
+  'PATCH /api/v1/inbound-sources/:id': async (t, fx) => {
+    const url = `/api/v1/inbound-sources/${await aInboundId(t, fx)}`;
+    const patch = { name: 'b was here', secrets: { token: 'b'.repeat(20) } };
+    assertNotFound(await call(t, fx.b.key, 'PATCH', url, patch));
+  },
+  'DELETE /api/v1/inbound-sources/:id': async (t, fx) => {
+    assertNotFound(await call(t, fx.b.key, 'DELETE', `/api/v1/inbound-sources/${await aInboundId(t, fx)}`));
+  },
+  'GET /api/v1/inbound-sources/:id/leads': async (t, fx) => {
+    const source = await aInboundId(t, fx);
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/inbound-sources/${source}/leads`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-inbound-lead'));
+  },
+  'POST /api/v1/inbound-sources/:id/leads/:leadId/retry': async (t, fx) => {
+    const source = await aInboundId(t, fx);
+    const [entry] = (await call(t, fx.a.key, 'GET', `/api/v1/inbound-sources/${source}/leads`)).json().data;
+    const url = `/api/v1/inbound-sources/${source}/leads/${entry.id}/retry`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url));
+  },
 };
+
+/** The id of A's inbound source, read with A's key. */
+async function aInboundId(t: TestApp, fx: Fixture): Promise<string> {
+  return (await call(t, fx.a.key, 'GET', '/api/v1/inbound-sources')).json().data[0].id;
+}
 
 /** The id of A's webhook subscription, read with A's key. */
 async function aWebhookId(t: TestApp, fx: Fixture): Promise<string> {
   return (await call(t, fx.a.key, 'GET', '/api/v1/webhooks')).json().data[0].id;
+}
+
+/** The id of A's quarantined submission (from a-spam@acme-a.io), read with A's key. */
+async function aQuarantineId(t: TestApp, fx: Fixture): Promise<string> {
+  const entries = (await call(t, fx.a.key, 'GET', '/api/v1/forms/quarantine')).json().data;
+  return entries.find((e: { email: string }) => e.email === 'a-spam@acme-a.io').id;
+}
+
+/** The id of A's form `a-form`, read with A's key. */
+async function aFormId(t: TestApp, fx: Fixture): Promise<string> {
+  const forms = (await call(t, fx.a.key, 'GET', '/api/v1/forms?limit=500')).json().data;
+  return forms.find((f: { slug: string }) => f.slug === 'a-form').id;
+}
+
+/** The id of A's landing page `a-landing`, read with A's key. */
+async function aLandingPage(t: TestApp, fx: Fixture): Promise<string> {
+  const pages = (await call(t, fx.a.key, 'GET', '/api/v1/landing-pages')).json().data;
+  return pages.find((p: { slug: string }) => p.slug === 'a-landing').id;
 }
 
 /** The id of A's own alert rule, read with A's key. */
@@ -838,6 +1054,72 @@ async function setUp(t: TestApp): Promise<Fixture> {
       },
     ]);
   });
+
+  const aTracking = await call(t, aKey, 'PUT', '/api/v1/tracking/settings', {
+    urlRules: [{ match: '/guides/*', activity: 'custom', name: 'a_only_guide' }],
+    allowedOrigins: ['https://acme-a.io'],
+  });
+  assert.equal(aTracking.statusCode, 200, aTracking.body);
+
+  // A's landing page, embedding a form of A's.
+  await post(aKey, '/api/v1/forms', {
+    name: 'A landing form',
+    slug: 'a-landing-form',
+    fields: [{ name: 'email', type: 'email', required: true, maps: 'email' }],
+  });
+  await post(aKey, '/api/v1/landing-pages', {
+    slug: 'a-landing',
+    name: 'A landing page',
+    variants: [{ key: 'a', headline: 'a-secret-headline', formSlug: 'a-landing-form' }],
+  });
+
+  // A's quarantine holds a bot's submission (no render token) to A's form; a1 granted a consent.
+  const aQuarantineForm = await post(aKey, '/api/v1/forms', {
+    name: 'A quarantine form',
+    slug: 'a-quarantine-form',
+    fields: [{ name: 'email', type: 'email', required: true, maps: 'email' }],
+  });
+  const spam = await t.app.inject({
+    method: 'POST',
+    url: '/f/a-quarantine-form',
+    headers: { 'content-type': 'application/json' },
+    payload: { email: 'a-spam@acme-a.io' },
+  });
+  assert.equal(spam.statusCode, 200, spam.body);
+  const aQuarantine = await call(t, aKey, 'GET', `/api/v1/forms/quarantine?formId=${aQuarantineForm.id}`);
+  assert.equal(aQuarantine.json().data.length, 1, aQuarantine.body);
+  await post(aKey, `/api/v1/leads/${a1.id}/consents`, {
+    purpose: 'a_only_purpose',
+    status: 'granted',
+    text: 'a-secret-consent',
+    version: 'v1',
+  });
+
+  // A's own form ('a-secret-form') with one submission, by a1.
+  const aForm = await post(aKey, '/api/v1/forms', {
+    name: 'a-secret-form',
+    slug: 'a-form',
+    fields: [{ name: 'email', type: 'email', required: true, maps: 'email' }],
+    spam: { minFillSeconds: 0 },
+  });
+  const aSubmission = await t.app.inject({
+    method: 'POST',
+    url: '/f/a-form',
+    headers: { 'content-type': 'application/json' },
+    payload: { email: a1.email },
+  });
+  assert.equal(aSubmission.statusCode, 200, aSubmission.body);
+  assert.equal((await call(t, aKey, 'GET', `/api/v1/forms/${aForm.id}/submissions`)).json().data.length, 1);
+
+  // A's inbound source ('a-inbound') and one external lead it could not capture (no email).
+  const aInbound = await post(aKey, '/api/v1/inbound-sources', { kind: 'generic', name: 'a-inbound' });
+  const aDelivery = await t.app.inject({
+    method: 'POST',
+    url: `/in/${aInbound.source.id}`,
+    headers: { 'content-type': 'application/json', authorization: `Bearer ${aInbound.secrets.token}` },
+    payload: { id: 'a-inbound-lead', company: 'Acme A' },
+  });
+  assert.equal(aDelivery.json().failed, 1, aDelivery.body);
 
   const bWorkspace = await t.services.workspaces.createWorkspace('tenant-b', 'Tenant B');
   const { key: bKey } = await t.services.workspaces.createKey(bWorkspace.id, 'b admin', 'admin');

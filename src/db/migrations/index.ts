@@ -9,6 +9,11 @@ import { usersRouting } from './2026-11-23T1500-users-routing.ts';
 import { webhooks } from './2026-11-23T1600-webhooks.ts';
 import { mailAlerts } from './2026-11-23T1700-mail-alerts.ts';
 import { tasksSla } from './2026-11-23T1800-tasks-sla.ts';
+import { forms } from './2026-11-23T1900-forms.ts';
+import { quarantineConsents } from './2026-11-23T1910-quarantine-consents.ts';
+import { tracking } from './2026-11-23T1920-tracking.ts';
+import { landingPages } from './2026-11-23T1930-landing-pages.ts';
+import { inboundSources } from './2026-11-23T1940-inbound-sources.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -24,4 +29,9 @@ export const migrations: Migration[] = [
   webhooks,
   mailAlerts,
   tasksSla,
+  forms,
+  quarantineConsents,
+  tracking,
+  landingPages,
+  inboundSources,
 ];

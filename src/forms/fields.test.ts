@@ -1,0 +1,168 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { captureErrorsAsFieldErrors, fitAnswers, parseSubmission, readValues } from './fields.ts';
+import type { FormField } from './model.ts';
+
+describe('readValues', () => {
+  it('reads flat bodies and { fields } bodies alike, as text', () => {
+    assert.deepEqual(readValues({ email: 'a@x.io', size: 40, ok: true, none: null, tags: ['a', 2] }), {
+      ok: true,
+      values: { email: 'a@x.io', size: '40', ok: 'true', tags: ['a', '2'] },
+    });
+    assert.deepEqual(readValues({ fields: { email: 'a@x.io' } }), { ok: true, values: { email: 'a@x.io' } });
+  });
+
+  it('refuses what is not a flat object of values, naming the field', () => {
+    assert.deepEqual(readValues('email=a'), {
+      ok: false,
+      errors: [{ path: '/fields', message: 'must be an object of field names and values' }],
+    });
+    const nested = readValues({ email: { $gt: '' }, tags: [['x']] });
+    assert.deepEqual(nested.ok ? [] : nested.errors.map((e) => e.path), ['/fields/email', '/fields/tags']);
+  });
+});
+
+const fields: FormField[] = [
+  { name: 'email', type: 'email', required: true, maps: 'email' },
+  { name: 'phone', type: 'phone', maps: 'phone' },
+  { name: 'size', type: 'number', maps: 'companySize' },
+  { name: 'country', type: 'country', maps: 'country' },
+  { name: 'plan', type: 'select', maps: 'properties.plan', options: [{ value: 'pro', label: 'Pro' }] },
+  {
+    name: 'topics',
+    type: 'multi-select',
+    options: [
+      { value: 'a', label: 'A' },
+      { value: 'b', label: 'B' },
+    ],
+  },
+  { name: 'agree', type: 'checkbox', required: true },
+  { name: 'code', type: 'text', validation: { pattern: '[A-Z]{3}', minLength: 3 } },
+  { name: 'note', type: 'textarea', validation: { maxLength: 10 } },
+  { name: 'seats', type: 'number', validation: { min: 1, max: 100 } },
+  { name: 'campaign', type: 'hidden', defaultValue: 'spring', maps: 'properties.campaign' },
+];
+const form = {
+  fields,
+  consents: [
+    { purpose: 'terms', text: 'Terms', version: '1', required: true },
+    { purpose: 'news', text: 'News', version: '2' },
+  ],
+  source: 'newsletter',
+};
+
+describe('parseSubmission', () => {
+  it('types and normalises each value, fills the capture and keeps the other answers', () => {
+    const parsed = parseSubmission(
+      form,
+      fields,
+      {
+        email: ' Ada@Example.COM ',
+        phone: '020 7946 0958',
+        size: '40',
+        country: 'Germany',
+        plan: 'pro',
+        topics: ['b', 'a', 'b'],
+        agree: 'on',
+        code: 'ABC',
+        note: 'short',
+        seats: '12',
+        _ll_consent_terms: 'on',
+        _ll_page: 'https://www.example.com/p?utm_source=x',
+        _ll_ref: 'javascript:alert(1)',
+        _ll_aid: 'v1',
+        utm_source: 'google',
+        _ll_hp: '',
+      },
+      { defaultCountry: 'GB' },
+    );
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    assert.deepEqual(parsed.value.capture, {
+      email: 'ada@example.com',
+      phone: '+442079460958',
+      companySize: 40,
+      country: 'DE',
+      source: 'newsletter',
+      utm: { source: 'google' },
+      landingPage: 'https://www.example.com/p?utm_source=x',
+      properties: { plan: 'pro', campaign: 'spring' },
+    });
+    assert.deepEqual(parsed.value.answers, {
+      topics: ['b', 'a'],
+      agree: true,
+      code: 'ABC',
+      note: 'short',
+      seats: 12,
+    });
+    assert.deepEqual(
+      parsed.value.consents.map((c) => c.purpose),
+      ['terms'],
+    );
+    assert.equal(parsed.value.meta.referrer, undefined, 'a referrer that is not an http URL is dropped');
+    assert.equal(parsed.value.meta.anonymousId, 'v1');
+    assert.equal(parsed.value.emailDisposable, false);
+  });
+
+  it('reports every problem at /fields/<name>, in the person’s words', () => {
+    const parsed = parseSubmission(form, fields, {
+      email: 'nope',
+      phone: '12',
+      size: '4.5',
+      country: 'Atlantis',
+      plan: 'gold',
+      topics: ['c'],
+      code: 'abc',
+      note: 'far too long for this',
+      seats: '0',
+    });
+    assert.ok(!parsed.ok);
+    assert.deepEqual(parsed.errors, [
+      { path: '/fields/email', message: 'Enter a valid email address.' },
+      { path: '/fields/phone', message: 'Enter a valid phone number, with its country code.' },
+      { path: '/fields/size', message: 'Enter a whole number.' },
+      { path: '/fields/country', message: 'Choose a country from the list.' },
+      { path: '/fields/plan', message: 'Choose one of the options.' },
+      { path: '/fields/topics', message: 'Choose among the options.' },
+      { path: '/fields/agree', message: 'Tick this box to continue.' },
+      { path: '/fields/code', message: 'Use the format asked for.' },
+      { path: '/fields/note', message: 'Use at most 10 characters.' },
+      { path: '/fields/seats', message: 'Enter a number of at least 1.' },
+      { path: '/fields/_ll_consent_terms', message: 'Tick this box to continue.' },
+    ]);
+  });
+
+  it('requires only the required fields that were shown', () => {
+    const shown = fields.filter((f) => f.name !== 'agree');
+    const parsed = parseSubmission(form, shown, { email: 'a@x.io', _ll_consent_terms: 'true' });
+    assert.ok(parsed.ok, JSON.stringify(parsed));
+    const missing = parseSubmission(form, shown, { _ll_consent_terms: 'true' });
+    assert.deepEqual(missing.ok ? [] : missing.errors, [
+      { path: '/fields/email', message: 'This field is required.' },
+    ]);
+  });
+});
+
+describe('error paths and answers', () => {
+  it('re-addresses lead errors to the fields that fill them', () => {
+    assert.deepEqual(
+      captureErrorsAsFieldErrors({ fields }, [
+        { path: '/email', message: 'm1' },
+        { path: '/properties/plan', message: 'm2' },
+        { path: '/website', message: 'm3' },
+      ]),
+      [
+        { path: '/fields/email', message: 'm1' },
+        { path: '/fields/plan', message: 'm2' },
+        { path: '/fields', message: 'm3' },
+      ],
+    );
+  });
+
+  it('cuts the longest answers until they fit the activity', () => {
+    const fitted = fitAnswers({ a: 'x'.repeat(10_000), b: 'short', c: ['1', '2'] }, 2_000);
+    assert.ok(Buffer.byteLength(JSON.stringify(fitted)) <= 2_000);
+    assert.equal(fitted.b, 'short');
+    assert.deepEqual(fitted.c, ['1', '2']);
+    assert.ok(String(fitted.a).endsWith('…'));
+  });
+});

@@ -1,0 +1,173 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import type { Lead } from '../leads/model.ts';
+import {
+  checkFormSettings,
+  defaultSpamSettings,
+  type FormField,
+  type FormSettings,
+  fieldsToShow,
+  isOpen,
+  isUnsafePattern,
+  normaliseOrigin,
+  originAllowed,
+  submissionFingerprint,
+} from './model.ts';
+
+const settings = (extra: Partial<FormSettings> = {}): FormSettings => ({
+  fields: [{ name: 'email', type: 'email', maps: 'email', required: true }],
+  consents: [],
+  submitLabel: null,
+  thankYou: null,
+  leadMagnet: null,
+  notify: [],
+  doubleOptIn: false,
+  allowedOrigins: [],
+  progressive: null,
+  spam: defaultSpamSettings,
+  source: null,
+  ...extra,
+});
+
+describe('origins', () => {
+  it('normalises origins as browsers send them, and refuses paths and other schemes', () => {
+    assert.equal(normaliseOrigin('HTTPS://WWW.Example.COM/'), 'https://www.example.com');
+    assert.equal(normaliseOrigin('https://example.com:443'), 'https://example.com');
+    assert.equal(normaliseOrigin('http://localhost:8080'), 'http://localhost:8080');
+    assert.equal(normaliseOrigin('https://*.example.com'), 'https://*.example.com');
+    assert.equal(normaliseOrigin('https://example.com/path'), undefined);
+    assert.equal(normaliseOrigin('ftp://example.com'), undefined);
+    assert.equal(normaliseOrigin('https://example.com:99999'), undefined);
+  });
+
+  it('allows exact origins and subdomains of a wildcard, never the bare domain or another scheme or port', () => {
+    const allowed = ['https://www.example.com', 'https://*.example.org'];
+    assert.ok(originAllowed(allowed, 'https://www.example.com'));
+    assert.ok(originAllowed(allowed, 'https://blog.example.org'));
+    assert.ok(originAllowed(allowed, 'https://a.b.example.org'));
+    assert.ok(!originAllowed(allowed, 'https://example.org'));
+    assert.ok(!originAllowed(allowed, 'https://evilexample.org'));
+    assert.ok(!originAllowed(allowed, 'http://www.example.com'));
+    assert.ok(!originAllowed(allowed, 'https://www.example.com:8443'));
+    assert.ok(!originAllowed(allowed, 'https://blog.example.org:8443'));
+    assert.ok(!originAllowed(allowed, 'null'));
+    assert.ok(!originAllowed(allowed, 'https://*.example.org'), 'a pattern is not an origin');
+    assert.ok(!originAllowed([], 'https://www.example.com'));
+  });
+});
+
+describe('isUnsafePattern', () => {
+  it('refuses nested repetitions that can backtrack for ever, keeps ordinary patterns', () => {
+    for (const bad of ['(a+)+$', '(\\w*)*', '(a|aa)+', '((ab)*c)+', '(?:x+y?)+'])
+      assert.ok(isUnsafePattern(bad), bad);
+    for (const good of ['[A-Z]{2}[0-9]{4}', '\\d{5}(-\\d{4})?', '(ab)+', '[(+]+', 'a+b*', '(\\+)+'])
+      assert.ok(!isUnsafePattern(good), good);
+  });
+});
+
+describe('checkFormSettings', () => {
+  it('accepts a sound definition', () => {
+    assert.deepEqual(checkFormSettings(settings()), []);
+  });
+
+  it('needs email or phone, maps each target once and by a fitting type', () => {
+    const errors = checkFormSettings(
+      settings({
+        fields: [
+          { name: 'note', type: 'textarea', maps: 'company' },
+          { name: 'org', type: 'text', maps: 'company' },
+          { name: 'size', type: 'checkbox', maps: 'companySize' },
+          { name: 'x', type: 'text', maps: 'nickname' },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      errors.map((e) => e.path),
+      ['/fields/1/maps', '/fields/2/maps', '/fields/3/maps', '/fields'],
+    );
+  });
+
+  it('wants double opt-in forms to collect an email, and checks the progressive queue', () => {
+    const phoneOnly = settings({
+      fields: [{ name: 'phone', type: 'phone', maps: 'phone' }],
+      consents: [{ purpose: 'news', text: 'News', version: '1' }],
+      doubleOptIn: true,
+      progressive: { queue: ['phone'] },
+    });
+    assert.deepEqual(
+      checkFormSettings(phoneOnly).map((e) => e.path),
+      ['/doubleOptIn', '/progressive/queue/0'],
+    );
+  });
+});
+
+const lead = (known: Partial<Lead>): Lead => ({ properties: {}, ...known }) as Lead;
+
+describe('fieldsToShow', () => {
+  const fields: FormField[] = [
+    { name: 'email', type: 'email', maps: 'email' },
+    { name: 'first', type: 'text', maps: 'firstName' },
+    { name: 'company', type: 'text', maps: 'company' },
+    { name: 'ref', type: 'hidden', defaultValue: 'x' },
+    { name: 'comment', type: 'textarea' },
+    { name: 'title', type: 'text', maps: 'jobTitle' },
+    { name: 'plan', type: 'text', maps: 'properties.plan' },
+    { name: 'city', type: 'text', maps: 'city' },
+  ];
+  const form = { fields, progressive: { queue: ['title', 'plan', 'city'] } };
+  const names = (list: FormField[]) => list.map((f) => f.name);
+
+  it('shows a new visitor the fields outside the queue', () => {
+    assert.deepEqual(names(fieldsToShow(form, undefined)), ['email', 'first', 'company', 'ref', 'comment']);
+    assert.deepEqual(
+      names(fieldsToShow({ fields, progressive: null }, lead({ firstName: 'Ada' }))),
+      names(fields),
+    );
+  });
+
+  it('replaces what is known by the next unknown fields of the queue; email, hidden and unmapped fields stay', () => {
+    const ada = lead({
+      email: 'a@x.io',
+      firstName: 'Ada',
+      company: 'AE',
+      jobTitle: null,
+      properties: { plan: 'pro' },
+    });
+    assert.deepEqual(names(fieldsToShow(form, ada)), ['email', 'ref', 'comment', 'title', 'city']);
+  });
+
+  it('stops at maxFields visible fields', () => {
+    const ada = lead({ email: 'a@x.io', firstName: 'Ada', company: 'AE' });
+    const capped = { fields, progressive: { queue: ['title', 'plan', 'city'], maxFields: 3 } };
+    assert.deepEqual(names(fieldsToShow(capped, ada)), ['email', 'ref', 'comment', 'title']);
+  });
+});
+
+describe('submissions', () => {
+  const form = {
+    id: 'f1',
+    fields: [
+      { name: 'email', type: 'email' as const },
+      { name: 'tags', type: 'multi-select' as const },
+    ],
+  };
+
+  it('fingerprints the answers, not the reserved fields, case, spacing or list order', () => {
+    const a = submissionFingerprint(form, {
+      email: 'Ada@x.io ',
+      tags: ['b', 'a'],
+      _ll_ts: '1',
+      _ll_page: 'p',
+    });
+    const b = submissionFingerprint(form, { email: 'ada@x.io', tags: ['a', 'b'], _ll_ts: '2' });
+    assert.equal(a, b);
+    assert.notEqual(a, submissionFingerprint(form, { email: 'grace@x.io', tags: ['a', 'b'] }));
+    assert.notEqual(a, submissionFingerprint({ ...form, id: 'f2' }, { email: 'ada@x.io', tags: ['a', 'b'] }));
+  });
+
+  it('takes submissions only while active and not archived', () => {
+    assert.ok(isOpen({ status: 'active', archivedAt: null }));
+    assert.ok(!isOpen({ status: 'closed', archivedAt: null }));
+    assert.ok(!isOpen({ status: 'active', archivedAt: 1 }));
+  });
+});

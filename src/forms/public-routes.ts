@@ -1,0 +1,358 @@
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import Type from 'typebox';
+import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
+import { problem, sendProblem } from '../http/errors.ts';
+import type { HttpApp } from '../http/types.ts';
+import { readValues } from './fields.ts';
+import { escapeHtml, htmlDocument, messagePage } from './html.ts';
+import {
+  consentField,
+  type Form,
+  type FormField,
+  isOpen,
+  originAllowed,
+  reserved,
+  type Submission,
+  type SubmittedValues,
+  type UtmField,
+  utmFields,
+} from './model.ts';
+import { autocompleteFor, fieldLabel, renderFormHtml } from './render.ts';
+import type { FormService } from './service.ts';
+
+export interface FormPublicDeps {
+  forms: FormService;
+  /** `LEADLINE_PUBLIC_URL`: the hosted page's own origin, and the base of absolute links. */
+  publicUrl: string;
+  clock: () => number;
+}
+
+/** t.js's first-party anonymous id cookie: set on Leadline's origin by its landing pages. */
+const ANONYMOUS_ID_COOKIE = 'll_aid';
+/** Largest submission body. (64 KiB: a long textarea and every reserved field fit many times) */
+const SUBMISSION_BODY_LIMIT = 64 * 1024;
+/** How long browsers may reuse a preflight answer. (10 min) */
+const PREFLIGHT_MAX_AGE = 600;
+
+const SlugParams = Type.Object({ slug: Type.String({ maxLength: 64 }) });
+
+const firstValue = (value: unknown): string | undefined => {
+  const one = Array.isArray(value) ? value[0] : value;
+  return typeof one === 'string' && one !== '' ? one : undefined;
+};
+
+/**
+ * Does the client want JSON back? A JSON body, or `Accept: application/json` (embed.js, API
+ * clients, the benchmark). Browsers navigating with a form-encoded post ask for HTML.
+ */
+function wantsJson(request: FastifyRequest): boolean {
+  const type = request.headers['content-type'] ?? '';
+  if (/^\s*application\/(?:[\w.+-]*\+)?json/i.test(type)) return true;
+  return /application\/json/i.test(request.headers.accept ?? '');
+}
+
+function sendHtml(
+  reply: FastifyReply,
+  status: number,
+  html: string,
+  formAction: string[] = [],
+): FastifyReply {
+  return reply
+    .status(status)
+    .header('content-type', 'text/html; charset=utf-8')
+    .header('cache-control', 'no-store')
+    .header('x-content-type-options', 'nosniff')
+    .header('referrer-policy', 'strict-origin-when-cross-origin')
+    .header(
+      'content-security-policy',
+      // No script at all; the form may post to Leadline and follow a redirect to the thank-you URL.
+      `default-src 'none'; style-src 'unsafe-inline'; img-src 'self' https: data:; base-uri 'none'; form-action 'self'${formAction.map((o) => ` ${o}`).join('')}`,
+    )
+    .send(html);
+}
+
+/** The origin of an http(s) URL, for CSP; undefined when it is not one. */
+function originOf(url: string | undefined): string | undefined {
+  if (!url) return undefined;
+  try {
+    const parsed = new URL(url);
+    return parsed.protocol === 'https:' || parsed.protocol === 'http:' ? parsed.origin : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** The thank-you text: the form's, or one that says what happens next. */
+function thankYouMessage(form: Form): string {
+  if (form.thankYou?.message) return form.thankYou.message;
+  if (form.doubleOptIn && form.consents.length > 0)
+    return 'Thank you! Please check your inbox and confirm your email address.';
+  return 'Thank you! We have received your submission.';
+}
+
+function leadMagnetHtml(form: Form): string {
+  const magnet = form.leadMagnet;
+  if (!magnet) return '';
+  return `<p><a href="${escapeHtml(magnet.url)}" rel="noopener">${escapeHtml(magnet.title)}</a></p>`;
+}
+
+/**
+ * The public face of forms: `GET /f/{slug}` (the hosted page, no JavaScript needed),
+ * `GET /f/{slug}/definition` (what embed.js renders), `POST /f/{slug}` (submissions, from
+ * browsers form-encoded or from scripts as JSON), `GET /f/{slug}/thanks`, and CORS preflights
+ * for the sites in the form's `allowedOrigins`.
+ */
+export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock }: FormPublicDeps): void {
+  const ownOrigin = originOf(publicUrl);
+
+  /** True when `origin` is Leadline's own (its hosted and landing pages). */
+  function isOwnOrigin(request: FastifyRequest, origin: string): boolean {
+    if (origin === ownOrigin) return true;
+    // Reached under another name than LEADLINE_PUBLIC_URL (a LAN address, a test port).
+    const host = request.headers.host;
+    return host !== undefined && (origin === `http://${host}` || origin === `https://${host}`);
+  }
+
+  /**
+   * CORS for a cross-site request: an `Origin` in the form's `allowedOrigins` is echoed back;
+   * any other is refused (403). Requests without `Origin` (servers, same-site navigations) and
+   * Leadline's own pages pass. Returns whether the request may go on.
+   */
+  function allowOrigin(request: FastifyRequest, reply: FastifyReply, form: Form): boolean {
+    reply.header('vary', 'Origin');
+    const origin = request.headers.origin;
+    if (origin === undefined || isOwnOrigin(request, origin)) return true;
+    if (!originAllowed(form.allowedOrigins, origin)) return false;
+    reply.header('access-control-allow-origin', origin);
+    return true;
+  }
+
+  const originRefused = (form: Form) =>
+    new DomainError(
+      'FORM_ORIGIN_NOT_ALLOWED',
+      `This site may not use the form ${form.slug}; add its origin to the form's allowedOrigins.`,
+    );
+
+  /** An error for a script (problem+json) or for a person (an HTML page with the same status). */
+  function sendError(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    code: ErrorCode,
+    detail: string,
+    page: { title: string; message: string },
+  ): FastifyReply {
+    // The definition is only ever read by scripts.
+    if (wantsJson(request) || request.routeOptions.url === '/f/:slug/definition')
+      return sendProblem(reply, problem(code, detail));
+    return sendHtml(reply, problem(code, detail).status, messagePage(page.title, page.message));
+  }
+
+  /** The form for a public request, or the answer already sent (unknown, closed). */
+  async function publicForm(
+    request: FastifyRequest,
+    reply: FastifyReply,
+    slug: string,
+  ): Promise<Awaited<ReturnType<FormService['getPublic']>> | undefined> {
+    try {
+      return await forms.getPublic(slug);
+    } catch (error) {
+      if (!(isDomainError(error) && error.code === 'FORM_NOT_FOUND')) throw error;
+      sendError(request, reply, 'FORM_NOT_FOUND', error.message, {
+        title: 'Form not found',
+        message: 'There is no form at this address.',
+      });
+      return undefined;
+    }
+  }
+
+  function closed(request: FastifyRequest, reply: FastifyReply, form: Form): FastifyReply {
+    return sendError(request, reply, 'FORM_CLOSED', `The form ${form.slug} no longer takes submissions.`, {
+      title: 'This form is closed',
+      message: 'This form no longer takes submissions.',
+    });
+  }
+
+  /** The hosted page: the form in a whole document, with errors and values when re-rendered. */
+  async function hostedPage(
+    reply: FastifyReply,
+    status: number,
+    form: Form,
+    fields: FormField[],
+    view: {
+      values?: SubmittedValues;
+      errors?: readonly FieldError[];
+      token: string;
+      hidden?: Parameters<typeof renderFormHtml>[1]['hidden'];
+    },
+  ): Promise<FastifyReply> {
+    const errors = view.errors ?? [];
+    const body = `<h1>${escapeHtml(form.name)}</h1>\n${renderFormHtml(form, { ...view, fields })}`;
+    // GOV.UK's pattern: a page with errors says so in its title, the first thing a screen reader reads.
+    const title = errors.length > 0 ? `Error: ${form.name}` : form.name;
+    return sendHtml(
+      reply,
+      status,
+      htmlDocument({ title, body }),
+      [originOf(form.thankYou?.redirectUrl)].filter((o): o is string => o !== undefined),
+    );
+  }
+
+  const preflight = async (request: FastifyRequest<{ Params: { slug: string } }>, reply: FastifyReply) => {
+    const found = await publicForm(request, reply, request.params.slug);
+    if (!found) return reply;
+    if (!allowOrigin(request, reply, found.form)) throw originRefused(found.form);
+    return reply
+      .status(204)
+      .header('access-control-allow-methods', 'GET, POST, OPTIONS')
+      .header('access-control-allow-headers', 'content-type, accept')
+      .header('access-control-max-age', String(PREFLIGHT_MAX_AGE))
+      .send();
+  };
+  const open = { config: { public: true }, schema: { hide: true, params: SlugParams } };
+  app.options('/f/:slug', open, preflight);
+  app.options('/f/:slug/definition', open, preflight);
+
+  app.get('/f/:slug/definition', open, async (request, reply) => {
+    const found = await publicForm(request, reply, request.params.slug);
+    if (!found) return reply;
+    const { workspace, form } = found;
+    if (!allowOrigin(request, reply, form)) throw originRefused(form);
+    if (!isOpen(form)) return closed(request, reply, form);
+    const query = request.query as Record<string, unknown>;
+    const aid = firstValue(query.aid);
+    const fields = await forms.fieldsFor(workspace, form, aid);
+    // A fresh token on every call: never cached, by the browser or anyone between.
+    reply.header('cache-control', 'no-store');
+    return {
+      slug: form.slug,
+      name: form.name,
+      action: `${publicUrl}/f/${encodeURIComponent(form.slug)}`,
+      fields: fields.map((f) => ({
+        name: f.name,
+        type: f.type,
+        label: fieldLabel(f),
+        ...(f.placeholder !== undefined ? { placeholder: f.placeholder } : {}),
+        ...(f.help !== undefined ? { help: f.help } : {}),
+        required: f.required ?? false,
+        ...(f.options ? { options: f.options } : {}),
+        ...(f.validation ? { validation: f.validation } : {}),
+        ...(f.defaultValue !== undefined ? { defaultValue: f.defaultValue } : {}),
+        ...(f.maps && !f.maps.startsWith('properties.')
+          ? { autocomplete: autocompleteFor[f.maps] ?? 'off' }
+          : {}),
+      })),
+      consents: form.consents.map((c) => ({
+        purpose: c.purpose,
+        name: consentField(c.purpose),
+        text: c.text,
+        version: c.version,
+        ...(c.privacyUrl !== undefined ? { privacyUrl: c.privacyUrl } : {}),
+        required: c.required ?? false,
+      })),
+      submitLabel: form.submitLabel ?? 'Submit',
+      thankYou: { message: thankYouMessage(form) },
+      token: forms.token(form),
+      honeypot: reserved.honeypot,
+    };
+  });
+
+  app.get('/f/:slug', open, async (request, reply) => {
+    const found = await publicForm(request, reply, request.params.slug);
+    if (!found) return reply;
+    const { workspace, form } = found;
+    if (!isOpen(form)) return closed(request, reply, form);
+    const query = request.query as Record<string, unknown>;
+    const cookie = request.cookies?.[ANONYMOUS_ID_COOKIE];
+    const aid = firstValue(query.aid) ?? (cookie && cookie.length <= 128 ? cookie : undefined);
+    const utm: Partial<Record<UtmField, string>> = {};
+    for (const name of utmFields) {
+      const value = firstValue(query[name]);
+      if (value) utm[name] = value.slice(0, 200);
+    }
+    return hostedPage(reply, 200, form, await forms.fieldsFor(workspace, form, aid), {
+      token: forms.token(form),
+      // Without JavaScript only the server can fill these: the page's own address (with its
+      // UTM), the page that linked here, the visitor's anonymous id.
+      hidden: {
+        pageUrl: `${publicUrl}${request.url}`.slice(0, 2000),
+        referrer: firstValue(request.headers.referer)?.slice(0, 2000),
+        anonymousId: aid,
+        utm,
+      },
+    });
+  });
+
+  app.get('/f/:slug/thanks', open, async (request, reply) => {
+    const found = await publicForm(request, reply, request.params.slug);
+    if (!found) return reply;
+    const { form } = found;
+    return sendHtml(reply, 200, messagePage(form.name, thankYouMessage(form), leadMagnetHtml(form)));
+  });
+
+  app.post('/f/:slug', { ...open, bodyLimit: SUBMISSION_BODY_LIMIT }, async (request, reply) => {
+    const found = await publicForm(request, reply, request.params.slug);
+    if (!found) return reply;
+    const { workspace, form } = found;
+    const json = wantsJson(request);
+    if (!allowOrigin(request, reply, form)) {
+      if (json) throw originRefused(form);
+      return sendHtml(reply, 403, messagePage('Not allowed', 'This site may not send this form.'));
+    }
+    if (!isOpen(form)) return closed(request, reply, form);
+    const type = request.headers['content-type'] ?? '';
+    if (!/^\s*(?:application\/(?:[\w.+-]*\+)?json|application\/x-www-form-urlencoded)/i.test(type))
+      throw new DomainError(
+        'UNSUPPORTED_MEDIA_TYPE',
+        'Send the form as application/x-www-form-urlencoded or application/json.',
+      );
+    const read = readValues(request.body);
+    if (!read.ok)
+      throw new DomainError('VALIDATION_FAILED', 'The submission has invalid fields.', read.errors);
+    const submission: Submission = {
+      values: read.values,
+      ip: request.ip ?? null,
+      userAgent: firstValue(request.headers['user-agent'])?.slice(0, 500) ?? null,
+      receivedAt: clock(),
+    };
+
+    let outcome: Awaited<ReturnType<FormService['submit']>>;
+    try {
+      outcome = await forms.submit(workspace, form, submission);
+    } catch (error) {
+      if (!json && isDomainError(error) && error.code === 'VALIDATION_FAILED') {
+        // The page again, with what the person typed and what to fix next to each field.
+        const aid = typeof read.values._ll_aid === 'string' ? read.values._ll_aid : undefined;
+        const token = typeof read.values._ll_ts === 'string' ? read.values._ll_ts : forms.token(form);
+        return hostedPage(reply, 422, form, await forms.fieldsFor(workspace, form, aid), {
+          values: read.values,
+          errors: error.errors,
+          token,
+        });
+      }
+      if (isDomainError(error) && error.code === 'FORM_CLOSED') return closed(request, reply, form);
+      throw error;
+    }
+
+    if (outcome.status === 'rate_limited') {
+      reply.header('retry-after', String(outcome.retryAfterSeconds));
+      const wait = outcome.retryAfterSeconds;
+      if (json)
+        return sendProblem(reply, problem('RATE_LIMITED', `Too many submissions: try again in ${wait} s.`));
+      const message = `Too many submissions from here just now. Please try again in ${wait} seconds.`;
+      return sendHtml(reply, 429, messagePage('Please wait a moment', message));
+    }
+    // Accepted, a duplicate and a quarantined submission get the same answer: a bot learns
+    // nothing about which of its attempts got through.
+    const redirectUrl = form.thankYou?.redirectUrl;
+    if (json) {
+      return reply.status(200).send({
+        status: 'received',
+        message: thankYouMessage(form),
+        ...(redirectUrl ? { redirectUrl } : {}),
+        ...(form.leadMagnet ? { leadMagnet: form.leadMagnet } : {}),
+      });
+    }
+    // Post/redirect/get: reloading the thank-you page does not send the form again.
+    return reply.redirect(redirectUrl ?? `/f/${encodeURIComponent(form.slug)}/thanks`, 303);
+  });
+}

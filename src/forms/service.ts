@@ -1,0 +1,509 @@
+import { randomBytes } from 'node:crypto';
+import type { Kysely, Transaction } from 'kysely';
+import type { ConsentEvidence, ConsentGrant } from '../consent/model.ts';
+import type { Database } from '../db/database.ts';
+import { newId } from '../db/ids.ts';
+import type { DB } from '../db/schema.ts';
+import { DomainError, isDomainError, validationError } from '../errors.ts';
+import type { EventService } from '../leads/events-service.ts';
+import type { Lead } from '../leads/model.ts';
+import type { LeadService, WorkspaceContext } from '../leads/service.ts';
+import type { Workspace } from '../workspaces/model.ts';
+import { captureErrorsAsFieldErrors, fitAnswers, parseSubmission } from './fields.ts';
+import {
+  type AcceptedSubmission,
+  checkFormSettings,
+  defaultSpamSettings,
+  type Form,
+  type FormField,
+  type FormSettings,
+  type FormStatus,
+  fieldsToShow,
+  isOpen,
+  normaliseSettings,
+  type SpamSettings,
+  type Submission,
+  type SubmitOutcome,
+  submissionFingerprint,
+} from './model.ts';
+import { createSubmissionLimiter, type SubmissionLimiter } from './rate-limits.ts';
+import { assessSubmission } from './spam.ts';
+import { renderToken, verifyRenderToken } from './spam-tokens.ts';
+import * as store from './store.ts';
+
+/** What forms need of the quarantine (src/forms/quarantine-service.ts): keep a suspect submission. */
+export interface QuarantineSink {
+  addIn(
+    trx: Transaction<DB>,
+    workspaceId: string,
+    entry: {
+      formId: string;
+      email: string | null;
+      submission: Submission;
+      reasons: string[];
+      ip: string | null;
+      userAgent: string | null;
+    },
+  ): Promise<unknown>;
+}
+
+/** What forms need of consent (src/consent/service.ts): record the boxes ticked, with evidence. */
+export interface ConsentRecorder {
+  recordIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    leadId: string,
+    grants: ConsentGrant[],
+    evidence: ConsentEvidence,
+    options: { doubleOptIn: boolean },
+    now: number,
+  ): Promise<unknown>;
+}
+
+/** The emails a submission causes (src/forms/follow-ups.ts): the lead magnet, the notifications. */
+export interface FollowUpQueue {
+  queueFollowUpsIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    form: Form,
+    lead: Lead,
+    submission: AcceptedSubmission,
+    now: number,
+  ): Promise<unknown>;
+}
+
+export interface FormServiceDeps {
+  database: Database;
+  workspaces: { getWorkspace(id: string): Promise<Workspace> };
+  leads: Pick<LeadService, 'captureIn' | 'findIn'>;
+  events: Pick<EventService, 'identifyIn' | 'ingestIn' | 'leadOfAnonymousIdIn'>;
+  consent: ConsentRecorder;
+  quarantine: QuarantineSink;
+  followUps: FollowUpQueue;
+  clock: () => number;
+  /** Per-form rate limits. (Default: one in this process's memory, on `clock`) */
+  limiter?: SubmissionLimiter | undefined;
+}
+
+export type FormService = ReturnType<typeof createFormService>;
+
+/** A new form as the API takes it; absent settings take their defaults. */
+export interface FormInput {
+  name: string;
+  slug: string;
+  status?: FormStatus | undefined;
+  fields: FormField[];
+  consents?: FormSettings['consents'] | undefined;
+  submitLabel?: string | null | undefined;
+  thankYou?: FormSettings['thankYou'] | undefined;
+  leadMagnet?: FormSettings['leadMagnet'] | undefined;
+  notify?: string[] | undefined;
+  doubleOptIn?: boolean | undefined;
+  allowedOrigins?: string[] | undefined;
+  progressive?: FormSettings['progressive'] | undefined;
+  spam?: Partial<SpamSettings> | undefined;
+  source?: string | null | undefined;
+}
+
+/** A change: every given key replaces the stored one (lists whole); null clears an optional one. */
+export type FormPatch = Partial<FormInput>;
+
+/** How long a public lookup by slug is cached: another process's change is seen within it. (5 s) */
+const PUBLIC_CACHE_MS = 5_000;
+/** Room an activity's properties leave for a submission's free answers (16 KiB is the limit). */
+const ANSWERS_BUDGET_BYTES = 12 * 1024;
+
+const notFound = (what: string) => new DomainError('FORM_NOT_FOUND', `No form ${what}.`);
+
+function slugTaken(slug: string): DomainError {
+  return new DomainError('FORM_EXISTS', `The slug ${slug} is taken by another form.`, [
+    { path: '/slug', message: 'is already the address of another form' },
+  ]);
+}
+
+/**
+ * Runs another domain's write for a submission: its checks (a website that is not one, a
+ * custom property of another type, double opt-in without an email) are about the form's
+ * fields, so their errors name them (`/email` → `/fields/work_email`).
+ */
+async function asFieldErrors<T>(form: Form, work: () => Promise<T>): Promise<T> {
+  try {
+    return await work();
+  } catch (error) {
+    if (isDomainError(error) && error.code === 'VALIDATION_FAILED')
+      throw validationError(captureErrorsAsFieldErrors(form, error.errors));
+    throw error;
+  }
+}
+
+/** A unique-index violation of either engine (a concurrent write took the slug first). */
+function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}
+
+function settingsOf(input: FormInput, base?: Form): FormSettings {
+  const pick = <K extends keyof FormSettings>(key: K, fallback: FormSettings[K]): FormSettings[K] => {
+    const given = (input as Partial<Record<keyof FormSettings, unknown>>)[key];
+    if (given === undefined) return base ? base[key] : fallback;
+    return (given ?? fallback) as FormSettings[K];
+  };
+  return normaliseSettings({
+    fields: input.fields ?? base?.fields ?? [],
+    consents: pick('consents', []),
+    submitLabel: pick('submitLabel', null),
+    thankYou: pick('thankYou', null),
+    leadMagnet: pick('leadMagnet', null),
+    notify: pick('notify', []),
+    doubleOptIn: pick('doubleOptIn', false),
+    allowedOrigins: pick('allowedOrigins', []),
+    progressive: pick('progressive', null),
+    // Spam settings merge key by key: `{ perIpPerMinute: 30 }` keeps the other defaults.
+    spam: { ...defaultSpamSettings, ...base?.spam, ...(input.spam ?? {}) },
+    source: pick('source', null),
+  });
+}
+
+export function createFormService(deps: FormServiceDeps) {
+  const { database, workspaces, leads, events, consent, quarantine, followUps, clock } = deps;
+  const { db } = database;
+  const limiter = deps.limiter ?? createSubmissionLimiter(clock);
+  const publicCache = new Map<string, { form: Form; until: number }>();
+
+  function forget(...slugs: string[]): void {
+    for (const slug of slugs) publicCache.delete(slug);
+  }
+
+  async function requireForm(trx: Kysely<DB>, workspaceId: string, id: string): Promise<Form> {
+    const form = await store.findForm(trx, workspaceId, id);
+    if (!form) throw notFound(id);
+    return form;
+  }
+
+  /** The lead an anonymous visitor was identified as, read in `trx` (or outside any transaction). */
+  async function knownLead(
+    trx: Kysely<DB>,
+    workspaceId: string,
+    anonymousId: string | undefined,
+  ): Promise<Lead | undefined> {
+    if (!anonymousId || anonymousId.length > 128) return undefined;
+    const leadId = await events.leadOfAnonymousIdIn(trx, workspaceId, anonymousId);
+    if (!leadId) return undefined;
+    return (await leads.findIn(trx, workspaceId, [leadId]))[0];
+  }
+
+  /**
+   * Writes one submission in the caller's transaction: checks its values, answers a duplicate
+   * like the first, quarantines suspected spam (unless `skipSpam`: a person released it), then
+   * captures the lead, identifies the visitor, records the activities, the consents and the
+   * follow-up emails, and the submission row. Invalid values throw VALIDATION_FAILED with
+   * paths `/fields/<name>`; nothing is written then.
+   */
+  async function submitIn(
+    trx: Transaction<DB>,
+    workspace: WorkspaceContext,
+    form: Form,
+    submission: Submission,
+    options: { skipSpam?: boolean } = {},
+  ): Promise<SubmitOutcome> {
+    if (!isOpen(form))
+      throw new DomainError('FORM_CLOSED', `The form ${form.slug} no longer takes submissions.`);
+    const now = clock();
+    const values = submission.values;
+    // Required fields are those this visitor was shown: progressive profiling leaves out
+    // what is known of them already.
+    const anonymousId = typeof values._ll_aid === 'string' ? values._ll_aid.trim() : undefined;
+    const known = form.progressive ? await knownLead(trx, workspace.id, anonymousId) : undefined;
+    const shown = fieldsToShow(form, known);
+    const parsed = parseSubmission(form, shown, values, {
+      defaultCountry: workspace.settings.defaultCountry,
+    });
+    if (!parsed.ok) throw validationError(parsed.errors);
+    const { capture, meta } = parsed.value;
+
+    const fingerprint = submissionFingerprint(form, values);
+    const windowMs = form.spam.duplicateWindowSeconds * 1000;
+    if (windowMs > 0) {
+      const earlier = await store.findRecentSubmission(
+        trx,
+        workspace.id,
+        form.id,
+        fingerprint,
+        now - windowMs,
+      );
+      if (earlier) return { status: 'duplicate', submissionId: earlier.id, leadId: earlier.leadId };
+    }
+
+    if (!options.skipSpam) {
+      const verdict = assessSubmission({
+        settings: form.spam,
+        honeypotValue: meta.honeypot,
+        token:
+          meta.token === undefined
+            ? undefined
+            : verifyRenderToken(form.secret, form.id, meta.token, submission.receivedAt),
+        email: parsed.value.email,
+        emailDisposable: parsed.value.emailDisposable,
+        now: submission.receivedAt,
+      });
+      if (verdict.verdict === 'quarantine') {
+        await quarantine.addIn(trx, workspace.id, {
+          formId: form.id,
+          email: parsed.value.email ?? null,
+          submission,
+          reasons: verdict.reasons,
+          ip: submission.ip,
+          userAgent: submission.userAgent,
+        });
+        return { status: 'quarantined', reasons: verdict.reasons };
+      }
+    }
+
+    const captured = await asFieldErrors(form, () => leads.captureIn(trx, workspace, capture, 'form'));
+    const { lead } = captured;
+
+    if (meta.anonymousId) {
+      try {
+        await events.identifyIn(trx, workspace, { anonymousId: meta.anonymousId, leadId: lead.id });
+      } catch (error) {
+        // A shared computer: this browser was identified as someone else before. The submission
+        // still counts for the person who made it; the earlier link stays as it was.
+        if (!(isDomainError(error) && error.code === 'ANONYMOUS_ID_LINKED')) throw error;
+      }
+    }
+
+    const submissionId = newId();
+    const properties: Record<string, unknown> = {
+      formId: form.id,
+      formSlug: form.slug,
+      // Scoring rules match `form` (`form: { matches: ['demo', 'quote'] }`): the name says what it is.
+      form: form.name,
+      submissionId,
+      pageUrl: meta.pageUrl ?? null,
+      referrer: meta.referrer ?? null,
+      utm: meta.utm,
+      variant: meta.variant ?? null,
+    };
+    const answers = fitAnswers(parsed.value.answers, ANSWERS_BUDGET_BYTES);
+    if (Object.keys(answers).length > 0) properties.answers = answers;
+    const activities: unknown[] = [
+      {
+        id: `form:${submissionId}`,
+        type: 'form_submitted',
+        leadId: lead.id,
+        occurredAt: submission.receivedAt,
+        properties,
+      },
+    ];
+    if (form.leadMagnet)
+      activities.push({
+        id: `form:${submissionId}:magnet`,
+        type: 'content_downloaded',
+        leadId: lead.id,
+        occurredAt: submission.receivedAt,
+        properties: {
+          formId: form.id,
+          formSlug: form.slug,
+          submissionId,
+          title: form.leadMagnet.title,
+          url: form.leadMagnet.url,
+        },
+      });
+    const ingested = await events.ingestIn(trx, workspace, activities);
+    const rejected = ingested.results.find((r) => r.status === 'rejected');
+    if (rejected) throw new Error(`a form activity was refused: ${JSON.stringify(rejected.errors)}`);
+
+    if (parsed.value.consents.length > 0) {
+      await asFieldErrors(form, () =>
+        consent.recordIn(
+          trx,
+          workspace,
+          lead.id,
+          parsed.value.consents.map((c) => ({
+            purpose: c.purpose,
+            text: c.text,
+            version: c.version,
+            privacyUrl: c.privacyUrl ?? null,
+          })),
+          {
+            source: 'form',
+            formId: form.id,
+            pageUrl: meta.pageUrl ?? null,
+            ip: submission.ip,
+            userAgent: submission.userAgent,
+            at: submission.receivedAt,
+          },
+          { doubleOptIn: form.doubleOptIn },
+          now,
+        ),
+      );
+    }
+
+    const accepted: AcceptedSubmission = {
+      ...submission,
+      id: submissionId,
+      formId: form.id,
+      leadId: lead.id,
+      pageUrl: meta.pageUrl ?? null,
+    };
+    await followUps.queueFollowUpsIn(trx, workspace, form, lead, accepted, now);
+    await store.insertSubmission(trx, workspace.id, {
+      id: submissionId,
+      formId: form.id,
+      leadId: lead.id,
+      fingerprint,
+      createdAt: now,
+    });
+    return { status: 'accepted', submissionId, leadId: lead.id, leadCreated: captured.created };
+  }
+
+  /** Runs a write, turning a lost race for the slug into the same 409 as a taken one. */
+  async function writeWithSlug<T>(slug: string, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
+    try {
+      return await database.writes.run(work);
+    } catch (error) {
+      if (isUniqueViolation(error)) throw slugTaken(slug);
+      throw error;
+    }
+  }
+
+  return {
+    submitIn,
+
+    async create(workspaceId: string, input: FormInput): Promise<Form> {
+      const settings = settingsOf(input);
+      const errors = checkFormSettings(settings);
+      if (errors.length > 0) throw validationError(errors);
+      const now = clock();
+      const form: Form = {
+        ...settings,
+        workspaceId,
+        id: newId(),
+        name: input.name,
+        slug: input.slug,
+        status: input.status ?? 'active',
+        secret: randomBytes(32).toString('base64url'),
+        createdAt: now,
+        updatedAt: now,
+        archivedAt: null,
+      };
+      const inserted = await writeWithSlug(form.slug, (trx) => store.insertForm(trx, form));
+      if (!inserted) throw slugTaken(form.slug);
+      forget(form.slug);
+      return form;
+    },
+
+    get: (workspaceId: string, id: string) => requireForm(db, workspaceId, id),
+
+    list: (workspaceId: string, filter: store.FormFilter) => store.listForms(db, workspaceId, filter),
+
+    /** Changes a form; an archived form is kept as it was (409). */
+    async update(workspaceId: string, id: string, patch: FormPatch): Promise<Form> {
+      const slug = patch.slug;
+      const changed = await writeWithSlug(slug ?? '', async (trx) => {
+        const form = await requireForm(trx, workspaceId, id);
+        if (form.archivedAt !== null)
+          throw new DomainError('CONFLICT', `The form ${form.slug} is archived; it can no longer change.`);
+        const settings = settingsOf(
+          {
+            ...patch,
+            name: patch.name ?? form.name,
+            slug: slug ?? form.slug,
+            fields: patch.fields ?? form.fields,
+          },
+          form,
+        );
+        const errors = checkFormSettings(settings);
+        if (errors.length > 0) throw validationError(errors);
+        if (slug !== undefined && slug !== form.slug && (await store.slugTaken(trx, slug, form.id)))
+          throw slugTaken(slug);
+        const next: Form = {
+          ...form,
+          ...settings,
+          name: patch.name ?? form.name,
+          slug: slug ?? form.slug,
+          status: patch.status ?? form.status,
+          updatedAt: clock(),
+        };
+        await store.updateForm(trx, next);
+        return { before: form, after: next };
+      });
+      forget(changed.before.slug, changed.after.slug);
+      return changed.after;
+    },
+
+    /** Archives a form: it stops taking submissions for good and leaves the default list. Idempotent. */
+    async archive(workspaceId: string, id: string): Promise<Form> {
+      const form = await database.writes.run(async (trx) => {
+        const found = await requireForm(trx, workspaceId, id);
+        if (found.archivedAt !== null) return found;
+        const now = clock();
+        const archived: Form = { ...found, archivedAt: now, updatedAt: now };
+        await store.updateForm(trx, archived);
+        return archived;
+      });
+      forget(form.slug);
+      return form;
+    },
+
+    /** A form's written submissions, newest first (quarantined ones are in the quarantine). */
+    async submissions(
+      workspaceId: string,
+      id: string,
+      limit: number,
+      before?: { value: number; id: string },
+    ) {
+      await requireForm(db, workspaceId, id);
+      return store.listSubmissions(db, workspaceId, id, limit, before);
+    },
+
+    /**
+     * The form at a public address and its workspace (closed and archived forms too: their
+     * pages say so). Cached for a few seconds: every submission starts here.
+     */
+    async getPublic(slug: string): Promise<{ workspace: Workspace; form: Form }> {
+      const now = clock();
+      let form = publicCache.get(slug);
+      if (!form || form.until <= now) {
+        const found = await store.findFormBySlug(db, slug);
+        if (!found) {
+          publicCache.delete(slug);
+          throw notFound(slug);
+        }
+        if (publicCache.size > 10_000) publicCache.clear();
+        form = { form: found, until: now + PUBLIC_CACHE_MS };
+        publicCache.set(slug, form);
+      }
+      return { workspace: await workspaces.getWorkspace(form.form.workspaceId), form: form.form };
+    },
+
+    /** The fields a visitor is shown: progressive profiling for an identified anonymous id. */
+    async fieldsFor(
+      workspace: WorkspaceContext,
+      form: Form,
+      anonymousId: string | undefined,
+    ): Promise<FormField[]> {
+      if (!form.progressive) return fieldsToShow(form, undefined);
+      return fieldsToShow(form, await knownLead(db, workspace.id, anonymousId));
+    },
+
+    /** A fresh render token for the form (`_ll_ts`): proves when it was shown. */
+    token: (form: Form) => renderToken(form.secret, form.id, clock()),
+
+    /**
+     * Takes one public submission: the form's rate limits first (refused: nothing stored, the
+     * sender told when to retry), then `submitIn` in one grouped transaction.
+     */
+    async submit(
+      workspace: WorkspaceContext,
+      form: Form,
+      submission: Submission,
+    ): Promise<SubmitOutcome | { status: 'rate_limited'; retryAfterSeconds: number }> {
+      if (!isOpen(form))
+        throw new DomainError('FORM_CLOSED', `The form ${form.slug} no longer takes submissions.`);
+      const decision = limiter.take(form.id, submission.ip, form.spam);
+      if (!decision.ok) return { status: 'rate_limited', retryAfterSeconds: decision.retryAfterSeconds };
+      return database.writes.run((trx) => submitIn(trx, workspace, form, submission));
+    },
+  };
+}

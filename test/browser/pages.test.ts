@@ -1,0 +1,145 @@
+import assert from 'node:assert/strict';
+import { before, it } from 'node:test';
+import { type Json, type Tenant, tenant } from '../support/api.ts';
+import { describeInBrowser, useChromium, useListeningApp } from '../support/browser.ts';
+
+let forms = 0;
+
+describeInBrowser('pages Leadline serves: hosted form and landing page', () => {
+  const app = useListeningApp();
+  const browser = useChromium();
+  let w: Tenant;
+
+  before(async () => {
+    w = await tenant(app().t, 'pages');
+  });
+
+  async function demoForm(): Promise<Json> {
+    return w.ok('POST', '/api/v1/forms', {
+      name: 'Demo request',
+      slug: `demo-${++forms}-${Date.now().toString(36)}`,
+      fields: [
+        { name: 'email', type: 'email', label: 'Work email', required: true, maps: 'email' },
+        { name: 'company', type: 'text', label: 'Company', required: true, maps: 'company' },
+        { name: 'size', type: 'number', label: 'Company size', maps: 'companySize' },
+      ],
+      submitLabel: 'Request a demo',
+      thankYou: { message: 'Thanks! We will be in touch within a day.' },
+    });
+  }
+
+  const leadByEmail = async (email: string): Promise<Json | undefined> =>
+    (await w.ok('GET', `/api/v1/leads?q=${encodeURIComponent(email)}&limit=5`)).data.find(
+      (lead: Json) => lead.email === email,
+    );
+
+  it('the hosted form works with JavaScript off: errors next to the fields, values kept, then success', async () => {
+    const form = await demoForm();
+    const context = await browser().newContext({ javaScriptEnabled: false });
+    const page = await context.newPage();
+    try {
+      await page.goto(`${app().baseUrl}/f/${form.slug}?utm_source=linkedin&utm_campaign=q1`);
+      await page.getByLabel('Work email').fill('not an email');
+      await page.getByLabel('Company size').fill('40');
+      app().t.clock.now += 10_000;
+      await page.getByRole('button', { name: 'Request a demo' }).click();
+      await page.waitForLoadState();
+
+      const email = page.getByLabel('Work email');
+      const company = page.getByLabel(/^Company\s*\*?$/);
+      assert.equal(await email.getAttribute('aria-invalid'), 'true');
+      assert.equal(await company.getAttribute('aria-invalid'), 'true');
+      const emailError = (await email.getAttribute('aria-describedby'))!.split(' ').at(-1)!;
+      assert.match((await page.locator(`#${emailError}`).textContent())!, /valid email/);
+      const companyError = (await company.getAttribute('aria-describedby'))!.split(' ').at(-1)!;
+      assert.match((await page.locator(`#${companyError}`).textContent())!, /required/);
+      assert.match((await page.getByRole('alert').textContent())!, /There is a problem/);
+      assert.equal(await email.inputValue(), 'not an email', 'what was typed is kept');
+      assert.equal(await page.getByLabel('Company size').inputValue(), '40');
+
+      await email.fill('linus@acme-hosted.io');
+      await company.fill('Acme Hosted');
+      app().t.clock.now += 10_000;
+      await page.getByRole('button', { name: 'Request a demo' }).click();
+      await page.waitForLoadState();
+      assert.match((await page.textContent('body'))!, /Thanks! We will be in touch within a day\./);
+
+      const lead = await leadByEmail('linus@acme-hosted.io');
+      assert.ok(lead, 'the lead exists');
+      assert.equal(lead.company, 'Acme Hosted');
+      assert.equal(lead.companySize, 40);
+      const timeline = (await w.ok('GET', `/api/v1/leads/${lead.id}/timeline?limit=50`)).data as Json[];
+      const submitted = timeline.find((a) => a.type === 'form_submitted');
+      assert.deepEqual(submitted?.properties.utm, { source: 'linkedin', campaign: 'q1' });
+    } finally {
+      await context.close();
+    }
+  });
+
+  it('a landing page renders its variant with the form, and a visitor submits it', async () => {
+    const form = await demoForm();
+    const slug = `lp-${Date.now().toString(36)}`;
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug,
+      name: 'Demo landing page',
+      variants: [
+        {
+          key: 'bold',
+          headline: 'See Leadline in 20 minutes',
+          body: 'Speed to lead **wins deals**.\n\n- Route in seconds\n- Score with decay',
+          formSlug: form.slug,
+          cta: { label: 'Book your demo' },
+        },
+      ],
+    });
+    const context = await browser().newContext();
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await page.goto(`${app().baseUrl}/l/${slug}?utm_source=google&utm_medium=cpc`, {
+        referer: 'https://www.google.com/',
+      });
+      assert.equal(await page.title(), 'See Leadline in 20 minutes');
+      assert.equal(await page.getByRole('heading', { level: 1 }).textContent(), 'See Leadline in 20 minutes');
+      assert.equal(await page.locator('.ll-body strong').textContent(), 'wins deals');
+      assert.equal(await page.locator('.ll-body li').count(), 2);
+      // The call to action leads to the form.
+      await page.getByRole('link', { name: 'Book your demo' }).click();
+      assert.ok(page.url().endsWith('#ll-form'));
+
+      await page.getByLabel('Work email').fill('margaret@acme-landing.io');
+      await page.getByLabel(/^Company\s*\*?$/).fill('Acme Landing');
+      app().t.clock.now += 10_000;
+      await page.getByRole('button', { name: 'Request a demo' }).click();
+      await page.waitForLoadState();
+      assert.match((await page.textContent('body'))!, /Thanks! We will be in touch within a day\./);
+
+      const lead = await leadByEmail('margaret@acme-landing.io');
+      assert.ok(lead, 'the lead exists');
+      const timeline = (await w.ok('GET', `/api/v1/leads/${lead.id}/timeline?limit=50`)).data as Json[];
+      const submitted = timeline.find((a) => a.type === 'form_submitted');
+      assert.ok(submitted);
+      assert.equal(submitted.properties.variant, 'bold');
+      assert.equal(submitted.properties.referrer, 'https://www.google.com/');
+      assert.deepEqual(submitted.properties.utm, { source: 'google', medium: 'cpc' });
+      assert.equal(
+        submitted.properties.pageUrl,
+        `${app().baseUrl}/l/${slug}?utm_source=google&utm_medium=cpc`,
+      );
+      // t.js on the page reported the view with the variant, and the form carried the visitor's
+      // anonymous id: the visit is on the lead's timeline (the beacon may land just after the submit).
+      let pageView: Json | undefined;
+      for (let i = 0; i < 50 && !pageView; i++) {
+        const entries = (await w.ok('GET', `/api/v1/leads/${lead.id}/timeline?limit=50`)).data as Json[];
+        pageView = entries.find((a) => a.type === 'page_view' && JSON.stringify(a).includes(`/l/${slug}`));
+        if (!pageView) await new Promise((resolve) => setTimeout(resolve, 100));
+      }
+      assert.ok(pageView, 'the landing page view is on the lead');
+      assert.match(JSON.stringify(pageView), /"variant":"bold"/);
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+});

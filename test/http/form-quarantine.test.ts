@@ -1,0 +1,309 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { QUARANTINE_RETENTION_MS } from '../../src/forms/quarantine-service.ts';
+import { type Json, type Tenant, tenant } from '../support/api.ts';
+import { describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
+
+let forms = 0;
+
+/** A form of the tenant's with an email and a first-name field; `extra` adds or overrides settings. */
+async function makeForm(w: Tenant, extra: Json = {}): Promise<Json> {
+  return w.ok('POST', '/api/v1/forms', {
+    name: 'Contact us',
+    slug: `quarantine-${process.pid}-${++forms}`,
+    fields: [
+      { name: 'email', type: 'email', maps: 'email', required: true },
+      { name: 'firstName', type: 'text', maps: 'firstName' },
+    ],
+    ...extra,
+  });
+}
+
+/** The render token a visitor's page gets, from the public definition. */
+async function renderToken(t: TestApp, slug: string): Promise<string> {
+  const response = await t.app.inject({ method: 'GET', url: `/f/${slug}/definition` });
+  assert.equal(response.statusCode, 200, response.body);
+  return response.json().token;
+}
+
+/** Posts values to the form as JSON from `ip`, like embed.js does. */
+function post(t: TestApp, slug: string, values: Json, ip = '203.0.113.7') {
+  return t.app.inject({
+    method: 'POST',
+    url: `/f/${slug}`,
+    remoteAddress: ip,
+    headers: { 'content-type': 'application/json', 'user-agent': 'Mozilla/5.0 (test)' },
+    payload: values,
+  });
+}
+
+/** A person: renders, waits `waitMs`, fills in, submits. */
+async function person(t: TestApp, slug: string, values: Json, waitMs = 8000, ip?: string) {
+  const token = await renderToken(t, slug);
+  t.clock.now += waitMs;
+  return post(t, slug, { ...values, _ll_ts: token, _ll_hp: '' }, ip);
+}
+
+const leadsOf = async (w: Tenant) => (await w.ok('GET', '/api/v1/leads?limit=500')).data as Json[];
+const quarantined = async (w: Tenant, query = '') =>
+  (await w.ok('GET', `/api/v1/forms/quarantine${query}`)).data as Json[];
+
+describeEachEngine('form quarantine', (engine) => {
+  const get = useApp(engine);
+
+  it('holds a bot-style submission (honeypot filled) with the same answer a person gets, writing no lead', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w);
+    const real = await person(t, form.slug, { email: 'ada@example.com', firstName: 'Ada' });
+    assert.equal(real.statusCode, 200, real.body);
+    const token = await renderToken(t, form.slug);
+    t.clock.now += 8000;
+    const bot = await post(t, form.slug, {
+      email: 'bot@spam.example',
+      firstName: 'Bot',
+      _ll_ts: token,
+      _ll_hp: 'http://cheap-pills.example',
+    });
+    assert.equal(bot.statusCode, 200, bot.body);
+    assert.deepEqual(bot.json(), real.json(), 'a bot learns nothing from the answer');
+
+    assert.deepEqual(
+      (await leadsOf(w)).map((l) => l.email),
+      ['ada@example.com'],
+    );
+    const [entry] = await quarantined(w);
+    assert.ok(entry);
+    assert.equal(entry.formId, form.id);
+    assert.equal(entry.email, 'bot@spam.example');
+    assert.deepEqual(entry.reasons, ['honeypot']);
+    assert.equal(entry.status, 'quarantined');
+    assert.equal(entry.ip, '203.0.113.7');
+    assert.equal(entry.userAgent, 'Mozilla/5.0 (test)');
+    assert.equal(entry.values.firstName, 'Bot');
+    assert.equal(entry.leadId, null);
+    assert.equal(entry.receivedAt, new Date(t.clock.now).toISOString());
+    assert.deepEqual(await w.ok('GET', `/api/v1/forms/quarantine/${entry.id}`), entry);
+  });
+
+  it('quarantines a missing render token, a forged one and a fill faster than minFillSeconds', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w, { spam: { minFillSeconds: 5 } });
+    assert.equal((await post(t, form.slug, { email: 'no-token@example.com' })).statusCode, 200);
+    assert.equal(
+      (
+        await post(t, form.slug, {
+          email: 'forged@example.com',
+          _ll_ts: `${(t.clock.now - 60_000).toString(36)}.${'A'.repeat(43)}`,
+        })
+      ).statusCode,
+      200,
+    );
+    assert.equal((await person(t, form.slug, { email: 'fast@example.com' }, 4000)).statusCode, 200);
+    assert.equal((await person(t, form.slug, { email: 'patient@example.com' }, 5000)).statusCode, 200);
+    const reasons = Object.fromEntries((await quarantined(w)).map((e) => [e.email, e.reasons]));
+    assert.deepEqual(reasons, {
+      'no-token@example.com': ['token_missing'],
+      'forged@example.com': ['token_invalid'],
+      'fast@example.com': ['too_fast'],
+    });
+    assert.deepEqual(
+      (await leadsOf(w)).map((l) => l.email),
+      ['patient@example.com'],
+    );
+  });
+
+  it('quarantines disposable emails only when the form says so', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const strict = await makeForm(w, { spam: { rejectDisposable: true } });
+    const lenient = await makeForm(w);
+    await person(t, strict.slug, { email: 'x1@mailinator.com' });
+    await person(t, lenient.slug, { email: 'x2@mailinator.com' });
+    const entries = await quarantined(w);
+    assert.deepEqual(
+      entries.map((e) => [e.email, e.reasons, e.formId]),
+      [['x1@mailinator.com', ['disposable_email'], strict.id]],
+    );
+    assert.deepEqual(
+      (await leadsOf(w)).map((l) => l.email),
+      ['x2@mailinator.com'],
+    );
+  });
+
+  it('releases an entry: the submission is written as received (lead, activity) and marked released, once', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w);
+    const receivedAt = t.clock.now;
+    await post(t, form.slug, {
+      email: 'grace@example.com',
+      firstName: 'Grace',
+      utm_source: 'newsletter',
+      _ll_page: 'https://www.example.com/contact',
+    });
+    const [entry] = await quarantined(w);
+    assert.deepEqual(entry?.reasons, ['token_missing']);
+    t.clock.now += 3_600_000;
+
+    const released = await w.ok('POST', `/api/v1/forms/quarantine/${entry!.id}/release`);
+    assert.equal(released.status, 'released');
+    assert.equal(released.decidedAt, new Date(t.clock.now).toISOString());
+    const lead = await w.ok('GET', `/api/v1/leads/${released.leadId}`);
+    assert.equal(lead.email, 'grace@example.com');
+    assert.equal(lead.firstName, 'Grace');
+    const timeline = (await w.ok('GET', `/api/v1/leads/${lead.id}/timeline`)).data as Json[];
+    const submitted = timeline.find((e) => e.type === 'form_submitted');
+    assert.ok(submitted, JSON.stringify(timeline));
+    assert.equal(submitted.properties.formId, form.id);
+    assert.equal(submitted.properties.pageUrl, 'https://www.example.com/contact');
+    assert.equal(Date.parse(submitted.occurredAt), receivedAt, 'it happened when it was received');
+    assert.deepEqual(await w.ok('GET', `/api/v1/forms/quarantine/${entry!.id}`), released);
+
+    const again = await w.problem(409, 'POST', `/api/v1/forms/quarantine/${entry!.id}/release`);
+    assert.equal(again.code, 'CONFLICT');
+    assert.equal(
+      (await w.problem(409, 'POST', `/api/v1/forms/quarantine/${entry!.id}/discard`)).errors[0].path,
+      '/status',
+    );
+    assert.equal((await leadsOf(w)).length, 1);
+  });
+
+  it('a release does what the submission would have done: consents and follow-up emails too', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w, {
+      consents: [{ purpose: 'newsletter', text: 'Send me the newsletter', version: 'v1' }],
+      leadMagnet: { title: 'The guide', url: 'https://cdn.example.com/guide.pdf' },
+      notify: ['sales@example.com'],
+    });
+    await post(t, form.slug, { email: 'hana@example.com', _ll_consent_newsletter: 'on' });
+    await t.services.jobs.runDue();
+    assert.deepEqual((await w.ok('GET', '/api/v1/mailbox')).data, [], 'held: nobody is mailed');
+    const [entry] = await quarantined(w);
+    const released = await w.ok('POST', `/api/v1/forms/quarantine/${entry!.id}/release`);
+    const consents = await w.ok('GET', `/api/v1/leads/${released.leadId}/consents`);
+    assert.deepEqual(
+      consents.data.map((c: Json) => [c.purpose, c.status, c.evidence.formId, c.evidence.ip]),
+      [['newsletter', 'granted', form.id, '203.0.113.7']],
+    );
+    await t.services.jobs.runDue();
+    const mail = (await w.ok('GET', '/api/v1/mailbox')).data as Json[];
+    assert.deepEqual(mail.map((m) => m.to[0]).sort(), ['hana@example.com', 'sales@example.com']);
+  });
+
+  it('discards an entry: it stays listed as discarded, is never submitted, and cannot be released', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w);
+    await post(t, form.slug, { email: 'spam@example.com' });
+    const [entry] = await quarantined(w);
+    const discarded = await w.ok('POST', `/api/v1/forms/quarantine/${entry!.id}/discard`);
+    assert.equal(discarded.status, 'discarded');
+    assert.equal(discarded.leadId, null);
+    await w.problem(409, 'POST', `/api/v1/forms/quarantine/${entry!.id}/release`);
+    assert.deepEqual(await leadsOf(w), []);
+    assert.deepEqual(
+      (await quarantined(w, '?status=discarded')).map((e) => e.id),
+      [entry!.id],
+    );
+    assert.deepEqual(await quarantined(w, '?status=quarantined'), []);
+  });
+
+  it('answers 404 QUARANTINE_NOT_FOUND for unknown ids, and checks its query', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    for (const url of [
+      '/api/v1/forms/quarantine/nope',
+      '/api/v1/forms/quarantine/nope/release',
+      '/api/v1/forms/quarantine/nope/discard',
+    ]) {
+      const body = await w.problem(404, url.endsWith('nope') ? 'GET' : 'POST', url);
+      assert.equal(body.code, 'QUARANTINE_NOT_FOUND');
+    }
+    const bad = await w.problem(400, 'GET', '/api/v1/forms/quarantine?status=maybe&limit=0');
+    assert.deepEqual(bad.errors.map((e: Json) => e.path).sort(), ['/query/limit', '/query/status']);
+    assert.equal(
+      (await w.problem(422, 'GET', '/api/v1/forms/quarantine?cursor=zzz')).errors[0].path,
+      '/query/cursor',
+    );
+  });
+
+  it('lists newest first, by form and status, a page at a time', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const a = await makeForm(w);
+    const b = await makeForm(w);
+    for (let i = 0; i < 5; i++) {
+      t.clock.now += 1000;
+      await post(t, (i % 2 === 0 ? a : b).slug, { email: `bot${i}@example.com` });
+    }
+    const all = await quarantined(w);
+    assert.deepEqual(
+      all.map((e) => e.email),
+      ['bot4@example.com', 'bot3@example.com', 'bot2@example.com', 'bot1@example.com', 'bot0@example.com'],
+    );
+    assert.deepEqual(
+      (await quarantined(w, `?formId=${b.id}`)).map((e) => e.email),
+      ['bot3@example.com', 'bot1@example.com'],
+    );
+    const first = await w.ok('GET', '/api/v1/forms/quarantine?limit=2');
+    assert.deepEqual(
+      first.data.map((e: Json) => e.email),
+      ['bot4@example.com', 'bot3@example.com'],
+    );
+    const second = await w.ok('GET', `/api/v1/forms/quarantine?limit=2&cursor=${first.nextCursor}`);
+    assert.deepEqual(
+      second.data.map((e: Json) => e.email),
+      ['bot2@example.com', 'bot1@example.com'],
+    );
+    const third = await w.ok('GET', `/api/v1/forms/quarantine?limit=2&cursor=${second.nextCursor}`);
+    assert.deepEqual(
+      third.data.map((e: Json) => e.email),
+      ['bot0@example.com'],
+    );
+    assert.equal(third.nextCursor, null);
+  });
+
+  it('limits submissions per IP with 429 and Retry-After, storing nothing for the refused', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w, { spam: { perIpPerMinute: 2 } });
+    // Start at a fresh minute, so the window holds exactly these.
+    t.clock.now += 60_000 - (t.clock.now % 60_000);
+    const token = await renderToken(t, form.slug);
+    t.clock.now += 5000;
+    const send = (n: number, ip: string) =>
+      post(t, form.slug, { email: `p${n}@example.com`, _ll_ts: token, _ll_hp: '' }, ip);
+    assert.equal((await send(1, '198.51.100.1')).statusCode, 200);
+    assert.equal((await send(2, '198.51.100.1')).statusCode, 200);
+    const refused = await send(3, '198.51.100.1');
+    assert.equal(refused.statusCode, 429, refused.body);
+    assert.equal(refused.json().code, 'RATE_LIMITED');
+    // 5 s into the minute: room comes back when half the next minute has let one of the two fade.
+    assert.equal(refused.headers['retry-after'], '85');
+    assert.equal((await send(4, '198.51.100.2')).statusCode, 200, 'another IP is counted apart');
+    assert.deepEqual((await leadsOf(w)).map((l) => l.email).sort(), [
+      'p1@example.com',
+      'p2@example.com',
+      'p4@example.com',
+    ]);
+    assert.deepEqual(await quarantined(w), []);
+  });
+
+  it('prunes entries older than the retention', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w);
+    await post(t, form.slug, { email: 'old@example.com' });
+    t.clock.now += QUARANTINE_RETENTION_MS - 1000;
+    await post(t, form.slug, { email: 'recent@example.com' });
+    t.clock.now += 2000;
+    assert.equal(await t.services.quarantine.prune([w.id]), 1);
+    assert.deepEqual(
+      (await quarantined(w)).map((e) => e.email),
+      ['recent@example.com'],
+    );
+  });
+});

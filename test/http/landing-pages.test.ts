@@ -1,0 +1,377 @@
+import assert from 'node:assert/strict';
+import { it } from 'node:test';
+import { type Json, tenant } from '../support/api.ts';
+import { describeEachEngine, useApp } from '../support/engines.ts';
+
+let pages = 0;
+const slug = (prefix = 'lp') => `${prefix}-${++pages}-${Date.now().toString(36)}`;
+
+const formBody = (formSlug: string) => ({
+  name: 'Demo request',
+  slug: formSlug,
+  fields: [
+    { name: 'email', type: 'email', label: 'Work email', required: true, maps: 'email' },
+    { name: 'company', type: 'text', label: 'Company', maps: 'company' },
+  ],
+});
+
+/** The variant key a GET of the page shows (from the `data-variant` of its main element). */
+const shownVariant = (html: string) => /<main[^>]*data-variant="([^"]+)"/.exec(html)?.[1];
+/** The `ll_lp_<slug>` cookie a response sets, as `name=value`. */
+const variantCookie = (headers: Record<string, unknown>) => {
+  const raw = headers['set-cookie'];
+  const all = Array.isArray(raw) ? raw : raw === undefined ? [] : [String(raw)];
+  return all.find((c: string) => c.startsWith('ll_lp_'));
+};
+
+describeEachEngine('landing pages', (engine) => {
+  const get = useApp(engine);
+
+  it('creates, reads, lists, changes and archives a page; the slug stays taken after archiving', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const pageSlug = slug();
+    const created = await w.call('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Spring offer',
+      variants: [{ key: 'a', headline: 'Save 20% this spring', body: 'Our **best** offer.' }],
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const page = created.json();
+    assert.deepEqual(
+      { ...page, id: undefined, createdAt: undefined, updatedAt: undefined },
+      {
+        id: undefined,
+        slug: pageSlug,
+        name: 'Spring offer',
+        status: 'published',
+        url: `${t.services.config.publicUrl}/l/${pageSlug}`,
+        variants: [
+          {
+            key: 'a',
+            weight: 1,
+            headline: 'Save 20% this spring',
+            body: 'Our **best** offer.',
+            imageUrl: null,
+            imageAlt: null,
+            formSlug: null,
+            cta: null,
+          },
+        ],
+        createdAt: undefined,
+        updatedAt: undefined,
+      },
+    );
+    assert.deepEqual(await w.ok('GET', `/api/v1/landing-pages/${page.id}`), page);
+    assert.deepEqual(
+      (await w.ok('GET', '/api/v1/landing-pages')).data.map((p: Json) => p.id),
+      [page.id],
+    );
+
+    t.clock.now += 1000;
+    const changed = await w.ok('PATCH', `/api/v1/landing-pages/${page.id}`, {
+      name: 'Spring offer 2026',
+      variants: [
+        { key: 'a', weight: 1, headline: 'Save 20%' },
+        { key: 'b', weight: 3, headline: 'Spring deal', cta: { label: 'See pricing', url: '/pricing' } },
+      ],
+    });
+    assert.equal(changed.name, 'Spring offer 2026');
+    assert.deepEqual(
+      changed.variants.map((v: Json) => [v.key, v.weight, v.cta]),
+      [
+        ['a', 1, null],
+        ['b', 3, { label: 'See pricing', url: '/pricing' }],
+      ],
+    );
+    assert.equal(changed.createdAt, page.createdAt);
+    assert.notEqual(changed.updatedAt, page.updatedAt);
+
+    const archived = await w.ok('DELETE', `/api/v1/landing-pages/${page.id}`);
+    assert.equal(archived.status, 'archived');
+    assert.deepEqual((await w.ok('GET', '/api/v1/landing-pages')).data, []);
+    assert.deepEqual(
+      (await w.ok('GET', '/api/v1/landing-pages?status=archived')).data.map((p: Json) => p.id),
+      [page.id],
+    );
+    const gone = await t.app.inject({ method: 'GET', url: `/l/${pageSlug}` });
+    assert.equal(gone.statusCode, 410);
+    assert.match(String(gone.headers['content-type']), /^text\/html/);
+
+    const taken = await w.problem(409, 'POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Again',
+      variants: [{ key: 'a', headline: 'A' }],
+    });
+    assert.equal(taken.code, 'LANDING_PAGE_EXISTS');
+    assert.deepEqual(taken.errors, [
+      { path: '/slug', message: 'is already the address of another landing page' },
+    ]);
+    const restored = await w.ok('PATCH', `/api/v1/landing-pages/${page.id}`, { status: 'published' });
+    assert.equal(restored.status, 'published');
+  });
+
+  it('keeps slugs unique across workspaces, on create and on rename', async () => {
+    const t = get();
+    const a = await tenant(t, 'landing');
+    const b = await tenant(t, 'landing');
+    const first = slug();
+    const second = slug();
+    await a.ok('POST', '/api/v1/landing-pages', {
+      slug: first,
+      name: 'A',
+      variants: [{ key: 'a', headline: 'A' }],
+    });
+    const other = await b.ok('POST', '/api/v1/landing-pages', {
+      slug: second,
+      name: 'B',
+      variants: [{ key: 'a', headline: 'B' }],
+    });
+    const onCreate = await b.problem(409, 'POST', '/api/v1/landing-pages', {
+      slug: first,
+      name: 'B',
+      variants: [{ key: 'a', headline: 'B' }],
+    });
+    assert.equal(onCreate.code, 'LANDING_PAGE_EXISTS');
+    const onRename = await b.problem(409, 'PATCH', `/api/v1/landing-pages/${other.id}`, { slug: first });
+    assert.equal(onRename.code, 'LANDING_PAGE_EXISTS');
+    // Renaming to its own slug is no conflict.
+    await b.ok('PATCH', `/api/v1/landing-pages/${other.id}`, { slug: second });
+  });
+
+  it('refuses bad input with problem+json naming each field, and writes nothing', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const schema = await w.problem(400, 'POST', '/api/v1/landing-pages', {
+      slug: 'Not a slug',
+      name: '',
+      variants: [{ key: 'a', headline: 'A', extra: 1 }],
+      colour: 'red',
+    });
+    assert.deepEqual(schema.errors.map((e: Json) => e.path).sort(), [
+      '/colour',
+      '/name',
+      '/slug',
+      '/variants/0/extra',
+    ]);
+    const model = await w.problem(422, 'POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'X',
+      variants: [
+        {
+          key: 'a',
+          headline: 'A',
+          imageUrl: 'https://cdn.example.com/a.png',
+          cta: { label: 'Go', url: 'javascript:alert(1)' },
+        },
+        { key: 'a', headline: 'B', formSlug: 'no-such-form' },
+      ],
+    });
+    assert.equal(model.code, 'VALIDATION_FAILED');
+    assert.deepEqual(
+      model.errors.map((e: Json) => e.path),
+      ['/variants/0/imageAlt', '/variants/0/cta/url', '/variants/1/key'],
+    );
+    const unknownForm = await w.problem(422, 'POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'X',
+      variants: [{ key: 'a', headline: 'A', formSlug: 'no-such-form' }],
+    });
+    assert.deepEqual(unknownForm.errors, [
+      { path: '/variants/0/formSlug', message: 'is not a form of this workspace' },
+    ]);
+    assert.deepEqual((await w.ok('GET', '/api/v1/landing-pages?status=draft')).data, []);
+    assert.deepEqual((await w.ok('GET', '/api/v1/landing-pages')).data, []);
+    const missing = await w.problem(404, 'GET', '/api/v1/landing-pages/nope');
+    assert.equal(missing.code, 'LANDING_PAGE_NOT_FOUND');
+    await w.problem(404, 'PATCH', '/api/v1/landing-pages/nope', { name: 'x' });
+    await w.problem(404, 'DELETE', '/api/v1/landing-pages/nope');
+  });
+
+  it('embeds only forms of the same workspace', async () => {
+    const t = get();
+    const a = await tenant(t, 'landing');
+    const b = await tenant(t, 'landing');
+    const formSlug = slug('form');
+    await a.ok('POST', '/api/v1/forms', formBody(formSlug));
+    const foreign = await b.problem(422, 'POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'X',
+      variants: [{ key: 'a', headline: 'A', formSlug }],
+    });
+    assert.deepEqual(foreign.errors, [
+      { path: '/variants/0/formSlug', message: 'is not a form of this workspace' },
+    ]);
+    const own = await a.ok('POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'X',
+      variants: [{ key: 'a', headline: 'A', formSlug, cta: { label: 'Book a demo' } }],
+    });
+    assert.equal(own.variants[0].formSlug, formSlug);
+  });
+
+  it('serves a published page with its Markdown made safe, the form, the t.js tag, and no write', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const formSlug = slug('form');
+    await w.ok('POST', '/api/v1/forms', formBody(formSlug));
+    const pageSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Guide',
+      variants: [
+        {
+          key: 'a',
+          headline: 'The <lead> guide',
+          body: '# Why\n\nRead **this**. <script>alert(1)</script> [bad](javascript:alert(1)) [good](https://example.com)',
+          imageUrl: 'https://cdn.example.com/guide.png',
+          imageAlt: 'The guide cover',
+          formSlug,
+          cta: { label: 'Get the guide' },
+        },
+      ],
+    });
+    const before = (await w.ok('GET', '/api/v1/leads?limit=500')).data.length;
+    const response = await t.app.inject({
+      method: 'GET',
+      url: `/l/${pageSlug}?utm_source=news&utm_campaign=spring`,
+      headers: { referer: 'https://news.example.com/issue-1' },
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.match(String(response.headers['content-type']), /^text\/html; charset=utf-8/);
+    assert.equal(response.headers['cache-control'], 'no-store');
+    const html = response.body;
+    assert.ok(html.includes('<h1>The &lt;lead&gt; guide</h1>'));
+    assert.ok(html.includes('<h2>Why</h2>'), 'Markdown headings sit under the h1');
+    assert.ok(html.includes('<strong>this</strong>'));
+    assert.ok(html.includes('&lt;script&gt;alert(1)&lt;/script&gt;'), 'raw HTML is shown as text');
+    assert.ok(!html.includes('<script>alert(1)'));
+    assert.ok(!html.includes('javascript:'), 'unsafe links lose their address');
+    assert.ok(html.includes('<a href="https://example.com" rel="noopener noreferrer">good</a>'));
+    assert.ok(html.includes('<img src="https://cdn.example.com/guide.png" alt="The guide cover">'));
+    assert.ok(html.includes('<a class="ll-button" href="#ll-form">Get the guide</a>'));
+    assert.match(html, new RegExp(`<form[^>]*action="/f/${formSlug}"`));
+    assert.match(html, /name="_ll_variant"[^>]*value="a"|value="a"[^>]*name="_ll_variant"/);
+    assert.match(html, /name="utm_source"[^>]*value="news"|value="news"[^>]*name="utm_source"/);
+    assert.match(
+      html,
+      /name="_ll_ref"[^>]*value="https:\/\/news.example.com\/issue-1"|value="https:\/\/news.example.com\/issue-1"[^>]*name="_ll_ref"/,
+    );
+    assert.match(
+      html,
+      new RegExp(`<script async src="/t.js" data-workspace="${w.slug}" data-variant="a"></script>`),
+    );
+    assert.equal(variantCookie(response.headers), undefined, 'one variant: nothing to remember, no cookie');
+    assert.equal((await w.ok('GET', '/api/v1/leads?limit=500')).data.length, before);
+  });
+
+  it('answers 404 for drafts and unknown slugs, 410 for archived pages, as HTML', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const draftSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: draftSlug,
+      name: 'Draft',
+      status: 'draft',
+      variants: [{ key: 'a', headline: 'Secret launch' }],
+    });
+    const draft = await t.app.inject({ method: 'GET', url: `/l/${draftSlug}` });
+    assert.equal(draft.statusCode, 404);
+    assert.match(String(draft.headers['content-type']), /^text\/html/);
+    assert.ok(!draft.body.includes('Secret launch'));
+    const unknown = await t.app.inject({ method: 'GET', url: '/l/no-such-page' });
+    assert.equal(unknown.statusCode, 404);
+  });
+
+  it('previews any page through the API (a draft too), any variant, without remembering it', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const draft = await w.ok('POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'Draft',
+      status: 'draft',
+      variants: [
+        { key: 'a', weight: 0, headline: 'Secret launch A' },
+        { key: 'b', weight: 0, headline: 'Secret launch B' },
+      ],
+    });
+    const first = await w.call('GET', `/api/v1/landing-pages/${draft.id}/preview`);
+    assert.equal(first.statusCode, 200, first.body);
+    assert.match(String(first.headers['content-type']), /^text\/html; charset=utf-8/);
+    assert.equal(shownVariant(first.body), 'a');
+    assert.ok(first.body.includes('<meta name="robots" content="noindex">'));
+    assert.equal(variantCookie(first.headers), undefined);
+    const second = await w.call('GET', `/api/v1/landing-pages/${draft.id}/preview?variant=b`);
+    assert.ok(second.body.includes('<h1>Secret launch B</h1>'));
+    const unknown = await w.problem(422, 'GET', `/api/v1/landing-pages/${draft.id}/preview?variant=zz`);
+    assert.deepEqual(unknown.errors, [{ path: '/query/variant', message: 'is not a variant of this page' }]);
+    await w.problem(404, 'GET', '/api/v1/landing-pages/nope/preview');
+    const anonymous = await t.app.inject({ method: 'GET', url: `/api/v1/landing-pages/${draft.id}/preview` });
+    assert.equal(anonymous.statusCode, 401);
+  });
+
+  it('picks a variant by weight and keeps it in a cookie; a preview shows any variant and sets none', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const pageSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'AB',
+      variants: [
+        { key: 'a', weight: 1, headline: 'A headline' },
+        { key: 'b', weight: 1, headline: 'B headline' },
+        { key: 'paused', weight: 0, headline: 'Paused headline' },
+      ],
+    });
+    const seen = new Set<string>();
+    for (let i = 0; i < 40 && seen.size < 2; i++) {
+      const response = await t.app.inject({ method: 'GET', url: `/l/${pageSlug}` });
+      const key = shownVariant(response.body)!;
+      seen.add(key);
+      const cookie = variantCookie(response.headers);
+      assert.ok(cookie, 'a new visitor gets the cookie');
+      assert.match(
+        cookie,
+        new RegExp(`^ll_lp_${pageSlug}=${key}; Path=/l/${pageSlug}; Max-Age=\\d+; SameSite=Lax; HttpOnly`),
+      );
+      // The same visitor comes back: same variant, no new cookie.
+      const again = await t.app.inject({
+        method: 'GET',
+        url: `/l/${pageSlug}`,
+        headers: { cookie: `other=1; ${cookie.split(';')[0]}` },
+      });
+      assert.equal(shownVariant(again.body), key);
+      assert.equal(variantCookie(again.headers), undefined);
+    }
+    assert.deepEqual([...seen].sort(), ['a', 'b']);
+    const paused = await t.app.inject({
+      method: 'GET',
+      url: `/l/${pageSlug}`,
+      headers: { cookie: `ll_lp_${pageSlug}=paused` },
+    });
+    assert.notEqual(shownVariant(paused.body), 'paused', 'a paused variant is not kept');
+    assert.ok(variantCookie(paused.headers));
+    const preview = await t.app.inject({ method: 'GET', url: `/l/${pageSlug}?variant=paused` });
+    assert.equal(shownVariant(preview.body), 'paused');
+    assert.ok(preview.body.includes('<meta name="robots" content="noindex">'));
+    assert.equal(variantCookie(preview.headers), undefined);
+  });
+
+  it('shows a notice instead of a form that is closed', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const formSlug = slug('form');
+    const form = await w.ok('POST', '/api/v1/forms', formBody(formSlug));
+    const pageSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Webinar',
+      variants: [{ key: 'a', headline: 'Webinar', formSlug }],
+    });
+    await w.ok('PATCH', `/api/v1/forms/${form.id}`, { status: 'closed' });
+    const response = await t.app.inject({ method: 'GET', url: `/l/${pageSlug}` });
+    assert.equal(response.statusCode, 200);
+    assert.ok(!response.body.includes('<form'));
+    assert.ok(response.body.includes('This form is closed.'));
+  });
+});
