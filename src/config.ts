@@ -1,3 +1,4 @@
+import { isIP } from 'node:net';
 import path from 'node:path';
 import { DomainError, type FieldError } from './errors.ts';
 
@@ -29,6 +30,14 @@ export interface Config {
   mailFrom: string;
   /** Base URL people reach Leadline at: links in alerts and emails. (Default: http://localhost:PORT) */
   publicUrl: string;
+  /**
+   * Which proxies in front of Leadline may say who the client is (`X-Forwarded-For`,
+   * `-Proto`, `-Host`): a number of hops, or a list of proxy addresses and CIDR ranges. Behind a
+   * TLS-terminating proxy without it, every visitor has the proxy's address, so per-IP limits
+   * (forms, tracking, unauthenticated calls) count the whole internet as one client and consent
+   * evidence records the proxy. (Default: false, the socket's address is the client)
+   */
+  trustProxy: false | number | string[];
 }
 
 type Env = Record<string, string | undefined>;
@@ -71,6 +80,13 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^https?:\/\/[^/\s]+/.test(publicUrl)) {
     errors.push({ path: 'LEADLINE_PUBLIC_URL', message: 'must be an http:// or https:// URL' });
   }
+  const trustProxy = parseTrustProxy(env.LEADLINE_TRUST_PROXY);
+  if (trustProxy === undefined) {
+    errors.push({
+      path: 'LEADLINE_TRUST_PROXY',
+      message: 'must be a number of proxy hops (1-10), or comma-separated proxy addresses or CIDR ranges',
+    });
+  }
   const config: Config = {
     port: int('PORT', 3000, 0, 65535),
     host: env.HOST || '0.0.0.0',
@@ -85,9 +101,30 @@ export function loadConfig(env: Env = process.env): Config {
     smtpUrl,
     mailFrom: mailFrom.trim(),
     publicUrl,
+    trustProxy: trustProxy ?? false,
   };
   if (errors.length > 0) throw new DomainError('VALIDATION_FAILED', 'Invalid configuration.', errors);
   return config;
+}
+
+/** `LEADLINE_TRUST_PROXY` as Fastify's `trustProxy`; undefined when it is not valid. */
+function parseTrustProxy(raw: string | undefined): Config['trustProxy'] | undefined {
+  const value = raw?.trim();
+  if (!value || value === 'false') return false;
+  if (/^\d+$/.test(value)) {
+    const hops = Number(value);
+    return hops >= 1 && hops <= 10 ? hops : undefined;
+  }
+  const ranges = value.split(',').map((part) => part.trim());
+  const valid = ranges.every((range) => {
+    const [address, prefix, ...rest] = range.split('/');
+    const family = isIP(address ?? '');
+    if (family === 0 || rest.length > 0) return false;
+    if (prefix === undefined) return true;
+    const bits = Number(prefix);
+    return /^\d+$/.test(prefix) && bits <= (family === 4 ? 32 : 128);
+  });
+  return valid ? ranges : undefined;
 }
 
 /** Why an SMTP URL cannot be used (undefined: it can). */

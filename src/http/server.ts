@@ -66,6 +66,9 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
+    // request.ip (rate limits, consent evidence) and request.protocol follow X-Forwarded-* only
+    // from the proxies configured (LEADLINE_TRUST_PROXY); off, a client could claim any address.
+    trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Per-request log lines off; the top-level `disableRequestLogging` is deprecated (FSTDEP023).
     logController: new LogController({ disableRequestLogging: true }),
     ajv: {
@@ -146,4 +149,9 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   app.addHook('preValidation', convertTextParts);
   app.addHook('preValidation', inputGuardHook);
   return app;
+}
+
+/** Trusts the nearest `hops` proxies (what Fastify does for an integer, which its types omit). */
+function trustHops(hops: number): (address: string, hop: number) => boolean {
+  return (_address, hop) => hop < hops;
 }
