@@ -1,3 +1,4 @@
+import { escapeHtml, oneLine } from '../html-text.ts';
 import type { Lead } from '../leads/model.ts';
 import type { AlertFacts } from './model.ts';
 
@@ -18,8 +19,6 @@ export interface AlertContext {
   /** Who the email goes to, when it is not the owner (a manager, the fallback address). */
   ownerName: string | null;
 }
-
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 /** How a person names the lead: full name, else email, else phone, else its id. */
 export function leadLabel(lead: Lead): string {
@@ -89,12 +88,6 @@ function detailLines(ctx: AlertContext): Array<[string, string]> {
   lines.push(['Rule', oneLine(ctx.ruleName)]);
   return lines;
 }
-
-const escapeHtml = (text: string) =>
-  text.replace(
-    /[&<>"']/g,
-    (c) => ({ '&': '&amp;', '<': '&lt;', '>': '&gt;', '"': '&quot;', "'": '&#39;' })[c]!,
-  );
 
 /** Subject, text and HTML of an alert email. Every lead-supplied value is escaped in the HTML. */
 export function alertEmail(ctx: AlertContext): { subject: string; text: string; html: string } {

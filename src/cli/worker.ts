@@ -34,8 +34,8 @@ export async function startWorker(services: Services, concurrency?: number): Pro
 
 /**
  * Prunes what grows with traffic past its retention: webhook messages and delivery log,
- * alerts log, dev mailbox, form quarantine (the retentions: webhooks/model.ts, alerts/model.ts,
- * email/service.ts, forms/quarantine-service.ts).
+ * alerts log, dev mailbox, form quarantine, inbound lead log (the retentions: webhooks/model.ts,
+ * alerts/model.ts, email/service.ts, forms/quarantine-service.ts, inbound/model.ts).
  */
 async function pruneRecords(services: Services): Promise<void> {
   try {
@@ -45,6 +45,7 @@ async function pruneRecords(services: Services): Promise<void> {
       alerts: await services.alerts.prune(ids),
       mailbox: await services.mail.prune(ids),
       quarantine: await services.quarantine.prune(ids),
+      inbound: await services.inbound.prune(ids),
     };
     if (Object.values(deleted).some((n) => n > 0))
       services.logger.info({ deleted }, 'pruned records past their retention');

@@ -17,6 +17,7 @@
  */
 
 import { formStyles } from '../forms/html.ts';
+import { privacySignalOn, TRACKER_TAG } from './privacy.ts';
 
 interface Option {
   value: string;
@@ -74,6 +75,8 @@ const host = window as unknown as {
 const MARK = 'data-leadline-rendered';
 /** A render token older than this is fetched anew before sending (the server refuses them after 24 h). */
 const TOKEN_REFRESH_MS = 12 * 60 * 60 * 1000;
+/** Longest wait for t.js (its tag is on the page, its code not run yet) before a form is fetched. */
+const TRACKER_WAIT_MS = 1000;
 const UTM = ['utm_source', 'utm_medium', 'utm_campaign', 'utm_term', 'utm_content'];
 /** ISO 3166-1 alpha-2 codes, for country fields named in the visitor's language by Intl.DisplayNames. */
 const COUNTRIES =
@@ -121,15 +124,36 @@ function cookie(name: string): string | undefined {
   return match ? decodeURIComponent(match[1]!) : undefined;
 }
 
-/** The visitor's anonymous id from t.js, so the submission links their page views to the lead. */
+/** t.js is on this page: its tag, or the `leadline(…)` stub sites put before it. */
+const trackerOnPage = () => host.leadline !== undefined || document.querySelector(TRACKER_TAG) !== null;
+
+/**
+ * The visitor's anonymous id, so the submission links their page views to the lead. When t.js
+ * is on the page only its answer counts: it says nothing under GPC/DNT or before consent, and
+ * the `ll_aid` cookie must not say it instead. The cookie (left by t.js on the site's other
+ * pages) is read only on pages without t.js, and never under GPC/DNT.
+ */
 function anonymousId(): string | undefined {
-  try {
-    const id = host.leadline?.anonymousId?.();
-    if (id) return id;
-  } catch {
-    // t.js missing or older: the cookie below still says it.
+  if (trackerOnPage()) {
+    try {
+      return host.leadline?.anonymousId?.() || undefined;
+    } catch {
+      return undefined;
+    }
   }
-  return cookie('ll_aid');
+  return privacySignalOn() ? undefined : cookie('ll_aid');
+}
+
+/** Resolves once t.js has run, failed to load, or `TRACKER_WAIT_MS` passed; at once without t.js. */
+function trackerSettled(): Promise<void> {
+  const tag = document.querySelector<HTMLScriptElement>(TRACKER_TAG);
+  if (!tag || host.leadline?.anonymousId) return Promise.resolve();
+  return new Promise((resolve) => {
+    const done = () => resolve();
+    tag.addEventListener('load', done);
+    tag.addEventListener('error', done);
+    setTimeout(done, TRACKER_WAIT_MS);
+  });
 }
 
 function injectStyle(): void {
@@ -154,6 +178,8 @@ function countryOptions(): Option[] {
 }
 
 async function fetchDefinition(slug: string): Promise<Definition> {
+  // Both scripts load async: the visitor's id (progressive profiling) waits for t.js briefly.
+  await trackerSettled();
   const aid = anonymousId();
   const url = `${base}/f/${encodeURIComponent(slug)}/definition${aid ? `?aid=${encodeURIComponent(aid)}` : ''}`;
   const response = await fetch(url, { credentials: 'omit', headers: { accept: 'application/json' } });

@@ -9,13 +9,17 @@
  * `leadline.anonymousId()` along and the visitor's history joins their lead.
  *
  * Privacy: with Global Privacy Control or Do Not Track on, nothing is stored and nothing is
- * sent. With `data-consent="required"`, no cookie is set and nothing is sent until the site
- * calls `leadline('consent', true)` (its consent banner); page views of the current page are
- * held in memory until then. `leadline('consent', false)` deletes the cookie and stops.
+ * sent, and an `ll_aid` cookie set before the signal was switched on is deleted (embed.js and
+ * Leadline's pages would otherwise still find it). With `data-consent="required"`, no cookie is
+ * set and nothing is sent until the site calls `leadline('consent', true)` (its consent
+ * banner); page views of the current page are held in memory until then.
+ * `leadline('consent', false)` deletes the cookie and stops.
  *
  * Other attributes: `data-variant` (landing-page variant, recorded on each page view),
  * `data-cookie-domain` (share the id across subdomains: `acme.com`).
  */
+
+import { privacySignalOn, TRACKER_TAG } from './privacy.ts';
 
 /** The page-view shape of `/t/collect` (src/tracking/model.ts `Hit`). */
 interface Hit {
@@ -50,8 +54,7 @@ const SPA_TITLE_DELAY_MS = 100;
 const ID_SHAPE = /^[A-Za-z0-9-]{16,64}$/;
 
 const globals = window as unknown as { leadline?: LeadlineGlobal };
-const script = (document.currentScript ??
-  document.querySelector('script[data-workspace][src*="t.js"]')) as HTMLScriptElement | null;
+const script = (document.currentScript ?? document.querySelector(TRACKER_TAG)) as HTMLScriptElement | null;
 
 if (script && !globals.leadline?.loaded) start(script);
 
@@ -60,9 +63,7 @@ function start(tag: HTMLScriptElement): void {
   const workspace = data.workspace;
   // Relative to t.js itself, so a Leadline behind a path prefix (/leadline/t.js) works too.
   const endpoint = new URL('t/collect', tag.src).href;
-  const nav = navigator as Navigator & { globalPrivacyControl?: boolean; msDoNotTrack?: string };
-  const dnt = nav.doNotTrack ?? (window as { doNotTrack?: string }).doNotTrack ?? nav.msDoNotTrack;
-  const blocked = nav.globalPrivacyControl === true || dnt === '1' || dnt === 'yes';
+  const blocked = privacySignalOn();
   let consent = data.consent !== 'required';
   let anonymousId: string | undefined;
   let queue: Hit[] = [];
@@ -163,6 +164,8 @@ function start(tag: HTMLScriptElement): void {
   globals.leadline = api;
   for (const args of queued) api(...(Array.prototype.slice.call(args) as [string, ...unknown[]]));
 
+  // An id kept from before the visitor turned the signal on goes too, not only the new ones.
+  if (blocked && /(?:^|;\s*)ll_aid=/.test(document.cookie)) writeCookie('', 0);
   if (!workspace) {
     console.warn('Leadline t.js: the script tag needs data-workspace="<workspace slug>".');
     return;

@@ -1,19 +1,10 @@
+import { escapeHtml, oneLine } from '../html-text.ts';
 import type { ConsentGrant } from './model.ts';
 
 /**
  * What double opt-in says: the confirmation email and the page the link opens. Pure; every
  * value that came from a form or a lead is escaped in HTML.
  */
-
-export const escapeHtml = (text: string) =>
-  text
-    .replaceAll('&', '&amp;')
-    .replaceAll('<', '&lt;')
-    .replaceAll('>', '&gt;')
-    .replaceAll('"', '&quot;')
-    .replaceAll("'", '&#39;');
-
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
 
 export interface ConfirmationEmailInput {
   /** Who asks: the workspace's name (the company the person gave consent to). */

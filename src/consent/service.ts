@@ -31,7 +31,7 @@ import * as store from './store.ts';
 
 export interface ConsentServiceDeps {
   database: Database;
-  leads: Pick<LeadService, 'findIn' | 'get' | 'appendTimelineIn'>;
+  leads: Pick<LeadService, 'findIn' | 'get' | 'appendTimelineIn' | 'mergeFamilyIn'>;
   mail: Pick<MailService, 'sendIn'>;
   workspaces: Pick<WorkspaceService, 'getWorkspace'>;
   config: Pick<Config, 'publicUrl'>;
@@ -88,6 +88,14 @@ export function createConsentService({
     const [lead] = await leads.findIn(trx, workspaceId, [leadId]);
     if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${leadId} in this workspace.`);
     return lead;
+  }
+
+  /**
+   * The leads whose records are `leadId`'s: the lead and those merged into it. Records keep the
+   * lead they were made for (evidence is not rewritten); after a merge the survivor sees them.
+   */
+  async function family(trx: Kysely<DB>, workspaceId: string, leadId: string): Promise<string[]> {
+    return (await leads.mergeFamilyIn(trx, workspaceId, leadId))?.ids ?? [leadId];
   }
 
   function record(
@@ -152,7 +160,7 @@ export function createConsentService({
     const current = await store.latestOf(
       trx,
       workspace.id,
-      lead.id,
+      await family(trx, workspace.id, lead.id),
       grants.map((g) => g.purpose),
     );
     const planned = planGrants(current, grants, options.doubleOptIn);
@@ -208,7 +216,12 @@ export function createConsentService({
     now: number,
   ): Promise<ConsentRecord[]> {
     const lead = await liveLead(trx, workspace.id, leadId);
-    const current = await store.latestOf(trx, workspace.id, lead.id, purposes);
+    const current = await store.latestOf(
+      trx,
+      workspace.id,
+      await family(trx, workspace.id, lead.id),
+      purposes,
+    );
     const records: ConsentRecord[] = [];
     for (const purpose of new Set(purposes)) {
       const was = current.get(purpose);
@@ -233,13 +246,16 @@ export function createConsentService({
     recordIn,
     withdrawIn,
 
-    /** A lead's consents: the state of each purpose, and every record newest first. */
+    /**
+     * A lead's consents: the state of each purpose, and every record newest first. The records
+     * of the leads merged into it count as its own; a merged-away lead shows its survivor's.
+     */
     async list(
       workspaceId: string,
       leadId: string,
     ): Promise<{ current: ConsentRecord[]; history: ConsentRecord[] }> {
       const lead = await leads.get(workspaceId, leadId);
-      const history = await store.listRecords(db, workspaceId, lead.id);
+      const history = await store.listRecords(db, workspaceId, await family(db, workspaceId, lead.id));
       return { current: currentStates(history), history };
     },
 
@@ -310,7 +326,9 @@ export function createConsentService({
         written = await withdrawIn(trx, workspace, leadId, [input.purpose], evidence, now);
       }
       if (written[0]) return { changed: true, consent: written[0], confirmation };
-      const current = await store.latestOf(trx, workspace.id, leadId, [input.purpose]);
+      const current = await store.latestOf(trx, workspace.id, await family(trx, workspace.id, leadId), [
+        input.purpose,
+      ]);
       return { changed: false, consent: current.get(input.purpose) ?? null, confirmation };
     },
 
@@ -331,7 +349,11 @@ export function createConsentService({
         async (trx): Promise<ConfirmResult | { kind: 'ok'; texts: string[] }> => {
           const confirmation = await store.findConfirmation(trx, workspaceId, confirmationId);
           if (!confirmation || !secretMatches(secret, confirmation.tokenHash)) return { kind: 'invalid' };
-          const history = await store.listRecords(trx, workspaceId, confirmation.leadId);
+          // The lead may have been merged into another since the email went out: the grant is
+          // the survivor's, decided against the whole merged history.
+          const merged = await leads.mergeFamilyIn(trx, workspaceId, confirmation.leadId);
+          const leadId = merged?.survivorId ?? confirmation.leadId;
+          const history = await store.listRecords(trx, workspaceId, merged?.ids ?? [leadId]);
           const textsOf = (records: ConsentRecord[]) => records.flatMap((r) => (r.text ? [r.text] : []));
           if (confirmation.confirmedAt !== null) {
             const granted = history.filter(
@@ -350,7 +372,7 @@ export function createConsentService({
           };
           const granted = confirmable(history, confirmationId).map((pending) =>
             record(
-              pending.leadId,
+              leadId,
               pending.purpose,
               'granted',
               { version: pending.version, text: pending.text, privacyUrl: pending.privacyUrl },
@@ -360,8 +382,7 @@ export function createConsentService({
             ),
           );
           await store.insertRecords(trx, workspaceId, granted);
-          // The timeline of a lead merged into another since is gone with it: its records stay.
-          const [lead] = await leads.findIn(trx, workspaceId, [confirmation.leadId]);
+          const [lead] = await leads.findIn(trx, workspaceId, [leadId]);
           if (lead)
             await leads.appendTimelineIn(
               trx,

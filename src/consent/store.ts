@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { paddedInList } from '../db/in-list.ts';
 import type { ConsentRow, DB } from '../db/schema.ts';
 import { type ConsentRecord, type ConsentStatus, MAX_HISTORY } from './model.ts';
 
@@ -63,17 +64,17 @@ function consentRow(workspaceId: string, r: ConsentRecord): ConsentRow {
   };
 }
 
-/** A lead's records, newest first (at most MAX_HISTORY). */
+/** The records of `leadIds` (a lead and the leads merged into it), newest first (at most MAX_HISTORY). */
 export async function listRecords(
   db: Kysely<DB>,
   workspaceId: string,
-  leadId: string,
+  leadIds: readonly string[],
 ): Promise<ConsentRecord[]> {
   const rows = await db
     .selectFrom('consents')
     .select(consentColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('lead_id', '=', leadId)
+    .where('lead_id', 'in', paddedInList([...leadIds]))
     .orderBy('recorded_at', 'desc')
     .orderBy('id', 'desc')
     .limit(MAX_HISTORY)
@@ -81,11 +82,14 @@ export async function listRecords(
   return rows.map(toRecord);
 }
 
-/** The latest record of each of `purposes` for a lead (absent: never recorded). */
+/**
+ * The latest record of each of `purposes` among the records of `leadIds` (a lead and the leads
+ * merged into it); absent: never recorded.
+ */
 export async function latestOf(
   db: Kysely<DB>,
   workspaceId: string,
-  leadId: string,
+  leadIds: readonly string[],
   purposes: readonly string[],
 ): Promise<Map<string, ConsentRecord>> {
   const latest = new Map<string, ConsentRecord>();
@@ -94,7 +98,7 @@ export async function latestOf(
       .selectFrom('consents')
       .select(consentColumns)
       .where('workspace_id', '=', workspaceId)
-      .where('lead_id', '=', leadId)
+      .where('lead_id', 'in', paddedInList([...leadIds]))
       .where('purpose', '=', purpose)
       .orderBy('recorded_at', 'desc')
       .orderBy('id', 'desc')

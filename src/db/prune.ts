@@ -3,23 +3,28 @@ import type { DB } from './schema.ts';
 
 /**
  * Deletes up to `limit` of a workspace's rows of `table` whose `timeColumn` is before `before`
- * (and whose `state` is `state`, when given); returns how many. Chunked so that a prune never
- * holds the writer for long: callers loop until fewer than `limit` come back. The retention
- * prunes of jobs, alerts and the dev mailbox share it; each store names its own table.
+ * (and whose `stateColumn` is `state`, when given); returns how many. Chunked so that a prune
+ * never holds the writer for long: callers loop until fewer than `limit` come back. The
+ * retention prunes of jobs, alerts, the dev mailbox and the inbound log share it; each store
+ * names its own table.
  */
 export async function deleteOlderThan(
   db: Kysely<DB>,
   target: {
-    table: 'jobs' | 'alerts' | 'mailbox_messages';
-    timeColumn: 'updated_at' | 'fired_at' | 'created_at';
+    table: 'jobs' | 'alerts' | 'mailbox_messages' | 'inbound_leads' | 'form_quarantine';
+    // `decided_at` (form quarantine): null until decided, so undecided rows are never before anything.
+    timeColumn: 'updated_at' | 'fired_at' | 'created_at' | 'received_at' | 'decided_at';
     state?: string;
+    /** The column `state` is compared with. (Default: state) */
+    stateColumn?: 'state' | 'status';
   },
   workspaceId: string,
   before: number,
   limit: number,
 ): Promise<number> {
   const table = sql.table(target.table);
-  const stateFilter = target.state === undefined ? sql`` : sql`and state = ${target.state}`;
+  const stateFilter =
+    target.state === undefined ? sql`` : sql`and ${sql.ref(target.stateColumn ?? 'state')} = ${target.state}`;
   const result = await sql`
     delete from ${table}
     where workspace_id = ${workspaceId}

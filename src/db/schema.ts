@@ -543,6 +543,10 @@ export interface FormSubmissionRow {
   /** src/forms/model.ts submissionFingerprint */
   fingerprint: string;
   created_at: number;
+  /** SHA-256 of the render token it used (src/forms/spam-tokens.ts renderTokenHash); null: none. */
+  token_hash: string | null;
+  /** 1 when it queued the lead magnet email (the hourly cap per lead counts these). */
+  magnet_emailed: number;
 }
 
 export interface DB {

@@ -3,13 +3,29 @@ import { describe, it } from 'node:test';
 import { captureErrorsAsFieldErrors, fitAnswers, parseSubmission, readValues } from './fields.ts';
 import type { FormField } from './model.ts';
 
+/** readValues' answer with the values as a plain object, to compare. */
+const read = (raw: unknown) => {
+  const result = readValues(raw);
+  return result.ok ? { ok: true, values: { ...result.values } } : result;
+};
+
 describe('readValues', () => {
   it('reads flat bodies and { fields } bodies alike, as text', () => {
-    assert.deepEqual(readValues({ email: 'a@x.io', size: 40, ok: true, none: null, tags: ['a', 2] }), {
+    assert.deepEqual(read({ email: 'a@x.io', size: 40, ok: true, none: null, tags: ['a', 2] }), {
       ok: true,
       values: { email: 'a@x.io', size: '40', ok: 'true', tags: ['a', '2'] },
     });
-    assert.deepEqual(readValues({ fields: { email: 'a@x.io' } }), { ok: true, values: { email: 'a@x.io' } });
+    assert.deepEqual(read({ fields: { email: 'a@x.io' } }), { ok: true, values: { email: 'a@x.io' } });
+  });
+
+  it('drops __proto__ and gives the values no prototype: toString or length are names like any other', () => {
+    // As a form-encoded `__proto__=x&__proto__=y` or a JSON key arrives: an own property.
+    const result = readValues(JSON.parse('{"email":"a@x.io","__proto__":["x","y"],"toString":"t"}'));
+    assert.ok(result.ok);
+    assert.equal(Object.getPrototypeOf(result.values), null);
+    assert.deepEqual(Object.keys(result.values), ['email', 'toString']);
+    assert.equal(result.values.length, undefined);
+    assert.equal(result.values.toString, 't');
   });
 
   it('refuses what is not a flat object of values, naming the field', () => {
@@ -52,6 +68,50 @@ const form = {
 };
 
 describe('parseSubmission', () => {
+  it('reads only the names that were posted: a field named like a built-in is simply absent', () => {
+    // Refused when a form is saved; a stored one still must not turn a lookup into a function.
+    const odd: FormField[] = [
+      { name: 'email', type: 'email', maps: 'email' },
+      { name: 'toString', type: 'text', required: true },
+      { name: 'constructor', type: 'checkbox' },
+      { name: 'valueOf', type: 'hidden' },
+    ];
+    // Values read back from the quarantine's JSON are plain objects, with Object's prototype.
+    const values = JSON.parse('{"email":"a@x.io"}');
+    const parsed = parseSubmission({ fields: odd, consents: [], source: null }, odd, values);
+    assert.deepEqual(parsed.ok ? [] : parsed.errors, [
+      { path: '/fields/toString', message: 'This field is required.' },
+    ]);
+    const given = parseSubmission({ fields: odd, consents: [], source: null }, odd, {
+      ...values,
+      toString: 'x',
+    });
+    assert.ok(given.ok);
+    assert.deepEqual(given.value.answers, { toString: 'x' });
+  });
+
+  it('matches validation patterns in linear time, whatever the answer', () => {
+    const slow: FormField[] = [
+      { name: 'email', type: 'email', maps: 'email' },
+      { name: 'code', type: 'text', validation: { pattern: '\\w*\\w*\\w*\\w*\\w*\\w*!', maxLength: 20_000 } },
+    ];
+    const started = performance.now();
+    const parsed = parseSubmission({ fields: slow, consents: [], source: null }, slow, {
+      email: 'a@x.io',
+      code: 'a'.repeat(20_000),
+    });
+    // A backtracking RegExp needs 22 s for 100 characters of this.
+    assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
+    assert.deepEqual(parsed.ok ? [] : parsed.errors, [
+      { path: '/fields/code', message: 'Use the format asked for.' },
+    ]);
+    const good = parseSubmission({ fields: slow, consents: [], source: null }, slow, {
+      email: 'a@x.io',
+      code: 'abc!',
+    });
+    assert.ok(good.ok);
+  });
+
   it('types and normalises each value, fills the capture and keeps the other answers', () => {
     const parsed = parseSubmission(
       form,

@@ -11,9 +11,11 @@ import {
   PROPERTY_TARGET,
   reserved,
   type SubmittedValues,
+  submittedValue,
   textValue,
   utmFields,
 } from './model.ts';
+import { matchesPattern } from './patterns.ts';
 
 /**
  * The values of a submission checked against the form's fields (pure): each value by its type
@@ -56,7 +58,9 @@ export function readValues(
   const entries = Object.entries(source);
   if (entries.length > MAX_NAMES)
     return { ok: false, errors: [{ path: '/fields', message: `must have at most ${MAX_NAMES} names` }] };
-  const values: SubmittedValues = {};
+  // No prototype, and no `__proto__` name: `__proto__=x&__proto__=y` would otherwise make
+  // the values a list, and every lookup of `length` or `map` would find the list's.
+  const values: SubmittedValues = Object.create(null);
   const errors: FieldError[] = [];
   const scalar = (value: unknown): string | undefined | null =>
     typeof value === 'string'
@@ -69,6 +73,7 @@ export function readValues(
             ? undefined
             : null;
   for (const [name, value] of entries) {
+    if (name === '__proto__') continue;
     const path = fieldPath(name);
     if (Array.isArray(value)) {
       if (value.length > MAX_ITEMS) {
@@ -199,8 +204,9 @@ function checkField(
       if ([...text].length > max) return fail(`Use at most ${max} characters.`);
       if (v.minLength !== undefined && [...text].length < v.minLength)
         return fail(`Use at least ${v.minLength} characters.`);
-      // The pattern was checked for safety when the form was saved (isUnsafePattern).
-      if (v.pattern !== undefined && !new RegExp(`^(?:${v.pattern})$`, 'u').test(text))
+      // RE2, linear in the answer's length (already within maxLength): a visitor's input
+      // cannot stall the process with a backtracking pattern.
+      if (v.pattern !== undefined && !matchesPattern(v.pattern, text))
         return fail('Use the format asked for.');
       return { ok: true, value: text };
     }
@@ -230,8 +236,8 @@ export function parseSubmission(
   const answers: Record<string, Answer> = {};
   const shownNames = new Set(shown.map((f) => f.name));
   for (const field of form.fields) {
-    const raw =
-      field.type === 'hidden' && values[field.name] === undefined ? field.defaultValue : values[field.name];
+    const given = submittedValue(values, field.name);
+    const raw = field.type === 'hidden' && given === undefined ? field.defaultValue : given;
     if (!answered(field, raw)) {
       if (field.required && shownNames.has(field.name))
         errors.push({
@@ -258,7 +264,7 @@ export function parseSubmission(
   const consents: ConsentDefinition[] = [];
   for (const consent of form.consents) {
     const name = consentField(consent.purpose);
-    if (isChecked(values[name])) consents.push(consent);
+    if (isChecked(submittedValue(values, name))) consents.push(consent);
     else if (consent.required) errors.push({ path: fieldPath(name), message: 'Tick this box to continue.' });
   }
   if (errors.length > 0) return { ok: false, errors };

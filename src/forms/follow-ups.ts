@@ -1,12 +1,21 @@
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
+import { MAX_CONFIRMATIONS_PER_HOUR } from '../consent/model.ts';
 import type { DB } from '../db/schema.ts';
 import { isEmailAddress } from '../email/model.ts';
 import type { MailService } from '../email/service.ts';
+import { escapeHtml, oneLine } from '../html-text.ts';
 import type { Lead } from '../leads/model.ts';
 import type { WorkspaceContext } from '../leads/service.ts';
-import { escapeHtml } from './html.ts';
-import { type AcceptedSubmission, type Form, isChecked, reserved, utmFields } from './model.ts';
+import {
+  type AcceptedSubmission,
+  consentField,
+  type Form,
+  isChecked,
+  submittedValue,
+  utmFields,
+} from './model.ts';
+import * as store from './store.ts';
 
 /**
  * The emails a written submission causes, queued in its transaction (sent after the commit by
@@ -15,7 +24,15 @@ import { type AcceptedSubmission, type Form, isChecked, reserved, utmFields } fr
  * `form:{submissionId}:notify:{n}`, so a submission never mails anyone twice.
  */
 
-const oneLine = (text: string) => text.replace(/\s+/g, ' ').trim();
+/**
+ * Lead magnet emails one lead may be sent per hour, by all forms together: anyone can type
+ * someone else's address into a public form, which must not become a way to flood that inbox.
+ * The same cap as double opt-in confirmations. Past it the submission is still written, and
+ * the person who submitted still gets the link on the thank-you page. (3)
+ */
+export const MAX_MAGNET_EMAILS_PER_HOUR = MAX_CONFIRMATIONS_PER_HOUR;
+
+const HOUR_MS = 3_600_000;
 /** Longest answer a notification quotes in full; longer ones are cut (the lead's timeline has them). */
 const MAX_ANSWER_CHARS = 1000;
 
@@ -73,7 +90,7 @@ export function notificationRows(input: NotificationInput): Array<[string, strin
   const { form, submission } = input;
   const rows: Array<[string, string]> = [];
   for (const field of form.fields) {
-    const value = submission.values[field.name];
+    const value = submittedValue(submission.values, field.name);
     const text = Array.isArray(value) ? value.join(', ') : value;
     if (text === undefined || text.trim() === '') continue;
     const label = oneLine(field.label ?? field.name);
@@ -82,12 +99,12 @@ export function notificationRows(input: NotificationInput): Array<[string, strin
   }
   if (submission.pageUrl) rows.push(['Page', submission.pageUrl]);
   for (const name of utmFields) {
-    const value = submission.values[name];
+    const value = submittedValue(submission.values, name);
     const text = Array.isArray(value) ? value[0] : value;
     if (text?.trim()) rows.push([name, oneLine(text)]);
   }
   const agreed = form.consents.filter((c) =>
-    isChecked(submission.values[`${reserved.consentPrefix}${c.purpose}`]),
+    isChecked(submittedValue(submission.values, consentField(c.purpose))),
   );
   if (agreed.length > 0) rows.push(['Consent', agreed.map((c) => c.purpose).join(', ')]);
   return rows;
@@ -134,8 +151,10 @@ export type FollowUps = ReturnType<typeof createFollowUps>;
 export function createFollowUps({ mail, config }: FollowUpDeps) {
   return {
     /**
-     * Queues the lead magnet (when the form has one and the lead an email) and one notification
-     * per `notify` recipient (replying to it answers the lead), in the submission's transaction.
+     * Queues the lead magnet (when the form has one, the lead an email, and the lead is under
+     * MAX_MAGNET_EMAILS_PER_HOUR) and one notification per `notify` recipient (replying to it
+     * answers the lead), in the submission's transaction. Says whether the magnet was queued:
+     * the submission row records it, and the cap counts those rows.
      */
     async queueFollowUpsIn(
       trx: Kysely<DB>,
@@ -143,9 +162,15 @@ export function createFollowUps({ mail, config }: FollowUpDeps) {
       form: Form,
       lead: Lead,
       submission: AcceptedSubmission,
-      _now: number,
-    ): Promise<void> {
-      if (form.leadMagnet && lead.email) {
+      now: number,
+    ): Promise<{ magnetEmailed: boolean }> {
+      let magnetEmailed = false;
+      if (
+        form.leadMagnet &&
+        lead.email &&
+        (await store.countMagnetEmailsSince(trx, workspace.id, lead.id, now - HOUR_MS)) <
+          MAX_MAGNET_EMAILS_PER_HOUR
+      ) {
         const message = leadMagnetEmail({
           sender: workspace.name ?? '',
           firstName: lead.firstName,
@@ -157,8 +182,9 @@ export function createFollowUps({ mail, config }: FollowUpDeps) {
           ...message,
           key: `form:${submission.id}:magnet`,
         });
+        magnetEmailed = true;
       }
-      if (form.notify.length === 0) return;
+      if (form.notify.length === 0) return { magnetEmailed };
       const message = notificationEmail({
         form,
         lead,
@@ -174,6 +200,7 @@ export function createFollowUps({ mail, config }: FollowUpDeps) {
           key: `form:${submission.id}:notify:${n}`,
         });
       }
+      return { magnetEmailed };
     },
   };
 }

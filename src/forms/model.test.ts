@@ -10,6 +10,7 @@ import {
   isOpen,
   isUnsafePattern,
   normaliseOrigin,
+  normaliseSettings,
   originAllowed,
   submissionFingerprint,
 } from './model.ts';
@@ -87,6 +88,64 @@ describe('checkFormSettings', () => {
     );
   });
 
+  it('refuses field names objects and lists have already (toString, constructor, length…)', () => {
+    const names = ['toString', 'constructor', 'length', 'hasOwnProperty', 'valueOf', 'map'];
+    const errors = checkFormSettings(
+      settings({
+        fields: [
+          { name: 'email', type: 'email', maps: 'email' },
+          ...names.map((name) => ({ name, type: 'text' as const })),
+          { name: 'lengthy', type: 'text' },
+        ],
+      }),
+    );
+    assert.deepEqual(
+      errors.map((e) => e.path),
+      names.map((_, i) => `/fields/${i + 1}/name`),
+    );
+  });
+
+  it('takes validation patterns RE2 matches in linear time; refuses backreferences, lookarounds and huge programs', () => {
+    const patternErrors = (pattern: string) =>
+      checkFormSettings(
+        settings({
+          fields: [
+            { name: 'email', type: 'email', maps: 'email' },
+            { name: 'code', type: 'text', validation: { pattern } },
+          ],
+        }),
+      ).map((e) => e.path);
+    for (const good of ['[A-Z]{2}\\d{4}', '\\w*\\w*\\w*\\w*\\w*\\w*!', '(?<area>\\d{3})-\\d{4}', '\\p{L}+'])
+      assert.deepEqual(patternErrors(good), [], good);
+    for (const bad of [
+      '(a)\\1',
+      '(?<n>a)\\k<n>',
+      '(?=a)a',
+      '(?!a)b',
+      '(?<=a)b',
+      '(?<!a)b',
+      '\\u00e9',
+      '(?:\\w{0,999}\\w{0,999}\\w{0,999})*!',
+      '(',
+    ])
+      assert.deepEqual(patternErrors(bad), ['/fields/1/validation/pattern'], bad);
+  });
+
+  it('normalises the URLs it stores: no line break can reach a Location header', () => {
+    const normalised = normaliseSettings(
+      settings({
+        thankYou: { redirectUrl: 'https://example.com/thanks\r\nSet-Cookie: a=b' },
+        leadMagnet: { title: 'Guide', url: ' https://cdn.example.com/guide book.pdf\n' },
+        consents: [
+          { purpose: 'news', text: 'News', version: '1', privacyUrl: 'https://EXAMPLE.com/pri\tvacy' },
+        ],
+      }),
+    );
+    assert.equal(normalised.thankYou?.redirectUrl, 'https://example.com/thanksSet-Cookie:%20a=b');
+    assert.equal(normalised.leadMagnet?.url, 'https://cdn.example.com/guide%20book.pdf');
+    assert.equal(normalised.consents[0]?.privacyUrl, 'https://example.com/privacy');
+  });
+
   it('wants double opt-in forms to collect an email, and checks the progressive queue', () => {
     const phoneOnly = settings({
       fields: [{ name: 'phone', type: 'phone', maps: 'phone' }],
@@ -150,7 +209,19 @@ describe('submissions', () => {
       { name: 'email', type: 'email' as const },
       { name: 'tags', type: 'multi-select' as const },
     ],
+    consents: [],
   };
+
+  it('fingerprints the consent boxes ticked too: ticking one and sending again is a new answer', () => {
+    const withConsent = { ...form, consents: [{ purpose: 'news', text: 'News', version: '1' }] };
+    const plain = submissionFingerprint(withConsent, { email: 'ada@x.io' });
+    assert.equal(plain, submissionFingerprint(withConsent, { email: 'ada@x.io', _ll_consent_news: '' }));
+    const ticked = submissionFingerprint(withConsent, { email: 'ada@x.io', _ll_consent_news: 'on' });
+    assert.notEqual(plain, ticked);
+    assert.equal(ticked, submissionFingerprint(withConsent, { email: 'ada@x.io', _ll_consent_news: 'true' }));
+    // A consent the form does not ask is not an answer.
+    assert.equal(plain, submissionFingerprint(withConsent, { email: 'ada@x.io', _ll_consent_other: 'on' }));
+  });
 
   it('fingerprints the answers, not the reserved fields, case, spacing or list order', () => {
     const a = submissionFingerprint(form, {

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FieldError } from '../errors.ts';
 import type { Lead } from '../leads/model.ts';
 import { normaliseEmail } from '../leads/normalise.ts';
+import { patternProblem } from './patterns.ts';
 
 /** Forms: definitions, the values a submission carries, and the pure decisions about them. */
 
@@ -192,6 +193,18 @@ export function isReservedName(name: string): boolean {
 
 export const consentField = (purpose: string) => `${reserved.consentPrefix}${purpose}`;
 
+/**
+ * Names objects and lists already have (`toString`, `constructor`, `hasOwnProperty`, `length`,
+ * `map`…): a field named so would read a function where a value was meant, anywhere a lookup
+ * forgets `Object.hasOwn`. Refused as field names.
+ */
+const builtInNames = new Set([
+  ...Object.getOwnPropertyNames(Object.prototype),
+  ...Object.getOwnPropertyNames(Array.prototype),
+]);
+
+export const isBuiltInName = (name: string): boolean => builtInNames.has(name);
+
 // ---------------------------------------------------------------------------------------------
 // Submissions
 
@@ -224,9 +237,17 @@ export type SubmitOutcome =
   /** Suspected spam, kept in the quarantine to be released or discarded by a person. */
   | { status: 'quarantined'; reasons: string[] };
 
+/**
+ * What was posted under `name`, if anything. Own names only: values read back from JSON (the
+ * quarantine) are plain objects, where `values.toString` would be Object's function.
+ */
+export function submittedValue(values: SubmittedValues, name: string): string | string[] | undefined {
+  return Object.hasOwn(values, name) ? values[name] : undefined;
+}
+
 /** The one text value of a name (the first, when a list was posted); undefined if absent or blank. */
 export function textValue(values: SubmittedValues, name: string): string | undefined {
-  const value = values[name];
+  const value = submittedValue(values, name);
   const text = Array.isArray(value) ? value[0] : value;
   const trimmed = text?.trim();
   return trimmed ? trimmed : undefined;
@@ -239,21 +260,29 @@ export function isChecked(value: string | string[] | undefined): boolean {
 }
 
 /**
- * What identifies "the same answers" for the duplicate window: the form and its own fields'
- * values (normalised: trimmed, lower-cased, lists sorted), not the reserved fields that differ
- * between two clicks (render token, page, anonymous id).
+ * What identifies "the same answers" for the duplicate window: the form, its own fields'
+ * values (normalised: trimmed, lower-cased, lists sorted) and the consent boxes ticked; not
+ * the reserved fields that differ between two clicks (render token, page, anonymous id).
+ * Ticking a box and sending again is a new answer: its consent must be recorded.
  */
-export function submissionFingerprint(form: Pick<Form, 'id' | 'fields'>, values: SubmittedValues): string {
+export function submissionFingerprint(
+  form: Pick<Form, 'id' | 'fields' | 'consents'>,
+  values: SubmittedValues,
+): string {
   const parts: Array<[string, string | string[]]> = [];
   for (const field of form.fields) {
-    const value = values[field.name];
+    const value = submittedValue(values, field.name);
     if (value === undefined) continue;
     const norm = (s: string) => s.trim().toLowerCase();
     parts.push([field.name, Array.isArray(value) ? value.map(norm).sort() : norm(value)]);
   }
   parts.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  const consented = form.consents
+    .filter((c) => isChecked(submittedValue(values, consentField(c.purpose))))
+    .map((c) => c.purpose)
+    .sort();
   return createHash('sha256')
-    .update(JSON.stringify([form.id, parts]))
+    .update(JSON.stringify([form.id, parts, consented]))
     .digest('base64url');
 }
 
@@ -353,9 +382,11 @@ export function fieldsToShow(
 // Checking a definition
 
 /**
- * Patterns whose matching time can explode on a short input: a quantified group that itself
- * holds a quantifier (`(a+)+`, `(\w*)*`, `(a|aa)+`). One tenant's pattern runs in the process
- * every tenant shares, so such patterns are refused rather than risked.
+ * Patterns whose matching time can explode on a short input in a backtracking engine: a
+ * quantified group that itself holds a quantifier (`(a+)+`, `(\w*)*`, `(a|aa)+`). The server
+ * matches with RE2 (patterns.ts), in linear time; this check spares the visitors' browsers,
+ * whose `pattern` attribute and embed.js run the same pattern with a backtracking engine.
+ * A heuristic: it catches the common shapes, not every slow pattern.
  */
 export function isUnsafePattern(pattern: string): boolean {
   const stack: Array<{ quantified: boolean; alternation: boolean }> = [];
@@ -432,6 +463,11 @@ export function checkFormSettings(settings: FormSettings): FieldError[] {
       });
     } else if (isReservedName(field.name)) {
       errors.push({ path: `${at}/name`, message: 'is reserved (names starting _ll_ or utm_, and "fields")' });
+    } else if (isBuiltInName(field.name)) {
+      errors.push({
+        path: `${at}/name`,
+        message: 'is a name JavaScript objects and lists have already (toString, constructor, length…)',
+      });
     } else if (names.has(field.name)) {
       errors.push({ path: `${at}/name`, message: 'is used by another field' });
     }
@@ -470,16 +506,13 @@ export function checkFormSettings(settings: FormSettings): FieldError[] {
     const v = field.validation;
     if (v) {
       if (v.pattern !== undefined) {
-        try {
-          new RegExp(v.pattern, 'u');
-          if (isUnsafePattern(v.pattern))
-            errors.push({
-              path: `${at}/validation/pattern`,
-              message: 'has a repeated group holding a repetition (slow to match): simplify it',
-            });
-        } catch {
-          errors.push({ path: `${at}/validation/pattern`, message: 'is not a valid regular expression' });
-        }
+        const problem = patternProblem(v.pattern);
+        if (problem) errors.push({ path: `${at}/validation/pattern`, message: problem });
+        else if (isUnsafePattern(v.pattern))
+          errors.push({
+            path: `${at}/validation/pattern`,
+            message: 'has a repeated group holding a repetition (slow to match): simplify it',
+          });
       }
       if (v.minLength !== undefined && v.maxLength !== undefined && v.minLength > v.maxLength)
         errors.push({ path: `${at}/validation/minLength`, message: 'must not exceed maxLength' });
@@ -551,10 +584,32 @@ export function checkFormSettings(settings: FormSettings): FieldError[] {
   return errors;
 }
 
-/** A definition with its normal forms: origins canonical, notify addresses normalised. */
+/**
+ * An http(s) URL as the WHATWG parser writes it (`new URL(x).href`): tabs and line breaks gone,
+ * spaces and other characters percent-encoded, so it is safe in a Location header and an
+ * attribute. What does not parse is kept for checkFormSettings to refuse.
+ */
+function normaliseUrl(url: string): string {
+  try {
+    return new URL(url).href;
+  } catch {
+    return url;
+  }
+}
+
+/** A definition with its normal forms: origins canonical, notify addresses normalised, URLs as parsed. */
 export function normaliseSettings(settings: FormSettings): FormSettings {
+  const { thankYou, leadMagnet } = settings;
   return {
     ...settings,
+    consents: settings.consents.map((c) =>
+      c.privacyUrl === undefined ? c : { ...c, privacyUrl: normaliseUrl(c.privacyUrl) },
+    ),
+    thankYou:
+      thankYou?.redirectUrl === undefined
+        ? thankYou
+        : { ...thankYou, redirectUrl: normaliseUrl(thankYou.redirectUrl) },
+    leadMagnet: leadMagnet && { ...leadMagnet, url: normaliseUrl(leadMagnet.url) },
     allowedOrigins: [...new Set(settings.allowedOrigins.map((o) => normaliseOrigin(o) ?? o))],
     notify: [
       ...new Set(

@@ -14,6 +14,7 @@ import {
   reserved,
   type Submission,
   type SubmittedValues,
+  textValue,
   type UtmField,
   utmFields,
 } from './model.ts';
@@ -321,8 +322,8 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     } catch (error) {
       if (!json && isDomainError(error) && error.code === 'VALIDATION_FAILED') {
         // The page again, with what the person typed and what to fix next to each field.
-        const aid = typeof read.values._ll_aid === 'string' ? read.values._ll_aid : undefined;
-        const token = typeof read.values._ll_ts === 'string' ? read.values._ll_ts : forms.token(form);
+        const aid = textValue(read.values, reserved.anonymousId);
+        const token = textValue(read.values, reserved.token) ?? forms.token(form);
         return hostedPage(reply, 422, form, await forms.fieldsFor(workspace, form, aid), {
           values: read.values,
           errors: error.errors,

@@ -23,7 +23,7 @@ export interface ReleaseTarget {
     workspace: Workspace,
     form: Form,
     submission: Submission,
-    options: { skipSpam: boolean },
+    options: { skipSpam: boolean; evenIfClosed: boolean },
   ): Promise<SubmitOutcome>;
 }
 
@@ -47,8 +47,10 @@ export interface QuarantineInput {
 }
 
 /**
- * How long the quarantine keeps an entry, from its arrival; then the worker prunes it. Long
- * enough for a monthly review; short enough that a spam flood does not stay forever. (90 days)
+ * How long the quarantine keeps a decided (released or discarded) entry after the decision;
+ * then the worker prunes it. Undecided entries stay until a person decides: a submission that
+ * may be a real person's is never dropped unseen (the rate limits bound how many arrive).
+ * (90 days)
  */
 export const QUARANTINE_RETENTION_MS = 90 * 86_400_000;
 /** Entries deleted per pruning transaction. (1,000) */
@@ -117,7 +119,11 @@ export function createQuarantineService({ database, workspaces, clock, forms }: 
         if (!entry) throw notFound(id);
         const now = clock();
         if (!(await store.decide(trx, workspaceId, id, 'released', now, null))) throw decided(entry);
-        const outcome = await forms.submitIn(trx, workspace, form, entry.submission, { skipSpam: true });
+        // Closed or archived since is no reason to lose it: it arrived while the form was open.
+        const outcome = await forms.submitIn(trx, workspace, form, entry.submission, {
+          skipSpam: true,
+          evenIfClosed: true,
+        });
         if (outcome.status === 'quarantined') throw new Error('a released submission was quarantined again');
         await store.setLead(trx, workspaceId, id, outcome.leadId);
         return { ...entry, status: 'released' as const, decidedAt: now, leadId: outcome.leadId };
@@ -135,14 +141,14 @@ export function createQuarantineService({ database, workspaces, clock, forms }: 
       });
     },
 
-    /** Deletes entries older than QUARANTINE_RETENTION_MS, in chunks; returns how many. */
+    /** Deletes entries decided more than QUARANTINE_RETENTION_MS ago, in chunks; returns how many. */
     async prune(workspaceIds: readonly string[]): Promise<number> {
       const before = clock() - QUARANTINE_RETENTION_MS;
       let deleted = 0;
       for (const workspaceId of workspaceIds) {
         for (;;) {
           const n = await database.writes.run((trx) =>
-            store.pruneEntries(trx, workspaceId, before, PRUNE_CHUNK),
+            store.pruneDecided(trx, workspaceId, before, PRUNE_CHUNK),
           );
           deleted += n;
           if (n < PRUNE_CHUNK) break;

@@ -1,5 +1,6 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { parseJson, toJson } from '../db/json.ts';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { DB, FormQuarantineRow } from '../db/schema.ts';
 import type { Submission } from './model.ts';
 
@@ -166,20 +167,21 @@ export async function setLead(
     .execute();
 }
 
-/** Deletes up to `limit` entries that arrived before `before`; returns how many. */
-export async function pruneEntries(
+/**
+ * Deletes up to `limit` entries decided (released or discarded) before `before`; returns how
+ * many. Undecided entries have no decision time and are never deleted: nobody looked at them.
+ */
+export function pruneDecided(
   db: Kysely<DB>,
   workspaceId: string,
   before: number,
   limit: number,
 ): Promise<number> {
-  const result = await sql`
-    delete from form_quarantine
-    where workspace_id = ${workspaceId}
-      and id in (
-        select id from form_quarantine
-        where workspace_id = ${workspaceId} and created_at < ${before}
-        limit ${limit}
-      )`.execute(db);
-  return Number(result.numAffectedRows ?? 0n);
+  return deleteOlderThan(
+    db,
+    { table: 'form_quarantine', timeColumn: 'decided_at' },
+    workspaceId,
+    before,
+    limit,
+  );
 }

@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { createSubmissionLimiter, WINDOW_MS } from './rate-limits.ts';
+import { createSubmissionLimiter, ipKey, WINDOW_MS } from './rate-limits.ts';
 
 /** A clock at the start of a minute. */
 function clockAt(ms = Date.UTC(2026, 0, 10, 12)) {
@@ -65,6 +65,36 @@ describe('submission limiter', () => {
     assert.equal(limiter.size, 0, 'no limit, no counter');
     assert.equal(limiter.take('f', undefined, { perIpPerMinute: 1 }).ok, true);
     assert.equal(limiter.take('f', null, { perIpPerMinute: 1 }).ok, false);
+  });
+
+  it('counts an IPv6 sender by its /64, and an IPv4-mapped address as the IPv4 one', () => {
+    const { limiter } = clockAt();
+    const limits = { perIpPerMinute: 2 };
+    assert.equal(limiter.take('f', '2001:db8:a:b::1', limits).ok, true);
+    assert.equal(limiter.take('f', '2001:DB8:A:B:ffff:ffff:ffff:ffff', limits).ok, true);
+    assert.equal(limiter.take('f', '2001:db8:a:b:1:2:3:4', limits).ok, false);
+    assert.equal(limiter.take('f', '2001:db8:a:c::1', limits).ok, true, 'the next /64 is another sender');
+    assert.equal(limiter.take('f', '192.0.2.1', limits).ok, true);
+    assert.equal(limiter.take('f', '::ffff:192.0.2.1', limits).ok, true);
+    assert.equal(limiter.take('f', '::ffff:c000:201', limits).ok, false);
+  });
+
+  it('names the sender of an address: IPv4 as is, IPv6 by /64, anything else as given', () => {
+    const cases: Array<[string | null, string]> = [
+      ['192.0.2.1', '192.0.2.1'],
+      ['2001:db8::1', 'v6:2001:db8:0:0::/64'],
+      ['2001:0db8:0000:0000:ffff::2', 'v6:2001:db8:0:0::/64'],
+      ['fe80::1%eth0', 'v6:fe80:0:0:0::/64'],
+      ['::1', 'v6:0:0:0:0::/64'],
+      ['1:2:3:4:5:6:1.2.3.4', 'v6:1:2:3:4::/64'],
+      ['1:2:3:4:5:6:7::', 'v6:1:2:3:4::/64'],
+      ['::ffff:198.51.100.7', '198.51.100.7'],
+      ['1::2::3', '1::2::3'],
+      ['1:2:3:4:5:6:7:8:9', '1:2:3:4:5:6:7:8:9'],
+      ['::ffff:999.1.1.1', '::ffff:999.1.1.1'],
+      [null, '-'],
+    ];
+    for (const [ip, key] of cases) assert.equal(ipKey(ip), key, String(ip));
   });
 
   it('keeps at most maxKeys counters, dropping the least recently used', () => {

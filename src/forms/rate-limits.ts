@@ -1,6 +1,6 @@
 /**
  * Per-form submission limits, in process memory: per (form, IP) and per form, each over a
- * sliding minute. A refused submission is answered 429 with `Retry-After` by the caller: the
+ * sliding minute. IPv6 senders are counted by /64 network (ipKey). A refused submission is answered 429 with `Retry-After` by the caller: the
  * sender is told, and nothing is stored (it is not a silent drop).
  *
  * The window is the "sliding window counter" approximation: the previous minute's count,
@@ -72,6 +72,59 @@ function waitFor(counter: Counter, limit: number, now: number): number {
   return counter.start + WINDOW_MS + Math.max(0, elapsed) - now;
 }
 
+/**
+ * The address the per-IP limit counts: an IPv4 address as it is, an IPv6 address by its /64
+ * network (`v6:2001:db8:0:1::/64`). One IPv6 customer is handed a whole /64 (usually more) and
+ * can send from a new address of it for every submission; counting each address alone would let
+ * one sender through 2^64 times the limit. An IPv4-mapped IPv6 address (`::ffff:192.0.2.1`, as
+ * a dual-stack socket reports IPv4 peers) counts as its IPv4 address. Anything else is counted
+ * as given.
+ */
+export function ipKey(ip: string | null | undefined): string {
+  if (!ip) return '-';
+  const groups = ipv6Groups(ip);
+  if (!groups) return ip;
+  if (groups.slice(0, 5).every((g) => g === 0) && groups[5] === 0xffff)
+    return [groups[6]! >> 8, groups[6]! & 0xff, groups[7]! >> 8, groups[7]! & 0xff].join('.');
+  return `v6:${groups
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
+}
+
+/** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing IPv4 part read); undefined if it is not one. */
+function ipv6Groups(text: string): number[] | undefined {
+  if (!text.includes(':')) return undefined;
+  let address = text.toLowerCase();
+  const zone = address.indexOf('%');
+  if (zone >= 0) address = address.slice(0, zone);
+  let tail: number[] = [];
+  const dotted = /(?:^|:)(\d{1,3}(?:\.\d{1,3}){3})$/.exec(address);
+  if (dotted) {
+    const octets = dotted[1]!.split('.').map(Number);
+    if (octets.some((o) => o > 255)) return undefined;
+    tail = [(octets[0]! << 8) | octets[1]!, (octets[2]! << 8) | octets[3]!];
+    address = address.slice(0, address.length - dotted[1]!.length);
+    // `::ffff:1.2.3.4` leaves `::ffff:`; `1:2:3:4:5:6:1.2.3.4` leaves `1:…:6:`.
+    if (address.endsWith(':') && !address.endsWith('::')) address = address.slice(0, -1);
+  }
+  const halves = address.split('::');
+  if (halves.length > 2) return undefined;
+  const parse = (part: string) => (part === '' ? [] : part.split(':'));
+  const head = parse(halves[0]!);
+  const rest = halves.length === 2 ? parse(halves[1]!) : [];
+  if (![...head, ...rest].every((g) => /^[0-9a-f]{1,4}$/.test(g))) return undefined;
+  const known = head.length + rest.length + tail.length;
+  if (halves.length === 1 ? known !== 8 : known > 7) return undefined;
+  const zeros: number[] = Array(8 - known).fill(0);
+  return [
+    ...head.map((g) => Number.parseInt(g, 16)),
+    ...zeros,
+    ...rest.map((g) => Number.parseInt(g, 16)),
+    ...tail,
+  ];
+}
+
 export function createSubmissionLimiter(
   clock: () => number,
   options: { maxKeys?: number } = {},
@@ -101,7 +154,7 @@ export function createSubmissionLimiter(
       const perIp = limits.perIpPerMinute ?? 0;
       const perForm = limits.perFormPerMinute ?? 0;
       if (perIp > 0)
-        checks.push({ counter: counterOf(`ip\u0000${formId}\u0000${ip ?? '-'}`, now), limit: perIp });
+        checks.push({ counter: counterOf(`ip\u0000${formId}\u0000${ipKey(ip)}`, now), limit: perIp });
       if (perForm > 0) checks.push({ counter: counterOf(`form\u0000${formId}`, now), limit: perForm });
       let refused = false;
       let waitMs = 0;

@@ -13,6 +13,7 @@ import {
   isChecked,
   reserved,
   type SubmittedValues,
+  submittedValue,
   type UtmField,
   utmFields,
 } from './model.ts';
@@ -82,7 +83,7 @@ const attr = (name: string, value: string | number | undefined | null | false) =
   value === undefined || value === null || value === false ? '' : ` ${name}="${escapeHtml(String(value))}"`;
 
 function valuesOf(values: SubmittedValues | undefined, name: string): string[] {
-  const value = values?.[name];
+  const value = values && submittedValue(values, name);
   return value === undefined ? [] : Array.isArray(value) ? value : [value];
 }
 
@@ -162,7 +163,9 @@ function renderField(field: FormField, ctx: FieldContext): string {
       return choiceGroup(field, ctx);
     case 'checkbox': {
       if (field.options) return choiceGroup(field, ctx);
-      const checked = ctx.values ? isChecked(ctx.values[field.name]) : isChecked(field.defaultValue);
+      const checked = ctx.values
+        ? isChecked(valuesOf(ctx.values, field.name))
+        : isChecked(field.defaultValue);
       return `<div class="ll-field"><div class="ll-choice"><input type="checkbox"${attr('id', ctx.id)}${attr('name', field.name)} value="on"${checked ? ' checked' : ''}${control(field, ctx)}><label${attr('for', ctx.id)}>${labelText(field)}</label></div>${helpAndError(field, ctx)}</div>`;
     }
     case 'textarea': {
@@ -196,7 +199,7 @@ function renderField(field: FormField, ctx: FieldContext): string {
 
 function renderConsent(consent: ConsentDefinition, ctx: FieldContext): string {
   const name = consentField(consent.purpose);
-  const checked = isChecked(ctx.values?.[name]);
+  const checked = isChecked(valuesOf(ctx.values, name));
   const privacy = consent.privacyUrl
     ? ` <a${attr('href', consent.privacyUrl)} target="_blank" rel="noopener noreferrer">Privacy notice</a>`
     : '';

@@ -4,6 +4,7 @@ import type { ConsentEvidence, ConsentGrant } from '../consent/model.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
+import { writeWithSlug } from '../db/unique-violation.ts';
 import { DomainError, isDomainError, validationError } from '../errors.ts';
 import type { EventService } from '../leads/events-service.ts';
 import type { Lead } from '../leads/model.ts';
@@ -21,14 +22,16 @@ import {
   fieldsToShow,
   isOpen,
   normaliseSettings,
+  reserved,
   type SpamSettings,
   type Submission,
   type SubmitOutcome,
   submissionFingerprint,
+  textValue,
 } from './model.ts';
 import { createSubmissionLimiter, type SubmissionLimiter } from './rate-limits.ts';
 import { assessSubmission } from './spam.ts';
-import { renderToken, verifyRenderToken } from './spam-tokens.ts';
+import { renderToken, renderTokenHash, verifyRenderToken } from './spam-tokens.ts';
 import * as store from './store.ts';
 
 /** What forms need of the quarantine (src/forms/quarantine-service.ts): keep a suspect submission. */
@@ -69,7 +72,18 @@ export interface FollowUpQueue {
     lead: Lead,
     submission: AcceptedSubmission,
     now: number,
-  ): Promise<unknown>;
+  ): Promise<{ magnetEmailed: boolean }>;
+}
+
+/** How a submission is taken. */
+export interface SubmitOptions {
+  /** A person released it from the quarantine: no spam checks. */
+  skipSpam?: boolean | undefined;
+  /**
+   * Take it even if the form is closed or archived now: a release decides on a submission
+   * that arrived while the form was open (the quarantine holds nothing else).
+   */
+  evenIfClosed?: boolean | undefined;
 }
 
 export interface FormServiceDeps {
@@ -136,12 +150,6 @@ async function asFieldErrors<T>(form: Form, work: () => Promise<T>): Promise<T> 
   }
 }
 
-/** A unique-index violation of either engine (a concurrent write took the slug first). */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 function settingsOf(input: FormInput, base?: Form): FormSettings {
   const pick = <K extends keyof FormSettings>(key: K, fallback: FormSettings[K]): FormSettings[K] => {
     const given = (input as Partial<Record<keyof FormSettings, unknown>>)[key];
@@ -197,22 +205,23 @@ export function createFormService(deps: FormServiceDeps) {
    * like the first, quarantines suspected spam (unless `skipSpam`: a person released it), then
    * captures the lead, identifies the visitor, records the activities, the consents and the
    * follow-up emails, and the submission row. Invalid values throw VALIDATION_FAILED with
-   * paths `/fields/<name>`; nothing is written then.
+   * paths `/fields/<name>`; nothing is written then. A closed form throws FORM_CLOSED, unless
+   * `evenIfClosed`.
    */
   async function submitIn(
     trx: Transaction<DB>,
     workspace: WorkspaceContext,
     form: Form,
     submission: Submission,
-    options: { skipSpam?: boolean } = {},
+    options: SubmitOptions = {},
   ): Promise<SubmitOutcome> {
-    if (!isOpen(form))
+    if (!options.evenIfClosed && !isOpen(form))
       throw new DomainError('FORM_CLOSED', `The form ${form.slug} no longer takes submissions.`);
     const now = clock();
     const values = submission.values;
     // Required fields are those this visitor was shown: progressive profiling leaves out
     // what is known of them already.
-    const anonymousId = typeof values._ll_aid === 'string' ? values._ll_aid.trim() : undefined;
+    const anonymousId = textValue(values, reserved.anonymousId);
     const known = form.progressive ? await knownLead(trx, workspace.id, anonymousId) : undefined;
     const shown = fieldsToShow(form, known);
     const parsed = parseSubmission(form, shown, values, {
@@ -221,6 +230,15 @@ export function createFormService(deps: FormServiceDeps) {
     if (!parsed.ok) throw validationError(parsed.errors);
     const { capture, meta } = parsed.value;
 
+    const tokenCheck =
+      meta.token === undefined
+        ? undefined
+        : verifyRenderToken(form.secret, form.id, meta.token, submission.receivedAt);
+    // Only a token Leadline made is remembered: a forged one is spam by itself.
+    const tokenHash = meta.token !== undefined && tokenCheck?.ok ? renderTokenHash(meta.token) : null;
+
+    // Before the spam checks: a person's double click sends the same answers with the same
+    // token, and must get the first one's answer, not a quarantine for a reused token.
     const fingerprint = submissionFingerprint(form, values);
     const windowMs = form.spam.duplicateWindowSeconds * 1000;
     if (windowMs > 0) {
@@ -235,13 +253,17 @@ export function createFormService(deps: FormServiceDeps) {
     }
 
     if (!options.skipSpam) {
+      // One token, one submission: a page (or a script holding its token) replayed for a day
+      // with other answers is quarantined. Token checks are off with minFillSeconds 0.
+      const tokenReused =
+        tokenHash !== null &&
+        form.spam.minFillSeconds > 0 &&
+        (await store.tokenUsed(trx, workspace.id, form.id, tokenHash));
       const verdict = assessSubmission({
         settings: form.spam,
         honeypotValue: meta.honeypot,
-        token:
-          meta.token === undefined
-            ? undefined
-            : verifyRenderToken(form.secret, form.id, meta.token, submission.receivedAt),
+        token: tokenCheck,
+        tokenReused,
         email: parsed.value.email,
         emailDisposable: parsed.value.emailDisposable,
         now: submission.receivedAt,
@@ -346,25 +368,17 @@ export function createFormService(deps: FormServiceDeps) {
       leadId: lead.id,
       pageUrl: meta.pageUrl ?? null,
     };
-    await followUps.queueFollowUpsIn(trx, workspace, form, lead, accepted, now);
+    const { magnetEmailed } = await followUps.queueFollowUpsIn(trx, workspace, form, lead, accepted, now);
     await store.insertSubmission(trx, workspace.id, {
       id: submissionId,
       formId: form.id,
       leadId: lead.id,
       fingerprint,
       createdAt: now,
+      tokenHash,
+      magnetEmailed,
     });
     return { status: 'accepted', submissionId, leadId: lead.id, leadCreated: captured.created };
-  }
-
-  /** Runs a write, turning a lost race for the slug into the same 409 as a taken one. */
-  async function writeWithSlug<T>(slug: string, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-    try {
-      return await database.writes.run(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw slugTaken(slug);
-      throw error;
-    }
   }
 
   return {
@@ -387,7 +401,11 @@ export function createFormService(deps: FormServiceDeps) {
         updatedAt: now,
         archivedAt: null,
       };
-      const inserted = await writeWithSlug(form.slug, (trx) => store.insertForm(trx, form));
+      const inserted = await writeWithSlug(
+        database,
+        (trx) => store.insertForm(trx, form),
+        () => slugTaken(form.slug),
+      );
       if (!inserted) throw slugTaken(form.slug);
       forget(form.slug);
       return form;
@@ -400,34 +418,38 @@ export function createFormService(deps: FormServiceDeps) {
     /** Changes a form; an archived form is kept as it was (409). */
     async update(workspaceId: string, id: string, patch: FormPatch): Promise<Form> {
       const slug = patch.slug;
-      const changed = await writeWithSlug(slug ?? '', async (trx) => {
-        const form = await requireForm(trx, workspaceId, id);
-        if (form.archivedAt !== null)
-          throw new DomainError('CONFLICT', `The form ${form.slug} is archived; it can no longer change.`);
-        const settings = settingsOf(
-          {
-            ...patch,
+      const changed = await writeWithSlug(
+        database,
+        async (trx) => {
+          const form = await requireForm(trx, workspaceId, id);
+          if (form.archivedAt !== null)
+            throw new DomainError('CONFLICT', `The form ${form.slug} is archived; it can no longer change.`);
+          const settings = settingsOf(
+            {
+              ...patch,
+              name: patch.name ?? form.name,
+              slug: slug ?? form.slug,
+              fields: patch.fields ?? form.fields,
+            },
+            form,
+          );
+          const errors = checkFormSettings(settings);
+          if (errors.length > 0) throw validationError(errors);
+          if (slug !== undefined && slug !== form.slug && (await store.slugTaken(trx, slug, form.id)))
+            throw slugTaken(slug);
+          const next: Form = {
+            ...form,
+            ...settings,
             name: patch.name ?? form.name,
             slug: slug ?? form.slug,
-            fields: patch.fields ?? form.fields,
-          },
-          form,
-        );
-        const errors = checkFormSettings(settings);
-        if (errors.length > 0) throw validationError(errors);
-        if (slug !== undefined && slug !== form.slug && (await store.slugTaken(trx, slug, form.id)))
-          throw slugTaken(slug);
-        const next: Form = {
-          ...form,
-          ...settings,
-          name: patch.name ?? form.name,
-          slug: slug ?? form.slug,
-          status: patch.status ?? form.status,
-          updatedAt: clock(),
-        };
-        await store.updateForm(trx, next);
-        return { before: form, after: next };
-      });
+            status: patch.status ?? form.status,
+            updatedAt: clock(),
+          };
+          await store.updateForm(trx, next);
+          return { before: form, after: next };
+        },
+        () => slugTaken(slug ?? ''),
+      );
       forget(changed.before.slug, changed.after.slug);
       return changed.after;
     },

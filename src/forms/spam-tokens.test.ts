@@ -5,6 +5,7 @@ import {
   RENDER_TOKEN_FUTURE_MS,
   RENDER_TOKEN_TTL_MS,
   renderToken,
+  renderTokenHash,
   verifyRenderToken,
 } from './spam-tokens.ts';
 
@@ -15,7 +16,7 @@ const FORM = '0190a0b0-0000-7000-8000-000000000001';
 describe('render tokens', () => {
   it('hand back the render time for the form and secret they were made with', () => {
     const token = renderToken(SECRET, FORM, NOW);
-    assert.match(token, /^[0-9a-z]+\.[A-Za-z0-9_-]{43}$/);
+    assert.match(token, /^[0-9a-z]+\.[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}$/);
     assert.deepEqual(verifyRenderToken(SECRET, FORM, token, NOW + 5000), { ok: true, renderedAt: NOW });
   });
 
@@ -30,9 +31,22 @@ describe('render tokens', () => {
       reason: 'bad_signature',
     });
     // A bot back-dating the render to look patient.
-    const [, mac] = token.split('.');
-    const backdated = `${(NOW - 60_000).toString(36)}.${mac}`;
+    const [, nonce, mac] = token.split('.');
+    const backdated = `${(NOW - 60_000).toString(36)}.${nonce}.${mac}`;
     assert.deepEqual(verifyRenderToken(SECRET, FORM, backdated, NOW), { ok: false, reason: 'bad_signature' });
+  });
+
+  it('differ for two renders of one millisecond (a token is good for one submission)', () => {
+    const tokens = new Set(Array.from({ length: 100 }, () => renderToken(SECRET, FORM, NOW)));
+    assert.equal(tokens.size, 100);
+    for (const token of tokens) assert.equal(verifyRenderToken(SECRET, FORM, token, NOW).ok, true);
+    const [time, , mac] = renderToken(SECRET, FORM, NOW).split('.');
+    // Another nonce under the same MAC is a forgery.
+    assert.deepEqual(verifyRenderToken(SECRET, FORM, `${time}.${'A'.repeat(12)}.${mac}`, NOW), {
+      ok: false,
+      reason: 'bad_signature',
+    });
+    assert.notEqual(renderTokenHash('a.b.c'), renderTokenHash('a.b.d'));
   });
 
   it('expire after 24 hours and refuse times ahead of the clock', () => {
@@ -50,7 +64,15 @@ describe('render tokens', () => {
   });
 
   it('call anything that is not a token malformed, without throwing', () => {
-    for (const bad of ['', '.', 'abc', `${NOW.toString(36)}.short`, 'x'.repeat(500), `-1.${'A'.repeat(43)}`])
+    for (const bad of [
+      '',
+      '.',
+      'abc',
+      `${NOW.toString(36)}.short`,
+      'x'.repeat(500),
+      `-1.${'A'.repeat(12)}.${'A'.repeat(43)}`,
+      `${NOW.toString(36)}.${'A'.repeat(43)}`,
+    ])
       assert.deepEqual(verifyRenderToken(SECRET, FORM, bad, NOW), { ok: false, reason: 'malformed' }, bad);
     fc.assert(
       fc.property(fc.string({ maxLength: 120 }), (text) => {

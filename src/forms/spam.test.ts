@@ -18,6 +18,21 @@ describe('spam verdict', () => {
     assert.deepEqual(assessSubmission({ ...person, honeypotValue: undefined }), { verdict: 'accept' });
   });
 
+  it('quarantines a token used by a written submission already, with the other reasons in order', () => {
+    assert.deepEqual(assessSubmission({ ...person, tokenReused: true }), {
+      verdict: 'quarantine',
+      reasons: ['token_reused'],
+    });
+    assert.deepEqual(
+      assessSubmission({ ...person, tokenReused: true, token: { ok: true, renderedAt: NOW - 10 } }),
+      { verdict: 'quarantine', reasons: ['too_fast', 'token_reused'] },
+    );
+    // Token checks off (minFillSeconds 0): no token reason at all.
+    assert.deepEqual(assessSubmission({ ...person, tokenReused: true, settings: { minFillSeconds: 0 } }), {
+      verdict: 'accept',
+    });
+  });
+
   it('quarantines a filled honeypot, a fast fill, a missing or bad token, with every reason', () => {
     assert.deepEqual(assessSubmission({ ...person, honeypotValue: 'http://spam.example' }), {
       verdict: 'quarantine',

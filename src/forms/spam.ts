@@ -29,6 +29,8 @@ export const quarantineReasons = [
   'token_missing',
   /** The render token was forged, malformed, for another form, or older than 24 h. */
   'token_invalid',
+  /** The render token was used by a written submission already (a replayed page or script). */
+  'token_reused',
   /** The email is at a disposable-mail domain and the form rejects those. */
   'disposable_email',
 ] as const;
@@ -43,6 +45,8 @@ export interface SubmissionSignals {
   honeypotValue: string | readonly string[] | null | undefined;
   /** `verifyRenderToken` of the `_ll_ts` that came back; undefined: none came. */
   token: RenderTokenCheck | undefined;
+  /** Whether a written submission of the form used the same (valid) token already. */
+  tokenReused?: boolean | undefined;
   /** The submitted email, if any. */
   email: string | null | undefined;
   /** Whether `email` is disposable; computed from `email` when not given. */
@@ -66,7 +70,10 @@ export function assessSubmission(signals: SubmissionSignals): SpamVerdict {
     const token = signals.token;
     if (token === undefined) reasons.push('token_missing');
     else if (!token.ok) reasons.push('token_invalid');
-    else if (signals.now - token.renderedAt < settings.minFillSeconds * 1000) reasons.push('too_fast');
+    else {
+      if (signals.now - token.renderedAt < settings.minFillSeconds * 1000) reasons.push('too_fast');
+      if (signals.tokenReused) reasons.push('token_reused');
+    }
   }
   if (settings.rejectDisposable && signals.email) {
     const disposable = signals.emailDisposable ?? isDisposableEmail(signals.email);

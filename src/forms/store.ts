@@ -157,7 +157,12 @@ export interface SubmissionRecord {
 export async function insertSubmission(
   db: Kysely<DB>,
   workspaceId: string,
-  submission: SubmissionRecord & { fingerprint: string },
+  submission: SubmissionRecord & {
+    fingerprint: string;
+    /** renderTokenHash of the token it came with, when that verified. */
+    tokenHash: string | null;
+    magnetEmailed: boolean;
+  },
 ): Promise<void> {
   await db
     .insertInto('form_submissions')
@@ -168,8 +173,46 @@ export async function insertSubmission(
       lead_id: submission.leadId,
       fingerprint: submission.fingerprint,
       created_at: submission.createdAt,
+      token_hash: submission.tokenHash,
+      magnet_emailed: submission.magnetEmailed ? 1 : 0,
     })
     .execute();
+}
+
+/** Whether a written submission of the form came with this render token (by its hash). */
+export async function tokenUsed(
+  db: Kysely<DB>,
+  workspaceId: string,
+  formId: string,
+  tokenHash: string,
+): Promise<boolean> {
+  const row = await db
+    .selectFrom('form_submissions')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('form_id', '=', formId)
+    .where('token_hash', '=', tokenHash)
+    .limit(1)
+    .executeTakeFirst();
+  return row !== undefined;
+}
+
+/** Lead magnet emails queued to a lead by submissions (of any form) since `since` (epoch ms). */
+export async function countMagnetEmailsSince(
+  db: Kysely<DB>,
+  workspaceId: string,
+  leadId: string,
+  since: number,
+): Promise<number> {
+  const row = await db
+    .selectFrom('form_submissions')
+    .select((eb) => eb.fn.countAll<number | string>().as('n'))
+    .where('workspace_id', '=', workspaceId)
+    .where('lead_id', '=', leadId)
+    .where('created_at', '>=', since)
+    .where('magnet_emailed', '=', 1)
+    .executeTakeFirst();
+  return Number(row?.n ?? 0);
 }
 
 /** The latest submission of the form with this fingerprint since `since` (epoch ms), if any. */

@@ -1,5 +1,6 @@
 import type { FastifyRequest } from 'fastify';
 import { DomainError, type FieldError, validationError } from '../errors.ts';
+import { isUnstorable } from '../storable-text.ts';
 
 /** Most field errors one request reports for unstorable text. */
 const MAX_ERRORS = 20;
@@ -14,11 +15,6 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
   return Object.prototype.toString.call(value) === '[object Object]' && !isStream(value);
 }
 
-/** NUL, or a lone UTF-16 surrogate. */
-function unstorable(text: string): boolean {
-  return text.includes('\u0000') || !text.isWellFormed();
-}
-
 /**
  * Strings PostgreSQL cannot store: NUL characters (text and jsonb refuse them) and lone UTF-16
  * surrogates (jsonb refuses their `\ud800` escapes). SQLite stores both, so without this check
@@ -31,14 +27,14 @@ export function unstorableTextErrors(value: unknown, basePath = ''): FieldError[
   while (stack.length > 0 && errors.length < MAX_ERRORS) {
     const [current, path] = stack.pop()!;
     if (typeof current === 'string') {
-      if (unstorable(current)) {
+      if (isUnstorable(current)) {
         errors.push({ path: path || '/', message: 'must not contain NUL characters or lone surrogates' });
       }
     } else if (Array.isArray(current)) {
       for (let i = 0; i < current.length; i++) stack.push([current[i], `${path}/${i}`]);
     } else if (isPlainObject(current)) {
       for (const [key, item] of Object.entries(current)) {
-        if (unstorable(key)) {
+        if (isUnstorable(key)) {
           errors.push({
             path: path || '/',
             message: 'has a property name with NUL characters or lone surrogates',

@@ -32,10 +32,11 @@ const RESPONSE_ID = /^[A-Za-z0-9_.-]{1,100}$/;
 const FORM_ID = /^\d{1,30}$/;
 
 /**
- * Whether `X-LI-Signature` signs the body with the client secret (constant-time). LinkedIn's
- * page says the body is "prefixed by hmacsha256=" before hashing; some senders put the prefix
- * on the header value instead, or hash the body alone. Every variant needs the client secret,
- * so each is accepted: none lets anyone without it through.
+ * Whether `X-LI-Signature` is the hex HMAC-SHA256, keyed with the client secret, of the body
+ * prefixed by `hmacsha256=` (constant-time); the header value may carry the `hmacsha256=`
+ * prefix itself. The HMAC of the bare body is not accepted: the validation challenge answers
+ * the HMAC of a code the caller chooses, so only what no challenge can produce may count as a
+ * signature (codes are UUIDs, never `hmacsha256=…`, never a JSON body).
  */
 export function verifyLinkedInSignature(
   clientSecret: string,
@@ -47,15 +48,18 @@ export function verifyLinkedInSignature(
     .trim()
     .toLowerCase()
     .replace(/^hmacsha256=/, '');
-  const prefixed = hmacHex(clientSecret, Buffer.concat([Buffer.from('hmacsha256='), raw]));
-  const bare = hmacHex(clientSecret, raw);
-  // Both compared, whatever the first gives: the time taken says nothing about which matched.
-  const a = safeEqual(given, prefixed);
-  const b = safeEqual(given, bare);
-  return a || b;
+  return safeEqual(given, hmacHex(clientSecret, Buffer.concat([Buffer.from('hmacsha256='), raw])));
 }
 
-/** The answer to LinkedIn's webhook validation, or field errors for a call without a code. */
+/** LinkedIn's challenge codes are UUIDs (`890e4665-4dfe-4ab1-b689-ed553bceeed0`). */
+const CHALLENGE_CODE = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * The answer to LinkedIn's webhook validation, or field errors for a call without a code.
+ * The answer is an HMAC with the client secret of the code: answered for any text, it would
+ * sign whatever a caller asks (a forged notification's `hmacsha256=` + body), so only a UUID
+ * — what LinkedIn sends — is answered.
+ */
 export function linkedInChallenge(
   query: Record<string, unknown>,
   clientSecret: string,
@@ -63,10 +67,10 @@ export function linkedInChallenge(
   | { ok: true; body: { challengeCode: string; challengeResponse: string } }
   | { ok: false; errors: FieldError[] } {
   const code = query.challengeCode;
-  if (typeof code !== 'string' || code.length === 0 || code.length > 200)
+  if (typeof code !== 'string' || !CHALLENGE_CODE.test(code))
     return {
       ok: false,
-      errors: [{ path: '/query/challengeCode', message: 'is required (at most 200 characters)' }],
+      errors: [{ path: '/query/challengeCode', message: 'is required, as the UUID LinkedIn sends' }],
     };
   return { ok: true, body: { challengeCode: code, challengeResponse: hmacHex(clientSecret, code) } };
 }

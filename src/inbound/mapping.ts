@@ -177,6 +177,16 @@ export function answerText(value: AnswerValue): string {
 }
 
 /**
+ * The first `max` UTF-16 units of a text, never half a character: a lone surrogate left by a
+ * plain slice is refused by PostgreSQL's JSON types (a 500 for one emoji at the cut).
+ */
+export function cut(text: string, max: number): string {
+  if (text.length <= max) return text;
+  const last = text.charCodeAt(max - 1);
+  return text.slice(0, last >= 0xd800 && last <= 0xdbff ? max - 1 : max);
+}
+
+/**
  * A company size from an answer: the number, or the first number of a range
  * (`51-200` -> 51, `1,001-5,000` -> 1001, `10,000+` -> 10000). Undefined when there is none.
  */
@@ -207,13 +217,13 @@ export function buildCapture(
   const capture: Record<string, unknown> = { source: context.source };
   const properties: Record<string, unknown> = {};
   const utm: Record<string, string> = {};
-  for (const [key, value] of Object.entries(platformUtm)) if (value) utm[key] = value.slice(0, 200);
+  for (const [key, value] of Object.entries(platformUtm)) if (value) utm[key] = cut(value, 200);
   for (const [target, value] of fields) {
     if (target === 'ignore') continue;
     if (target.startsWith('properties.')) {
       properties[target.slice('properties.'.length)] = propertyValue(value);
     } else if (target.startsWith('utm.')) {
-      utm[target.slice(4)] = answerText(value).trim().slice(0, 200);
+      utm[target.slice(4)] = cut(answerText(value).trim(), 200);
     } else if (target === 'companySize') {
       const size = parseCompanySize(value);
       if (size !== undefined) capture.companySize = size;
@@ -221,14 +231,14 @@ export function buildCapture(
       // Applied after the loop: an explicit first or last name wins.
     } else {
       const limit = MAX_LENGTH[target as keyof typeof MAX_LENGTH];
-      capture[target] = answerText(value).trim().slice(0, limit);
+      capture[target] = cut(answerText(value).trim(), limit);
     }
   }
   const fullName = fields.get('fullName');
   if (fullName !== undefined) {
     const [first, ...rest] = answerText(fullName).trim().split(/\s+/);
-    if (capture.firstName === undefined && first) capture.firstName = first.slice(0, 200);
-    if (capture.lastName === undefined && rest.length > 0) capture.lastName = rest.join(' ').slice(0, 200);
+    if (capture.firstName === undefined && first) capture.firstName = cut(first, 200);
+    if (capture.lastName === undefined && rest.length > 0) capture.lastName = cut(rest.join(' '), 200);
   }
   if (Object.keys(properties).length > 0) capture.properties = properties;
   if (Object.keys(utm).length > 0) capture.utm = utm;
@@ -236,8 +246,8 @@ export function buildCapture(
 }
 
 function propertyValue(value: AnswerValue): string | number | boolean | string[] {
-  if (Array.isArray(value)) return value.slice(0, 100).map((v) => v.slice(0, 500));
-  if (typeof value === 'string') return value.trim().slice(0, 5000);
+  if (Array.isArray(value)) return value.slice(0, 100).map((v) => cut(v, 500));
+  if (typeof value === 'string') return cut(value.trim(), 5000);
   return value;
 }
 
@@ -273,8 +283,14 @@ export function withoutRefused(
 /** Most answers an activity keeps, and the longest each may be. (50 answers, 500 characters) */
 const MAX_ANSWERS = 50;
 const MAX_ANSWER_LENGTH = 500;
-/** Budget for the activity's properties (the event limit is 16 KiB). (12 KiB) */
-const MAX_ACTIVITY_BYTES = 12 * 1024;
+/** Longest platform fact (an id), form name and consent text an activity keeps. */
+const MAX_FACT_LENGTH = 200;
+const MAX_FORM_NAME_LENGTH = 200;
+const MAX_CONSENT_TEXT_LENGTH = 500;
+/** Most facts, consents and dropped fields an activity lists. (20 each) */
+const MAX_LISTED = 20;
+/** Budget for the whole of the activity's properties (the event limit is 16 KiB). (12 KiB) */
+export const MAX_ACTIVITY_BYTES = 12 * 1024;
 
 export interface ActivityContext {
   kind: InboundKind;
@@ -284,11 +300,17 @@ export interface ActivityContext {
   form: { id: string; slug: string | null } | null;
 }
 
+const jsonBytes = (value: unknown) => Buffer.byteLength(JSON.stringify(value), 'utf8');
+
 /**
  * The `form_submitted` activity's properties: the platform and its ids (form, ad, campaign),
- * the attribution, and the answers no lead field holds (custom questions), within the event
- * size limit. `form` is what scoring rules match (`form_submitted` where form matches `demo*`):
- * the linked Leadline form's slug, else the platform form's name, else the source's name.
+ * the attribution, and the answers no lead field holds (custom questions), within
+ * MAX_ACTIVITY_BYTES as a whole, whatever a platform sends (a 17 KB form id, a form name or
+ * consent text of any length): every text is cut, and when the whole is still too large the
+ * least useful parts go first — the longest answers, then consent texts, the consents, the
+ * dropped-field list and the longest facts. `form` is what scoring rules match
+ * (`form_submitted` where form matches `demo*`): the linked Leadline form's slug, else the
+ * platform form's name, else the source's name.
  */
 export function activityProperties(
   context: ActivityContext,
@@ -297,32 +319,50 @@ export function activityProperties(
   utm: unknown,
   warnings: readonly FieldError[],
 ): Record<string, unknown> {
-  const properties: Record<string, unknown> = {
+  const facts: Record<string, string | number | boolean> = {};
+  for (const [key, value] of Object.entries(lead.facts).slice(0, MAX_LISTED))
+    facts[cut(key, 100)] = typeof value === 'string' ? cut(value, MAX_FACT_LENGTH) : value;
+  const base: Record<string, unknown> = {
     platform: context.kind,
-    form: context.form?.slug ?? lead.formName ?? context.sourceName,
+    form: cut(context.form?.slug ?? lead.formName ?? context.sourceName, MAX_FORM_NAME_LENGTH),
     ...(context.form ? { formId: context.form.id } : {}),
     inboundSourceId: context.sourceId,
     externalLeadId: lead.externalId,
-    ...lead.facts,
   };
-  if (utm && typeof utm === 'object' && Object.keys(utm).length > 0) properties.utm = utm;
-  if (lead.consents && lead.consents.length > 0) properties.consents = lead.consents.slice(0, 20);
-  if (warnings.length > 0) properties.droppedFields = warnings.map((w) => w.path).slice(0, 20);
+  if (utm && typeof utm === 'object' && Object.keys(utm).length > 0) base.utm = utm;
+  let consents = (lead.consents ?? []).slice(0, MAX_LISTED).map((c) => ({
+    id: cut(c.id, 100),
+    accepted: c.accepted,
+    ...(c.text !== undefined ? { text: cut(c.text, MAX_CONSENT_TEXT_LENGTH) } : {}),
+  }));
+  let droppedFields = warnings.slice(0, MAX_LISTED).map((w) => cut(w.path, 200));
   const answers: Record<string, string> = {};
   for (const answer of unmapped.slice(0, MAX_ANSWERS)) {
-    const label = answer.label.slice(0, 100);
-    if (!(label in answers)) answers[label] = answerText(answer.value).slice(0, MAX_ANSWER_LENGTH);
+    const label = cut(answer.label, 100);
+    if (!(label in answers)) answers[label] = cut(answerText(answer.value), MAX_ANSWER_LENGTH);
   }
-  // Longest answers go first when the whole does not fit.
-  const keys = Object.keys(answers);
-  while (
-    keys.length > 0 &&
-    Buffer.byteLength(JSON.stringify({ ...properties, answers })) > MAX_ACTIVITY_BYTES
-  ) {
-    const longest = keys.reduce((a, b) => (answers[a]!.length >= answers[b]!.length ? a : b));
-    delete answers[longest];
-    keys.splice(keys.indexOf(longest), 1);
+
+  // The platform's ids stay beside the base unless nothing else can give way.
+  const assemble = (): Record<string, unknown> => ({
+    ...base,
+    ...Object.fromEntries(Object.entries(facts).filter(([key]) => !(key in base))),
+    ...(consents.length > 0 ? { consents } : {}),
+    ...(droppedFields.length > 0 ? { droppedFields } : {}),
+    ...(Object.keys(answers).length > 0 ? { answers } : {}),
+  });
+  const longest = (record: Record<string, unknown>) =>
+    Object.keys(record).reduce((a, b) => (jsonBytes(record[a]) >= jsonBytes(record[b]) ? a : b));
+  let properties = assemble();
+  while (jsonBytes(properties) > MAX_ACTIVITY_BYTES) {
+    if (Object.keys(answers).length > 0) delete answers[longest(answers)];
+    else if (consents.some((c) => 'text' in c))
+      consents = consents.map(({ id, accepted }) => ({ id, accepted }));
+    else if (consents.length > 0) consents = [];
+    else if (droppedFields.length > 0) droppedFields = [];
+    else if (Object.keys(facts).length > 0) delete facts[longest(facts)];
+    // What is left is bounded by the cuts above (form, ids and utm texts of at most 200 characters).
+    else break;
+    properties = assemble();
   }
-  if (keys.length > 0) properties.answers = answers;
   return properties;
 }

@@ -6,10 +6,18 @@ import {
   assignAnswers,
   buildCapture,
   checkTarget,
+  cut,
   parseCompanySize,
   withoutRefused,
 } from './mapping.ts';
-import { eventIdFor, parseInboundJson, parseTime, type SecretSource, safeExternalId } from './model.ts';
+import {
+  eventIdFor,
+  parseInboundJson,
+  parseTime,
+  retryAfterMs,
+  type SecretSource,
+  safeExternalId,
+} from './model.ts';
 import { prepareSource } from './source-input.ts';
 
 describe('parseInboundJson', () => {
@@ -38,6 +46,27 @@ describe('parseTime', () => {
     assert.equal(parseTime('2015-11-12T16:27:06+01:00'), Date.UTC(2015, 10, 12, 15, 27, 6));
     assert.equal(parseTime('yesterday'), undefined);
     assert.equal(parseTime(-5), undefined);
+  });
+
+  it('takes no time before 1970 or past what a Date holds: activities refuse those', () => {
+    assert.equal(parseTime('1960-05-01T00:00:00Z'), undefined);
+    assert.equal(parseTime('1969-12-31T23:59:59.999Z'), undefined);
+    assert.equal(parseTime('1970-01-01T00:00:00Z'), 0);
+    assert.equal(parseTime(1e300), undefined);
+    assert.equal(parseTime('9999999999999999'), undefined);
+  });
+});
+
+describe('retryAfterMs', () => {
+  it('reads delay seconds and HTTP dates, nothing else', () => {
+    const now = Date.UTC(2026, 0, 1);
+    assert.equal(retryAfterMs('120', now), 120_000);
+    assert.equal(retryAfterMs(' 7 ', now), 7_000);
+    assert.equal(retryAfterMs('Thu, 01 Jan 2026 00:02:00 GMT', now), 120_000);
+    assert.equal(retryAfterMs('Wed, 31 Dec 2025 23:00:00 GMT', now), undefined, 'in the past');
+    assert.equal(retryAfterMs('0', now), undefined);
+    assert.equal(retryAfterMs('soon', now), undefined);
+    assert.equal(retryAfterMs(undefined, now), undefined);
   });
 });
 
@@ -187,6 +216,44 @@ describe('field mapping', () => {
     assert.ok(Object.keys(kept).length > 30 && Object.keys(kept).length <= 50);
     assert.equal(properties.form, 'Zapier');
     assert.equal(properties.platform, 'generic');
+  });
+
+  it('keeps the whole activity within budget, whatever the platform sends: facts, form name, consents', () => {
+    const huge = 'x'.repeat(17_000);
+    const consents = Array.from({ length: 40 }, (_, i) => ({
+      id: `${i}${huge}`,
+      accepted: true,
+      text: `\u0001${huge}`,
+    }));
+    const properties = activityProperties(
+      { kind: 'linkedin', sourceId: 's1', sourceName: 'LinkedIn', form: null },
+      {
+        externalId: 'e1',
+        occurredAt: null,
+        answers: [],
+        facts: { platformFormId: huge, campaignId: '\u0001'.repeat(5_000), testLead: true },
+        formName: huge,
+        utm: {},
+        consents,
+      },
+      [{ keys: ['q'], label: huge, value: huge }],
+      { source: 'linkedin' },
+      [{ path: `/properties/${huge}`, message: 'is not defined' }],
+    );
+    assert.ok(Buffer.byteLength(JSON.stringify(properties)) <= 12 * 1024, 'within 12 KiB');
+    assert.equal(properties.form, 'x'.repeat(200));
+    assert.equal(properties.platformFormId, 'x'.repeat(200));
+    assert.equal(properties.testLead, true);
+    assert.equal(properties.externalLeadId, 'e1');
+    const kept = properties.consents as Array<{ id: string; text?: string }> | undefined;
+    assert.ok(!kept || kept.length <= 20);
+  });
+
+  it('cuts texts without splitting a character (PostgreSQL refuses a lone surrogate in JSON)', () => {
+    assert.equal(cut('abc', 5), 'abc');
+    assert.equal(cut(`${'x'.repeat(4)}😀`, 5), 'xxxx');
+    assert.equal(cut(`${'x'.repeat(3)}😀`, 5), 'xxx😀');
+    assert.ok(cut('😀'.repeat(300), 501).isWellFormed());
   });
 });
 

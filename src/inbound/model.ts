@@ -1,4 +1,5 @@
 import type { FieldError } from '../errors.ts';
+import { storableText } from '../storable-text.ts';
 
 /**
  * Inbound lead-form webhooks: sources (Facebook Lead Ads, LinkedIn Lead Gen Forms, generic
@@ -37,6 +38,19 @@ export const MAX_ITEMS_PER_DELIVERY = 500;
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** Shortest secret a person may choose (app secrets, verify tokens, shared tokens). (16) */
 export const MIN_SECRET_LENGTH = 16;
+/**
+ * How long a source's log keeps a captured entry, from its arrival. Its answers are gone once
+ * captured (the lead has them); the row dedupes a platform's retries, which stop within days
+ * (Meta: 36 hours), and the activity's id (`fb:…`, `li:…`) keeps deduping after. (30 days)
+ */
+export const CAPTURED_RETENTION_MS = 30 * 86_400_000;
+/**
+ * How long the log keeps a failed or pending entry, from its arrival: time to fix a mapping or
+ * a token and retry; then its personal data goes. (90 days)
+ */
+export const UNCAPTURED_RETENTION_MS = 90 * 86_400_000;
+/** Log rows deleted per transaction (pruning, a deleted source's log). (1,000) */
+export const LOG_DELETE_CHUNK = 1_000;
 
 export interface FacebookSettings {
   /** Graph API root with its version. (Default: FACEBOOK_GRAPH_URL) */
@@ -55,7 +69,11 @@ export interface GenericSettings {
   signatureHeader: string;
   /** JSON path of the array of leads in a body that carries several; null: the body is one lead, or an array of them. */
   itemsPath: string | null;
-  /** JSON path of a lead's own id (what makes a retried delivery a duplicate); null: a hash of the lead. */
+  /**
+   * JSON path of a lead's own id (what makes a retried delivery a duplicate); null: a hash of
+   * the item, so an identical item is a duplicate but one that differs in any field (a
+   * sender's timestamp) is a new external lead.
+   */
   idPath: string | null;
   /** JSON path of when the lead was submitted (ISO 8601 or epoch ms/s); null: when it arrived. */
   occurredAtPath: string | null;
@@ -182,11 +200,11 @@ export function parseInboundJson(
         const source = (context as { source?: string } | undefined)?.source;
         if (typeof value === 'number' && !Number.isSafeInteger(value) && source && /^-?\d+$/.test(source))
           return source;
-        if (typeof value === 'string') return clean(value);
+        if (typeof value === 'string') return storableText(value);
         if (value && typeof value === 'object' && !Array.isArray(value)) {
           const entries = Object.entries(value);
-          if (entries.some(([k]) => clean(k) !== k))
-            return Object.fromEntries(entries.map(([k, v]) => [clean(k), v]));
+          if (entries.some(([k]) => storableText(k) !== k))
+            return Object.fromEntries(entries.map(([k, v]) => [storableText(k), v]));
         }
         return value;
       },
@@ -197,12 +215,6 @@ export function parseInboundJson(
   }
 }
 
-function clean(text: string): string {
-  return text.includes('\u0000') || !text.isWellFormed()
-    ? text.replaceAll('\u0000', '').toWellFormed()
-    : text;
-}
-
 /** A string value of an unknown field: strings as they are, numbers as their digits, else undefined. */
 export function text(value: unknown): string | undefined {
   if (typeof value === 'string') return value;
@@ -210,19 +222,39 @@ export function text(value: unknown): string | undefined {
   return undefined;
 }
 
-/** Epoch ms of an ISO 8601 time, epoch seconds or epoch ms; undefined when it is none of these. */
+/** The largest time a JavaScript Date holds. */
+const MAX_TIME = 8.64e15;
+
+/**
+ * Epoch ms of an ISO 8601 time, epoch seconds or epoch ms; undefined when it is none of these,
+ * or before 1970 (activities take no earlier time: a lead "submitted" in 1960 is a sender's
+ * bug, and the delivery time stands in for it).
+ */
 export function parseTime(value: unknown): number | undefined {
-  if (typeof value === 'number' && Number.isFinite(value) && value > 0)
+  if (typeof value === 'number' && Number.isFinite(value) && value > 0) {
     // Below 10^11 it cannot be ms after 1973: it is seconds (Facebook's created_time).
-    return Math.round(value < 1e11 ? value * 1000 : value);
+    const ms = Math.round(value < 1e11 ? value * 1000 : value);
+    return ms <= MAX_TIME ? ms : undefined;
+  }
   if (typeof value === 'string') {
     if (/^\d{1,16}$/.test(value)) return parseTime(Number(value));
     // Graph writes offsets without a colon (+0000), which Date.parse reads in V8 but not everywhere.
     const iso = value.replace(/([+-]\d{2})(\d{2})$/, '$1:$2');
     const ms = Date.parse(iso);
-    return Number.isFinite(ms) ? ms : undefined;
+    return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
   }
   return undefined;
+}
+
+/**
+ * How long a `Retry-After` asks to wait, in ms: delay seconds or an HTTP date (from `now`);
+ * undefined when absent, unreadable or not in the future.
+ */
+export function retryAfterMs(value: string | undefined, now: number): number | undefined {
+  if (value === undefined) return undefined;
+  const trimmed = value.trim();
+  const ms = /^\d{1,10}$/.test(trimmed) ? Number(trimmed) * 1000 : Date.parse(trimmed) - now;
+  return Number.isFinite(ms) && ms > 0 ? ms : undefined;
 }
 
 /** Whether a value is a plain object (parsed JSON). */

@@ -221,15 +221,37 @@ describe('LinkedIn Lead Gen Forms', () => {
     assert.equal(linkedInChallenge({}, 'client-secret').ok, false);
   });
 
-  it('checks X-LI-Signature: the documented hmacsha256= prefixed body, and the variants senders use', () => {
+  it('answers only UUID challenge codes: the answer must not sign what a caller chooses', () => {
+    const forged = `hmacsha256=${linkedInNotification}`;
+    for (const code of [forged, linkedInNotification, 'x', '890e4665-4dfe-4ab1-b689-ed553bceeed0\n', ''])
+      assert.deepEqual(
+        linkedInChallenge({ challengeCode: code }, 'client-secret'),
+        {
+          ok: false,
+          errors: [{ path: '/query/challengeCode', message: 'is required, as the UUID LinkedIn sends' }],
+        },
+        code,
+      );
+    assert.equal(
+      linkedInChallenge({ challengeCode: ['890e4665-4dfe-4ab1-b689-ed553bceeed0'] }, 's').ok,
+      false,
+    );
+  });
+
+  it('checks X-LI-Signature: the documented hmacsha256= prefixed body, the prefix on the header allowed', () => {
     const raw = Buffer.from(linkedInNotification);
     const documented = hmac('client-secret', `hmacsha256=${linkedInNotification}`);
     assert.equal(verifyLinkedInSignature('client-secret', raw, documented), true);
+    assert.equal(verifyLinkedInSignature('client-secret', raw, `hmacsha256=${documented}`), true);
+    assert.equal(
+      verifyLinkedInSignature('client-secret', raw, hmac('client-secret', raw)),
+      false,
+      'the HMAC of the bare body is what a challenge for the body would answer: refused',
+    );
     assert.equal(
       verifyLinkedInSignature('client-secret', raw, `hmacsha256=${hmac('client-secret', raw)}`),
-      true,
+      false,
     );
-    assert.equal(verifyLinkedInSignature('client-secret', raw, hmac('client-secret', raw)), true);
     assert.equal(verifyLinkedInSignature('other-secret', raw, documented), false);
     assert.equal(
       verifyLinkedInSignature('client-secret', Buffer.from(`${linkedInNotification}\n`), documented),

@@ -7,9 +7,10 @@ import type { DB } from '../db/schema.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
 import { errorText, PermanentJobFailure, RetryJobLater, type RunningJob } from '../jobs/model.ts';
 import type { JobService } from '../jobs/service.ts';
+import { parseEventInput } from '../leads/events-input.ts';
 import type { EventService } from '../leads/events-service.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
-import { assertPublicTarget } from '../outbound/target-guard.ts';
+import { assertPublicTarget, guardedRequest, isRefusedTarget } from '../outbound/target-guard.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { newSecret, sha256Hex } from './crypto.ts';
 import {
@@ -23,7 +24,6 @@ import {
   verifyFacebookSignature,
 } from './facebook.ts';
 import { genericItems, genericLead, verifyGenericRequest } from './generic.ts';
-import { guardedGet, RefusedTarget } from './http-get.ts';
 import {
   apiErrorMessage,
   apiHeaders,
@@ -46,6 +46,7 @@ import {
   withoutRefused,
 } from './mapping.ts';
 import {
+  CAPTURED_RETENTION_MS,
   type ExternalLead,
   eventIdFor,
   type FacebookSettings,
@@ -55,11 +56,14 @@ import {
   type InboundStatus,
   isObject,
   type LinkedInSettings,
+  LOG_DELETE_CHUNK,
   MAX_ITEMS_PER_DELIVERY,
   MAX_SOURCES,
   parseInboundJson,
+  retryAfterMs,
   type SecretSource,
   safeExternalId,
+  UNCAPTURED_RETENTION_MS,
 } from './model.ts';
 import { prepareSource, type SourceInput } from './source-input.ts';
 import * as store from './store.ts';
@@ -99,6 +103,13 @@ interface FetchPayload {
  * and waits for `POST …/retry`. (30 s, 2 min, 10 min, 30 min, 1 h, 2 h, 4 h, 8 h)
  */
 const FETCH_DELAYS_MS = [30_000, 120_000, 600_000, 1_800_000, 3_600_000, 7_200_000, 14_400_000, 28_800_000];
+/**
+ * Most bytes of a platform's answer read back: a LinkedIn form response with its form's
+ * questions projected (options, consents, localized texts) can pass 64 KiB. (1 MiB)
+ */
+const MAX_FETCH_BYTES = 1024 * 1024;
+/** (15 s) */
+const FETCH_TIMEOUT_MS = 15_000;
 
 /** What one delivery did, lead by lead. */
 export interface ReceiveSummary {
@@ -179,7 +190,10 @@ export function createInboundService(deps: InboundServiceDeps) {
    * updated (`via` webhook), its `form_submitted` activity with the platform's ids (event id
    * `fb:{leadgen_id}`…: a second delivery cannot add a second one). Fields the capture refuses
    * (a malformed phone) are dropped as warnings when the rest still names a person; otherwise
-   * the entry is failed with the refusals. Returns the entry as it is now.
+   * the entry is failed with the refusals. The activity is checked before anything is written:
+   * one the events domain would refuse fails the entry (with its errors, paths under
+   * `/activity`) instead of the delivery. Returns the entry as it is now; throws only on what
+   * a platform's payload cannot cause (the database).
    */
   async function captureIn(
     trx: Transaction<DB>,
@@ -190,39 +204,48 @@ export function createInboundService(deps: InboundServiceDeps) {
     lead: ExternalLead,
   ): Promise<InboundLead> {
     const now = clock();
+    const failed = (errors: FieldError[], warnings: FieldError[] = []): InboundLead => ({
+      ...entry,
+      status: 'failed',
+      errors,
+      warnings,
+      updatedAt: now,
+    });
     const assignment = assignAnswers(lead.answers, source.fieldMapping);
     let capture = buildCapture(assignment.fields, lead.utm, { source: source.source });
     let warnings: FieldError[] = [];
     let [parsed] = await leads.parseManyIn(trx, workspace, [capture], () => '');
     if (!parsed!.ok) {
       const kept = withoutRefused(capture, parsed!.errors);
-      if (!kept) return { ...entry, status: 'failed', errors: parsed!.errors, updatedAt: now };
+      if (!kept) return failed(parsed!.errors);
       capture = kept.capture;
       warnings = kept.dropped;
       [parsed] = await leads.parseManyIn(trx, workspace, [capture], () => '');
-      if (!parsed!.ok) return { ...entry, status: 'failed', errors: parsed!.errors, updatedAt: now };
+      if (!parsed!.ok) return failed(parsed!.errors);
     }
+    const activity = {
+      id: entry.eventId,
+      type: 'form_submitted',
+      // Never ahead of the server clock: a platform's clock may run fast.
+      occurredAt: Math.min(lead.occurredAt ?? now, now),
+      properties: activityProperties(
+        { kind: source.kind, sourceId: source.id, sourceName: source.name, form },
+        lead,
+        assignment.unmapped,
+        capture.utm,
+        warnings,
+      ),
+    };
+    // The lead id is not known yet; any id stands in for it to check the rest.
+    const check = parseEventInput({ ...activity, leadId: entry.id }, { now }, '/activity');
+    if (!check.ok) return failed(check.errors, warnings);
     const { lead: written } = await leads.captureIn(trx, workspace, capture, 'webhook');
-    const properties = activityProperties(
-      { kind: source.kind, sourceId: source.id, sourceName: source.name, form },
-      lead,
-      assignment.unmapped,
-      capture.utm,
-      warnings,
-    );
-    const outcome = await events.ingestIn(trx, workspace, [
-      {
-        id: entry.eventId,
-        type: 'form_submitted',
-        leadId: written.id,
-        // Never ahead of the server clock: a platform's clock may run fast.
-        occurredAt: Math.min(lead.occurredAt ?? now, now),
-        properties,
-      },
-    ]);
+    const outcome = await events.ingestIn(trx, workspace, [{ ...activity, leadId: written.id }]);
     const result = outcome.results[0];
+    // Checked above, so not expected; if it happens, the lead (a valid capture) stays and the
+    // entry says why its activity is missing: a retry captures it again and adds the activity.
     if (result?.status === 'rejected')
-      throw new Error(`the form_submitted activity was refused: ${JSON.stringify(result.errors)}`);
+      return failed(result.errors ?? [{ path: '/activity', message: 'was refused' }], warnings);
     return {
       ...entry,
       status: 'captured',
@@ -293,7 +316,8 @@ export function createInboundService(deps: InboundServiceDeps) {
         items: changes.map((change) => ({
           externalId: change.leadgenId,
           payload: change,
-          lead: change.fieldData ? facebookLead(change, null) : null,
+          // `field_data: []` carries no answers: they are fetched like a bare notification's.
+          lead: change.fieldData?.length ? facebookLead(change, null) : null,
         })),
         ignored,
         errors,
@@ -450,15 +474,21 @@ export function createInboundService(deps: InboundServiceDeps) {
       headers: Record<string, string>,
       describe: (body: unknown) => string | undefined,
     ) => {
-      let response: Awaited<ReturnType<typeof guardedGet>>;
+      let response: Awaited<ReturnType<typeof guardedRequest>>;
       try {
-        response = await guardedGet(
+        response = await guardedRequest(
           url,
-          { accept: 'application/json', ...headers },
-          { allowPrivate, signal },
+          {
+            method: 'GET',
+            headers: { accept: 'application/json', 'user-agent': 'Leadline-Inbound/1', ...headers },
+            maxBytes: MAX_FETCH_BYTES,
+          },
+          // The URL or headers carry the token: https unless the platform stand-in is private.
+          { allowPrivate, httpsUnlessPrivate: true, signal, timeoutMs: FETCH_TIMEOUT_MS },
         );
       } catch (error) {
-        if (error instanceof RefusedTarget) throw new PermanentJobFailure(error.message);
+        // A refused base URL stays refused until a person changes it: no retries.
+        if (isRefusedTarget(error)) throw new PermanentJobFailure(errorText(error));
         throw error;
       }
       const parsed = parseInboundJson(response.body);
@@ -469,9 +499,8 @@ export function createInboundService(deps: InboundServiceDeps) {
       }
       const message = `HTTP ${response.status}: ${describe(body) ?? response.body.slice(0, 200)}`;
       if (response.status === 429 || response.status === 503) {
-        const seconds = Number(response.retryAfter);
-        if (Number.isFinite(seconds) && seconds > 0)
-          throw new RetryJobLater(message, Math.min(seconds, 86_400) * 1000);
+        const wait = retryAfterMs(response.headers['retry-after'], clock());
+        if (wait !== undefined) throw new RetryJobLater(message, Math.min(wait, 86_400_000));
       }
       // 404: the lead is gone (deleted, or older than the platform keeps): retrying cannot help.
       if (response.status === 404) throw new PermanentJobFailure(message);
@@ -553,20 +582,39 @@ export function createInboundService(deps: InboundServiceDeps) {
       throw error;
     }
     const form = await formOf(job.workspaceId, source);
-    await database.writes.run(async (trx) => {
-      // Re-read in the transaction: a concurrent run or a retry may have settled it.
-      const current = await store.findInboundLead(trx, job.workspaceId, sourceId, inboundId);
-      if (current?.status !== 'pending') return;
-      const done = await captureIn(
-        trx,
-        workspace,
-        source,
-        form,
-        { ...current, fetchAttempts: current.fetchAttempts + 1 },
-        lead,
-      );
-      await store.updateInboundLead(trx, job.workspaceId, done);
-    });
+    try {
+      await database.writes.run(async (trx) => {
+        // Re-read in the transaction: a concurrent run or a retry may have settled it.
+        const current = await store.findInboundLead(trx, job.workspaceId, sourceId, inboundId);
+        if (current?.status !== 'pending') return;
+        const done = await captureIn(
+          trx,
+          workspace,
+          source,
+          form,
+          { ...current, fetchAttempts: current.fetchAttempts + 1 },
+          lead,
+        );
+        await store.updateInboundLead(trx, job.workspaceId, done);
+      });
+    } catch (error) {
+      // The capture's transaction rolled back, the entry's update with it. Left pending, the
+      // job's retries would fetch and fail alike, then the job dies and the entry stays pending
+      // for good (`POST …/retry` takes failed ones only). Failed, with why, in a write of its
+      // own: a retry fetches and captures it again.
+      await database.writes.run(async (trx) => {
+        const current = await store.findInboundLead(trx, job.workspaceId, sourceId, inboundId);
+        if (current?.status !== 'pending') return;
+        await store.updateInboundLead(trx, job.workspaceId, {
+          ...current,
+          status: 'failed',
+          errors: [{ path: '/', message: `the capture failed: ${errorText(error)}` }],
+          fetchAttempts: current.fetchAttempts + 1,
+          updatedAt: clock(),
+        });
+      });
+      throw new PermanentJobFailure(`the capture failed: ${errorText(error)}`);
+    }
   }
 
   // -------------------------------------------------------------------------------------------
@@ -589,7 +637,10 @@ export function createInboundService(deps: InboundServiceDeps) {
       if (typeof url !== 'string') continue;
       const workspace = await workspaces.getWorkspace(workspaceId);
       try {
-        await assertPublicTarget(url, workspace.settings.allowPrivateWebhookTargets === true);
+        // Fetches carry the page access token or bearer token: https unless private.
+        await assertPublicTarget(url, workspace.settings.allowPrivateWebhookTargets === true, {
+          httpsUnlessPrivate: true,
+        });
       } catch (error) {
         if (!isDomainError(error)) throw error;
         for (const e of error.errors) errors.push({ path: `/settings/${key}`, message: e.message });
@@ -617,7 +668,12 @@ export function createInboundService(deps: InboundServiceDeps) {
       );
       return { ...lead, externalId: entry.externalId };
     }
-    if (source.kind === 'facebook' && isObject(entry.payload) && Array.isArray(entry.payload.fieldData))
+    if (
+      source.kind === 'facebook' &&
+      isObject(entry.payload) &&
+      Array.isArray(entry.payload.fieldData) &&
+      entry.payload.fieldData.length > 0
+    )
       return facebookLead(entry.payload as unknown as LeadgenChange, null);
     return null;
   }
@@ -676,10 +732,42 @@ export function createInboundService(deps: InboundServiceDeps) {
       return withoutSecrets(prepared.source);
     },
 
-    /** Deletes a source and its log: its address stops answering; leads it captured stay. */
+    /**
+     * Deletes a source, then its log in chunks (one short transaction each: a long log must
+     * not hold the writer): its address stops answering at once; leads it captured stay. A log
+     * left behind by a crash midway is invisible (no source lists it) and pruned by age.
+     */
     async remove(workspaceId: string, id: string): Promise<void> {
       const deleted = await database.writes.run((trx) => store.deleteSource(trx, workspaceId, id));
       if (!deleted) throw notFound(id);
+      for (;;) {
+        const n = await database.writes.run((trx) =>
+          store.deleteLogChunk(trx, workspaceId, id, LOG_DELETE_CHUNK),
+        );
+        if (n < LOG_DELETE_CHUNK) break;
+      }
+    },
+
+    /**
+     * Deletes log entries past their retention, in chunks: captured ones CAPTURED_RETENTION_MS
+     * after they arrived, failed and pending ones UNCAPTURED_RETENTION_MS after. Returns how many.
+     */
+    async prune(workspaceIds: readonly string[]): Promise<number> {
+      const now = clock();
+      let deleted = 0;
+      for (const workspaceId of workspaceIds)
+        for (const [status, before] of [
+          ['captured', now - CAPTURED_RETENTION_MS],
+          [undefined, now - UNCAPTURED_RETENTION_MS],
+        ] as const)
+          for (;;) {
+            const n = await database.writes.run((trx) =>
+              store.pruneLog(trx, workspaceId, status, before, LOG_DELETE_CHUNK),
+            );
+            deleted += n;
+            if (n < LOG_DELETE_CHUNK) break;
+          }
+      return deleted;
     },
 
     /** A source's log of external leads, newest first. */

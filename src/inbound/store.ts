@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { parseJson, toJson } from '../db/json.ts';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { DB, InboundLeadRow, InboundSourceRow } from '../db/schema.ts';
 import type { FieldError } from '../errors.ts';
 import type { InboundKind, InboundLead, InboundStatus, SecretSource, SourceSettings } from './model.ts';
@@ -126,19 +127,56 @@ export async function countSources(db: Kysely<DB>, workspaceId: string): Promise
   return Number(row?.n ?? 0);
 }
 
-/** Deletes a source and its log; false when there was none. */
+/** Deletes a source (its log is deleted apart, in chunks: deleteLogChunk); false when there was none. */
 export async function deleteSource(db: Kysely<DB>, workspaceId: string, id: string): Promise<boolean> {
   const result = await db
     .deleteFrom('inbound_sources')
     .where('workspace_id', '=', workspaceId)
     .where('id', '=', id)
     .executeTakeFirst();
-  await db
-    .deleteFrom('inbound_leads')
-    .where('workspace_id', '=', workspaceId)
-    .where('source_id', '=', id)
-    .execute();
   return Number(result.numDeletedRows) > 0;
+}
+
+/** Deletes up to `limit` entries of a source's log; returns how many. */
+export async function deleteLogChunk(
+  db: Kysely<DB>,
+  workspaceId: string,
+  sourceId: string,
+  limit: number,
+): Promise<number> {
+  const result = await sql`
+    delete from inbound_leads
+    where workspace_id = ${workspaceId}
+      and id in (
+        select id from inbound_leads
+        where workspace_id = ${workspaceId} and source_id = ${sourceId}
+        limit ${limit}
+      )`.execute(db);
+  return Number(result.numAffectedRows ?? 0n);
+}
+
+/**
+ * Deletes up to `limit` log entries of a workspace (every source) that arrived before
+ * `before`, only those in `status` when given; returns how many.
+ */
+export function pruneLog(
+  db: Kysely<DB>,
+  workspaceId: string,
+  status: InboundStatus | undefined,
+  before: number,
+  limit: number,
+): Promise<number> {
+  return deleteOlderThan(
+    db,
+    {
+      table: 'inbound_leads',
+      timeColumn: 'received_at',
+      ...(status !== undefined ? { state: status, stateColumn: 'status' as const } : {}),
+    },
+    workspaceId,
+    before,
+    limit,
+  );
 }
 
 export async function markReceived(

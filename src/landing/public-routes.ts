@@ -4,7 +4,7 @@ import { isDomainError } from '../errors.ts';
 import { messagePage } from '../forms/html.ts';
 import type { HttpApp } from '../http/types.ts';
 import { chooseVariant, variantCookieName } from './model.ts';
-import { firstValue, type PageHtml, readCookie, sendHtml } from './page-html.ts';
+import { type PageHtml, sendHtml } from './page-html.ts';
 import type { LandingService } from './service.ts';
 
 export interface LandingPublicDeps {
@@ -59,14 +59,14 @@ export function registerLandingPublicRoutes(app: HttpApp, deps: LandingPublicDep
         );
 
       const cookieName = variantCookieName(page.slug);
-      const preview = firstValue((request.query as Record<string, unknown>).variant);
+      const preview = new URL(request.url, deps.publicUrl).searchParams.get('variant') || undefined;
       const choice = chooseVariant(page.variants, {
         preview,
-        remembered: readCookie(request.headers.cookie, cookieName),
+        remembered: request.cookies[cookieName],
         random: random(),
       });
       if (!choice) return sendHtml(reply, 404, notFoundPage());
-      const html = await pageHtml(request, workspace, page, choice.variant, {
+      const { html, policy } = await pageHtml(request, workspace, page, choice.variant, {
         preview: preview !== undefined && preview === choice.variant.key,
       });
       if (choice.remember) {
@@ -77,7 +77,7 @@ export function registerLandingPublicRoutes(app: HttpApp, deps: LandingPublicDep
       }
       // The variant differs per visitor: no shared cache may keep one for everybody.
       reply.header('vary', 'cookie');
-      return sendHtml(reply, 200, html);
+      return sendHtml(reply, 200, html, policy);
     },
   );
 }

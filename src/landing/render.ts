@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { escapeHtml, formStyles } from '../forms/html.ts';
 import { markdownToHtml } from './markdown.ts';
 import type { LandingPage, LandingVariant } from './model.ts';
@@ -10,6 +11,8 @@ export interface LandingView {
   variant: LandingVariant;
   /** The workspace t.js reports page views to. */
   workspaceSlug: string;
+  /** Leadline's public URL (`LEADLINE_PUBLIC_URL`, maybe with a path prefix): where t.js is. */
+  publicUrl: string;
   /** The canonical address of the page (`{public URL}/l/{slug}`), without variant or UTM. */
   canonicalUrl: string;
   /** The embedded form's HTML (from the forms domain, escaped there); null: no form to show. */
@@ -47,6 +50,9 @@ img{max-width:100%;height:auto}
  * nor an id, and the form is sent as it is.
  */
 const identifyOnSubmit = `document.addEventListener('submit',function(e){var f=e.target;if(!f||!f.querySelector)return;var id;try{id=window.leadline&&window.leadline.anonymousId&&window.leadline.anonymousId()}catch(x){}if(!id)return;var a=f.querySelector('input[name="_ll_aid"]');if(!a){a=document.createElement('input');a.type='hidden';a.name='_ll_aid';f.appendChild(a)}if(!a.value)a.value=id},true);`;
+
+/** The CSP source that lets the page's one inline script run, and no other. */
+export const identifyScriptSource = `'sha256-${createHash('sha256').update(identifyOnSubmit).digest('base64')}'`;
 
 /** The first words of the body as plain text: the page's description for search and link previews. */
 export function plainSummary(markdown: string, max = 160): string {
@@ -96,7 +102,7 @@ export function renderLandingPage(view: LandingView): string {
     .filter(Boolean)
     .join('\n');
   // t.js reports the page view (its URL names the page) with the variant shown: what A/B statistics count.
-  const tracking = `<script async src="/t.js" data-workspace="${escapeHtml(view.workspaceSlug)}" data-variant="${escapeHtml(variant.key)}"></script>`;
+  const tracking = `<script async src="${escapeHtml(`${view.publicUrl}/t.js`)}" data-workspace="${escapeHtml(view.workspaceSlug)}" data-variant="${escapeHtml(variant.key)}"></script>`;
   return `<!doctype html>
 <html lang="en">
 <head>

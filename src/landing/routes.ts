@@ -228,7 +228,8 @@ export function registerLandingRoutes(
           : page.variants.find((v) => v.key === key);
       if (!variant)
         throw validationError([{ path: '/query/variant', message: 'is not a variant of this page' }]);
-      return sendHtml(reply, 200, await pageHtml(request, workspace, page, variant, { preview: true }));
+      const { html, policy } = await pageHtml(request, workspace, page, variant, { preview: true });
+      return sendHtml(reply, 200, html, policy);
     },
   );
 

@@ -2,6 +2,7 @@ import type { Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
+import { writeWithSlug } from '../db/unique-violation.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
 import type { Workspace } from '../workspaces/model.ts';
 import {
@@ -35,12 +36,6 @@ function slugTaken(slug: string): DomainError {
   ]);
 }
 
-/** A unique-index violation of either engine (a concurrent write took the slug first). */
-function isUniqueViolation(error: unknown): boolean {
-  const code = (error as { code?: unknown } | null)?.code;
-  return code === '23505' || code === 'SQLITE_CONSTRAINT_UNIQUE';
-}
-
 export function createLandingService({ database, forms, workspaces, clock }: LandingServiceDeps) {
   const { db } = database;
 
@@ -67,14 +62,8 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
   }
 
   /** Runs a write, turning a lost race for the slug into the same 409 as a taken one. */
-  async function writeWithSlug<T>(slug: string, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> {
-    try {
-      return await database.writes.run(work);
-    } catch (error) {
-      if (isUniqueViolation(error)) throw slugTaken(slug);
-      throw error;
-    }
-  }
+  const writeWithTakenSlug = <T>(slug: string, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> =>
+    writeWithSlug(database, work, () => slugTaken(slug));
 
   return {
     list: (workspaceId: string, filter: store.LandingPageFilter = {}) =>
@@ -91,7 +80,7 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
       if (!prepared.ok) throw validationError(prepared.errors);
       await checkForms(workspaceId, input.variants);
       const page = prepared.page;
-      return writeWithSlug(page.slug, async (trx) => {
+      return writeWithTakenSlug(page.slug, async (trx) => {
         // ON CONFLICT DO NOTHING rather than look-then-insert: two creations of one slug give
         // one page and one 409, not a unique-violation 500.
         if (!(await store.insertLandingPage(trx, page))) throw slugTaken(page.slug);
@@ -102,7 +91,7 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
     /** Changes the given fields; `variants` replaces the whole list. */
     async update(workspaceId: string, id: string, input: LandingPageInput): Promise<LandingPage> {
       await checkForms(workspaceId, input.variants);
-      return writeWithSlug(input.slug ?? '', async (trx) => {
+      return writeWithTakenSlug(input.slug ?? '', async (trx) => {
         const current = await store.findLandingPage(trx, workspaceId, id);
         if (!current) throw notFound(id);
         const prepared = prepareLandingPage(current, input, { id, workspaceId }, clock());

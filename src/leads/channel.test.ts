@@ -19,6 +19,14 @@ describe('utmFromUrl', () => {
     ['not a url?utm_source=x', {}],
     ['', {}],
     ['https://acme.com/?utm_id=7&utm_source_platform=x', {}],
+    // PostgreSQL refuses NUL in text and jsonb: a %00 is dropped from the decoded value.
+    [
+      'https://acme.com/?UTM_SOURCE=%00x&utm_medium=%00&utm_campaign=spr%00ing',
+      { source: 'x', campaign: 'spring' },
+    ],
+    ['https://acme.com/?utm_source=%00%20&utm_source=second', { source: 'second' }],
+    // A lone surrogate in the URL is encoded by the URL parser as U+FFFD.
+    ['/?utm_term=a\ud800', { term: 'a\ufffd' }],
   ];
   for (const [url, expected] of cases) {
     test(`${JSON.stringify(url)} → ${JSON.stringify(expected)}`, () => {
@@ -34,6 +42,22 @@ describe('utmFromUrl', () => {
           Object.keys(utm).every((key) => ['source', 'medium', 'campaign', 'term', 'content'].includes(key)),
         );
         assert.ok(Object.values(utm).every((value) => value !== '' && value === value.trim()));
+      }),
+    );
+  });
+
+  test('gives only values PostgreSQL can store (no NUL, no lone surrogate) for any query value', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'binary' }), fc.string({ unit: 'binary-ascii' }), (source, medium) => {
+        const url = `https://acme.com/?utm_source=${encodeURIComponent(source)}&utm_medium=${encodeURIComponent(medium)}`;
+        const expected: Utm = {};
+        const cleanSource = source.replaceAll('\u0000', '').trim();
+        const cleanMedium = medium.replaceAll('\u0000', '').trim();
+        if (cleanSource) expected.source = cleanSource;
+        if (cleanMedium) expected.medium = cleanMedium;
+        const utm = utmFromUrl(url);
+        assert.deepEqual(utm, expected);
+        assert.ok(Object.values(utm).every((value) => !value.includes('\u0000') && value.isWellFormed()));
       }),
     );
   });

@@ -1,3 +1,4 @@
+import { storableText } from '../storable-text.ts';
 import type { Channel, Utm } from './model.ts';
 
 const UTM_KEYS = ['source', 'medium', 'campaign', 'term', 'content'] as const;
@@ -13,8 +14,8 @@ function parseUrl(url: string): URL | null {
 
 /**
  * utm_source/medium/campaign/term/content from a URL's query string. Keys match in any case and
- * the first occurrence wins; values are trimmed and empty ones dropped. A URL that does not
- * parse gives {}; so does a bare path without a query.
+ * the first occurrence wins; values lose their NUL characters, are trimmed, and empty ones are
+ * dropped. A URL that does not parse gives {}; so does a bare path without a query.
  */
 export function utmFromUrl(url: string): Utm {
   const utm: Utm = {};
@@ -22,7 +23,8 @@ export function utmFromUrl(url: string): Utm {
   if (!parsed) return utm;
   for (const [name, value] of parsed.searchParams) {
     const key = UTM_KEYS.find((k) => name.toLowerCase() === `utm_${k}`);
-    const trimmed = value.trim();
+    // `%00` decodes to a NUL (the URL keeps it escaped, so the edge's check never sees one).
+    const trimmed = storableText(value).trim();
     if (key && trimmed && utm[key] === undefined) utm[key] = trimmed;
   }
   return utm;

@@ -733,6 +733,30 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     appendTimelineIn: (trx: Kysely<DB>, workspaceId: string, entries: readonly TimelineEntry[]) =>
       timeline.appendEntries(trx, workspaceId, [...entries], clock()),
 
+    /**
+     * The lead `id` stands for now, and every lead merged into it: `survivorId` follows merge
+     * redirects (a merged-away id gives the lead it went into), `ids` are the survivor and the
+     * leads merged into it at any depth. Records other domains keep per lead (consents) belong
+     * to the survivor this way. Undefined when `id` is no lead. Read in the caller's transaction.
+     */
+    async mergeFamilyIn(
+      trx: Kysely<DB>,
+      workspaceId: string,
+      id: string,
+    ): Promise<{ survivorId: string; ids: string[] } | undefined> {
+      const lead = await store.findLead(trx, workspaceId, id);
+      if (!lead) return undefined;
+      const survivorId = (await resolveMerged(trx, workspaceId, lead)).id;
+      const ids = [survivorId];
+      let frontier = [survivorId];
+      // A merge refuses leads merged already, so chains are short; the bound stops a cycle.
+      for (let depth = 0; frontier.length > 0 && depth < 10; depth++) {
+        frontier = (await store.findMergedInto(trx, workspaceId, frontier)).filter((m) => !ids.includes(m));
+        ids.push(...frontier);
+      }
+      return { survivorId, ids };
+    },
+
     /** The live leads among `ids` (merged-away ids resolve to nothing), read in the caller's transaction. */
     findIn: async (trx: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<Lead[]> =>
       (await store.findLeadsByIds(trx, workspaceId, [...ids])).filter((l) => !l.mergedIntoId),

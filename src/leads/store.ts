@@ -188,6 +188,18 @@ export async function findMergeTargets(
   return out;
 }
 
+/** Ids of the leads merged into any of `ids` (their redirect rows), through leads_merged_into_ix. */
+export async function findMergedInto(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<string[]> {
+  if (ids.length === 0) return [];
+  const rows = await db
+    .selectFrom('leads')
+    .select('id')
+    .where('workspace_id', '=', workspaceId)
+    .where('merged_into_id', 'in', paddedInList(ids))
+    .execute();
+  return rows.map((row) => row.id);
+}
+
 /** Leads with their per-rule scoring state (null: none yet), one read for what scoring an event needs. */
 export async function findLeadsWithStates(
   db: Kysely<DB>,

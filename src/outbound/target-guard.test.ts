@@ -7,7 +7,13 @@ import net, { type AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { isDomainError } from '../errors.ts';
 import { resolveHost, unsafeUseNameservers } from './resolve.ts';
-import { assertPublicTarget, MAX_RESPONSE_BYTES, postJson } from './target-guard.ts';
+import {
+  assertPublicTarget,
+  guardedRequest,
+  isRefusedTarget,
+  MAX_RESPONSE_BYTES,
+  postJson,
+} from './target-guard.ts';
 
 async function refusal(promise: Promise<unknown>): Promise<string> {
   try {
@@ -83,7 +89,7 @@ describe('assertPublicTarget', () => {
 describe('postJson', () => {
   let server: http.Server;
   let base: string;
-  const seen: Array<{ headers: http.IncomingHttpHeaders; body: string }> = [];
+  const seen: Array<{ method: string; headers: http.IncomingHttpHeaders; body: string }> = [];
 
   before(async () => {
     server = http.createServer((req, res) => {
@@ -92,8 +98,11 @@ describe('postJson', () => {
         body += chunk;
       });
       req.on('end', () => {
-        seen.push({ headers: req.headers, body });
-        if (req.url === '/big') {
+        seen.push({ method: req.method ?? '', headers: req.headers, body });
+        if (req.url === '/busy') {
+          res.writeHead(429, { 'retry-after': '7', 'content-type': 'application/json' });
+          res.end('{"message":"slow down"}');
+        } else if (req.url === '/big') {
           res.writeHead(200, { 'content-type': 'text/plain' });
           res.end('x'.repeat(MAX_RESPONSE_BYTES * 3));
         } else if (req.url === '/redirect') {
@@ -161,6 +170,70 @@ describe('postJson', () => {
     const pending = postJson(`${base}/slow`, '{}', {}, { allowPrivate: true, signal: aborted.signal });
     aborted.abort(new Error('the worker is shutting down'));
     await assert.rejects(pending, /shutting down|aborted/);
+  });
+  it('guardedRequest: a GET without a body, a larger answer when asked for, and the headers (retry-after) back', async () => {
+    const answer = await guardedRequest(
+      `${base}/big`,
+      { method: 'GET', headers: { accept: 'application/json' }, maxBytes: MAX_RESPONSE_BYTES * 2 },
+      { allowPrivate: true },
+    );
+    assert.equal(answer.status, 200);
+    assert.equal(answer.body.length, MAX_RESPONSE_BYTES * 2, 'more than 64 KiB when maxBytes says so');
+    const request = seen.at(-1)!;
+    assert.equal(request.method, 'GET');
+    assert.equal(request.body, '');
+    assert.equal(request.headers['content-length'], undefined);
+    assert.equal(request.headers['content-type'], undefined);
+    assert.equal(request.headers.accept, 'application/json');
+    const busy = await guardedRequest(`${base}/busy`, { method: 'GET', headers: {} }, { allowPrivate: true });
+    assert.equal(busy.status, 429);
+    assert.equal(busy.headers['retry-after'], '7');
+    assert.equal(JSON.parse(busy.body).message, 'slow down');
+  });
+
+  it('guardedRequest with credentials: plain http only to a private address the workspace allows', async () => {
+    const before = seen.length;
+    const secret = { method: 'GET', headers: { authorization: 'Bearer token' } } as const;
+    // A public address over http: refused before any connection (the token would travel in clear).
+    const publicHttp = await refusal(
+      guardedRequest('http://93.184.215.14/rest', secret, { allowPrivate: true, httpsUnlessPrivate: true }),
+    );
+    assert.match(publicHttp, /must use https/);
+    const notAllowed = await refusal(
+      guardedRequest(`${base.replace('127.0.0.1', 'localhost')}/hook`, secret, {
+        allowPrivate: false,
+        httpsUnlessPrivate: true,
+      }),
+    );
+    assert.match(notAllowed, /must use https/);
+    assert.equal(seen.length, before, 'nothing was sent');
+    const privateHttp = await guardedRequest(`${base}/hook`, secret, {
+      allowPrivate: true,
+      httpsUnlessPrivate: true,
+    });
+    assert.equal(privateHttp.status, 201, 'a private address the workspace allows may take plain http');
+    assert.equal(seen.at(-1)!.headers.authorization, 'Bearer token');
+    // Webhook messages are signed, not secret: plain http to a public address stays allowed there.
+    await assertPublicTarget('http://93.184.215.14/hook', false);
+    assert.match(
+      await refusal(assertPublicTarget('http://93.184.215.14/rest', true, { httpsUnlessPrivate: true })),
+      /must use https/,
+    );
+    assert.match(
+      await refusal(assertPublicTarget('http://localhost/rest', false, { httpsUnlessPrivate: true })),
+      /must use https/,
+    );
+    await assertPublicTarget('http://localhost/rest', true, { httpsUnlessPrivate: true });
+    await assertPublicTarget('https://93.184.215.14/rest', false, { httpsUnlessPrivate: true });
+    try {
+      await guardedRequest('http://93.184.215.14/rest', secret, {
+        allowPrivate: false,
+        httpsUnlessPrivate: true,
+      });
+      assert.fail('allowed');
+    } catch (error) {
+      assert.ok(isRefusedTarget(error), 'callers tell a refusal apart from a network error');
+    }
   });
 });
 
@@ -275,6 +348,21 @@ describe('name resolution (a nameserver on 127.0.0.1)', () => {
       await refusal(assertPublicTarget('https://meta.test/in', true)),
       /meta\.test resolves to 169\.254\.169\.254, a link-local or cloud metadata address/,
     );
+  });
+
+  it('refuses plain http with credentials to a name that resolves to a public address, when it connects', async () => {
+    // hook.test is public: the lookup made for the connection refuses it, nothing is sent.
+    assert.match(
+      await refusal(
+        guardedRequest(
+          'http://hook.test/rest',
+          { method: 'GET', headers: { authorization: 'Bearer token' } },
+          { allowPrivate: true, httpsUnlessPrivate: true },
+        ),
+      ),
+      /must use https: the request carries credentials and hook\.test \(93\.184\.215\.14\) is a public address/,
+    );
+    await assertPublicTarget('http://rebind.test/rest', true, { httpsUnlessPrivate: true });
   });
 
   it('gives up on a nameserver that never answers, without falling back to getaddrinfo', async () => {

@@ -5,13 +5,13 @@ import { clientScript } from '../../src/client/bundle.ts';
 import { type Json, type Tenant, tenant } from '../support/api.ts';
 import { describeInBrowser, type Site, serveSite, useChromium, useListeningApp } from '../support/browser.ts';
 
-/** A customer's page on the second origin with the form embedded. */
-const sitePage = (baseUrl: string, slug: string, extra = '') => `<!doctype html>
+/** A customer's page on the second origin with the form embedded (and `scripts`, such as t.js). */
+const sitePage = (baseUrl: string, slug: string, extra = '', scripts = '') => `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>Acme — newsletter</title></head>
 <body>
 <h1>Acme newsletter</h1>
 <div data-leadline-form="${slug}"${extra}></div>
-<script async src="${baseUrl}/embed.js"></script>
+${scripts}<script async src="${baseUrl}/embed.js"></script>
 </body></html>`;
 
 let forms = 0;
@@ -29,7 +29,11 @@ describeInBrowser('embed.js on another site', () => {
   after(async () => site.close());
 
   /** A form that allows the site's origin, and the site's page embedding it. */
-  async function embeddedForm(body: Json = {}, attrs = ''): Promise<{ form: Json; path: string }> {
+  async function embeddedForm(
+    body: Json = {},
+    attrs = '',
+    scripts = '',
+  ): Promise<{ form: Json; path: string }> {
     const slug = `embed-${++forms}-${Date.now().toString(36)}`;
     const form = await w.ok('POST', '/api/v1/forms', {
       name: 'Newsletter',
@@ -56,7 +60,7 @@ describeInBrowser('embed.js on another site', () => {
       ...body,
     });
     const path = `/${slug}.html`;
-    site.set(path, sitePage(app().baseUrl, slug, attrs));
+    site.set(path, sitePage(app().baseUrl, slug, attrs, scripts));
     return { form, path };
   }
 
@@ -128,11 +132,13 @@ describeInBrowser('embed.js on another site', () => {
         medium: 'email',
         campaign: 'spring',
       });
-      assert.equal(
-        submitted.properties.pageUrl,
-        site.url(`${path}?utm_source=newsletter&utm_medium=email&utm_campaign=spring`),
-      );
-      assert.match(JSON.stringify(lead), /"source":"newsletter"/);
+      const pageUrl = site.url(`${path}?utm_source=newsletter&utm_medium=email&utm_campaign=spring`);
+      assert.equal(submitted.properties.pageUrl, pageUrl);
+      // The lead's first touch is this page: its UTM, its address, the channel they name.
+      assert.deepEqual(lead.firstTouch.utm, { source: 'newsletter', medium: 'email', campaign: 'spring' });
+      assert.equal(lead.firstTouch.landingPage, pageUrl);
+      assert.equal(lead.firstTouch.source, 'newsletter');
+      assert.equal(lead.firstTouch.channel, 'email');
       assert.deepEqual(pageErrors.get(page), []);
     } finally {
       await page.close();
@@ -208,5 +214,69 @@ describeInBrowser('embed.js on another site', () => {
     } finally {
       await page.close();
     }
+  });
+
+  it("sends the visitor's id only as t.js allows: never under GPC or before consent; the ll_aid cookie only on pages without t.js", async () => {
+    const aid = '0b6f7d2e-4c1a-4f7e-9a53-0000000000bb';
+    const gpc = "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })";
+    const tracker = (attrs = '') =>
+      `<script async src="${app().baseUrl}/t.js" data-workspace="${w.slug}"${attrs}></script>`;
+    let visitors = 0;
+
+    /**
+     * A visitor whose browser holds t.js's cookie from an earlier visit fills the form: the id
+     * sent with the definition request (progressive profiling) and with the submission.
+     */
+    async function idsSent(scripts: string, init?: string) {
+      const { form, path } = await embeddedForm({}, '', scripts);
+      const context = await browser().newContext();
+      try {
+        if (init) await context.addInitScript({ content: init });
+        await context.addCookies([{ name: 'll_aid', value: aid, url: site.origin }]);
+        const page = await context.newPage();
+        const errors: string[] = [];
+        page.on('pageerror', (error) => errors.push(error.message));
+        const definition = context.waitForEvent('request', (r) =>
+          r.url().includes(`/f/${form.slug}/definition`),
+        );
+        await page.goto(site.url(path));
+        await page.waitForSelector('[data-leadline-rendered="true"]');
+        await page.getByLabel('Work email').fill(`visitor-${++visitors}@acme-embed.io`);
+        await page.getByLabel('Send me the newsletter').check();
+        app().t.clock.now += 10_000;
+        const submission = page.waitForRequest(
+          (r) => r.method() === 'POST' && r.url().endsWith(`/f/${form.slug}`),
+        );
+        await page.getByRole('button', { name: 'Subscribe' }).click();
+        await page.locator('.ll-thanks').waitFor();
+        assert.deepEqual(errors, []);
+        return {
+          definition: new URL((await definition).url()).searchParams.get('aid'),
+          submission: ((await submission).postDataJSON() as Json)._ll_aid as string | undefined,
+          cookie: (await context.cookies(site.origin)).find((c) => c.name === 'll_aid')?.value,
+        };
+      } finally {
+        await context.close();
+      }
+    }
+
+    // Without t.js on the page, its cookie (from the site's other pages) names the visitor…
+    assert.deepEqual(await idsSent(''), { definition: aid, submission: aid, cookie: aid });
+    // …but not under Global Privacy Control.
+    assert.deepEqual(await idsSent('', gpc), { definition: null, submission: undefined, cookie: aid });
+    // With t.js on the page, its answer is the only one: the id it keeps…
+    assert.deepEqual(await idsSent(tracker()), { definition: aid, submission: aid, cookie: aid });
+    // …none under Global Privacy Control (and it deletes the cookie)…
+    assert.deepEqual(await idsSent(tracker(), gpc), {
+      definition: null,
+      submission: undefined,
+      cookie: undefined,
+    });
+    // …and none before the visitor consents, though the cookie of an earlier consent is there.
+    assert.deepEqual(await idsSent(tracker(' data-consent="required"')), {
+      definition: null,
+      submission: undefined,
+      cookie: aid,
+    });
   });
 });

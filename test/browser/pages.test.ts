@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { before, it } from 'node:test';
 import { type Json, type Tenant, tenant } from '../support/api.ts';
-import { describeInBrowser, useChromium, useListeningApp } from '../support/browser.ts';
+import { describeInBrowser, eventually, useChromium, useListeningApp } from '../support/browser.ts';
 
 let forms = 0;
 
@@ -96,6 +96,10 @@ describeInBrowser('pages Leadline serves: hosted form and landing page', () => {
     const page = await context.newPage();
     const errors: string[] = [];
     page.on('pageerror', (error) => errors.push(error.message));
+    // The page's content security policy lets t.js and its inline script run: the browser says so otherwise.
+    page.on('console', (message) => {
+      if (/Content Security Policy/i.test(message.text())) errors.push(message.text());
+    });
     try {
       await page.goto(`${app().baseUrl}/l/${slug}?utm_source=google&utm_medium=cpc`, {
         referer: 'https://www.google.com/',
@@ -129,14 +133,59 @@ describeInBrowser('pages Leadline serves: hosted form and landing page', () => {
       );
       // t.js on the page reported the view with the variant, and the form carried the visitor's
       // anonymous id: the visit is on the lead's timeline (the beacon may land just after the submit).
-      let pageView: Json | undefined;
-      for (let i = 0; i < 50 && !pageView; i++) {
+      const pageView = await eventually('the landing page view on the lead', async () => {
         const entries = (await w.ok('GET', `/api/v1/leads/${lead.id}/timeline?limit=50`)).data as Json[];
-        pageView = entries.find((a) => a.type === 'page_view' && JSON.stringify(a).includes(`/l/${slug}`));
-        if (!pageView) await new Promise((resolve) => setTimeout(resolve, 100));
-      }
-      assert.ok(pageView, 'the landing page view is on the lead');
-      assert.match(JSON.stringify(pageView), /"variant":"bold"/);
+        return entries.find((a) => a.type === 'page_view' && a.properties.path === `/l/${slug}`);
+      });
+      assert.equal(pageView.properties.variant, 'bold');
+      assert.deepEqual(errors, []);
+    } finally {
+      await context.close();
+    }
+  });
+
+  it("does not recognise a visitor under Global Privacy Control: no id in the landing page's form, t.js's old cookie deleted", async () => {
+    const form = await demoForm();
+    const slug = `lp-gpc-${Date.now().toString(36)}`;
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug,
+      name: 'Private landing page',
+      variants: [{ key: 'a', headline: 'Private', body: 'Ask us.', formSlug: form.slug }],
+    });
+    const aid = '0b6f7d2e-4c1a-4f7e-9a53-0000000000cc';
+    // A browser with GPC on says so in every request (Sec-GPC) and to scripts.
+    const context = await browser().newContext({ extraHTTPHeaders: { 'Sec-GPC': '1' } });
+    await context.addInitScript({
+      content: "Object.defineProperty(Navigator.prototype, 'globalPrivacyControl', { get: () => true })",
+    });
+    // t.js kept the visitor's id on Leadline's origin before they turned GPC on.
+    await context.addCookies([{ name: 'll_aid', value: aid, url: app().baseUrl }]);
+    const page = await context.newPage();
+    const errors: string[] = [];
+    page.on('pageerror', (error) => errors.push(error.message));
+    try {
+      await page.goto(`${app().baseUrl}/l/${slug}`);
+      assert.equal(await page.locator('input[name="_ll_aid"]').count(), 0, 'no id in the form');
+      await page.waitForFunction('window.leadline && window.leadline.loaded === true');
+      assert.deepEqual(
+        (await context.cookies(app().baseUrl)).filter((c) => c.name === 'll_aid'),
+        [],
+        't.js deleted the old id',
+      );
+      await page.getByLabel('Work email').fill('ada@acme-private.io');
+      await page.getByLabel(/^Company\s*\*?$/).fill('Acme Private');
+      app().t.clock.now += 10_000;
+      const submission = page.waitForRequest(
+        (r) => r.method() === 'POST' && r.url().endsWith(`/f/${form.slug}`),
+      );
+      await page.getByRole('button', { name: 'Request a demo' }).click();
+      await page.waitForLoadState();
+      assert.equal(new URLSearchParams((await submission).postData() ?? '').get('_ll_aid'), null);
+      assert.match((await page.textContent('body'))!, /Thanks! We will be in touch within a day\./);
+      const lead = await leadByEmail('ada@acme-private.io');
+      assert.ok(lead, 'the lead exists');
+      const timeline = (await w.ok('GET', `/api/v1/leads/${lead.id}/timeline?limit=50`)).data as Json[];
+      assert.ok(!timeline.some((a) => a.type === 'identified'), 'no anonymous history joined the lead');
       assert.deepEqual(errors, []);
     } finally {
       await context.close();

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { after, before, it } from 'node:test';
 import { describeInBrowser, type Site, serveSite, useChromium, useListeningApp } from '../support/browser.ts';
 
@@ -30,5 +31,15 @@ describeInBrowser('browser test support', () => {
   it('gives the app a public URL naming its real port', () => {
     const { t, baseUrl } = app();
     assert.equal(t.services.config.publicUrl, baseUrl);
+  });
+
+  it('holds its port for as long as the app runs: another server cannot take it', async () => {
+    const port = Number(new URL(app().baseUrl).port);
+    const other = net.createServer();
+    const error = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      other.once('error', resolve);
+      other.listen(port, '127.0.0.1', () => other.close(() => resolve(undefined)));
+    });
+    assert.equal(error?.code, 'EADDRINUSE');
   });
 });

@@ -1,9 +1,16 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { BrowserContext, Page } from 'playwright-core';
 import { type Json, type Tenant, tenant } from '../support/api.ts';
-import { describeInBrowser, type Site, serveSite, useChromium, useListeningApp } from '../support/browser.ts';
+import {
+  describeInBrowser,
+  eventually,
+  type Site,
+  serveSite,
+  useChromium,
+  useListeningApp,
+  watchRequests,
+} from '../support/browser.ts';
 
 /** A page of the customer's site (second origin) with t.js, and optionally more markup. */
 const sitePage = (title: string, tag: string, body = '') => `<!doctype html>
@@ -54,21 +61,21 @@ describeInBrowser('t.js on a customer site', () => {
   }
 
   /** Waits until `check` holds for the visitor's stored activities (t.js sends about 1 s after a page view). */
-  /** Waits until `check` holds for the visitor's stored activities (t.js sends about 1 s after a page view). */
   async function until(
     anonymousId: string,
     check: (rows: Row[]) => boolean,
     workspaceId = w.id,
   ): Promise<Row[]> {
-    const deadline = Date.now() + 10_000;
-    for (;;) {
-      const rows = await anonymous(anonymousId, workspaceId);
-      if (check(rows)) return rows;
-      if (Date.now() > deadline)
-        assert.fail(`not stored in time: ${JSON.stringify(rows.map((r) => r.type))}`);
-      await sleep(100);
-    }
+    let last: Row[] = [];
+    const what = () => `the visitor's page views (stored: ${JSON.stringify(last.map((r) => r.type))})`;
+    return eventually(what, async () => {
+      last = await anonymous(anonymousId, workspaceId);
+      return check(last) ? last : undefined;
+    });
   }
+
+  /** Sends t.js's waiting page views now, as it does when the page hides, instead of in 1 s. */
+  const hide = (page: Page) => page.evaluate("window.dispatchEvent(new Event('pagehide'))");
 
   /** Page code runs as strings: the tests are type-checked without the DOM's types. */
   const loaded = (page: Page) => page.waitForFunction('window.leadline && window.leadline.loaded === true');
@@ -171,11 +178,15 @@ describeInBrowser('t.js on a customer site', () => {
   it('in consent mode sets no cookie and sends nothing until consent, then sends the waiting page view; withdrawal deletes the cookie', async () => {
     site.set('/consent', sitePage('Consent page', tag(' data-consent="required"')));
     const { context, page, errors } = await visitor();
+    const collects = watchRequests(context, '/t/collect');
     try {
       await page.goto(site.url('/consent'));
       await loaded(page);
       assert.equal(await anonymousIdOf(page), undefined);
-      await sleep(1500);
+      // What would send a waiting page view at once: nothing leaves before consent.
+      await hide(page);
+      await collects.settle(page);
+      assert.equal(collects.seen.length, 0, 'nothing sent before consent');
       assert.equal(await aidCookie(context), undefined);
       const before = await anonymous();
 
@@ -185,6 +196,7 @@ describeInBrowser('t.js on a customer site', () => {
       const rows = await until(aid, (r) => r.length >= 1);
       assert.equal((rows[0]!.properties as Json).title, 'Consent page');
       assert.equal((await anonymous()).length, before.length + 1, 'nothing else was sent meanwhile');
+      assert.equal(collects.seen.length, 1, 'the waiting page view left with the consent');
 
       await page.evaluate("window.leadline('consent', false)");
       assert.equal(await aidCookie(context), undefined);
@@ -214,7 +226,7 @@ describeInBrowser('t.js on a customer site', () => {
     }
   });
 
-  it('with Global Privacy Control or Do Not Track on, sets no cookie and sends nothing', async () => {
+  it('with Global Privacy Control or Do Not Track on, sends nothing and keeps no cookie, deleting one set before', async () => {
     site.set('/private', sitePage('Private', tag()));
     const before = (await anonymous()).length;
     const signals: string[] = [
@@ -223,14 +235,21 @@ describeInBrowser('t.js on a customer site', () => {
     ];
     for (const signal of signals) {
       const { context, page, errors } = await visitor(signal);
+      const collects = watchRequests(context, '/t/collect');
+      // The visitor was tracked before turning the signal on: t.js's cookie is still there.
+      await context.addCookies([
+        { name: 'll_aid', value: '0b6f7d2e-4c1a-4f7e-9a53-0000000000aa', url: site.origin },
+      ]);
       try {
         await page.goto(site.url('/private'));
         await loaded(page);
+        assert.equal(await aidCookie(context), undefined, 'the old id is deleted');
         // Granting consent does not override the browser-wide signal.
         await page.evaluate("window.leadline('consent', true)");
         assert.equal(await anonymousIdOf(page), undefined);
-        await page.evaluate("window.dispatchEvent(new Event('pagehide'))");
-        await sleep(1500);
+        await hide(page);
+        await collects.settle(page);
+        assert.equal(collects.seen.length, 0, 'nothing sent');
         assert.equal(await aidCookie(context), undefined);
         assert.deepEqual(errors, []);
       } finally {

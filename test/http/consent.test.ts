@@ -297,6 +297,71 @@ describeEachEngine('consent', (engine) => {
     assert.equal(later.confirmation.emailed, true, 'an hour later it is sent again');
   });
 
+  it("follows merges: the survivor shows the merged leads' consents and decides against them", async () => {
+    const t = get();
+    const w = await tenant(t, 'consent');
+    const older = await w.ok('POST', '/api/v1/leads', { email: 'jo@example.com' });
+    const survivor = await w.ok('POST', '/api/v1/leads', { email: 'jo@work.example' });
+    await w.ok('POST', `/api/v1/leads/${older.id}/consents`, NEWSLETTER);
+    // A lead merged into the older one first: a chain two merges deep.
+    const oldest = await w.ok('POST', '/api/v1/leads', { email: 'jo@old.example' });
+    await w.ok('POST', `/api/v1/leads/${oldest.id}/consents`, { ...NEWSLETTER, purpose: 'partners' });
+    await w.ok('POST', `/api/v1/leads/${older.id}/merge`, { otherId: oldest.id });
+    await w.ok('POST', `/api/v1/leads/${survivor.id}/merge`, { otherId: older.id });
+
+    const state = await consents(w, survivor.id);
+    assert.deepEqual(
+      state.data.map((c: Json) => [c.purpose, c.status, c.leadId]),
+      [
+        ['newsletter', 'granted', older.id],
+        ['partners', 'granted', oldest.id],
+      ],
+      'each record keeps the lead it was made for',
+    );
+    assert.deepEqual(await consents(w, older.id), state, 'a merged-away lead shows its survivor');
+    // Granted already (through the merged lead): the same grant records nothing new.
+    const same = await w.call('POST', `/api/v1/leads/${survivor.id}/consents`, NEWSLETTER);
+    assert.equal(same.statusCode, 200, same.body);
+    assert.equal(same.json().changed, false);
+    // A withdrawal on the survivor supersedes the merged lead's grant.
+    await w.ok('POST', `/api/v1/leads/${survivor.id}/consents`, {
+      purpose: 'newsletter',
+      status: 'withdrawn',
+    });
+    assert.deepEqual(
+      (await consents(w, survivor.id)).data.map((c: Json) => [c.purpose, c.status]),
+      [
+        ['newsletter', 'withdrawn'],
+        ['partners', 'granted'],
+      ],
+    );
+  });
+
+  it('a confirmation link opened after its lead was merged grants on the survivor', async () => {
+    const t = get();
+    const w = await tenant(t, 'consent');
+    const asked = await w.ok('POST', '/api/v1/leads', { email: 'kim@example.com', firstName: 'Kim' });
+    const survivor = await w.ok('POST', '/api/v1/leads', { email: 'kim@work.example' });
+    await w.ok('POST', `/api/v1/leads/${asked.id}/consents`, { ...NEWSLETTER, doubleOptIn: true });
+    const [email] = await mailTo(t, w, 'kim@example.com');
+    await w.ok('POST', `/api/v1/leads/${survivor.id}/merge`, { otherId: asked.id });
+    assert.deepEqual(
+      (await consents(w, survivor.id)).data.map((c: Json) => [c.purpose, c.status]),
+      [['newsletter', 'pending']],
+    );
+
+    t.clock.now += 60_000;
+    const page = await open(t, confirmPath(email!));
+    assert.equal(page.statusCode, 200, page.body);
+    assert.match(page.body, /you are confirmed/);
+    const [now] = (await consents(w, survivor.id)).data;
+    assert.equal(now.status, 'granted');
+    assert.equal(now.leadId, survivor.id, 'recorded on the lead that exists now');
+    assert.equal(now.evidence.source, 'double_opt_in');
+    const types = await timelineTypes(w, survivor.id);
+    assert.ok(types.includes('consent_granted'), types.join());
+  });
+
   it('records the boxes ticked on a form, with the form as evidence; with double opt-in they wait for the link', async () => {
     const t = get();
     const w = await tenant(t, 'consent');

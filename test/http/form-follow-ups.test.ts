@@ -3,6 +3,7 @@ import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
 import { SMTPServer } from 'smtp-server';
 import { EMAIL_SEND } from '../../src/email/service.ts';
+import { MAX_MAGNET_EMAILS_PER_HOUR } from '../../src/forms/follow-ups.ts';
 import { type Json, type Tenant, tenant } from '../support/api.ts';
 import { describeEachEngine, startApp, type TestApp, useApp } from '../support/engines.ts';
 
@@ -106,6 +107,35 @@ describeEachEngine('form follow-up emails', (engine) => {
       utm_source: 'linkedin',
     });
     assert.equal((await mailbox(t, w)).length, 3);
+  });
+
+  it(`sends one address at most ${MAX_MAGNET_EMAILS_PER_HOUR} lead magnet emails an hour, from all forms together`, async () => {
+    const t = get();
+    const w = await tenant(t, 'follow-ups');
+    const guide = await makeForm(w, { notify: [] });
+    const ebook = await makeForm(w, {
+      notify: [],
+      leadMagnet: { title: 'E-book', url: 'https://cdn.acme.example/e.pdf' },
+    });
+    // Someone types another person's address again and again, with answers that differ each time.
+    const answers: Json[] = [];
+    for (let n = 0; n < MAX_MAGNET_EMAILS_PER_HOUR + 2; n++) {
+      const form = n % 2 === 0 ? guide : ebook;
+      answers.push(await submit(t, form.slug, { email: 'victim@example.com', message: `try ${n}` }));
+    }
+    // Every submission is written and answered with its download link.
+    assert.ok(answers.every((a) => a.status === 'received' && a.leadMagnet?.url));
+    assert.equal((await w.ok('GET', `/api/v1/forms/${guide.id}/submissions`)).data.length, 3);
+    assert.equal((await w.ok('GET', `/api/v1/forms/${ebook.id}/submissions`)).data.length, 2);
+    const magnets = async () => (await mailbox(t, w)).filter((m) => m.to[0] === 'victim@example.com');
+    assert.equal((await magnets()).length, MAX_MAGNET_EMAILS_PER_HOUR);
+    // Another address is not held back by the first one's count.
+    await submit(t, guide.slug, { email: 'other@example.com' });
+    assert.equal((await mailbox(t, w)).filter((m) => m.to[0] === 'other@example.com').length, 1);
+    // An hour after the first ones, there is room again.
+    t.clock.now += 3_600_000;
+    await submit(t, ebook.slug, { email: 'victim@example.com', message: 'an hour later' });
+    assert.equal((await magnets()).length, MAX_MAGNET_EMAILS_PER_HOUR + 1);
   });
 
   it('sends no lead magnet to a lead without an email, and nothing without a magnet or recipients', async () => {

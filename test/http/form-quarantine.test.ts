@@ -272,10 +272,12 @@ describeEachEngine('form quarantine', (engine) => {
     const form = await makeForm(w, { spam: { perIpPerMinute: 2 } });
     // Start at a fresh minute, so the window holds exactly these.
     t.clock.now += 60_000 - (t.clock.now % 60_000);
-    const token = await renderToken(t, form.slug);
+    // A page each: a render token is good for one submission.
+    const tokens: string[] = [];
+    for (let n = 0; n < 4; n++) tokens.push(await renderToken(t, form.slug));
     t.clock.now += 5000;
     const send = (n: number, ip: string) =>
-      post(t, form.slug, { email: `p${n}@example.com`, _ll_ts: token, _ll_hp: '' }, ip);
+      post(t, form.slug, { email: `p${n}@example.com`, _ll_ts: tokens[n - 1], _ll_hp: '' }, ip);
     assert.equal((await send(1, '198.51.100.1')).statusCode, 200);
     assert.equal((await send(2, '198.51.100.1')).statusCode, 200);
     const refused = await send(3, '198.51.100.1');
@@ -292,18 +294,103 @@ describeEachEngine('form quarantine', (engine) => {
     assert.deepEqual(await quarantined(w), []);
   });
 
-  it('prunes entries older than the retention', async () => {
+  it('prunes entries decided longer ago than the retention; never one nobody decided on', async () => {
     const t = get();
     const w = await tenant(t, 'quarantine');
     const form = await makeForm(w);
-    await post(t, form.slug, { email: 'old@example.com' });
-    t.clock.now += QUARANTINE_RETENTION_MS - 1000;
-    await post(t, form.slug, { email: 'recent@example.com' });
-    t.clock.now += 2000;
+    for (const email of ['undecided@example.com', 'discarded@example.com', 'released@example.com'])
+      await post(t, form.slug, { email });
+    const entries = await quarantined(w);
+    const id = (email: string) => entries.find((e) => e.email === email)!.id;
+    const DAY = 86_400_000;
+    const arrived = t.clock.now;
+    t.clock.now = arrived + 10 * DAY;
+    await w.ok('POST', `/api/v1/forms/quarantine/${id('discarded@example.com')}/discard`);
+    await w.ok('POST', `/api/v1/forms/quarantine/${id('released@example.com')}/release`);
+    t.clock.now = arrived + 20 * DAY;
+    await post(t, form.slug, { email: 'later@example.com' });
+    await w.ok('POST', `/api/v1/forms/quarantine/${(await quarantined(w))[0]!.id}/discard`);
+
+    // The retention after arrival: the decisions are younger than it, nothing goes.
+    t.clock.now = arrived + QUARANTINE_RETENTION_MS + 1000;
+    assert.equal(await t.services.quarantine.prune([w.id]), 0);
+    // The retention after the first decisions: those two go; the undecided one stays, however old.
+    t.clock.now = arrived + 10 * DAY + QUARANTINE_RETENTION_MS + 1000;
+    assert.equal(await t.services.quarantine.prune([w.id]), 2);
+    assert.deepEqual((await quarantined(w)).map((e) => [e.email, e.status]).sort(), [
+      ['later@example.com', 'discarded'],
+      ['undecided@example.com', 'quarantined'],
+    ]);
+    t.clock.now += 5 * 365 * 86_400_000;
     assert.equal(await t.services.quarantine.prune([w.id]), 1);
     assert.deepEqual(
       (await quarantined(w)).map((e) => e.email),
-      ['recent@example.com'],
+      ['undecided@example.com'],
     );
+    assert.equal((await leadsOf(w)).length, 1, 'a released entry going leaves its lead');
+  });
+
+  it('releases an entry of a form closed or archived since it arrived', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const closed = await makeForm(w);
+    const archived = await makeForm(w);
+    await post(t, closed.slug, { email: 'closed@example.com' });
+    await post(t, archived.slug, { email: 'archived@example.com' });
+    await w.ok('PATCH', `/api/v1/forms/${closed.id}`, { status: 'closed' });
+    await w.ok('DELETE', `/api/v1/forms/${archived.id}`);
+    // The public form is closed to new submissions…
+    const late = await post(t, closed.slug, { email: 'late@example.com' });
+    assert.equal(late.statusCode, 410, late.body);
+    // …but what arrived while it was open can still be let through.
+    for (const entry of await quarantined(w)) {
+      const released = await w.ok('POST', `/api/v1/forms/quarantine/${entry.id}/release`);
+      assert.equal(released.status, 'released');
+      const lead = await w.ok('GET', `/api/v1/leads/${released.leadId}`);
+      assert.equal(lead.email, entry.email);
+    }
+    assert.deepEqual((await leadsOf(w)).map((l) => l.email).sort(), [
+      'archived@example.com',
+      'closed@example.com',
+    ]);
+  });
+
+  it('quarantines a render token used again with other answers (token_reused); a double click stays a duplicate', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w);
+    const token = await renderToken(t, form.slug);
+    t.clock.now += 8000;
+    const send = (email: string, firstName = 'Ada') =>
+      post(t, form.slug, { email, firstName, _ll_ts: token, _ll_hp: '' });
+    assert.equal((await send('ada@example.com')).statusCode, 200);
+    // The same answers again within the duplicate window: the first one's answer, nothing more.
+    assert.equal((await send('ada@example.com')).statusCode, 200);
+    assert.deepEqual(await quarantined(w), []);
+    // The page's token replayed for hours with other answers: held, with the same answer to the sender.
+    t.clock.now += 3 * 3_600_000;
+    for (const email of ['bot1@example.com', 'bot2@example.com', 'ada@example.com']) {
+      const replay = await send(email, 'Bot');
+      assert.equal(replay.statusCode, 200, replay.body);
+      assert.deepEqual(replay.json().status, 'received');
+    }
+    assert.deepEqual(
+      (await leadsOf(w)).map((l) => l.email),
+      ['ada@example.com'],
+    );
+    const held = await quarantined(w);
+    assert.deepEqual(held.map((e) => [e.email, e.reasons]).sort(), [
+      ['ada@example.com', ['token_reused']],
+      ['bot1@example.com', ['token_reused']],
+      ['bot2@example.com', ['token_reused']],
+    ]);
+    // A fresh page is a fresh token.
+    const fresh = await person(t, form.slug, { email: 'grace@example.com', firstName: 'Grace' });
+    assert.equal(fresh.statusCode, 200);
+    assert.equal((await leadsOf(w)).length, 2);
+    // A person may still let one through.
+    const bot1 = held.find((e) => e.email === 'bot1@example.com')!;
+    await w.ok('POST', `/api/v1/forms/quarantine/${bot1.id}/release`);
+    assert.equal((await leadsOf(w)).length, 3);
   });
 });

@@ -302,41 +302,163 @@ describeEachEngine('form submissions', (engine) => {
       (await timelineOf(w, lead.id)).filter((e) => e.type === 'form_submitted').length;
     assert.equal(await submitted(), 1);
     t.clock.now += 61_000;
-    assert.equal((await v.postJson(values)).statusCode, 200);
+    assert.equal((await v.postJson({ ...values, _ll_ts: await v.token() })).statusCode, 200);
     assert.equal(await count(), 2, 'after the window it is a new submission');
     assert.equal(await submitted(), 2);
+  });
+
+  it('records a consent ticked on a resubmission within the duplicate window', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', signupForm({ spam: { duplicateWindowSeconds: 60 } }));
+    const v = visitor(t, form.slug);
+    const token = await v.token();
+    const values = { email: 'ada@example.com', first_name: 'Ada', _ll_ts: token };
+    assert.equal((await v.postJson(values)).statusCode, 200);
+    // "Oh, I meant to tick the box": the form again, the same answers, the box ticked, seconds later.
+    const ticked = await v.postForm({ ...values, _ll_consent_marketing: 'on', _ll_ts: await v.token() });
+    assert.equal(ticked.statusCode, 303, ticked.body);
+    const lead = (await leadsOf(w))[0]!;
+    const consents = await w.ok('GET', `/api/v1/leads/${lead.id}/consents`);
+    assert.deepEqual(
+      consents.data.map((c: Json) => [c.purpose, c.status]),
+      [['marketing', 'granted']],
+    );
+    // Ticked again: the same answers as the last one, answered like it, nothing more written.
+    assert.equal((await v.postForm({ ...values, _ll_consent_marketing: 'on' })).statusCode, 303);
+    assert.equal((await w.ok('GET', `/api/v1/forms/${form.id}/submissions`)).data.length, 2);
+    assert.equal((await w.ok('GET', `/api/v1/leads/${lead.id}/consents`)).history.length, 1);
+  });
+
+  it('matches validation patterns in linear time: a pattern that backtracks for seconds answers at once', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', {
+      name: 'Coupon',
+      slug: freshSlug('coupon'),
+      fields: [
+        { name: 'email', type: 'email', maps: 'email', required: true },
+        // 22 s for 100 characters with a backtracking RegExp.
+        { name: 'code', type: 'text', validation: { pattern: '\\w*\\w*\\w*\\w*\\w*\\w*!', maxLength: 5000 } },
+      ],
+    });
+    const v = visitor(t, form.slug);
+    const token = await v.token();
+    const started = performance.now();
+    const slow = await v.postJson({ email: 'ada@example.com', code: 'a'.repeat(5000), _ll_ts: token });
+    assert.ok(performance.now() - started < 2_000, `${performance.now() - started} ms`);
+    assert.equal(slow.statusCode, 422, slow.body);
+    assert.deepEqual(slow.json().errors, [{ path: '/fields/code', message: 'Use the format asked for.' }]);
+    const good = await v.postJson({ email: 'ada@example.com', code: 'SPRING!', _ll_ts: token });
+    assert.equal(good.statusCode, 200, good.body);
+  });
+
+  it('reads __proto__, toString or constructor in a body as names it does not know: never a 500', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', signupForm());
+    const v = visitor(t, form.slug);
+    const body = (email: string, token: string) =>
+      `__proto__=x&__proto__=y&constructor=c&toString=t&hasOwnProperty=h&email=${encodeURIComponent(email)}&_ll_ts=${token}`;
+    const post = (payload: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/f/${form.slug}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        payload,
+      });
+    const accepted = await post(body('ada@example.com', await v.token()));
+    assert.equal(accepted.statusCode, 303, accepted.body);
+    const invalid = await post(body('not-an-email', await v.token()));
+    assert.equal(invalid.statusCode, 422, invalid.body);
+    assert.match(invalid.body, /Enter a valid email address/);
+    assert.deepEqual(
+      (await leadsOf(w)).map((l) => l.email),
+      ['ada@example.com'],
+    );
   });
 
   it('limits submissions per IP and per form: 429 with Retry-After, nothing stored', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
-    const form = await w.ok('POST', '/api/v1/forms', signupForm({ spam: { perIpPerMinute: 2 } }));
+    const form = await w.ok(
+      'POST',
+      '/api/v1/forms',
+      signupForm({ spam: { perIpPerMinute: 2, perFormPerMinute: 3 } }),
+    );
     const v = visitor(t, form.slug);
-    const token = await v.token();
-    for (const n of [1, 2])
-      assert.equal((await v.postJson({ email: `p${n}@example.com`, _ll_ts: token })).statusCode, 200);
-    const refused = await v.postJson({ email: 'p3@example.com', _ll_ts: token });
+    // A page each (a render token is good for one submission), rendered at the start of a minute.
+    t.clock.now += 60_000 - (t.clock.now % 60_000);
+    const tokens: string[] = [];
+    for (let n = 0; n < 7; n++) tokens.push((await v.definition()).json().token);
+    t.clock.now += 5_000;
+    const from = (ip: string, n: number) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/f/${form.slug}`,
+        remoteAddress: ip,
+        payload: { email: `p${n}@example.com`, _ll_ts: tokens[n - 1] },
+      });
+    for (const n of [1, 2]) assert.equal((await from('198.51.100.1', n)).statusCode, 200);
+    // Per IP: a third from the same address is refused.
+    const refused = await from('198.51.100.1', 3);
     assert.equal(refused.statusCode, 429, refused.body);
     assert.equal(refused.json().code, 'RATE_LIMITED');
     assert.ok(Number(refused.headers['retry-after']) >= 1);
-    const page = await v.postForm({ email: 'p4@example.com', _ll_ts: token });
-    assert.equal(page.statusCode, 429);
-    assert.match(page.body, /try again in \d+ seconds/);
-    // Another address is not limited by these.
-    const other = await t.app.inject({
+    // Another address is not limited by the first one's count.
+    const other = await v.postForm({ email: 'p4@example.com', _ll_ts: tokens[3]! });
+    assert.equal(other.statusCode, 303, other.body);
+    // Per form: a fourth submission this minute is refused whoever sends it, to people as a page.
+    const anyone = await from('203.0.113.9', 5);
+    assert.equal(anyone.statusCode, 429, anyone.body);
+    assert.equal(anyone.json().code, 'RATE_LIMITED');
+    const person = await t.app.inject({
       method: 'POST',
       url: `/f/${form.slug}`,
-      remoteAddress: '203.0.113.9',
-      payload: { email: 'p5@example.com', _ll_ts: token },
+      remoteAddress: '203.0.113.10',
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      payload: new URLSearchParams({ email: 'p6@example.com', _ll_ts: tokens[5]! }).toString(),
     });
-    assert.equal(other.statusCode, 200, other.body);
+    assert.equal(person.statusCode, 429);
+    assert.ok(Number(person.headers['retry-after']) >= 1);
+    assert.match(person.body, /try again in \d+ seconds/);
     assert.deepEqual((await leadsOf(w)).map((l) => l.email).sort(), [
       'p1@example.com',
       'p2@example.com',
-      'p5@example.com',
+      'p4@example.com',
     ]);
+    assert.deepEqual((await w.ok('GET', '/api/v1/forms/quarantine')).data, [], 'nothing stored');
     t.clock.now += 120_000;
-    assert.equal((await v.postJson({ email: 'p6@example.com', _ll_ts: token })).statusCode, 200);
+    assert.equal((await from('203.0.113.11', 7)).statusCode, 200, 'a minute later there is room again');
+  });
+
+  it('counts IPv6 senders by their /64 network, and an IPv4-mapped address as its IPv4 address', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', signupForm({ spam: { perIpPerMinute: 2 } }));
+    const v = visitor(t, form.slug);
+    let n = 0;
+    const from = async (ip: string) => {
+      const token = await v.token();
+      return t.app.inject({
+        method: 'POST',
+        url: `/f/${form.slug}`,
+        remoteAddress: ip,
+        payload: { email: `v6-${++n}@example.com`, _ll_ts: token },
+      });
+    };
+    t.clock.now += 60_000 - (t.clock.now % 60_000);
+    // One customer's /64: every address of it is one sender.
+    assert.equal((await from('2001:db8:1:2::1')).statusCode, 200);
+    assert.equal((await from('2001:DB8:1:2:ffff:ffff:ffff:fffe')).statusCode, 200);
+    const refused = await from('2001:db8:1:2:aaaa::3');
+    assert.equal(refused.statusCode, 429, refused.body);
+    // The next /64 is someone else.
+    assert.equal((await from('2001:db8:1:3::1')).statusCode, 200);
+    // IPv4 peers of a dual-stack socket: the mapped form and the plain one are one sender.
+    assert.equal((await from('::ffff:192.0.2.7')).statusCode, 200);
+    assert.equal((await from('192.0.2.7')).statusCode, 200);
+    assert.equal((await from('::ffff:c000:207')).statusCode, 429);
   });
 
   it('serves CORS to allowed origins only: preflight, definition and submission; 403 FORM_ORIGIN_NOT_ALLOWED otherwise', async () => {
@@ -389,7 +511,7 @@ describeEachEngine('form submissions', (engine) => {
     );
     assert.equal(refused.statusCode, 403);
     const accepted = await v.postJson(
-      { email: 'y@example.com', _ll_ts: token },
+      { email: 'y@example.com', _ll_ts: await v.token() },
       { origin: 'https://www.example.com' },
     );
     assert.equal(accepted.statusCode, 200, accepted.body);
@@ -400,7 +522,7 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal(invalid.headers['access-control-allow-origin'], 'https://www.example.com');
     // Leadline's own pages (the hosted form) post from its own origin.
     const own = await v.postForm(
-      { email: 'z@example.com', _ll_ts: token },
+      { email: 'z@example.com', _ll_ts: await v.token() },
       { origin: 'http://localhost:80', host: 'localhost:80' },
     );
     assert.equal(own.statusCode, 303, own.body);
@@ -485,7 +607,7 @@ describeEachEngine('form submissions', (engine) => {
         `name="_ll_page" value="http://localhost:3000/f/${form.slug}\\?utm_source=google&amp;utm_campaign=brand"`,
       ),
     );
-    assert.match(html, /name="_ll_ts" value="[0-9a-z]+\.[A-Za-z0-9_-]{43}"/);
+    assert.match(html, /name="_ll_ts" value="[0-9a-z]+\.[A-Za-z0-9_-]{12}\.[A-Za-z0-9_-]{43}"/);
     assert.match(
       html,
       /<div class="ll-hp" aria-hidden="true">.*name="_ll_hp" value="" tabindex="-1" autocomplete="off"/,
@@ -518,7 +640,11 @@ describeEachEngine('form submissions', (engine) => {
     assert.ok(types.includes('page_view') && types.includes('identified'), types.join());
 
     // The same browser, another person (a shared computer): the submission still counts for them.
-    const other = await v.postJson({ email: 'grace@example.com', _ll_ts: token, _ll_aid: 'visitor-1' });
+    const other = await v.postJson({
+      email: 'grace@example.com',
+      _ll_ts: await v.token(),
+      _ll_aid: 'visitor-1',
+    });
     assert.equal(other.statusCode, 200, other.body);
     const grace = (await leadsOf(w)).find((l) => l.email === 'grace@example.com');
     assert.ok(grace);
@@ -577,7 +703,7 @@ describeEachEngine('form submissions', (engine) => {
       email: 'ada@example.com',
       job_title: 'CTO',
       size: '40',
-      _ll_ts: token,
+      _ll_ts: await v.token(),
       _ll_aid: 'v-ada',
     });
     assert.equal(second.statusCode, 200, second.body);

@@ -90,6 +90,10 @@ describeEachEngine('forms API', (engine) => {
         { name: 'size', type: 'text', maps: 'companySize' },
         { name: 'code', type: 'text', validation: { pattern: '(a+)+$' } },
         { name: 'broken', type: 'text', validation: { pattern: '(' } },
+        { name: 'twice', type: 'text', validation: { pattern: '(\\w)\\1' } },
+        { name: 'ahead', type: 'text', validation: { pattern: '(?=\\d)\\w+' } },
+        { name: 'toString', type: 'text' },
+        { name: 'length', type: 'text' },
       ],
       consents: [{ purpose: 'Marketing!', text: 'Yes', version: '1' }],
       thankYou: { redirectUrl: 'javascript:alert(1)' },
@@ -107,6 +111,10 @@ describeEachEngine('forms API', (engine) => {
         '/fields/4/maps',
         '/fields/5/validation/pattern',
         '/fields/6/validation/pattern',
+        '/fields/7/validation/pattern',
+        '/fields/8/validation/pattern',
+        '/fields/9/name',
+        '/fields/10/name',
         '/consents/0/purpose',
         '/thankYou/redirectUrl',
         '/notify/0',
@@ -115,6 +123,8 @@ describeEachEngine('forms API', (engine) => {
         '/progressive/queue/1',
       ],
     );
+    const linear = bad.errors.find((e: Json) => e.path === '/fields/7/validation/pattern');
+    assert.match(linear.message, /backreferences/);
     const noIdentity = await w.problem(422, 'POST', '/api/v1/forms', {
       name: 'No email',
       slug: freshSlug('noid'),
@@ -168,6 +178,42 @@ describeEachEngine('forms API', (engine) => {
       changed.fields.map((f: Json) => f.name),
       ['phone'],
     );
+  });
+
+  it('stores URLs as parsed: a line break in a redirect, magnet or privacy URL never reaches a header', async () => {
+    const t = get();
+    const w = await tenant(t, 'forms');
+    const form = await w.ok(
+      'POST',
+      '/api/v1/forms',
+      demoForm({
+        thankYou: { redirectUrl: 'https://www.example.com/thanks\r\nSet-Cookie: session=stolen' },
+        leadMagnet: { title: 'Guide', url: ' https://cdn.example.com/the guide.pdf\n' },
+        consents: [
+          { purpose: 'news', text: 'News', version: '1', privacyUrl: 'https://Example.com/pri\tvacy' },
+        ],
+      }),
+    );
+    assert.equal(form.thankYou.redirectUrl, 'https://www.example.com/thanksSet-Cookie:%20session=stolen');
+    assert.equal(form.leadMagnet.url, 'https://cdn.example.com/the%20guide.pdf');
+    assert.equal(form.consents[0].privacyUrl, 'https://example.com/privacy');
+    const changed = await w.ok('PATCH', `/api/v1/forms/${form.id}`, {
+      thankYou: { redirectUrl: 'https://www.example.com/next\nX-Evil: 1' },
+    });
+    assert.equal(changed.thankYou.redirectUrl, 'https://www.example.com/nextX-Evil:%201');
+
+    // A browser's submission is redirected there: 303, not a 500 from an unsendable header.
+    const token = (await t.app.inject({ method: 'GET', url: `/f/${form.slug}/definition` })).json().token;
+    t.clock.now += 5_000;
+    const posted = await t.app.inject({
+      method: 'POST',
+      url: `/f/${form.slug}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+      payload: new URLSearchParams({ email: 'ada@example.com', _ll_ts: token }).toString(),
+    });
+    assert.equal(posted.statusCode, 303, posted.body);
+    assert.equal(posted.headers.location, 'https://www.example.com/nextX-Evil:%201');
+    assert.equal(posted.headers['x-evil'], undefined);
   });
 
   it('archives on DELETE: gone from the list, still readable, 410 in public, no more changes', async () => {

@@ -3,6 +3,8 @@ import { createHmac } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
+import { sql } from 'kysely';
+import { toJson } from '../../src/db/json.ts';
 import { type Json, type Tenant, tenant } from '../support/api.ts';
 import { describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
 import {
@@ -26,21 +28,25 @@ interface Seen {
 
 /** A stand-in for the Graph and LinkedIn APIs on 127.0.0.1: answers by path, records every request. */
 async function startPlatform() {
-  const routes = new Map<string, () => { status: number; body: string }>();
+  const routes = new Map<string, () => { status: number; body: string; headers: Record<string, string> }>();
   const seen: Seen[] = [];
   const server = http.createServer((req, res) => {
     seen.push({ method: req.method ?? '', url: req.url ?? '', headers: req.headers });
     const path = (req.url ?? '').split('?')[0]!;
-    const answer = routes.get(path)?.() ?? { status: 404, body: '{"message":"Not found"}' };
-    res.writeHead(answer.status, { 'content-type': 'application/json' }).end(answer.body);
+    const answer = routes.get(path)?.() ?? { status: 404, body: '{"message":"Not found"}', headers: {} };
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers }).end(answer.body);
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const { port } = server.address() as AddressInfo;
   return {
     url: `http://127.0.0.1:${port}`,
     seen,
-    answer: (path: string, status: number, body: unknown) =>
-      routes.set(path, () => ({ status, body: typeof body === 'string' ? body : JSON.stringify(body) })),
+    answer: (path: string, status: number, body: unknown, headers: Record<string, string> = {}) =>
+      routes.set(path, () => ({
+        status,
+        body: typeof body === 'string' ? body : JSON.stringify(body),
+        headers,
+      })),
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
 }
@@ -580,5 +586,307 @@ describeEachEngine('inbound lead-form webhooks', (engine) => {
     assert.equal(gone.statusCode, 404);
     assert.equal(gone.json().code, 'INBOUND_SOURCE_NOT_FOUND');
     await w.problem(404, 'GET', `/api/v1/inbound-sources/${source.id}`);
+  });
+
+  it('LinkedIn: the validation challenge answers UUIDs only, so it cannot be made to sign a forged notification', async () => {
+    const t = get();
+    const w = await tenant(t, 'inbound');
+    const { source } = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'linkedin',
+      name: 'LinkedIn',
+      secrets: { clientSecret: 'li-client-secret-9' },
+    });
+    // Short enough for any length limit a challenge code might have had.
+    const forged = '{"type":"LEAD_ACTION","leadGenFormResponse":"urn:li:leadGenFormResponse:forged-1"}';
+    // The challenge's answer is HMAC(client secret, code): for `hmacsha256=` + a body it would be
+    // that body's signature, for the body itself its bare HMAC.
+    for (const code of [`hmacsha256=${forged}`, forged, 'not-a-uuid']) {
+      const challenge = await t.app.inject({
+        method: 'GET',
+        url: `/in/${source.id}?challengeCode=${encodeURIComponent(code)}`,
+      });
+      assert.equal(challenge.statusCode, 422, challenge.body);
+      assert.deepEqual(challenge.json().errors, [
+        { path: '/query/challengeCode', message: 'is required, as the UUID LinkedIn sends' },
+      ]);
+      assert.ok(!challenge.body.includes(hmac('li-client-secret-9', code)), 'no HMAC of a chosen text');
+    }
+    const bare = await deliver(t, source.id, forged, {
+      'x-li-signature': hmac('li-client-secret-9', forged),
+    });
+    assert.equal(bare.statusCode, 401, 'the HMAC of the bare body is not a signature');
+    assert.deepEqual(await inboundLeads(w, source.id), []);
+    const uuid = await t.app.inject({
+      method: 'GET',
+      url: `/in/${source.id}?challengeCode=890E4665-4DFE-4AB1-B689-ED553BCEEED0`,
+    });
+    assert.equal(uuid.statusCode, 200);
+  });
+
+  it("a platform's bad payload never gives a 5xx: a lead dated 1960, a 17 KB form id, an emoji at a cut, field_data: []", async () => {
+    const t = get();
+    const w = await tenant(t, 'inbound');
+    const generic = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'generic',
+      name: 'Old CRM',
+      settings: { idPath: 'id', occurredAtPath: 'submitted_at' },
+    });
+    const batch = JSON.stringify([
+      { id: 'old-1', submitted_at: '1960-05-01T00:00:00Z', email: 'old@example.com' },
+      { id: 'new-1', email: 'new@example.com', note: `${'x'.repeat(499)}😀 and more` },
+    ]);
+    const answer = await deliver(t, generic.source.id, batch, {
+      authorization: `Bearer ${generic.secrets.token}`,
+    });
+    assert.equal(answer.statusCode, 200, answer.body);
+    assert.deepEqual([answer.json().received, answer.json().captured, answer.json().failed], [2, 2, 0]);
+    const log = await inboundLeads(w, generic.source.id);
+    const old = log.find((e) => e.externalId === 'old-1')!;
+    const oldActivity = (await formSubmissions(w, old.leadId))[0]!;
+    assert.equal(
+      oldActivity.occurredAt,
+      new Date(t.clock.now).toISOString(),
+      'a time before 1970 is not taken',
+    );
+    const fresh = log.find((e) => e.externalId === 'new-1')!;
+    const note = (await formSubmissions(w, fresh.leadId))[0]!.properties.answers.note;
+    assert.equal(note, 'x'.repeat(499), 'cut before the emoji, not through it');
+
+    const facebook = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'facebook',
+      name: 'Huge ids',
+      secrets: { appSecret: 'fb-app-secret-8' },
+    });
+    const change = (leadgenId: string, value: Record<string, unknown>) => ({
+      field: 'leadgen',
+      value: { leadgen_id: leadgenId, page_id: '444', created_time: 1767225500, ...value },
+    });
+    const body = JSON.stringify({
+      object: 'page',
+      entry: [
+        {
+          id: '444',
+          time: 1767225600,
+          changes: [
+            change('81', {
+              form_id: '1'.repeat(17_000),
+              ad_id: '2'.repeat(17_000),
+              field_data: [{ name: 'email', values: ['huge@example.com'] }],
+            }),
+            change('82', { form_id: '555', field_data: [] }),
+          ],
+        },
+      ],
+    });
+    const signed = { 'x-hub-signature-256': `sha256=${hmac('fb-app-secret-8', body)}` };
+    const delivered = await deliver(t, facebook.source.id, body, signed);
+    assert.equal(delivered.statusCode, 200, delivered.body);
+    assert.deepEqual(
+      [delivered.json().captured, delivered.json().pending, delivered.json().failed],
+      [1, 1, 0],
+      'field_data: [] carries no answers: fetched, not failed',
+    );
+    const entries = await inboundLeads(w, facebook.source.id);
+    const huge = entries.find((e) => e.externalId === '81')!;
+    assert.equal(huge.status, 'captured', JSON.stringify(huge.errors));
+    const activity = (await formSubmissions(w, huge.leadId))[0]!;
+    assert.equal(activity.properties.platformFormId, '1'.repeat(200));
+    assert.ok(Buffer.byteLength(JSON.stringify(activity.properties)) <= 12 * 1024);
+    assert.equal(entries.find((e) => e.externalId === '82')!.status, 'pending');
+  });
+
+  it('a lead whose capture fails after its answers were fetched is failed with why, and a retry captures it', async () => {
+    const t = get();
+    const w = await tenant(t, 'inbound');
+    await allowPrivateTargets(w);
+    const { source } = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'facebook',
+      name: 'Capture breaks',
+      settings: { graphBaseUrl: `${platform.url}/v24.0` },
+      secrets: { appSecret: 'fb-app-secret-10', pageAccessToken: 'page-token-10' },
+    });
+    platform.answer('/v24.0/55459717045641545', 200, graphLeadV25);
+    const signature = `sha256=${hmac('fb-app-secret-10', facebookDeliveryV25)}`;
+    await deliver(t, source.id, facebookDeliveryV25, { 'x-hub-signature-256': signature });
+    const { db } = t.services.database;
+    // The database refuses the capture (its activities table is away): the fetch succeeded.
+    await sql`alter table activities rename to activities_away`.execute(db);
+    try {
+      await t.services.jobs.runDue();
+    } finally {
+      await sql`alter table activities_away rename to activities`.execute(db);
+    }
+    const failed = (await inboundLeads(w, source.id))[0]!;
+    assert.equal(failed.status, 'failed', 'not left pending, where nothing would pick it up');
+    assert.match(failed.errors[0].message, /the capture failed/);
+    assert.equal(failed.fetchAttempts, 1);
+    const calls = platform.seen.filter((s) => s.url.startsWith('/v24.0/')).length;
+    t.clock.now += 86_400_000;
+    await t.services.jobs.runDue();
+    assert.equal(platform.seen.filter((s) => s.url.startsWith('/v24.0/')).length, calls, 'no retry loop');
+
+    const retried = await w.ok('POST', `/api/v1/inbound-sources/${source.id}/leads/${failed.id}/retry`);
+    assert.equal(retried.status, 'pending');
+    await t.services.jobs.runDue();
+    const done = (await inboundLeads(w, source.id))[0]!;
+    assert.equal(done.status, 'captured', JSON.stringify(done.errors));
+    assert.equal((await w.ok('GET', `/api/v1/leads/${done.leadId}`)).email, 'james.oak@example.org');
+  });
+
+  it('fetches: https unless private, a form response over 64 KiB read whole, Retry-After honoured', async () => {
+    const t = get();
+    const w = await tenant(t, 'inbound');
+    const plain = await w.problem(422, 'POST', '/api/v1/inbound-sources', {
+      kind: 'linkedin',
+      name: 'Plain http',
+      settings: { apiBaseUrl: 'http://api.example.com' },
+      secrets: { clientSecret: 'li-client-secret', accessToken: 'li-access-token' },
+    });
+    assert.equal(plain.errors[0].path, '/settings/apiBaseUrl');
+    assert.match(plain.errors[0].message, /must use https/);
+    await allowPrivateTargets(w);
+    const publicHttp = await w.problem(422, 'POST', '/api/v1/inbound-sources', {
+      kind: 'facebook',
+      name: 'Public over http',
+      settings: { graphBaseUrl: 'http://93.184.215.14/v21.0' },
+      secrets: { appSecret: 'fb-app-secret-11', pageAccessToken: 'page-token-11' },
+    });
+    assert.equal(publicHttp.errors[0].path, '/settings/graphBaseUrl');
+    assert.match(publicHttp.errors[0].message, /must use https: the request carries credentials/);
+
+    // A source saved before the rule: its fetch is refused at connect time, at once.
+    const { source: old } = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'facebook',
+      name: 'Saved before',
+      secrets: { appSecret: 'fb-app-secret-12', pageAccessToken: 'page-token-12' },
+    });
+    await t.services.database.db
+      .updateTable('inbound_sources')
+      .set({ settings: toJson({ graphBaseUrl: 'http://93.184.215.14/v21.0' }) })
+      .where('id', '=', old.id)
+      .execute();
+    await deliver(t, old.id, facebookDeliveryV26, {
+      'x-hub-signature-256': `sha256=${hmac('fb-app-secret-12', facebookDeliveryV26)}`,
+    });
+    await t.services.jobs.runDue();
+    const refused = (await inboundLeads(w, old.id))[0]!;
+    assert.equal(refused.status, 'failed');
+    assert.match(refused.errors[0].message, /must use https/);
+
+    const { source } = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'linkedin',
+      name: 'Big form',
+      settings: { apiBaseUrl: platform.url },
+      secrets: { clientSecret: 'li-client-secret-13', accessToken: 'li-access-token-13' },
+    });
+    const id = '7a1b2c3d-d272-44ba-a7db-c2bdce579507-9';
+    const path = `/rest/leadFormResponses/${id}`;
+    const notification = linkedInNotification.replace('249592fc-d272-44ba-a7db-c2bdce579507-6', id);
+    platform.answer(path, 429, { message: 'Too many requests' }, { 'retry-after': '120' });
+    await deliver(t, source.id, notification, {
+      'x-li-signature': hmac('li-client-secret-13', `hmacsha256=${notification}`),
+    });
+    await t.services.jobs.runDue();
+    const waiting = (await inboundLeads(w, source.id))[0]!;
+    assert.equal(waiting.status, 'pending');
+    assert.match(waiting.errors[0].message, /HTTP 429: Too many requests/);
+    const asked = () => platform.seen.filter((s) => s.url.startsWith(path)).length;
+    assert.equal(asked(), 1);
+    t.clock.now += 60_000;
+    await t.services.jobs.runDue();
+    assert.equal(asked(), 1, 'not before the 120 s LinkedIn asked for');
+
+    const { content } = linkedInForm;
+    const big = {
+      ...linkedInFormResponse,
+      id,
+      form: {
+        ...linkedInForm,
+        content: { ...content, description: { localized: { es_ES: 'ñ'.repeat(60_000) } } },
+      },
+    };
+    assert.ok(Buffer.byteLength(JSON.stringify(big)) > 100 * 1024);
+    platform.answer(path, 200, big);
+    t.clock.now += 61_000;
+    await t.services.jobs.runDue();
+    assert.equal(asked(), 2);
+    const entry = (await inboundLeads(w, source.id))[0]!;
+    assert.equal(entry.status, 'captured', JSON.stringify(entry.errors));
+    const lead = await w.ok('GET', `/api/v1/leads/${entry.leadId}`);
+    assert.equal(lead.email, 'kevjohonson@email.com');
+    assert.equal((await formSubmissions(w, lead.id))[0]!.properties.form, 'Form with written spanish');
+  });
+
+  it('the log is pruned: captured entries after 30 days, failed ones after 90; activity ids keep deduping', async () => {
+    const t = get();
+    const w = await tenant(t, 'inbound');
+    const { source, secrets } = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'generic',
+      name: 'Pruned',
+      settings: { idPath: 'id' },
+    });
+    const body = JSON.stringify([
+      { id: 'kept-1', email: 'pruned@example.com', first_name: 'Ada' },
+      { id: 'failed-1', company: 'No email, no phone' },
+    ]);
+    const auth = { authorization: `Bearer ${secrets.token}` };
+    assert.equal((await deliver(t, source.id, body, auth)).json().captured, 1);
+    const leadId = (await inboundLeads(w, source.id, '?status=captured'))[0]!.leadId;
+
+    t.clock.now += 29 * 86_400_000;
+    assert.equal(await t.services.inbound.prune([w.id]), 0);
+    t.clock.now += 2 * 86_400_000;
+    assert.equal(await t.services.inbound.prune([w.id]), 1);
+    assert.deepEqual(
+      (await inboundLeads(w, source.id)).map((e) => [e.externalId, e.status]),
+      [['failed-1', 'failed']],
+    );
+    // A late re-delivery is logged again, but its activity id is the one already stored.
+    const again = (await deliver(t, source.id, body, auth)).json();
+    assert.deepEqual([again.captured, again.duplicates], [1, 1]);
+    assert.equal((await formSubmissions(w, leadId)).length, 1);
+
+    t.clock.now += 60 * 86_400_000;
+    assert.equal(
+      await t.services.inbound.prune([w.id]),
+      2,
+      'the failed entry at 91 days, the captured at 60',
+    );
+    assert.deepEqual(await inboundLeads(w, source.id), []);
+    assert.equal((await w.ok('GET', `/api/v1/leads/${leadId}`)).email, 'pruned@example.com', 'leads stay');
+  });
+
+  it('a deleted source takes its whole log along, however long (deleted in chunks)', async () => {
+    const t = get();
+    const w = await tenant(t, 'inbound');
+    const { source, secrets } = await w.ok('POST', '/api/v1/inbound-sources', {
+      kind: 'generic',
+      name: 'Long log',
+      settings: { idPath: 'id' },
+    });
+    const auth = { authorization: `Bearer ${secrets.token}` };
+    // Failed entries (no email, no phone): logged without a capture, cheap to make 1,001 of.
+    for (const [from, count] of [
+      [0, 500],
+      [500, 500],
+      [1000, 1],
+    ] as const) {
+      const items = Array.from({ length: count }, (_, i) => ({ id: `n-${from + i}`, company: 'x' }));
+      const answer = await deliver(t, source.id, JSON.stringify(items), auth);
+      assert.equal(answer.json().failed, count, answer.body);
+    }
+    const rows = async () =>
+      Number(
+        (
+          await t.services.database.db
+            .selectFrom('inbound_leads')
+            .select((eb) => eb.fn.countAll<number>().as('n'))
+            .where('workspace_id', '=', w.id)
+            .executeTakeFirstOrThrow()
+        ).n,
+      );
+    assert.equal(await rows(), 1001);
+    await w.ok('DELETE', `/api/v1/inbound-sources/${source.id}`);
+    assert.equal(await rows(), 0);
   });
 });

@@ -1,4 +1,5 @@
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { it } from 'node:test';
 import { type Json, tenant } from '../support/api.ts';
 import { describeEachEngine, useApp } from '../support/engines.ts';
@@ -17,6 +18,20 @@ const formBody = (formSlug: string) => ({
 
 /** The variant key a GET of the page shows (from the `data-variant` of its main element). */
 const shownVariant = (html: string) => /<main[^>]*data-variant="([^"]+)"/.exec(html)?.[1];
+/** A content security policy as directive → sources. */
+const policyOf = (headers: Record<string, unknown>): Record<string, string[]> =>
+  Object.fromEntries(
+    String(headers['content-security-policy'])
+      .split(';')
+      .map((directive) => directive.trim().split(/\s+/))
+      .map(([name, ...sources]) => [name, sources]),
+  );
+/** The CSP source of each inline script of a page: what the browser checks the policy against. */
+const inlineScriptHashes = (html: string) =>
+  [...html.matchAll(/<script>([\s\S]*?)<\/script>/g)].map(
+    ([, code]) => `'sha256-${createHash('sha256').update(code!).digest('base64')}'`,
+  );
+
 /** The `ll_lp_<slug>` cookie a response sets, as `name=value`. */
 const variantCookie = (headers: Record<string, unknown>) => {
   const raw = headers['set-cookie'];
@@ -250,7 +265,7 @@ describeEachEngine('landing pages', (engine) => {
     assert.ok(html.includes('<a href="https://example.com" rel="noopener noreferrer">good</a>'));
     assert.ok(html.includes('<img src="https://cdn.example.com/guide.png" alt="The guide cover">'));
     assert.ok(html.includes('<a class="ll-button" href="#ll-form">Get the guide</a>'));
-    assert.match(html, new RegExp(`<form[^>]*action="/f/${formSlug}"`));
+    assert.match(html, new RegExp(`<form[^>]*action="http://localhost:3000/f/${formSlug}"`));
     assert.match(html, /name="_ll_variant"[^>]*value="a"|value="a"[^>]*name="_ll_variant"/);
     assert.match(html, /name="utm_source"[^>]*value="news"|value="news"[^>]*name="utm_source"/);
     assert.match(
@@ -259,8 +274,22 @@ describeEachEngine('landing pages', (engine) => {
     );
     assert.match(
       html,
-      new RegExp(`<script async src="/t.js" data-workspace="${w.slug}" data-variant="a"></script>`),
+      new RegExp(
+        `<script async src="http://localhost:3000/t.js" data-workspace="${w.slug}" data-variant="a"></script>`,
+      ),
     );
+    // The hosted form's protections, plus what t.js and the page's one inline script need.
+    assert.equal(response.headers['referrer-policy'], 'strict-origin-when-cross-origin');
+    const policy = policyOf(response.headers);
+    const hashes = inlineScriptHashes(html);
+    assert.equal(hashes.length, 1, 'one inline script: the identify-on-submit one');
+    assert.deepEqual(policy['default-src'], ["'none'"]);
+    assert.deepEqual(policy['script-src'], ["'self'", 'http://localhost:3000', hashes[0]]);
+    assert.deepEqual(policy['connect-src'], ["'self'", 'http://localhost:3000']);
+    assert.deepEqual(policy['form-action'], ["'self'", 'http://localhost:3000']);
+    assert.deepEqual(policy['style-src'], ["'unsafe-inline'"]);
+    assert.deepEqual(policy['base-uri'], ["'none'"]);
+    assert.ok(policy['img-src']?.includes('https:'));
     assert.equal(variantCookie(response.headers), undefined, 'one variant: nothing to remember, no cookie');
     assert.equal((await w.ok('GET', '/api/v1/leads?limit=500')).data.length, before);
   });
@@ -281,6 +310,12 @@ describeEachEngine('landing pages', (engine) => {
     assert.ok(!draft.body.includes('Secret launch'));
     const unknown = await t.app.inject({ method: 'GET', url: '/l/no-such-page' });
     assert.equal(unknown.statusCode, 404);
+    // Pages without script or form allow neither.
+    const policy = policyOf(unknown.headers);
+    assert.deepEqual(policy['default-src'], ["'none'"]);
+    assert.equal(policy['script-src'], undefined);
+    assert.deepEqual(policy['form-action'], ["'none'"]);
+    assert.equal(unknown.headers['referrer-policy'], 'strict-origin-when-cross-origin');
   });
 
   it('previews any page through the API (a draft too), any variant, without remembering it', async () => {
@@ -373,5 +408,96 @@ describeEachEngine('landing pages', (engine) => {
     assert.equal(response.statusCode, 200);
     assert.ok(!response.body.includes('<form'));
     assert.ok(response.body.includes('This form is closed.'));
+  });
+
+  it("lets the form follow a redirect to its thank-you page's origin; a page without a form has no inline script", async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const formSlug = slug('form');
+    await w.ok('POST', '/api/v1/forms', {
+      ...formBody(formSlug),
+      thankYou: { redirectUrl: 'https://www.acme.example/thanks?from=lp' },
+    });
+    const withForm = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: withForm,
+      name: 'With form',
+      variants: [{ key: 'a', headline: 'With form', formSlug }],
+    });
+    const response = await t.app.inject({ method: 'GET', url: `/l/${withForm}` });
+    assert.deepEqual(policyOf(response.headers)['form-action'], [
+      "'self'",
+      'http://localhost:3000',
+      'https://www.acme.example',
+    ]);
+
+    const withoutForm = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: withoutForm,
+      name: 'No form',
+      variants: [{ key: 'a', headline: 'No form' }],
+    });
+    const plain = await t.app.inject({ method: 'GET', url: `/l/${withoutForm}` });
+    assert.deepEqual(inlineScriptHashes(plain.body), []);
+    assert.deepEqual(policyOf(plain.headers)['script-src'], ["'self'", 'http://localhost:3000']);
+    // The API preview is the same page: the same policy.
+    const page = (await w.ok('GET', '/api/v1/landing-pages')).data.find((p: Json) => p.slug === withoutForm);
+    const preview = await w.call('GET', `/api/v1/landing-pages/${page.id}/preview`);
+    assert.equal(preview.headers['content-security-policy'], plain.headers['content-security-policy']);
+  });
+
+  it("puts t.js's anonymous id cookie into the form, except under Global Privacy Control or Do Not Track", async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const formSlug = slug('form');
+    await w.ok('POST', '/api/v1/forms', formBody(formSlug));
+    const pageSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Private',
+      variants: [{ key: 'a', headline: 'Private', formSlug }],
+    });
+    const aid = '0b6f7d2e-4c1a-4f7e-9a53-00000000aaaa';
+    const view = (headers: Record<string, string>) =>
+      t.app.inject({
+        method: 'GET',
+        url: `/l/${pageSlug}`,
+        headers: { cookie: `ll_aid=${aid}`, ...headers },
+      });
+    const idField = new RegExp(`name="_ll_aid" value="${aid}"`);
+    assert.match((await view({})).body, idField);
+    const signals: Record<string, string>[] = [{ 'sec-gpc': '1' }, { dnt: '1' }];
+    for (const signal of signals) {
+      const html = (await view(signal)).body;
+      assert.ok(!html.includes(aid), `no anonymous id under ${JSON.stringify(signal)}`);
+    }
+  });
+});
+
+describeEachEngine('landing pages behind a path prefix', (engine) => {
+  const get = useApp(engine, { LEADLINE_PUBLIC_URL: 'https://www.acme.example/leadline' });
+
+  it('addresses t.js and the form by LEADLINE_PUBLIC_URL, whose origin the policy allows', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const formSlug = slug('form');
+    await w.ok('POST', '/api/v1/forms', formBody(formSlug));
+    const pageSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Prefixed',
+      variants: [{ key: 'a', headline: 'Prefixed', formSlug }],
+    });
+    // The proxy in front strips the prefix: Leadline sees /l/{slug}.
+    const response = await t.app.inject({ method: 'GET', url: `/l/${pageSlug}?utm_source=x` });
+    assert.equal(response.statusCode, 200, response.body);
+    assert.match(response.body, /<script async src="https:\/\/www\.acme\.example\/leadline\/t\.js" /);
+    assert.match(
+      response.body,
+      new RegExp(`<form[^>]*action="https://www\\.acme\\.example/leadline/f/${formSlug}"`),
+    );
+    const policy = policyOf(response.headers);
+    assert.deepEqual(policy['script-src']?.slice(0, 2), ["'self'", 'https://www.acme.example']);
+    assert.deepEqual(policy['connect-src'], ["'self'", 'https://www.acme.example']);
   });
 });

@@ -49,6 +49,21 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
     assert.equal(updated.lastTouch.channel, 'referral');
   });
 
+  it('reads the UTM of a landing page with %00 in it without the NUL (PostgreSQL cannot store it)', async () => {
+    const { app, key } = get();
+    const landingPage = 'https://example.org/offer?UTM_SOURCE=%00x&utm_medium=%00&utm_term=c%00rm';
+    const response = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'nul-utm@example.org', landingPage },
+    });
+    assert.equal(response.statusCode, 201, response.body);
+    const lead = response.json();
+    assert.deepEqual(lead.firstTouch.utm, { source: 'x', term: 'crm' });
+    assert.equal(lead.firstTouch.landingPage, landingPage);
+  });
+
   it('rejects bad input with problem+json naming each field, and writes nothing', async () => {
     const { app, key } = get();
     const response = await app.inject({

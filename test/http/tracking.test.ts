@@ -234,6 +234,25 @@ describeEachEngine('website tracking', (engine) => {
     assert.deepEqual(await anonymousRows(t, w.id, aid), []);
   });
 
+  it('records a page view whose URL has %00 in a UTM parameter, without the NUL (PostgreSQL cannot store it)', async () => {
+    const t = get();
+    const w = await tenant(t, 'track');
+    const aid = visitor();
+    const url = 'https://a.com/?utm_medium=%00x&utm_source=%00&utm_campaign=q%001';
+    const sent = await collect(t, batch(w.slug, aid, [{ u: url }]));
+    assert.equal(sent.statusCode, 200, sent.body);
+    assert.deepEqual(sent.json(), { accepted: 1, duplicates: 0, ignored: 0 });
+    const { leadId } = await w.ok('POST', '/api/v1/identify', { anonymousId: aid, email: 'nul@a.com' });
+    const [view] = (await timeline(w, leadId)).filter((e) => e.type === 'page_view');
+    // The URL is kept as sent (still escaped); only the decoded values lose their NULs.
+    assert.deepEqual(view?.properties, {
+      url,
+      host: 'a.com',
+      path: '/',
+      utm: { medium: 'x', campaign: 'q1' },
+    });
+  });
+
   it('records nothing under Global Privacy Control, Do Not Track or for a crawler', async () => {
     const t = get();
     const w = await tenant(t, 'track');

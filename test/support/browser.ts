@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import net from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { type Browser, chromium } from 'playwright-core';
+import { type Browser, type BrowserContext, chromium, type Page, type Request } from 'playwright-core';
 import { startApp, type TestApp } from './engines.ts';
 
 /** Chromium the browser tests drive. (Default: Debian's package, /usr/bin/chromium) */
@@ -46,36 +46,99 @@ export async function launchChromium(): Promise<Browser> {
   });
 }
 
-/** A port of 127.0.0.1 free right now, so the app's public URL can be known before it starts. */
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const probe = net.createServer();
-    probe.once('error', reject);
-    probe.listen(0, '127.0.0.1', () => {
-      const { port } = probe.address() as AddressInfo;
-      probe.close(() => resolve(port));
-    });
-  });
-}
-
 export interface ListeningApp {
   t: TestApp;
   /** `http://127.0.0.1:<port>`, also the app's LEADLINE_PUBLIC_URL (links in emails point here). */
   baseUrl: string;
+  /** Stops taking connections, closes the app and its database. */
+  close: () => Promise<void>;
 }
 
 /**
- * The app of `startApp` (SQLite, controllable clock) listening on a real port of 127.0.0.1,
- * for tests that need a browser or a second process to reach it. `t.close()` stops it.
+ * The app of `startApp` (SQLite, controllable clock) on a real port of 127.0.0.1, for tests
+ * that need a browser or a second process to reach it. `close()` stops it.
+ *
+ * The app's public URL must name the port before the app is built, and a port freed to be
+ * listened on again later can be taken in between by another test process. So the port is
+ * held from the start: a plain TCP server listens on port 0 and hands each connection to the
+ * app's HTTP server (Node's documented way to feed an http.Server sockets it did not accept).
  */
 export async function startListeningApp(env: Record<string, string> = {}): Promise<ListeningApp> {
-  // The port is picked first so that LEADLINE_PUBLIC_URL can name it; another process taking
-  // it in between is unlikely, and would fail the listen loudly rather than silently.
-  const port = await freePort();
+  const listener = net.createServer();
+  await new Promise<void>((resolve, reject) => {
+    listener.once('error', reject);
+    listener.listen(0, '127.0.0.1', () => resolve());
+  });
+  const { port } = listener.address() as AddressInfo;
   const baseUrl = `http://127.0.0.1:${port}`;
-  const t = await startApp('sqlite', { LEADLINE_PUBLIC_URL: baseUrl, ...env });
-  await t.app.listen({ port, host: '127.0.0.1' });
-  return { t, baseUrl };
+  let t: TestApp;
+  try {
+    t = await startApp('sqlite', { LEADLINE_PUBLIC_URL: baseUrl, ...env });
+    await t.app.ready();
+  } catch (error) {
+    listener.close();
+    throw error;
+  }
+  const server = t.app.server;
+  listener.on('connection', (socket) => server.emit('connection', socket));
+  return {
+    t,
+    baseUrl,
+    close: async () => {
+      const stopped = new Promise<void>((resolve) => listener.close(() => resolve()));
+      await t.close();
+      // Keep-alive connections of a browser still open: the listener waits for every socket.
+      server.closeAllConnections();
+      await stopped;
+    },
+  };
+}
+
+/**
+ * Waits until `probe` gives a value (not undefined) and returns it; fails naming `what` (read
+ * at the time, so it can tell the last state seen) when `timeoutMs` passes first. For what a
+ * browser does in the background (a beacon sent as a page hides, a submission stored),
+ * checked every `intervalMs`. (Defaults: 10 s, every 100 ms)
+ */
+export async function eventually<T>(
+  what: string | (() => string),
+  probe: () => Promise<T | undefined>,
+  { timeoutMs = 10_000, intervalMs = 100 } = {},
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const value = await probe();
+    if (value !== undefined) return value;
+    if (Date.now() > deadline) {
+      throw new Error(`${typeof what === 'string' ? what : what()}: not within ${timeoutMs} ms`);
+    }
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}
+
+let markers = 0;
+
+/**
+ * The requests a browser context makes to `pathname` (on any origin), collected as they are
+ * made. `settle(page)` has the page fetch a marker address and waits until the browser reports
+ * it: a page's requests are reported in the order it makes them, so whatever it sent before is
+ * in `seen` by then. What lets a test say "nothing was sent" without sleeping.
+ */
+export function watchRequests(context: BrowserContext, pathname: string) {
+  const seen: Request[] = [];
+  context.on('request', (request) => {
+    if (new URL(request.url()).pathname === pathname) seen.push(request);
+  });
+  return {
+    seen,
+    async settle(page: Page): Promise<void> {
+      const marker = `/__settled-${++markers}`;
+      await Promise.all([
+        context.waitForEvent('request', (request) => new URL(request.url()).pathname === marker),
+        page.evaluate(`fetch(${JSON.stringify(marker)}).catch(function () {})`),
+      ]);
+    },
+  };
 }
 
 /** Starts a listening app in `before` and closes it in `after`; call the getter inside tests. */
@@ -84,7 +147,7 @@ export function useListeningApp(env?: Record<string, string>): () => ListeningAp
   before(async () => {
     current = await startListeningApp(env);
   });
-  after(async () => current?.t.close());
+  after(async () => current?.close());
   return () => {
     if (!current) throw new Error('the app did not start');
     return current;

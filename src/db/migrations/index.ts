@@ -14,6 +14,8 @@ import { quarantineConsents } from './2026-11-23T1910-quarantine-consents.ts';
 import { tracking } from './2026-11-23T1920-tracking.ts';
 import { landingPages } from './2026-11-23T1930-landing-pages.ts';
 import { inboundSources } from './2026-11-23T1940-inbound-sources.ts';
+import { formsHardening } from './2026-11-23T1950-forms-hardening.ts';
+import { inboundRetention } from './2026-11-23T1960-inbound-retention.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -34,4 +36,6 @@ export const migrations: Migration[] = [
   tracking,
   landingPages,
   inboundSources,
+  formsHardening,
+  inboundRetention,
 ];
