@@ -39,6 +39,7 @@ export const errorCodes = [
   'FORM_CLOSED',
   'FORM_ORIGIN_NOT_ALLOWED',
   'TRACKING_ORIGIN_NOT_ALLOWED',
+  'LEAD_MAGNET_NOT_FOUND',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

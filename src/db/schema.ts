@@ -549,6 +549,22 @@ export interface FormSubmissionRow {
   magnet_emailed: number;
 }
 
+/** A form's lead-magnet file, hosted by Leadline (src/forms/magnet-store.ts); one per form. */
+export interface FormMagnetFileRow {
+  workspace_id: string;
+  form_id: string;
+  /** The file name downloads are given. */
+  name: string;
+  content_type: string;
+  /** Bytes. */
+  size: number;
+  /** SHA-256 of `content`, hex. */
+  sha256: string;
+  /** blob on SQLite, bytea on PostgreSQL. */
+  content: Buffer;
+  uploaded_at: number;
+}
+
 export interface DB {
   workspaces: WorkspaceRow;
   api_keys: ApiKeyRow;
@@ -587,4 +603,5 @@ export interface DB {
   inbound_leads: InboundLeadRow;
   forms: FormRow;
   form_submissions: FormSubmissionRow;
+  form_magnet_files: FormMagnetFileRow;
 }

@@ -82,5 +82,21 @@ describe('follow-up emails', () => {
     assert.match(email.text, /https:\/\/cdn\.example\.com\/g\.pdf\?a=1&b=2/);
     assert.match(email.html, /href="https:\/\/cdn\.example\.com\/g\.pdf\?a=1&amp;b=2"/);
     assert.match(email.html, /Guide &lt;2026&gt;/);
+    assert.doesNotMatch(email.text, /link works/, 'a URL of the form owner’s does not expire');
+  });
+
+  it('says how long a hosted file’s link works', () => {
+    const email = leadMagnetEmail({
+      sender: 'Acme',
+      firstName: 'Ada',
+      title: 'Guide',
+      url: 'https://leads.example/f/guide/magnet/token',
+      validDays: 30,
+    });
+    assert.match(
+      email.text,
+      /\nhttps:\/\/leads\.example\/f\/guide\/magnet\/token\n\nThe link works for 30 days\.\n/,
+    );
+    assert.match(email.html, /<p>The link works for 30 days\.<\/p>/);
   });
 });

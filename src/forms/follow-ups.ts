@@ -7,6 +7,7 @@ import type { MailService } from '../email/service.ts';
 import { escapeHtml, oneLine } from '../html-text.ts';
 import type { Lead } from '../leads/model.ts';
 import type { WorkspaceContext } from '../leads/service.ts';
+import { MAGNET_LINK_TTL_MS, magnetLink } from './magnet-links.ts';
 import {
   type AcceptedSubmission,
   consentField,
@@ -33,6 +34,7 @@ import * as store from './store.ts';
 export const MAX_MAGNET_EMAILS_PER_HOUR = MAX_CONFIRMATIONS_PER_HOUR;
 
 const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
 /** Longest answer a notification quotes in full; longer ones are cut (the lead's timeline has them). */
 const MAX_ANSWER_CHARS = 1000;
 
@@ -53,6 +55,8 @@ export interface MagnetEmailInput {
   firstName: string | null;
   title: string;
   url: string;
+  /** Days the link works, said in the email (a hosted file's link expires; a URL's does not). */
+  validDays?: number | undefined;
 }
 
 /** The lead magnet email: the download link, again, for the person who asked for it. */
@@ -66,6 +70,7 @@ export function leadMagnetEmail(input: MagnetEmailInput): { subject: string; tex
     '',
     `Thank you for your interest. Here is ${title}:`,
     input.url,
+    ...(input.validDays ? ['', `The link works for ${input.validDays} days.`] : []),
     '',
     ...(sender ? [`— ${sender}`] : []),
   ].join('\n');
@@ -73,6 +78,7 @@ export function leadMagnetEmail(input: MagnetEmailInput): { subject: string; tex
     `<p>${escapeHtml(hello)}</p>` +
     `<p>Thank you for your interest. Here is <strong>${escapeHtml(title)}</strong>:</p>` +
     `<p><a href="${escapeHtml(input.url)}">Download ${escapeHtml(title)}</a></p>` +
+    (input.validDays ? `<p>The link works for ${input.validDays} days.</p>` : '') +
     (sender ? `<p>— ${escapeHtml(sender)}</p>` : '');
   return { subject, text, html };
 }
@@ -171,11 +177,18 @@ export function createFollowUps({ mail, config }: FollowUpDeps) {
         (await store.countMagnetEmailsSince(trx, workspace.id, lead.id, now - HOUR_MS)) <
           MAX_MAGNET_EMAILS_PER_HOUR
       ) {
+        const magnet = form.leadMagnet;
+        // A hosted file: this submission's own link (minted, not stored), valid from now.
         const message = leadMagnetEmail({
           sender: workspace.name ?? '',
           firstName: lead.firstName,
-          title: form.leadMagnet.title,
-          url: form.leadMagnet.url,
+          title: magnet.title,
+          ...('file' in magnet
+            ? {
+                url: magnetLink(config.publicUrl, form, submission.id, now),
+                validDays: MAGNET_LINK_TTL_MS / DAY_MS,
+              }
+            : { url: magnet.url }),
         });
         await mail.sendIn(trx, workspace.id, {
           to: [lead.email],

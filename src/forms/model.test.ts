@@ -12,6 +12,7 @@ import {
   normaliseOrigin,
   normaliseSettings,
   originAllowed,
+  resolveLeadMagnet,
   submissionFingerprint,
 } from './model.ts';
 
@@ -142,7 +143,10 @@ describe('checkFormSettings', () => {
       }),
     );
     assert.equal(normalised.thankYou?.redirectUrl, 'https://example.com/thanksSet-Cookie:%20a=b');
-    assert.equal(normalised.leadMagnet?.url, 'https://cdn.example.com/guide%20book.pdf');
+    assert.deepEqual(normalised.leadMagnet, {
+      title: 'Guide',
+      url: 'https://cdn.example.com/guide%20book.pdf',
+    });
     assert.equal(normalised.consents[0]?.privacyUrl, 'https://example.com/privacy');
   });
 
@@ -161,6 +165,32 @@ describe('checkFormSettings', () => {
 });
 
 const lead = (known: Partial<Lead>): Lead => ({ properties: {}, ...known }) as Lead;
+
+describe('resolveLeadMagnet', () => {
+  const file = { name: 'guide.pdf', contentType: 'application/pdf', size: 10, sha256: 'ab' };
+  const url = { title: 'Guide', url: 'https://cdn.example.com/g.pdf' };
+
+  it('keeps the magnet when not named, clears it with null, and a URL replaces a file', () => {
+    assert.deepEqual(resolveLeadMagnet(undefined, { title: 'T', file }), {
+      ok: true,
+      value: { title: 'T', file },
+    });
+    assert.deepEqual(resolveLeadMagnet(null, { title: 'T', file }), { ok: true, value: null });
+    assert.deepEqual(resolveLeadMagnet(url, { title: 'T', file }), { ok: true, value: url });
+  });
+
+  it('renames a file with a title alone, which is not enough without one', () => {
+    assert.deepEqual(resolveLeadMagnet({ title: 'New' }, { title: 'T', file }), {
+      ok: true,
+      value: { title: 'New', file },
+    });
+    for (const current of [null, url]) {
+      const resolved = resolveLeadMagnet({ title: 'New' }, current);
+      assert.equal(resolved.ok, false);
+      assert.equal(!resolved.ok && resolved.error.path, '/leadMagnet/url');
+    }
+  });
+});
 
 describe('fieldsToShow', () => {
   const fields: FormField[] = [

@@ -114,9 +114,53 @@ export interface ThankYou {
   redirectUrl?: string | undefined;
 }
 
-export interface LeadMagnet {
+/** A lead-magnet file Leadline hosts (src/forms/magnet-files.ts); its bytes are in their own table. */
+export interface MagnetFile {
+  /** The file name downloads are given. */
+  name: string;
+  contentType: string;
+  /** Bytes. */
+  size: number;
+  /** SHA-256 of the content, hex. */
+  sha256: string;
+}
+
+/**
+ * What a submission is given: a link to a file elsewhere (`url`), or a file Leadline hosts
+ * (`file`), delivered by a link per submission (src/forms/magnet-links.ts). Never both.
+ */
+export type LeadMagnet = { title: string; url: string } | { title: string; file: MagnetFile };
+
+export const isMagnetFile = (magnet: LeadMagnet | null): magnet is { title: string; file: MagnetFile } =>
+  magnet !== null && 'file' in magnet;
+
+/** A lead magnet as the API's form body takes it: a URL, or (without one) a new title for the form's file. */
+export interface LeadMagnetInput {
   title: string;
-  url: string;
+  url?: string | undefined;
+}
+
+/**
+ * The lead magnet a form has after a create or change naming `given` (undefined: unchanged,
+ * null: none). A URL replaces a file (a form has one or the other); a title alone renames the
+ * form's file, and is an error on a form without one (files are uploaded, not described).
+ */
+export function resolveLeadMagnet(
+  given: LeadMagnetInput | null | undefined,
+  current: LeadMagnet | null,
+): { ok: true; value: LeadMagnet | null } | { ok: false; error: FieldError } {
+  if (given === undefined) return { ok: true, value: current };
+  if (given === null) return { ok: true, value: null };
+  if (given.url !== undefined) return { ok: true, value: { title: given.title, url: given.url } };
+  if (isMagnetFile(current)) return { ok: true, value: { title: given.title, file: current.file } };
+  return {
+    ok: false,
+    error: {
+      path: '/leadMagnet/url',
+      message:
+        'is required, unless the form has a lead-magnet file (PUT /api/v1/forms/{id}/lead-magnet/file)',
+    },
+  };
 }
 
 export interface Progressive {
@@ -553,7 +597,7 @@ export function checkFormSettings(settings: FormSettings): FieldError[] {
 
   if (settings.thankYou?.redirectUrl !== undefined && !isHttpUrl(settings.thankYou.redirectUrl))
     errors.push({ path: '/thankYou/redirectUrl', message: 'must be an http or https URL' });
-  if (settings.leadMagnet && !isHttpUrl(settings.leadMagnet.url))
+  if (settings.leadMagnet && 'url' in settings.leadMagnet && !isHttpUrl(settings.leadMagnet.url))
     errors.push({ path: '/leadMagnet/url', message: 'must be an http or https URL' });
   settings.notify.forEach((email, i) => {
     if (!normaliseEmail(email).ok)
@@ -609,7 +653,8 @@ export function normaliseSettings(settings: FormSettings): FormSettings {
       thankYou?.redirectUrl === undefined
         ? thankYou
         : { ...thankYou, redirectUrl: normaliseUrl(thankYou.redirectUrl) },
-    leadMagnet: leadMagnet && { ...leadMagnet, url: normaliseUrl(leadMagnet.url) },
+    leadMagnet:
+      leadMagnet && 'url' in leadMagnet ? { ...leadMagnet, url: normaliseUrl(leadMagnet.url) } : leadMagnet,
     allowedOrigins: [...new Set(settings.allowedOrigins.map((o) => normaliseOrigin(o) ?? o))],
     notify: [
       ...new Set(

@@ -1,10 +1,14 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
+import { newId } from '../db/ids.ts';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
 import { problem, sendProblem } from '../http/errors.ts';
 import type { HttpApp } from '../http/types.ts';
+import { privacySignal } from '../tracking/model.ts';
 import { readValues } from './fields.ts';
 import { escapeHtml, htmlDocument, messagePage } from './html.ts';
+import { magnetToken, magnetUrl, verifyMagnetToken } from './magnet-links.ts';
+import { sendMagnetFile } from './magnet-routes.ts';
 import {
   consentField,
   type Form,
@@ -36,6 +40,10 @@ const SUBMISSION_BODY_LIMIT = 64 * 1024;
 const PREFLIGHT_MAX_AGE = 600;
 
 const SlugParams = Type.Object({ slug: Type.String({ maxLength: 64 }) });
+const MagnetParams = Type.Object({
+  slug: Type.String({ maxLength: 64 }),
+  token: Type.String({ maxLength: 100 }),
+});
 
 const firstValue = (value: unknown): string | undefined => {
   const one = Array.isArray(value) ? value[0] : value;
@@ -91,10 +99,13 @@ function thankYouMessage(form: Form): string {
   return 'Thank you! We have received your submission.';
 }
 
-function leadMagnetHtml(form: Form): string {
+/** The thank-you page's link to the lead magnet: its URL, or a hosted file's link when one was minted. */
+function leadMagnetHtml(form: Form, fileLink: string | undefined): string {
   const magnet = form.leadMagnet;
   if (!magnet) return '';
-  return `<p><a href="${escapeHtml(magnet.url)}" rel="noopener">${escapeHtml(magnet.title)}</a></p>`;
+  const href = 'url' in magnet ? magnet.url : fileLink;
+  if (!href) return '';
+  return `<p><a href="${escapeHtml(href)}" rel="noopener">${escapeHtml(magnet.title)}</a></p>`;
 }
 
 /**
@@ -263,8 +274,16 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     const { workspace, form } = found;
     if (!isOpen(form)) return closed(request, reply, form);
     const query = request.query as Record<string, unknown>;
-    const cookie = request.cookies?.[ANONYMOUS_ID_COOKIE];
-    const aid = firstValue(query.aid) ?? (cookie && cookie.length <= 128 ? cookie : undefined);
+    // Under Global Privacy Control or Do Not Track the visitor is not recognised (as t.js and
+    // landing pages do): their earlier visits are not joined to what they submit.
+    const untracked = privacySignal({
+      gpc: firstValue(request.headers['sec-gpc']),
+      dnt: firstValue(request.headers.dnt),
+    });
+    const cookie = untracked ? undefined : request.cookies?.[ANONYMOUS_ID_COOKIE];
+    const aid = untracked
+      ? undefined
+      : (firstValue(query.aid) ?? (cookie && cookie.length <= 128 ? cookie : undefined));
     const utm: Partial<Record<UtmField, string>> = {};
     for (const name of utmFields) {
       const value = firstValue(query[name]);
@@ -287,8 +306,46 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     const found = await publicForm(request, reply, request.params.slug);
     if (!found) return reply;
     const { form } = found;
-    return sendHtml(reply, 200, messagePage(form.name, thankYouMessage(form), leadMagnetHtml(form)));
+    // A hosted file: the submission's redirect carried its link's token (`?magnet=`). Shown only
+    // while it is one Leadline made for this form and not expired; the page works without it.
+    const token = firstValue((request.query as Record<string, unknown>).magnet);
+    const fileLink =
+      token && verifyMagnetToken(form.secret, form.id, token, clock()).ok
+        ? magnetUrl(publicUrl, form.slug, token)
+        : undefined;
+    return sendHtml(
+      reply,
+      200,
+      messagePage(form.name, thankYouMessage(form), leadMagnetHtml(form, fileLink)),
+    );
   });
+
+  /**
+   * A submission's download of the form's hosted lead-magnet file. Every failure — no such
+   * form, a token Leadline did not make for it or past its 30 days, a form archived or whose
+   * magnet is no longer a file — is the same 404: a guesser learns nothing.
+   */
+  app.get(
+    '/f/:slug/magnet/:token',
+    { config: { public: true }, schema: { hide: true, params: MagnetParams } },
+    async (request, reply) => {
+      const invalid = () =>
+        sendError(request, reply, 'LEAD_MAGNET_NOT_FOUND', 'This download link is invalid or has expired.', {
+          title: 'Download link invalid or expired',
+          message: 'This download link is invalid or has expired. Fill in the form again to get a new one.',
+        });
+      const found = await forms.getPublic(request.params.slug).catch((error: unknown) => {
+        if (isDomainError(error) && error.code === 'FORM_NOT_FOUND') return undefined;
+        throw error;
+      });
+      if (!found) return invalid();
+      const { form } = found;
+      if (!verifyMagnetToken(form.secret, form.id, request.params.token, clock()).ok) return invalid();
+      const file = await forms.magnetDownload(form);
+      if (!file) return invalid();
+      return sendMagnetFile(reply, file);
+    },
+  );
 
   app.post('/f/:slug', { ...open, bodyLimit: SUBMISSION_BODY_LIMIT }, async (request, reply) => {
     const found = await publicForm(request, reply, request.params.slug);
@@ -345,15 +402,34 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     // Accepted, a duplicate and a quarantined submission get the same answer: a bot learns
     // nothing about which of its attempts got through.
     const redirectUrl = form.thankYou?.redirectUrl;
+    const magnet = form.leadMagnet;
+    let leadMagnet: { title: string; url: string } | undefined;
+    let thanksQuery = '';
+    if (magnet && 'file' in magnet) {
+      // A link of this submission's own. A quarantined one gets a working link too, naming an
+      // id no submission has: the answer must not tell a bot it was caught (a URL magnet is
+      // handed out the same way).
+      const submissionId = 'submissionId' in outcome ? outcome.submissionId : newId();
+      const token = magnetToken(form.secret, form.id, submissionId, clock());
+      leadMagnet = { title: magnet.title, url: magnetUrl(publicUrl, form.slug, token) };
+      thanksQuery = `?magnet=${token}`;
+    } else if (magnet) {
+      leadMagnet = { title: magnet.title, url: magnet.url };
+    }
     if (json) {
       return reply.status(200).send({
         status: 'received',
         message: thankYouMessage(form),
         ...(redirectUrl ? { redirectUrl } : {}),
-        ...(form.leadMagnet ? { leadMagnet: form.leadMagnet } : {}),
+        ...(leadMagnet ? { leadMagnet } : {}),
       });
     }
-    // Post/redirect/get: reloading the thank-you page does not send the form again.
-    return reply.redirect(redirectUrl ?? `/f/${encodeURIComponent(form.slug)}/thanks`, 303);
+    // Post/redirect/get: reloading the thank-you page does not send the form again. A hosted
+    // file's link rides along to the thank-you page (a redirect elsewhere has it by email only).
+    // Absolute, from LEADLINE_PUBLIC_URL: behind a path prefix a bare `/f/…` would leave it.
+    return reply.redirect(
+      redirectUrl ?? `${publicUrl}/f/${encodeURIComponent(form.slug)}/thanks${thanksQuery}`,
+      303,
+    );
   });
 }

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import type { Config } from '../config.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import type { HttpApp } from '../http/types.ts';
+import { registerMagnetFileRoutes } from './magnet-routes.ts';
 import {
   type Form,
   fieldTypes,
@@ -78,7 +79,17 @@ const ThankYouSchema = Type.Object(
   { additionalProperties: false },
 );
 const LeadMagnetSchema = Type.Object(
-  { title: text(300, 1), url: text(2000, 1) },
+  {
+    title: text(300, 1),
+    url: Type.Optional(
+      Type.String({
+        minLength: 1,
+        maxLength: 2000,
+        description:
+          'an http(s) link; without it, a new title for the form’s file (uploaded with PUT /api/v1/forms/{id}/lead-magnet/file)',
+      }),
+    ),
+  },
   { additionalProperties: false },
 );
 const ProgressiveSchema = Type.Object(
@@ -169,7 +180,23 @@ const FormSchema = Type.Object({
   thankYou: Nullable(
     Type.Object({ message: Type.Optional(Type.String()), redirectUrl: Type.Optional(Type.String()) }),
   ),
-  leadMagnet: Nullable(Type.Object({ title: Type.String(), url: Type.String() })),
+  leadMagnet: Nullable(
+    Type.Object({
+      title: Type.String(),
+      url: Type.Optional(Type.String({ description: 'a link to a file elsewhere' })),
+      file: Type.Optional(
+        Type.Object(
+          {
+            name: Type.String(),
+            contentType: Type.String(),
+            size: Type.Integer({ description: 'bytes' }),
+            sha256: Type.String({ description: 'SHA-256 of the content, hex' }),
+          },
+          { description: 'a file Leadline hosts: each submission gets its own download link' },
+        ),
+      ),
+    }),
+  ),
   notify: Type.Array(Type.String()),
   doubleOptIn: Type.Boolean(),
   allowedOrigins: Type.Array(Type.String()),
@@ -331,6 +358,8 @@ export function registerFormRoutes(
       return reply.status(204).send();
     },
   );
+
+  registerMagnetFileRoutes(app, forms, { schema: FormSchema, json: formJson });
 
   app.get(
     '/api/v1/forms/:id/submissions',

@@ -1,16 +1,18 @@
-import { randomBytes } from 'node:crypto';
+import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { ConsentEvidence, ConsentGrant } from '../consent/model.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
 import { writeWithSlug } from '../db/unique-violation.ts';
-import { DomainError, isDomainError, validationError } from '../errors.ts';
+import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
 import type { EventService } from '../leads/events-service.ts';
 import type { Lead } from '../leads/model.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
 import type { Workspace } from '../workspaces/model.ts';
 import { captureErrorsAsFieldErrors, fitAnswers, parseSubmission } from './fields.ts';
+import type { StoredMagnetFile } from './magnet-store.ts';
+import * as magnetStore from './magnet-store.ts';
 import {
   type AcceptedSubmission,
   checkFormSettings,
@@ -20,9 +22,13 @@ import {
   type FormSettings,
   type FormStatus,
   fieldsToShow,
+  isMagnetFile,
   isOpen,
+  type LeadMagnetInput,
+  type MagnetFile,
   normaliseSettings,
   reserved,
+  resolveLeadMagnet,
   type SpamSettings,
   type Submission,
   type SubmitOutcome,
@@ -110,13 +116,22 @@ export interface FormInput {
   consents?: FormSettings['consents'] | undefined;
   submitLabel?: string | null | undefined;
   thankYou?: FormSettings['thankYou'] | undefined;
-  leadMagnet?: FormSettings['leadMagnet'] | undefined;
+  leadMagnet?: LeadMagnetInput | null | undefined;
   notify?: string[] | undefined;
   doubleOptIn?: boolean | undefined;
   allowedOrigins?: string[] | undefined;
   progressive?: FormSettings['progressive'] | undefined;
   spam?: Partial<SpamSettings> | undefined;
   source?: string | null | undefined;
+}
+
+/** A lead-magnet file as uploaded: its checked name and media type (magnet-files.ts), its bytes. */
+export interface MagnetUpload {
+  name: string;
+  contentType: string;
+  content: Buffer;
+  /** The lead magnet's title. (Default: the current one, else the file name) */
+  title?: string | undefined;
 }
 
 /** A change: every given key replaces the stored one (lists whole); null clears an optional one. */
@@ -128,6 +143,10 @@ const PUBLIC_CACHE_MS = 5_000;
 const ANSWERS_BUDGET_BYTES = 12 * 1024;
 
 const notFound = (what: string) => new DomainError('FORM_NOT_FOUND', `No form ${what}.`);
+const archived = (form: Form) =>
+  new DomainError('CONFLICT', `The form ${form.slug} is archived; it can no longer change.`);
+const magnetNotFound = (form: Form) =>
+  new DomainError('LEAD_MAGNET_NOT_FOUND', `The form ${form.slug} has no lead-magnet file.`);
 
 function slugTaken(slug: string): DomainError {
   return new DomainError('FORM_EXISTS', `The slug ${slug} is taken by another form.`, [
@@ -150,18 +169,23 @@ async function asFieldErrors<T>(form: Form, work: () => Promise<T>): Promise<T> 
   }
 }
 
-function settingsOf(input: FormInput, base?: Form): FormSettings {
+/**
+ * The settings a create (no `base`) or a change of `base` asks for, normalised, and the errors
+ * only the combination shows (a lead magnet's title alone on a form without a file).
+ */
+function settingsOf(input: FormInput, base?: Form): { settings: FormSettings; errors: FieldError[] } {
   const pick = <K extends keyof FormSettings>(key: K, fallback: FormSettings[K]): FormSettings[K] => {
     const given = (input as Partial<Record<keyof FormSettings, unknown>>)[key];
     if (given === undefined) return base ? base[key] : fallback;
     return (given ?? fallback) as FormSettings[K];
   };
-  return normaliseSettings({
+  const magnet = resolveLeadMagnet(input.leadMagnet, base?.leadMagnet ?? null);
+  const settings = normaliseSettings({
     fields: input.fields ?? base?.fields ?? [],
     consents: pick('consents', []),
     submitLabel: pick('submitLabel', null),
     thankYou: pick('thankYou', null),
-    leadMagnet: pick('leadMagnet', null),
+    leadMagnet: magnet.ok ? magnet.value : null,
     notify: pick('notify', []),
     doubleOptIn: pick('doubleOptIn', false),
     allowedOrigins: pick('allowedOrigins', []),
@@ -170,6 +194,7 @@ function settingsOf(input: FormInput, base?: Form): FormSettings {
     spam: { ...defaultSpamSettings, ...base?.spam, ...(input.spam ?? {}) },
     source: pick('source', null),
   });
+  return { settings, errors: magnet.ok ? [] : [magnet.error] };
 }
 
 export function createFormService(deps: FormServiceDeps) {
@@ -328,7 +353,8 @@ export function createFormService(deps: FormServiceDeps) {
           formSlug: form.slug,
           submissionId,
           title: form.leadMagnet.title,
-          url: form.leadMagnet.url,
+          // The file's description, never its download link (a credential good for 30 days).
+          ...('file' in form.leadMagnet ? { file: form.leadMagnet.file } : { url: form.leadMagnet.url }),
         },
       });
     const ingested = await events.ingestIn(trx, workspace, activities);
@@ -385,8 +411,8 @@ export function createFormService(deps: FormServiceDeps) {
     submitIn,
 
     async create(workspaceId: string, input: FormInput): Promise<Form> {
-      const settings = settingsOf(input);
-      const errors = checkFormSettings(settings);
+      const { settings, errors: magnetErrors } = settingsOf(input);
+      const errors = [...magnetErrors, ...checkFormSettings(settings)];
       if (errors.length > 0) throw validationError(errors);
       const now = clock();
       const form: Form = {
@@ -422,9 +448,8 @@ export function createFormService(deps: FormServiceDeps) {
         database,
         async (trx) => {
           const form = await requireForm(trx, workspaceId, id);
-          if (form.archivedAt !== null)
-            throw new DomainError('CONFLICT', `The form ${form.slug} is archived; it can no longer change.`);
-          const settings = settingsOf(
+          if (form.archivedAt !== null) throw archived(form);
+          const { settings, errors: magnetErrors } = settingsOf(
             {
               ...patch,
               name: patch.name ?? form.name,
@@ -433,7 +458,7 @@ export function createFormService(deps: FormServiceDeps) {
             },
             form,
           );
-          const errors = checkFormSettings(settings);
+          const errors = [...magnetErrors, ...checkFormSettings(settings)];
           if (errors.length > 0) throw validationError(errors);
           if (slug !== undefined && slug !== form.slug && (await store.slugTaken(trx, slug, form.id)))
             throw slugTaken(slug);
@@ -446,6 +471,9 @@ export function createFormService(deps: FormServiceDeps) {
             updatedAt: clock(),
           };
           await store.updateForm(trx, next);
+          // A URL (or no magnet) replaces the file: its bytes go with it.
+          if (isMagnetFile(form.leadMagnet) && !isMagnetFile(next.leadMagnet))
+            await magnetStore.deleteMagnetFile(trx, workspaceId, id);
           return { before: form, after: next };
         },
         () => slugTaken(slug ?? ''),
@@ -466,6 +494,67 @@ export function createFormService(deps: FormServiceDeps) {
       });
       forget(form.slug);
       return form;
+    },
+
+    /**
+     * Makes `upload` the form's lead magnet: its bytes stored and the form's `leadMagnet` set to
+     * the file, titled `upload.title`, else the magnet's title so far, else the file name; a URL
+     * or an earlier file is replaced. One transaction. An archived form is kept as it was (409).
+     */
+    async putMagnetFile(workspaceId: string, id: string, upload: MagnetUpload): Promise<Form> {
+      // Hashed before the transaction: 25 MiB take tens of milliseconds no grouped write should wait.
+      const file: MagnetFile = {
+        name: upload.name,
+        contentType: upload.contentType,
+        size: upload.content.length,
+        sha256: createHash('sha256').update(upload.content).digest('hex'),
+      };
+      const form = await database.writes.run(async (trx) => {
+        const found = await requireForm(trx, workspaceId, id);
+        if (found.archivedAt !== null) throw archived(found);
+        const now = clock();
+        const title = upload.title ?? found.leadMagnet?.title ?? upload.name;
+        const next: Form = { ...found, leadMagnet: { title, file }, updatedAt: now };
+        await magnetStore.putMagnetFile(trx, workspaceId, id, file, upload.content, now);
+        await store.updateForm(trx, next);
+        return next;
+      });
+      forget(form.slug);
+      return form;
+    },
+
+    /** Removes the form's lead-magnet file, and with it the lead magnet (links sent stop working). */
+    async removeMagnetFile(workspaceId: string, id: string): Promise<Form> {
+      const form = await database.writes.run(async (trx) => {
+        const found = await requireForm(trx, workspaceId, id);
+        if (!isMagnetFile(found.leadMagnet)) throw magnetNotFound(found);
+        if (found.archivedAt !== null) throw archived(found);
+        const next: Form = { ...found, leadMagnet: null, updatedAt: clock() };
+        await magnetStore.deleteMagnetFile(trx, workspaceId, id);
+        await store.updateForm(trx, next);
+        return next;
+      });
+      forget(form.slug);
+      return form;
+    },
+
+    /** The form's lead-magnet file with its bytes, for the workspace's own keys. */
+    async magnetFile(workspaceId: string, id: string): Promise<StoredMagnetFile> {
+      const form = await requireForm(db, workspaceId, id);
+      const file = isMagnetFile(form.leadMagnet)
+        ? await magnetStore.findMagnetFile(db, workspaceId, id)
+        : undefined;
+      if (!file) throw magnetNotFound(form);
+      return file;
+    },
+
+    /**
+     * The file a download link of `form` (as getPublic gives it) serves: none once the form is
+     * archived or its magnet is no longer a file. Read fresh: the public form may be seconds old.
+     */
+    async magnetDownload(form: Form): Promise<StoredMagnetFile | undefined> {
+      if (form.archivedAt !== null || !isMagnetFile(form.leadMagnet)) return undefined;
+      return magnetStore.findMagnetFile(db, form.workspaceId, form.id);
     },
 
     /** A form's written submissions, newest first (quarantined ones are in the quarantine). */

@@ -40,6 +40,8 @@ export const problemTypes = {
   FORM_CLOSED: { status: 410, title: 'The form no longer takes submissions' },
   FORM_ORIGIN_NOT_ALLOWED: { status: 403, title: 'This site may not use the form' },
   TRACKING_ORIGIN_NOT_ALLOWED: { status: 403, title: 'This site may not send page views' },
+  // Also a download link Leadline did not make, or one past its 30 days: nothing to tell apart.
+  LEAD_MAGNET_NOT_FOUND: { status: 404, title: 'Lead magnet not found' },
 } as const satisfies Record<ErrorCode, { status: number; title: string }>;
 
 export interface Problem {

@@ -146,8 +146,12 @@ describeEachEngine('form submissions', (engine) => {
     const v = visitor(t, form.slug);
     const response = await v.postForm({ email: 'grace@example.com', _ll_ts: await v.token(), _ll_hp: '' });
     assert.equal(response.statusCode, 303, response.body);
-    assert.equal(response.headers.location, `/f/${form.slug}/thanks`);
-    const thanks = await t.app.inject({ method: 'GET', url: response.headers.location as string });
+    // Absolute, from LEADLINE_PUBLIC_URL, so it holds behind a path prefix too.
+    assert.equal(response.headers.location, `${t.services.config.publicUrl}/f/${form.slug}/thanks`);
+    const thanks = await t.app.inject({
+      method: 'GET',
+      url: new URL(response.headers.location as string).pathname,
+    });
     assert.equal(thanks.statusCode, 200);
     assert.match(thanks.body, /See you at the webinar!/);
     assert.match(
@@ -601,6 +605,16 @@ describeEachEngine('form submissions', (engine) => {
     assert.match(html, /name="utm_campaign" value="brand"/);
     assert.match(html, /name="_ll_ref" value="https:\/\/www\.google\.com\/"/);
     assert.match(html, /name="_ll_aid" value="visitor-123"/);
+    // Under Global Privacy Control or Do Not Track the cookie's id is not used.
+    for (const signal of [{ 'sec-gpc': '1' }, { dnt: '1' }]) {
+      const private_ = await t.app.inject({
+        method: 'GET',
+        url: `/f/${form.slug}?aid=visitor-123`,
+        headers: { cookie: 'll_aid=visitor-123', ...signal },
+      });
+      assert.equal(private_.statusCode, 200);
+      assert.doesNotMatch(private_.body, /name="_ll_aid" value="visitor-123"/);
+    }
     assert.match(
       html,
       new RegExp(

@@ -116,6 +116,14 @@ async function snapshot(t: TestApp, fx: Fixture) {
     quarantine: await read('/api/v1/forms/quarantine?limit=500'),
     forms: await read('/api/v1/forms?includeArchived=true&limit=500'),
     formSubmissions: await read(`/api/v1/forms/${await aFormId(t, fx)}/submissions?limit=500`),
+    formMagnetFile: await call(
+      t,
+      fx.a.key,
+      'GET',
+      `/api/v1/forms/${await aFormId(t, fx)}/lead-magnet/file`,
+    ).then(
+      (response) => `${response.statusCode} ${response.headers['content-disposition']} ${response.body}`,
+    ),
     alerts: await read('/api/v1/alerts?limit=500'),
     mailbox: await read('/api/v1/mailbox'),
     inboundSources: await read('/api/v1/inbound-sources'),
@@ -793,6 +801,21 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     assertNotFound(response);
     assert.ok(!response.body.includes(fx.a.leads[0]!.id));
   },
+  // A's form 'a-form' has a lead-magnet file ('a-secret-magnet-bytes').
+  'PUT /api/v1/forms/:id/lead-magnet/file': async (t, fx) => {
+    const url = `/api/v1/forms/${await aFormId(t, fx)}/lead-magnet/file?filename=b.pdf`;
+    assertNotFound(await call(t, fx.b.key, 'PUT', url, 'b-bytes', { 'content-type': 'application/pdf' }));
+  },
+  'GET /api/v1/forms/:id/lead-magnet/file': async (t, fx) => {
+    const response = await call(t, fx.b.key, 'GET', `/api/v1/forms/${await aFormId(t, fx)}/lead-magnet/file`);
+    assertNotFound(response);
+    assert.ok(!response.body.includes('a-secret-magnet'));
+  },
+  'DELETE /api/v1/forms/:id/lead-magnet/file': async (t, fx) => {
+    assertNotFound(
+      await call(t, fx.b.key, 'DELETE', `/api/v1/forms/${await aFormId(t, fx)}/lead-magnet/file`),
+    );
+  },
   // Form quarantine. A holds a bot's submission from 'a-spam@acme-a.io'.
   'GET /api/v1/forms/quarantine': async (t, fx) => {
     const aFormId = (await call(t, fx.a.key, 'GET', '/api/v1/forms/quarantine')).json().data[0].formId;
@@ -1110,6 +1133,16 @@ async function setUp(t: TestApp): Promise<Fixture> {
   });
   assert.equal(aSubmission.statusCode, 200, aSubmission.body);
   assert.equal((await call(t, aKey, 'GET', `/api/v1/forms/${aForm.id}/submissions`)).json().data.length, 1);
+  // Its lead-magnet file, uploaded after the submission (which then emailed nothing).
+  const aMagnet = await call(
+    t,
+    aKey,
+    'PUT',
+    `/api/v1/forms/${aForm.id}/lead-magnet/file?filename=a-secret.pdf`,
+    'a-secret-magnet-bytes',
+    { 'content-type': 'application/pdf' },
+  );
+  assert.equal(aMagnet.statusCode, 200, aMagnet.body);
 
   // A's inbound source ('a-inbound') and one external lead it could not capture (no email).
   const aInbound = await post(aKey, '/api/v1/inbound-sources', { kind: 'generic', name: 'a-inbound' });

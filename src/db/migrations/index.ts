@@ -16,6 +16,7 @@ import { landingPages } from './2026-11-23T1930-landing-pages.ts';
 import { inboundSources } from './2026-11-23T1940-inbound-sources.ts';
 import { formsHardening } from './2026-11-23T1950-forms-hardening.ts';
 import { inboundRetention } from './2026-11-23T1960-inbound-retention.ts';
+import { leadMagnetFiles } from './2026-11-23T1980-lead-magnet-files.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -38,4 +39,5 @@ export const migrations: Migration[] = [
   inboundSources,
   formsHardening,
   inboundRetention,
+  leadMagnetFiles,
 ];
