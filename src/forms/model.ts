@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import type { FieldError } from '../errors.ts';
 import type { Lead } from '../leads/model.ts';
 import { normaliseEmail } from '../leads/normalise.ts';
+import { normaliseOrigin, originInList } from '../origins.ts';
 import { patternProblem } from './patterns.ts';
 
 /** Forms: definitions, the values a submission carries, and the pure decisions about them. */
@@ -338,41 +339,15 @@ export function isOpen(form: Pick<Form, 'status' | 'archivedAt'>): boolean {
   return form.status === 'active' && form.archivedAt === null;
 }
 
-/** `scheme://host[:port]` as browsers send it in `Origin`; a leading `*.` allows every subdomain. */
-const ORIGIN = /^(https?):\/\/(\*\.)?([a-z0-9-]+(?:\.[a-z0-9-]+)*)(?::(\d{1,5}))?$/;
-
-/** The canonical form of an allowed origin, or undefined when it is not one. */
-export function normaliseOrigin(raw: string): string | undefined {
-  const lower = raw.trim().toLowerCase().replace(/\/+$/, '');
-  const match = ORIGIN.exec(lower);
-  if (!match) return undefined;
-  const [, scheme, wildcard, host, port] = match;
-  if (port !== undefined && (Number(port) < 1 || Number(port) > 65535)) return undefined;
-  // Default ports are left out, as browsers do in `Origin`.
-  const implicit = (scheme === 'https' && port === '443') || (scheme === 'http' && port === '80');
-  return `${scheme}://${wildcard ?? ''}${host}${port && !implicit ? `:${port}` : ''}`;
-}
-
 /**
  * May a page at `origin` use the form? Exact origins, or `https://*.example.com` for any
- * subdomain (not the bare domain: list it too). Scheme and port must match.
+ * subdomain (src/origins.ts: the rule tracking settings share).
  */
 export function originAllowed(allowed: readonly string[], origin: string): boolean {
-  const given = normaliseOrigin(origin);
-  if (!given || given.includes('*')) return false;
-  for (const entry of allowed) {
-    if (entry === given) return true;
-    const star = entry.indexOf('*.');
-    if (star < 0) continue;
-    const scheme = entry.slice(0, star);
-    const rest = entry.slice(star + 1); // ".example.com[:port]"
-    if (given.startsWith(scheme) && given.endsWith(rest) && given.length > scheme.length + rest.length) {
-      const label = given.slice(scheme.length, given.length - rest.length);
-      if (!label.includes(':') && !label.includes('/')) return true;
-    }
-  }
-  return false;
+  return originInList(allowed, origin);
 }
+
+export { normaliseOrigin };
 
 // ---------------------------------------------------------------------------------------------
 // Progressive profiling

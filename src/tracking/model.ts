@@ -2,6 +2,7 @@ import type { FieldError } from '../errors.ts';
 import { utmFromUrl } from '../leads/channel.ts';
 import type { EventType } from '../leads/events-model.ts';
 import type { Utm } from '../leads/model.ts';
+import { normaliseOrigin, originInList } from '../origins.ts';
 import {
   type ActivityMatcher,
   activityMatches,
@@ -115,24 +116,8 @@ export interface TrackingSettingsInput {
 export type Checked<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
 const customName = new RegExp(CUSTOM_NAME_PATTERN);
-/** scheme://host[:port], host possibly starting with `*.`; no path, query or credentials. */
-const originShape = /^(https?):\/\/(\*\.)?([a-z0-9.-]+|\[[0-9a-f:.]+\])(:\d{1,5})?$/;
 
-/**
- * An origin as browsers send it in the Origin header: lower case, no trailing slash, no
- * default port. Undefined when `text` is not an http(s) origin (a path or query is refused
- * rather than dropped: `https://acme.com/blog` would suggest a per-path rule that does not exist).
- */
-export function normaliseOrigin(text: string): string | undefined {
-  const trimmed = text.trim().toLowerCase().replace(/\/$/, '');
-  const match = originShape.exec(trimmed);
-  if (!match) return undefined;
-  const [, scheme, wildcard = '', host = '', port = ''] = match;
-  if (host.startsWith('.') || host.endsWith('.') || host.includes('..')) return undefined;
-  const defaultPort = scheme === 'https' ? ':443' : ':80';
-  if (port && Number(port.slice(1)) > 65_535) return undefined;
-  return `${scheme}://${wildcard}${host}${port === defaultPort ? '' : port}`;
-}
+export { normaliseOrigin };
 
 /** Validates and normalises settings from the API; errors name the field (`/urlRules/2/match`). */
 export function checkTrackingSettings(
@@ -191,13 +176,8 @@ export function originAllowed(allowedOrigins: readonly string[], origin: string,
   if (!normalised || normalised.includes('*')) return false;
   if (normalised === normaliseOrigin(ownOrigin)) return true;
   if (allowedOrigins.length === 0) return true;
-  return allowedOrigins.some((allowed) => {
-    if (!allowed.includes('://*.')) return allowed === normalised;
-    // https://*.acme.com: any subdomain of acme.com (not acme.com itself), same scheme and port.
-    const [scheme, rest] = allowed.split('://*.') as [string, string];
-    const prefix = `${scheme}://`;
-    return normalised.startsWith(prefix) && normalised.endsWith(`.${rest}`);
-  });
+  // The rule forms share (src/origins.ts): exact origins, or subdomains of `https://*.acme.com`.
+  return originInList(allowedOrigins, normalised);
 }
 
 /**
