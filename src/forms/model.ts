@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FieldError } from '../errors.ts';
-import type { Lead } from '../leads/model.ts';
+import { capturableLeadFields, type Lead } from '../leads/model.ts';
 import { normaliseEmail } from '../leads/normalise.ts';
 import { normaliseOrigin, originInList } from '../origins.ts';
 import { patternProblem } from './patterns.ts';
@@ -22,19 +22,7 @@ export const fieldTypes = [
 export type FieldType = (typeof fieldTypes)[number];
 
 /** Lead fields a form field may fill; `properties.<key>` fills a custom property instead. */
-export const leadFieldTargets = [
-  'email',
-  'firstName',
-  'lastName',
-  'phone',
-  'company',
-  'jobTitle',
-  'companySize',
-  'industry',
-  'country',
-  'city',
-  'website',
-] as const;
+export const leadFieldTargets = capturableLeadFields;
 export type LeadFieldTarget = (typeof leadFieldTargets)[number];
 
 /** A custom property target: `properties.plan`. The key follows the custom property name rule. */

@@ -1,4 +1,5 @@
 import type { FieldError } from '../errors.ts';
+import { capturableLeadFields } from '../leads/model.ts';
 import type { Answer, AnswerValue, ExternalLead, InboundKind, UtmKey } from './model.ts';
 import { utmKeys } from './model.ts';
 
@@ -10,19 +11,9 @@ import { utmKeys } from './model.ts';
  */
 
 export const leadTargets = [
-  'email',
-  'phone',
-  'firstName',
-  'lastName',
+  ...capturableLeadFields,
   /** Split at the first space into firstName and lastName (when those are not given). */
   'fullName',
-  'company',
-  'jobTitle',
-  'companySize',
-  'industry',
-  'country',
-  'city',
-  'website',
 ] as const;
 export type LeadTarget = (typeof leadTargets)[number];
 

@@ -182,6 +182,24 @@ export const leadFields = [
 ] as const;
 export type LeadField = (typeof leadFields)[number];
 
+/**
+ * Lead fields a capture from outside (a form field, an ad platform's answer) may fill:
+ * `leadFields` but `companyDomain`, which is derived from the email or website.
+ */
+export const capturableLeadFields = [
+  'email',
+  'phone',
+  'firstName',
+  'lastName',
+  'company',
+  'jobTitle',
+  'companySize',
+  'industry',
+  'country',
+  'city',
+  'website',
+] as const satisfies readonly LeadField[];
+
 /** System entries the lead's timeline records beside the activities it receives. */
 export const timelineTypes = [
   'lead_created',

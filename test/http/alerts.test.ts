@@ -2,9 +2,9 @@ import assert from 'node:assert/strict';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { after, before, it } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { ALERT_DELIVER } from '../../src/alerts/service.ts';
 import { authHeaders, describeEachEngine, startApp, type TestApp, useApp } from '../support/engines.ts';
+import { type ReceivedMail, startSmtpInbox } from '../support/smtp.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 // biome-ignore lint/suspicious/noExplicitAny: API answers and webhook bodies are read field by field in the tests.
@@ -709,35 +709,20 @@ describeEachEngine('alert webhooks: retries (a real receiver on 127.0.0.1)', (en
 });
 
 describeEachEngine('alert emails through SMTP (a real smtp-server on 127.0.0.1)', (engine) => {
-  const received: Array<{ to: string[]; raw: string }> = [];
-  let smtp: SMTPServer;
+  let received: ReceivedMail[] = [];
+  let smtp: Awaited<ReturnType<typeof startSmtpInbox>> | undefined;
   let t: TestApp;
   before(async () => {
-    smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          received.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const port = (smtp.server.address() as AddressInfo).port;
+    smtp = await startSmtpInbox();
+    received = smtp.received;
     t = await startApp(engine, {
-      LEADLINE_SMTP_URL: `smtp://127.0.0.1:${port}`,
+      LEADLINE_SMTP_URL: smtp.url,
       LEADLINE_PUBLIC_URL: 'https://leads.acme.example/',
     });
   });
   after(async () => {
     await t?.close();
-    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+    await smtp?.close();
   });
 
   it("delivers a demo request alert to the owner's inbox", async () => {

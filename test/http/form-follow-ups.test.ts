@@ -1,11 +1,10 @@
 import assert from 'node:assert/strict';
-import type { AddressInfo } from 'node:net';
 import { after, before, describe, it } from 'node:test';
-import { SMTPServer } from 'smtp-server';
 import { EMAIL_SEND } from '../../src/email/service.ts';
 import { MAX_MAGNET_EMAILS_PER_HOUR } from '../../src/forms/follow-ups.ts';
 import { type Json, type Tenant, tenant } from '../support/api.ts';
 import { describeEachEngine, startApp, type TestApp, useApp } from '../support/engines.ts';
+import { type ReceivedMail, startSmtpInbox } from '../support/smtp.ts';
 
 let forms = 0;
 
@@ -158,32 +157,17 @@ describeEachEngine('form follow-up emails', (engine) => {
 });
 
 describe('form follow-up emails through a real SMTP server', () => {
-  const received: Array<{ to: string[]; raw: string }> = [];
-  let smtp: SMTPServer;
+  let received: ReceivedMail[] = [];
+  let smtp: Awaited<ReturnType<typeof startSmtpInbox>> | undefined;
   let t: TestApp;
   before(async () => {
-    smtp = new SMTPServer({
-      disabledCommands: ['STARTTLS', 'AUTH'],
-      logger: false,
-      onData(stream, session, callback) {
-        const chunks: Buffer[] = [];
-        stream.on('data', (c: Buffer) => chunks.push(c));
-        stream.on('end', () => {
-          received.push({
-            to: session.envelope.rcptTo.map((r) => r.address),
-            raw: Buffer.concat(chunks).toString('utf8'),
-          });
-          callback();
-        });
-      },
-    });
-    await new Promise<void>((resolve) => smtp.listen(0, '127.0.0.1', resolve));
-    const port = (smtp.server.address() as AddressInfo).port;
-    t = await startApp('sqlite', { LEADLINE_SMTP_URL: `smtp://127.0.0.1:${port}` });
+    smtp = await startSmtpInbox();
+    received = smtp.received;
+    t = await startApp('sqlite', { LEADLINE_SMTP_URL: smtp.url });
   });
   after(async () => {
     await t?.close();
-    await new Promise<void>((resolve) => (smtp ? smtp.close(() => resolve()) : resolve()));
+    await smtp?.close();
   });
 
   it('delivers the lead magnet and the notifications', async () => {
