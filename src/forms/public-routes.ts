@@ -426,10 +426,8 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     }
     // Post/redirect/get: reloading the thank-you page does not send the form again. A hosted
     // file's link rides along to the thank-you page (a redirect elsewhere has it by email only).
-    // Absolute, from LEADLINE_PUBLIC_URL: behind a path prefix a bare `/f/…` would leave it.
-    return reply.redirect(
-      redirectUrl ?? `${publicUrl}/f/${encodeURIComponent(form.slug)}/thanks${thanksQuery}`,
-      303,
-    );
+    // Relative to the address posted to (`…/f/{slug}` -> `…/f/{slug}/thanks`): right behind a
+    // path prefix and on whatever host the visitor used, even when LEADLINE_PUBLIC_URL is unset.
+    return reply.redirect(redirectUrl ?? `${encodeURIComponent(form.slug)}/thanks${thanksQuery}`, 303);
   });
 }

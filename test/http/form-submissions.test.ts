@@ -146,12 +146,15 @@ describeEachEngine('form submissions', (engine) => {
     const v = visitor(t, form.slug);
     const response = await v.postForm({ email: 'grace@example.com', _ll_ts: await v.token(), _ll_hp: '' });
     assert.equal(response.statusCode, 303, response.body);
-    // Absolute, from LEADLINE_PUBLIC_URL, so it holds behind a path prefix too.
-    assert.equal(response.headers.location, `${t.services.config.publicUrl}/f/${form.slug}/thanks`);
-    const thanks = await t.app.inject({
-      method: 'GET',
-      url: new URL(response.headers.location as string).pathname,
-    });
+    // Relative to the address posted to, so it holds behind a path prefix and on any host.
+    assert.equal(response.headers.location, `${form.slug}/thanks`);
+    const thanksUrl = new URL(response.headers.location as string, `https://leads.example/f/${form.slug}`);
+    assert.equal(thanksUrl.pathname, `/f/${form.slug}/thanks`);
+    assert.equal(
+      new URL(response.headers.location as string, `https://acme.example/leadline/f/${form.slug}`).pathname,
+      `/leadline/f/${form.slug}/thanks`,
+    );
+    const thanks = await t.app.inject({ method: 'GET', url: thanksUrl.pathname });
     assert.equal(thanks.statusCode, 200);
     assert.match(thanks.body, /See you at the webinar!/);
     assert.match(

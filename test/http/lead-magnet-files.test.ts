@@ -175,9 +175,8 @@ describeEachEngine('lead-magnet files', (engine) => {
       payload: new URLSearchParams({ email: 'ada@example.com' }).toString(),
     });
     assert.equal(posted.statusCode, 303, posted.body);
-    const absolute = new URL(String(posted.headers.location));
-    assert.equal(absolute.origin, new URL(t.services.config.publicUrl).origin);
-    const location = `${absolute.pathname}${absolute.search}`;
+    const resolved = new URL(String(posted.headers.location), `https://leads.example/f/${form.slug}`);
+    const location = `${resolved.pathname}${resolved.search}`;
     assert.match(location, new RegExp(`^/f/${form.slug}/thanks\\?magnet=`));
     const thanks = await t.app.inject({ method: 'GET', url: location });
     assert.equal(thanks.statusCode, 200);
