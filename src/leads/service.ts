@@ -425,7 +425,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
             ? null
             : undefined;
       if (state !== undefined || store.scoringChanged(before, qualified.lead))
-        await store.updateLeadScoring(trx, qualified.lead, state);
+        await store.updateLeadScoring(trx, qualified.lead, state, before);
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
       // A rescore replays old history: only what it changed now is news.
@@ -482,7 +482,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
           const changes: LeadChange[] = [];
           for (const lead of due) {
             const qualified = qualifyProfile(ctx, lead, now, newId);
-            await store.updateLeadScoring(trx, qualified.lead);
+            await store.updateLeadScoring(trx, qualified.lead, undefined, lead);
             for (const entry of qualified.entries) entries.push(entry);
             for (const change of qualified.stageChanges) stageChanges.push(change);
             changes.push({

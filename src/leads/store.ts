@@ -1,5 +1,5 @@
 import { type Kysely, sql } from 'kysely';
-import { executeCompiled, insertBulk, placeholderRows } from '../db/bulk-insert.ts';
+import { executeCompiled, insertBulk, placeholderRows, selectCompiled } from '../db/bulk-insert.ts';
 import type { Engine } from '../db/database.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
@@ -178,12 +178,19 @@ export async function findMergeTargets(
 ): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   if (ids.length === 0) return out;
-  const rows = await db
-    .selectFrom('leads')
-    .select(['id', 'merged_into_id'])
-    .where('workspace_id', '=', workspaceId)
-    .where('id', 'in', paddedInList(ids))
-    .execute();
+  const list = paddedInList(ids);
+  const rows = await selectCompiled<{ id: string; merged_into_id: string | null }>(
+    db,
+    'findMergeTargets',
+    list.length,
+    (q, n) =>
+      q
+        .selectFrom('leads')
+        .select(['id', 'merged_into_id'])
+        .where('workspace_id', '=', '')
+        .where('id', 'in', placeholders(n)),
+    [workspaceId, ...list],
+  );
   for (const row of rows) out.set(row.id, row.merged_into_id);
   return out;
 }
@@ -208,12 +215,19 @@ export async function findLeadsWithStates(
 ): Promise<Array<{ lead: Lead; state: ScoreState | null }>> {
   const out: Array<{ lead: Lead; state: ScoreState | null }> = [];
   for (let i = 0; i < ids.length; i += 500) {
-    const rows = await db
-      .selectFrom('leads')
-      .select([...leadColumns, 'score_state'])
-      .where('workspace_id', '=', workspaceId)
-      .where('id', 'in', paddedInList(ids.slice(i, i + 500)))
-      .execute();
+    const list = paddedInList(ids.slice(i, i + 500));
+    const rows = await selectCompiled<LeadRow>(
+      db,
+      'findLeadsWithStates',
+      list.length,
+      (q, n) =>
+        q
+          .selectFrom('leads')
+          .select([...leadColumns, 'score_state'])
+          .where('workspace_id', '=', '')
+          .where('id', 'in', placeholders(n)),
+      [workspaceId, ...list],
+    );
     for (const row of rows)
       out.push({ lead: rowToLead(row), state: parseJson<ScoreState | null>(row.score_state, null) });
   }
@@ -222,13 +236,7 @@ export async function findLeadsWithStates(
 
 export async function findLeadsByIds(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<Lead[]> {
   if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('leads')
-    .select(leadColumns)
-    .where('workspace_id', '=', workspaceId)
-    .where('id', 'in', paddedInList(ids))
-    .execute();
-  return rows.map(rowToLead);
+  return leadsWhereIn(db, 'id', workspaceId, ids);
 }
 
 export async function findLeadsByEmails(
@@ -237,13 +245,7 @@ export async function findLeadsByEmails(
   emails: string[],
 ): Promise<Lead[]> {
   if (emails.length === 0) return [];
-  const rows = await db
-    .selectFrom('leads')
-    .select(leadColumns)
-    .where('workspace_id', '=', workspaceId)
-    .where('email', 'in', paddedInList(emails))
-    .execute();
-  return rows.map(rowToLead);
+  return leadsWhereIn(db, 'email', workspaceId, emails);
 }
 
 /** Leads known only by phone (no email): the ones a phone-only or phone+email capture can match. */
@@ -253,13 +255,37 @@ export async function findPhoneOnlyLeads(
   phones: string[],
 ): Promise<Lead[]> {
   if (phones.length === 0) return [];
-  const rows = await db
-    .selectFrom('leads')
-    .select(leadColumns)
-    .where('workspace_id', '=', workspaceId)
-    .where('email', 'is', null)
-    .where('phone', 'in', paddedInList(phones))
-    .execute();
+  return leadsWhereIn(db, 'phoneOnly', workspaceId, phones);
+}
+
+/** `n` placeholder values for an `in (…)` list a compiled select binds later. */
+function placeholders(n: number): string[] {
+  return Array.from({ length: n }, () => '');
+}
+
+/**
+ * The leads whose id, email, or phone (leads without email only) is in `values`: the lookups
+ * of every capture, compiled once per list length (`selectCompiled`).
+ */
+async function leadsWhereIn(
+  db: Kysely<DB>,
+  by: 'id' | 'email' | 'phoneOnly',
+  workspaceId: string,
+  values: string[],
+): Promise<Lead[]> {
+  const list = paddedInList(values);
+  const rows = await selectCompiled<SelectedLeadRow>(
+    db,
+    `leadsWhereIn:${by}`,
+    list.length,
+    (q, n) => {
+      const base = q.selectFrom('leads').select(leadColumns).where('workspace_id', '=', '');
+      if (by === 'id') return base.where('id', 'in', placeholders(n));
+      if (by === 'email') return base.where('email', 'in', placeholders(n));
+      return base.where('email', 'is', null).where('phone', 'in', placeholders(n));
+    },
+    [workspaceId, ...list],
+  );
   return rows.map(rowToLead);
 }
 
@@ -299,25 +325,26 @@ const scoringColumns = [
   'behaviour_k',
   'half_life_days',
   'last_high_intent_at',
-  'temperature',
   'temperature_changes_at',
   'pql',
   'service_qualified',
-  'stage',
   'stage_changed_at',
   'stage_hold',
 ] as const;
 
 /**
  * Writes only what scoring and qualification change, and the per-rule state when given
- * (`null` clears it; absent leaves it). A full-row update names every indexed
- * column, and SQLite then rewrites every index entry of the row even when the value is the
- * same: 10 index writes for a score change that touches 2 indexes at most.
+ * (`null` clears it; absent leaves it). SQLite rewrites the entry of every index that has a
+ * column in the SET list, even when the value is the same: so the indexed `stage` and
+ * `temperature` are named only when they differ from `before` (a score change then dirties
+ * the row's page alone, not also a page of each of those two indexes). Without `before`
+ * both are written.
  */
 export async function updateLeadScoring(
   db: Kysely<DB>,
   lead: Lead,
   state?: ScoreState | null,
+  before?: Lead,
 ): Promise<void> {
   const s = lead.scoring;
   // In `scoringColumns` order (leadToRow would also serialise touches and properties).
@@ -329,21 +356,32 @@ export async function updateLeadScoring(
     s.behaviourK,
     s.halfLifeDays,
     s.lastHighIntentAt,
-    s.temperature,
     s.temperatureChangesAt,
     s.pql ? 1 : 0,
     s.serviceQualified ? 1 : 0,
-    lead.stage,
     lead.stageChangedAt,
     s.stageHold ? 1 : 0,
   ];
+  const columns: string[] = [...scoringColumns];
+  const withStage = before === undefined || before.stage !== lead.stage;
+  const withTemperature = before === undefined || before.scoring.temperature !== s.temperature;
+  if (withStage) {
+    columns.push('stage');
+    parameters.push(lead.stage);
+  }
+  if (withTemperature) {
+    columns.push('temperature');
+    parameters.push(s.temperature);
+  }
   const withState = state !== undefined;
-  if (withState) parameters.push(state === null ? null : toJson(state));
+  if (withState) {
+    columns.push('score_state');
+    parameters.push(state === null ? null : toJson(state));
+  }
   parameters.push(lead.workspaceId, lead.id);
-  const columns: readonly string[] = withState ? [...scoringColumns, 'score_state'] : scoringColumns;
   await executeCompiled(
     db,
-    withState ? 'updateLeadScoringAndState' : 'updateLeadScoring',
+    `updateLeadScoring:${withStage}:${withTemperature}:${withState}`,
     (bulk) =>
       bulk
         .updateTable('leads')
