@@ -70,13 +70,14 @@ function entryRows(workspaceId: string, entries: TimelineEntry[], createdAt: num
   ]);
 }
 
-export async function listEntries(
+/** A lead's timeline page, newest first (on SQLite read from `activities_history_ix` alone). */
+export function timelineQuery(
   db: Kysely<DB>,
   workspaceId: string,
   leadId: string,
   limit: number,
   after?: { occurredAt: number; id: string },
-): Promise<TimelineEntry[]> {
+) {
   let select = db
     .selectFrom('activities')
     .select(['id', 'lead_id', 'type', 'occurred_at', 'properties'])
@@ -90,7 +91,17 @@ export async function listEntries(
       ]),
     );
   }
-  const rows = await select.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(limit).execute();
+  return select.orderBy('occurred_at', 'desc').orderBy('id', 'desc').limit(limit);
+}
+
+export async function listEntries(
+  db: Kysely<DB>,
+  workspaceId: string,
+  leadId: string,
+  limit: number,
+  after?: { occurredAt: number; id: string },
+): Promise<TimelineEntry[]> {
+  const rows = await timelineQuery(db, workspaceId, leadId, limit, after).execute();
   return rows.map((row) => ({
     id: row.id,
     leadId: row.lead_id,
@@ -116,6 +127,27 @@ export async function moveEntries(
 }
 
 /**
+ * The history of these leads (at most 500) in `types`, in lead and time order. On SQLite a walk
+ * along `activities_history_ix`, which holds every column read here: no table lookups.
+ */
+export function historyQuery(
+  db: Kysely<DB>,
+  workspaceId: string,
+  leadIds: readonly string[],
+  types: readonly string[],
+) {
+  return db
+    .selectFrom('activities')
+    .select(['id', 'lead_id', 'type', 'occurred_at', 'properties'])
+    .where('workspace_id', '=', workspaceId)
+    .where('lead_id', 'in', paddedInList(leadIds))
+    .where('type', 'in', paddedInList(types))
+    .orderBy('lead_id')
+    .orderBy('occurred_at')
+    .orderBy('id');
+}
+
+/**
  * Every activity of these leads whose type is in `types` (all types when absent), oldest first
  * per lead: what a rescore replays. System entries (`lead_created`…) are excluded by `types`.
  */
@@ -128,16 +160,7 @@ export async function activitiesOf(
   const byLead = new Map<string, TimelineEntry[]>();
   if (types.length === 0) return byLead;
   for (let i = 0; i < leadIds.length; i += 500) {
-    const rows = await db
-      .selectFrom('activities')
-      .select(['id', 'lead_id', 'type', 'occurred_at', 'properties'])
-      .where('workspace_id', '=', workspaceId)
-      .where('lead_id', 'in', paddedInList(leadIds.slice(i, i + 500)))
-      .where('type', 'in', paddedInList(types))
-      .orderBy('lead_id')
-      .orderBy('occurred_at')
-      .orderBy('id')
-      .execute();
+    const rows = await historyQuery(db, workspaceId, leadIds.slice(i, i + 500), types).execute();
     for (const row of rows) {
       let list = byLead.get(row.lead_id);
       if (!list) {

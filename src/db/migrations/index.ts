@@ -17,6 +17,7 @@ import { inboundSources } from './2026-11-23T1940-inbound-sources.ts';
 import { formsHardening } from './2026-11-23T1950-forms-hardening.ts';
 import { inboundRetention } from './2026-11-23T1960-inbound-retention.ts';
 import { leadMagnetFiles } from './2026-11-23T1980-lead-magnet-files.ts';
+import { activityHistoryIndex } from './2026-11-23T2000-activity-history-index.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -40,4 +41,5 @@ export const migrations: Migration[] = [
   formsHardening,
   inboundRetention,
   leadMagnetFiles,
+  activityHistoryIndex,
 ];
