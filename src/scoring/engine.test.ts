@@ -13,6 +13,7 @@ import {
   gradeFor,
   RECENT_IDS,
   rebaseState,
+  replay,
   type ScoreState,
   scoreAt,
 } from './engine.ts';
@@ -425,6 +426,43 @@ function assertSameState(actual: ScoreState, expected: ScoreState, compareRecent
 }
 
 describe('properties', () => {
+  // The rescore replays millions of activities through `replay`; `applyActivity` is the
+  // definition. Same ids repeat (replays), states start null, empty or from another half-life.
+  test('a replay gives exactly the state of applying the activities one by one', () => {
+    fc.assert(
+      fc.property(
+        anyModel,
+        fc.array(anyActivity, { maxLength: 25 }),
+        fc.array(fc.nat(), { maxLength: 25 }),
+        fc.constantFrom('null', 'empty', 'other half-life'),
+        fc.array(fc.nat({ max: 25 }), { maxLength: 4 }),
+        (m, acts, idPicks, start, reads) => {
+          const activities = activitiesOf(acts).map((a, i) => ({ ...a, id: `p${idPicks[i] ?? i}` }));
+          const initial: ScoreState | null =
+            start === 'null'
+              ? null
+              : start === 'empty'
+                ? emptyState(m)
+                : run({ ...m, halfLifeDays: m.halfLifeDays + 1 }, activities.slice(0, 3), t0);
+          // The fold a replay stands for: rebased once, then every activity that changes it.
+          let expected = initial && rebaseState(initial, m.halfLifeDays, t0);
+          const replayed = replay(m, initial, t0);
+          const handedOut: Array<[ScoreState | null, ScoreState | null]> = [];
+          for (const [i, a] of activities.entries()) {
+            const applied = applyActivity(m, expected ?? emptyState(m), a, t0);
+            if (applied.changed) expected = applied.state;
+            assert.equal(replayed.apply(a), applied.changed);
+            // Reading the state midway (a stage rule looks at the score) must not disturb the rest.
+            if (reads.includes(i)) handedOut.push([replayed.state(), structuredClone(expected)]);
+          }
+          // ... nor be changed by the activities after it.
+          for (const [read, then] of handedOut) assert.deepEqual(read, then);
+          assert.deepEqual(replayed.state(), expected);
+        },
+      ),
+    );
+  });
+
   test('the score is never outside 0–100', () => {
     fc.assert(
       fc.property(

@@ -132,7 +132,8 @@ interface TriggerRule {
 }
 
 interface CompiledModel {
-  triggers: TriggerRule[];
+  /** The activity rules by the type they react to, each list in model order. */
+  triggersByType: Map<string, TriggerRule[]>;
   profileNegatives: ProfileNegativeRule[];
   context: ConditionContext;
 }
@@ -145,8 +146,14 @@ function compiledModel(model: ScoringModel): CompiledModel {
   if (!entry) {
     const triggers: TriggerRule[] = model.behaviour.map((rule) => ({ rule, kind: 'behaviour' as const }));
     for (const rule of model.negative) if (!isProfileRule(rule)) triggers.push({ rule, kind: 'negative' });
+    const triggersByType = new Map<string, TriggerRule[]>();
+    for (const trigger of triggers) {
+      const list = triggersByType.get(trigger.rule.type);
+      if (list) list.push(trigger);
+      else triggersByType.set(trigger.rule.type, [trigger]);
+    }
     const profileNegatives = model.negative.filter(isProfileRule);
-    entry = { triggers, profileNegatives, context: conditionContext(model.competitorDomains) };
+    entry = { triggersByType, profileNegatives, context: conditionContext(model.competitorDomains) };
     compiledCache.set(model, entry);
   }
   return entry;
@@ -264,6 +271,42 @@ function applyToRule(
 }
 
 /**
+ * Applies one activity to `draft`, whose `rules` object and `recent` array are the caller's own
+ * (they are changed in place; the rule states in them are replaced, never changed). Its totals
+ * are left stale: `withTotals` settles them. Fills `fired` when given. False when no rule took
+ * the activity (then nothing changed).
+ */
+function applyInPlace(
+  model: ScoringModel,
+  draft: ScoreState,
+  activity: Activity,
+  fired: Award[] | null,
+): boolean {
+  const { triggersByType, context } = compiledModel(model);
+  const triggers = triggersByType.get(activity.type);
+  if (triggers === undefined) return false;
+  const hMs = halfLifeMs(model.halfLifeDays);
+  let matched = false;
+  for (const { rule, kind } of triggers) {
+    if (!propertiesMatch(rule.where, activity.properties, context)) continue;
+    matched = true;
+    const current = draft.rules[rule.id] ?? newRuleState(kind);
+    const result = applyToRule(rule, { ...current, kind }, activity.occurredAt, hMs);
+    draft.rules[rule.id] = result.state;
+    if (result.award && fired) fired.push({ ruleId: rule.id, kind, ...result.award });
+  }
+  if (!matched) return false;
+  draft.recent.push(activity.id);
+  while (draft.recent.length > RECENT_IDS) draft.recent.shift();
+  return true;
+}
+
+/** A copy of `state` whose rules object and recent ids may be changed in place. */
+function draftOf(state: ScoreState): ScoreState {
+  return { ...state, rules: { ...state.rules }, recent: [...state.recent] };
+}
+
+/**
  * Applies one activity: every behaviour and activity-negative rule whose type and filters match
  * takes it. An activity whose id is among the state's recent ids is ignored (a replay). A state
  * computed with another half-life is first rebased at `now` (see `rebaseState`).
@@ -275,23 +318,48 @@ export function applyActivity(
   now: number,
 ): ApplyResult {
   if (state.recent.includes(activity.id)) return { state, changed: false, fired: [] };
-  const { triggers, context } = compiledModel(model);
   const base = rebaseState(state, model.halfLifeDays, now);
-  const hMs = halfLifeMs(model.halfLifeDays);
-  const rules = { ...base.rules };
+  const draft = draftOf(base);
   const fired: Award[] = [];
-  let matched = false;
-  for (const { rule, kind } of triggers) {
-    if (rule.type !== activity.type || !propertiesMatch(rule.where, activity.properties, context)) continue;
-    matched = true;
-    const current = rules[rule.id] ?? newRuleState(kind);
-    const result = applyToRule(rule, { ...current, kind }, activity.occurredAt, hMs);
-    rules[rule.id] = result.state;
-    if (result.award) fired.push({ ruleId: rule.id, kind, ...result.award });
-  }
-  if (!matched) return { state: base, changed: base !== state, fired };
-  const recent = [...base.recent, activity.id].slice(-RECENT_IDS);
-  return { state: withTotals({ ...base, rules, recent }), changed: true, fired };
+  if (!applyInPlace(model, draft, activity, fired)) return { state: base, changed: base !== state, fired };
+  return { state: withTotals(draft), changed: true, fired };
+}
+
+/**
+ * A lead's state taking activities one after another, as a fold of `applyActivity` would, but
+ * without copying the state and recomputing its totals for every activity (a rescore replays
+ * millions): the state is copied once, changed in place, and its totals settled when read.
+ * `state()` hands out a state that later activities no longer change.
+ */
+export interface Replay {
+  /** Applies one activity; true when it changed the state. */
+  apply(activity: Activity): boolean;
+  /** The state so far: null when it started null and no activity has changed it yet. */
+  state(): ScoreState | null;
+}
+
+export function replay(model: ScoringModel, start: ScoreState | null, now: number): Replay {
+  let current = start === null ? null : rebaseState(start, model.halfLifeDays, now);
+  /** `current`, copied for changing in place; null until the first change (and after `state()`). */
+  let draft: ScoreState | null = null;
+  return {
+    apply(activity) {
+      const from = draft ?? current;
+      if (from?.recent.includes(activity.id)) return false;
+      if (!compiledModel(model).triggersByType.has(activity.type)) return false;
+      const target = draft ?? draftOf(current ?? emptyState(model));
+      if (!applyInPlace(model, target, activity, null)) return false;
+      draft = target;
+      return true;
+    },
+    state() {
+      if (draft !== null) {
+        current = withTotals(draft);
+        draft = null;
+      }
+      return current;
+    },
+  };
 }
 
 function newRuleState(kind: RuleState['kind']): RuleState {

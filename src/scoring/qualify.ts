@@ -6,12 +6,11 @@ import { newFlags, nextStage, type RuleCause, type StageRules } from '../lifecyc
 import { noteHighIntent, type TemperatureConfig, temperatureAt } from '../lifecycle/temperature.ts';
 import { halfLifeMs, valueAt } from './decay.ts';
 import {
-  applyActivity,
   computeFit,
   computeProfileNegatives,
-  emptyState,
   gradeFor,
   rebaseState,
+  replay,
   roundPoints,
   type Score,
   type ScoreState,
@@ -218,11 +217,13 @@ export function qualifyActivities(
   previous: LeadScoring = lead.scoring,
 ): Qualified & { state: ScoreState | null; stateChanged: boolean } {
   const ordered = [...activities].sort((a, b) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1));
-  let current =
+  const rebased =
     state && state.halfLifeDays !== ctx.model.halfLifeDays
       ? rebaseState(state, ctx.model.halfLifeDays, now)
       : state;
-  let stateChanged = current !== state;
+  let stateChanged = rebased !== state;
+  const scoring = replay(ctx.model, rebased, now);
+  let current = rebased;
   const out: Qualified = { lead, entries: [], stageChanges: [] };
   let lastHighIntentAt = lead.scoring.lastHighIntentAt;
   let flags = { pql: lead.scoring.pql, serviceQualified: lead.scoring.serviceQualified };
@@ -230,6 +231,7 @@ export function qualifyActivities(
   // The lead object is rebuilt only when a rule needs to look at it (a replay of thousands of
   // activities would otherwise copy it thousands of times).
   const sync = () => {
+    current = scoring.state();
     out.lead = {
       ...out.lead,
       scoring: {
@@ -245,11 +247,7 @@ export function qualifyActivities(
   };
 
   for (const activity of ordered) {
-    const applied = applyActivity(ctx.model, current ?? emptyState(ctx.model), activity, now);
-    if (applied.changed) {
-      current = applied.state;
-      stateChanged = true;
-    }
+    if (scoring.apply(activity)) stateChanged = true;
     lastHighIntentAt = noteHighIntent(ctx.temperature, lastHighIntentAt, activity);
     if (flagTypes.has(activity.type)) {
       for (const { flag, cause } of newFlags(ctx.stageRules, flags, activity, out.lead)) {
