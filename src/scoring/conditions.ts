@@ -305,14 +305,39 @@ function domainFrom(value: string): string | null {
   return /^[a-z0-9-]+(\.[a-z0-9-]+)+$/.test(text) ? text : null;
 }
 
+/**
+ * What the disposable and free-mail lists say of recently seen domains: a model asks about a
+ * lead's email several times (business-email fit, disposable and competitor negatives), leads
+ * share domains, and the two list lookups cost more than the rest of a fit rule. Cleared when
+ * full. (10,000 entries)
+ */
+const listedKinds = new Map<string, 'disposable' | 'freemail' | null>();
+
+function listedKind(domain: string): 'disposable' | 'freemail' | null {
+  let kind = listedKinds.get(domain);
+  if (kind !== undefined) return kind;
+  const asEmail = `x@${domain}`;
+  // Not disposable, so a null company domain means a free-mail provider.
+  kind = isDisposableEmail(asEmail)
+    ? 'disposable'
+    : companyDomainFromEmail(asEmail) === null
+      ? 'freemail'
+      : null;
+  if (listedKinds.size >= 10_000) listedKinds.clear();
+  listedKinds.set(domain, kind);
+  return kind;
+}
+
+/** The last value `domainKind` was asked about and its domain: the rules of one lead ask in a row. */
+let lastDomain: { value: string; domain: string | null } = { value: '', domain: null };
+
 /** The kind of an email's (or domain's) domain; null when there is no domain to judge. */
 export function domainKind(value: string, context: ConditionContext): DomainType | null {
-  const domain = domainFrom(value);
+  if (lastDomain.value !== value) lastDomain = { value, domain: domainFrom(value) };
+  const domain = lastDomain.domain;
   if (domain === null) return null;
-  const asEmail = `x@${domain}`;
-  if (isDisposableEmail(asEmail)) return 'disposable';
-  // Not disposable, so a null company domain means a free-mail provider.
-  if (companyDomainFromEmail(asEmail) === null) return 'freemail';
+  const listed = listedKind(domain);
+  if (listed !== null) return listed;
   for (let d: string = domain; d.includes('.'); d = d.slice(d.indexOf('.') + 1)) {
     if (context.competitorDomains.has(d)) return 'competitor';
   }
