@@ -40,6 +40,7 @@ export const errorCodes = [
   'FORM_ORIGIN_NOT_ALLOWED',
   'TRACKING_ORIGIN_NOT_ALLOWED',
   'LEAD_MAGNET_NOT_FOUND',
+  'RANGE_NOT_SATISFIABLE',
 ] as const;
 
 export type ErrorCode = (typeof errorCodes)[number];

@@ -1,7 +1,9 @@
-import type { FastifyReply } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type, { type TSchema } from 'typebox';
 import { DomainError, validationError } from '../errors.ts';
+import { problem, sendProblem } from '../http/errors.ts';
 import type { HttpApp } from '../http/types.ts';
+import { rangeAnswer } from './byte-range.ts';
 import {
   attachmentDisposition,
   checkUpload,
@@ -24,17 +26,52 @@ const notAFile = () =>
  * Sends a lead-magnet file as a download, never as a page: a file named `guide.html` (or an SVG)
  * that a browser rendered on Leadline's origin would run its scripts there (stored XSS). So:
  * `attachment`, no sniffing, and a sandboxing CSP should a browser display it all the same.
+ * Byte ranges are served (byte-range.ts), so a viewer can read a large file by parts and a
+ * broken download can resume; the ETag is the content's SHA-256, so `If-Range` sees a change.
  */
-export function sendMagnetFile(reply: FastifyReply, file: StoredMagnetFile): FastifyReply {
-  return reply
-    .status(200)
-    .header('content-type', file.contentType)
+export function sendMagnetFile(
+  request: FastifyRequest,
+  reply: FastifyReply,
+  file: StoredMagnetFile,
+): FastifyReply {
+  const size = file.content.length;
+  const etag = `"${file.sha256}"`;
+  reply
     .header('content-disposition', attachmentDisposition(file.name))
     .header('x-content-type-options', 'nosniff')
     .header('content-security-policy', "default-src 'none'; sandbox")
     .header('cache-control', 'private')
     .header('x-robots-tag', 'noindex')
-    .send(file.content);
+    .header('accept-ranges', 'bytes')
+    .header('etag', etag);
+  const answer = rangeAnswer(
+    size,
+    etag,
+    oneHeader(request.headers.range),
+    oneHeader(request.headers['if-range']),
+  );
+  if (answer.kind === 'unsatisfiable') {
+    reply.header('content-range', `bytes */${size}`);
+    return sendProblem(
+      reply,
+      problem(
+        'RANGE_NOT_SATISFIABLE',
+        `The file has ${size} bytes: no part of the range asked for is in it.`,
+        [{ path: '/headers/range', message: `lies outside the file's ${size} bytes` }],
+      ),
+    );
+  }
+  reply.header('content-type', file.contentType);
+  if (answer.kind === 'whole') return reply.status(200).send(file.content);
+  return reply
+    .status(206)
+    .header('content-range', `bytes ${answer.start}-${answer.end}/${size}`)
+    .send(file.content.subarray(answer.start, answer.end + 1));
+}
+
+/** A request header's value (the first, should a client repeat it). */
+function oneHeader(value: string | string[] | undefined): string | undefined {
+  return Array.isArray(value) ? value[0] : value;
 }
 
 /**
@@ -116,12 +153,16 @@ export function registerMagnetFileRoutes(
     {
       schema: {
         tags,
-        summary: 'Download the form’s lead-magnet file, as visitors get it',
+        summary: 'Download the form’s lead-magnet file, as visitors get it (byte ranges served: 206, 416)',
         params: IdParams,
       },
     },
     async (request, reply) =>
-      sendMagnetFile(reply, await forms.magnetFile(request.principal.workspaceId, request.params.id)),
+      sendMagnetFile(
+        request,
+        reply,
+        await forms.magnetFile(request.principal.workspaceId, request.params.id),
+      ),
   );
 
   app.delete(

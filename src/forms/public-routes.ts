@@ -343,7 +343,7 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
       if (!verifyMagnetToken(form.secret, form.id, request.params.token, clock()).ok) return invalid();
       const file = await forms.magnetDownload(form);
       if (!file) return invalid();
-      return sendMagnetFile(reply, file);
+      return sendMagnetFile(request, reply, file);
     },
   );
 

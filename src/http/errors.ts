@@ -42,6 +42,8 @@ export const problemTypes = {
   TRACKING_ORIGIN_NOT_ALLOWED: { status: 403, title: 'This site may not send page views' },
   // Also a download link Leadline did not make, or one past its 30 days: nothing to tell apart.
   LEAD_MAGNET_NOT_FOUND: { status: 404, title: 'Lead magnet not found' },
+  // A `Range` wholly past the end of a file (the answer's Content-Range gives the size).
+  RANGE_NOT_SATISFIABLE: { status: 416, title: 'Range not satisfiable' },
 } as const satisfies Record<ErrorCode, { status: number; title: string }>;
 
 export interface Problem {

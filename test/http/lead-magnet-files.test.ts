@@ -161,6 +161,65 @@ describeEachEngine('lead-magnet files', (engine) => {
     assert.equal(downloaded.properties.submissionId, submissionId);
   });
 
+  it('serves parts of the file (206) by its link and to its owner: a resumed download, the last bytes, 416 past the end, the whole new file after a change (If-Range)', async () => {
+    const t = get();
+    const w = await tenant(t, 'magnet-ranges');
+    const form = await makeForm(w);
+    const pdf = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(100_000)]);
+    const etag = `"${createHash('sha256').update(pdf).digest('hex')}"`;
+    await uploaded(w, form.id, pdf);
+    const link: string = (await submit(t, form.slug, { email: 'ranges@example.com' })).leadMagnet.url;
+
+    const whole = await follow(t, link);
+    assert.equal(whole.statusCode, 200, whole.body);
+    assert.equal(whole.headers['accept-ranges'], 'bytes');
+    assert.equal(whole.headers.etag, etag);
+
+    const first = await follow(t, link, { range: 'bytes=0-1023' });
+    assert.equal(first.statusCode, 206, first.body);
+    assert.equal(first.headers['content-range'], `bytes 0-1023/${pdf.length}`);
+    assert.equal(Number(first.headers['content-length']), 1024);
+    assert.ok(first.rawPayload.equals(pdf.subarray(0, 1024)));
+    // Still a download, never a page.
+    assert.equal(first.headers['content-type'], 'application/pdf');
+    assert.equal(first.headers['content-disposition'], whole.headers['content-disposition']);
+    assert.equal(first.headers['x-content-type-options'], 'nosniff');
+
+    // A broken download resumes where it stopped while the file is the same one.
+    const rest = await follow(t, link, { range: 'bytes=1024-', 'if-range': etag });
+    assert.equal(rest.statusCode, 206, rest.body);
+    assert.equal(rest.headers['content-range'], `bytes 1024-${pdf.length - 1}/${pdf.length}`);
+    assert.ok(Buffer.concat([first.rawPayload, rest.rawPayload]).equals(pdf));
+    const tail = await follow(t, link, { range: 'bytes=-100' });
+    assert.equal(tail.statusCode, 206, tail.body);
+    assert.ok(tail.rawPayload.equals(pdf.subarray(pdf.length - 100)));
+
+    // Nothing of the range is in the file: 416 naming the header, with the size to ask again.
+    const past = await follow(t, link, { range: `bytes=${pdf.length}-` });
+    assert.equal(past.statusCode, 416, past.body);
+    assert.equal(past.headers['content-range'], `bytes */${pdf.length}`);
+    assert.match(String(past.headers['content-type']), /^application\/problem\+json/);
+    assert.equal(past.json().code, 'RANGE_NOT_SATISFIABLE');
+    assert.deepEqual(
+      past.json().errors.map((e: Json) => e.path),
+      ['/headers/range'],
+    );
+
+    // The file was replaced: resuming the old one gets the new one, whole.
+    const newer = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(50_000)]);
+    await uploaded(w, form.id, newer);
+    const resumed = await follow(t, link, { range: 'bytes=1024-', 'if-range': etag });
+    assert.equal(resumed.statusCode, 200, resumed.body);
+    assert.ok(resumed.rawPayload.equals(newer));
+
+    // The owner's download takes ranges too.
+    const own = await w.call('GET', `/api/v1/forms/${form.id}/lead-magnet/file`, undefined, {
+      range: 'bytes=10-19',
+    });
+    assert.equal(own.statusCode, 206, own.body);
+    assert.ok(own.rawPayload.equals(newer.subarray(10, 20)));
+  });
+
   it('gives a browser the link on the thank-you page it is sent to; a forged one shows no link', async () => {
     const t = get();
     const w = await tenant(t, 'magnet');
