@@ -179,6 +179,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   // Ad-platform lead forms and generic JSON senders posting to `/in/{id}`.
   const inbound = createInboundService({
     database,
+    consent,
     jobs,
     leads,
     events,

@@ -61,7 +61,17 @@ export interface LinkedInSettings {
   apiBaseUrl: string;
   /** (Default: LINKEDIN_API_VERSION) */
   apiVersion: string;
+  /**
+   * The purpose in Leadline's consent ledger (`marketing`, `newsletter`…) each consent checkbox
+   * of the platform form stands for, by the checkbox's id. A checked box of a listed id is
+   * recorded as a grant, with the form's wording; others stay on the activity only. (Default: {};
+   * absent on sources saved before it existed.)
+   */
+  consentPurposes?: Record<string, string>;
 }
+
+/** Most consent checkboxes a source maps to purposes. (20) */
+export const MAX_CONSENT_PURPOSES = 20;
 export interface GenericSettings {
   /** token: a shared token in a header; hmac: an HMAC-SHA256 signature of the body. (Default: token) */
   auth: 'token' | 'hmac';

@@ -29,11 +29,16 @@ const FieldMapping = Type.Record(
 
 const Settings = Type.Record(
   Type.String({ maxLength: 40 }),
-  Type.Union([Type.String({ maxLength: 2000 }), Type.Null()]),
+  Type.Union([
+    Type.String({ maxLength: 2000 }),
+    Type.Null(),
+    // consentPurposes; its entries are checked by prepareSource (ids, purposes, how many).
+    Type.Record(Type.String({ maxLength: 200 }), Type.String({ maxLength: 40 }), { maxProperties: 20 }),
+  ]),
   {
     maxProperties: 10,
     description:
-      'facebook: graphBaseUrl; linkedin: apiBaseUrl, apiVersion; generic: auth (token|hmac), signatureHeader, itemsPath, idPath, occurredAtPath. null resets one to its default.',
+      'facebook: graphBaseUrl; linkedin: apiBaseUrl, apiVersion, consentPurposes ({ checkbox id: purpose }, checked boxes recorded as consent grants); generic: auth (token|hmac), signatureHeader, itemsPath, idPath, occurredAtPath. null resets one to its default.',
   },
 );
 

@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type pino from 'pino';
 import type { Config } from '../config.ts';
+import type { ConsentService } from '../consent/service.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
@@ -12,6 +13,7 @@ import type { EventService } from '../leads/events-service.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
 import { assertPublicTarget, guardedRequest, isRefusedTarget } from '../outbound/target-guard.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
+import { platformGrants } from './consents.ts';
 import { newSecret, sha256Hex } from './crypto.ts';
 import {
   facebookHandshake,
@@ -76,6 +78,8 @@ export interface FormLookup {
 
 export interface InboundServiceDeps {
   database: Database;
+  /** Records the consents a platform form's checkboxes grant (`settings.consentPurposes`). */
+  consent: ConsentService;
   jobs: JobService;
   leads: LeadService;
   events: EventService;
@@ -154,7 +158,7 @@ export function withoutSecrets(source: SecretSource): InboundSource {
  * carry ids only, and the log of external leads with retries.
  */
 export function createInboundService(deps: InboundServiceDeps) {
-  const { database, jobs, leads, events, workspaces, config, clock, logger, forms } = deps;
+  const { database, consent, jobs, leads, events, workspaces, config, clock, logger, forms } = deps;
   const { db } = database;
 
   jobs.define<FetchPayload>({
@@ -171,6 +175,11 @@ export function createInboundService(deps: InboundServiceDeps) {
 
   // -------------------------------------------------------------------------------------------
   // Capture
+
+  /** The source's checkbox-to-purpose map: LinkedIn's forms send consents; others none yet. */
+  function consentPurposesOf(source: SecretSource): Record<string, string> {
+    return source.kind === 'linkedin' ? ((source.settings as LinkedInSettings).consentPurposes ?? {}) : {};
+  }
 
   /** The Leadline form a source is linked to, as its activities name it (null: none, or gone). */
   async function formOf(workspaceId: string, source: SecretSource): Promise<ActivityContext['form']> {
@@ -241,6 +250,18 @@ export function createInboundService(deps: InboundServiceDeps) {
     if (!check.ok) return failed(check.errors, warnings);
     const { lead: written } = await leads.captureIn(trx, workspace, capture, 'webhook');
     const outcome = await events.ingestIn(trx, workspace, [{ ...activity, leadId: written.id }]);
+    const grants = platformGrants(source.kind, consentPurposesOf(source), lead.consents);
+    if (grants.length > 0)
+      await consent.recordIn(
+        trx,
+        workspace,
+        written.id,
+        grants,
+        { source: 'webhook', at: activity.occurredAt },
+        // The platform's form asked and the person ticked the box: nothing left to confirm.
+        { doubleOptIn: false },
+        now,
+      );
     const result = outcome.results[0];
     // Checked above, so not expected; if it happens, the lead (a valid capture) stays and the
     // entry says why its activity is missing: a retry captures it again and adds the activity.

@@ -1,3 +1,4 @@
+import { isPurpose } from '../consent/model.ts';
 import type { FieldError } from '../errors.ts';
 import { parseJsonPath } from './json-path.ts';
 import { checkTarget } from './mapping.ts';
@@ -12,6 +13,7 @@ import {
   LINKEDIN_API_URL,
   LINKEDIN_API_VERSION,
   type LinkedInSettings,
+  MAX_CONSENT_PURPOSES,
   MAX_MAPPING_ENTRIES,
   MIN_SECRET_LENGTH,
   type SecretSource,
@@ -147,7 +149,7 @@ function prepareSettings(
   const before = errors.length;
   const allowed: Record<InboundKind, string[]> = {
     facebook: ['graphBaseUrl'],
-    linkedin: ['apiBaseUrl', 'apiVersion'],
+    linkedin: ['apiBaseUrl', 'apiVersion', 'consentPurposes'],
     generic: ['auth', 'signatureHeader', 'itemsPath', 'idPath', 'occurredAtPath'],
   };
   for (const key of Object.keys(patch))
@@ -173,6 +175,7 @@ function prepareSettings(
         errors.push({ path: '/settings/apiVersion', message: 'must be a LinkedIn-Version such as 202601' });
         return undefined;
       }),
+      consentPurposes: pick('consentPurposes', {}, (v) => consentPurposes(v, errors)),
     } as LinkedInSettings;
   } else {
     settings = {
@@ -194,6 +197,31 @@ function prepareSettings(
     } as GenericSettings;
   }
   return errors.length > before ? undefined : settings;
+}
+
+/** Consent checkbox ids to ledger purposes: ids as the platform sends them, purposes as forms name them. */
+function consentPurposes(value: unknown, errors: FieldError[]): Record<string, string> | undefined {
+  const path = '/settings/consentPurposes';
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) {
+    errors.push({ path, message: 'must be an object of consent checkbox ids to purposes' });
+    return undefined;
+  }
+  const entries = Object.entries(value);
+  const before = errors.length;
+  if (entries.length > MAX_CONSENT_PURPOSES)
+    errors.push({ path, message: `may have at most ${MAX_CONSENT_PURPOSES} entries` });
+  for (const [id, purpose] of entries) {
+    const at = `${path}/${id.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    if (id.trim() === '' || id.length > 200)
+      errors.push({ path: at, message: 'needs a checkbox id of 1 to 200 characters' });
+    else if (typeof purpose !== 'string' || !isPurpose(purpose))
+      errors.push({
+        path: at,
+        message:
+          'must be a purpose: a lower-case letter, then up to 39 letters, digits or _ (marketing, newsletter)',
+      });
+  }
+  return errors.length > before ? undefined : (Object.fromEntries(entries) as Record<string, string>);
 }
 
 function prepareSecrets(

@@ -359,9 +359,11 @@ describeEachEngine('inbound lead-form webhooks', (engine) => {
       kind: 'linkedin',
       name: 'LinkedIn demo form',
       fieldMapping: { JOB_FUNCTION: 'properties.jobFunction' },
-      settings: { apiBaseUrl: platform.url },
+      // Checkbox 0 of the form is its marketing consent; 9 is not on this form.
+      settings: { apiBaseUrl: platform.url, consentPurposes: { '0': 'marketing', '9': 'newsletter' } },
       secrets: { clientSecret: 'li-client-secret', accessToken: 'li-access-token' },
     });
+    assert.deepEqual(source.settings.consentPurposes, { '0': 'marketing', '9': 'newsletter' });
     const challenge = await t.app.inject({
       method: 'GET',
       url: `/in/${source.id}?challengeCode=890e4665-4dfe-4ab1-b689-ed553bceeed0`,
@@ -427,6 +429,30 @@ describeEachEngine('inbound lead-form webhooks', (engine) => {
     assert.deepEqual(activity.properties.consents, [
       { id: '0', accepted: true, text: 'marque mi casilla de verificación personalizada!' },
     ]);
+    // The checked box is a grant in the consent ledger, with the form's wording and its time.
+    const consents = await w.ok('GET', `/api/v1/leads/${lead.id}/consents`);
+    assert.deepEqual(
+      consents.data.map((c: Json) => [c.purpose, c.status, c.text, c.evidence.source, c.recordedAt]),
+      [
+        [
+          'marketing',
+          'granted',
+          'marque mi casilla de verificación personalizada!',
+          'webhook',
+          new Date(1689894599288).toISOString(),
+        ],
+      ],
+    );
+    assert.match(consents.data[0].version, /^linkedin:0:[0-9a-f]{12}$/);
+
+    // Purposes are checked where they are set, naming the checkbox.
+    const bad = await w.problem(422, 'PATCH', `/api/v1/inbound-sources/${source.id}`, {
+      settings: { consentPurposes: { '0': 'Marketing!' } },
+    });
+    assert.deepEqual(
+      bad.errors.map((e: Json) => e.path),
+      ['/settings/consentPurposes/0'],
+    );
 
     const deleted = linkedInNotification.replace('"CREATED"', '"DELETED"');
     const ignored = await deliver(t, source.id, deleted, {
