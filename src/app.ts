@@ -79,11 +79,20 @@ export async function createServices(config: Config, options: AppOptions = {}) {
       sqliteFile: path.join(config.dataDir, 'leadline.db'),
     },
   );
-  const migration = await migrateToLatest(database);
+  const migrationStarted = performance.now();
+  const migration = await migrateToLatest(database, {
+    onPending: (names) =>
+      logger.info({ migrations: names }, `applying ${names.length} database migration(s)…`),
+  });
   if (migration.error) {
     await database.close();
     throw migration.error;
   }
+  if ((migration.results ?? []).length > 0)
+    logger.info(
+      { applied: migration.results!.length, ms: Math.round(performance.now() - migrationStarted) },
+      'database migrated',
+    );
   const workspaces = createWorkspaceService({ database, clock });
   const properties = createPropertyService({ database, clock });
   const scoring = createScoringService({ database, clock });

@@ -10,7 +10,10 @@ export async function runMigrate(_args: string[]): Promise<number> {
     sqliteFile: path.join(config.dataDir, 'leadline.db'),
   });
   try {
-    const { error, results } = await migrateToLatest(database);
+    const { error, results } = await migrateToLatest(database, {
+      // Said before they run: building an index over a large table can take minutes.
+      onPending: (names) => process.stdout.write(`applying ${names.length} migration(s)…\n`),
+    });
     for (const r of results ?? [])
       process.stdout.write(`${r.status === 'Success' ? 'applied' : r.status}: ${r.migrationName}\n`);
     if (error) {

@@ -12,9 +12,21 @@ import type { DB } from './schema.ts';
  */
 export const MIGRATION_LOCK_KEY = 742_019_001;
 
+export interface MigrateOptions {
+  /**
+   * Told the names of the migrations about to run, before they run (not called when there are
+   * none): one that builds an index over a large table can take minutes, and a start that says
+   * nothing meanwhile looks hung.
+   */
+  onPending?: ((names: string[]) => void) | undefined;
+}
+
 /** Applies every pending migration. Reports `{ error, results }` rather than throwing. */
-export async function migrateToLatest(database: Database): Promise<MigrationResultSet> {
-  if (database.engine !== 'postgres') return migrateWith(database, database.db, undefined);
+export async function migrateToLatest(
+  database: Database,
+  options: MigrateOptions = {},
+): Promise<MigrationResultSet> {
+  if (database.engine !== 'postgres') return migrateWith(database, database.db, undefined, options);
   return database.db.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
     try {
@@ -23,17 +35,18 @@ export async function migrateToLatest(database: Database): Promise<MigrationResu
       // lock table and then fail to use it.
       const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(connection))
         .rows[0]?.schema;
-      return await migrateWith(database, connection, schema);
+      return await migrateWith(database, connection, schema, options);
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
     }
   });
 }
 
-function migrateWith(
+async function migrateWith(
   database: Database,
   db: Kysely<DB>,
   migrationTableSchema: string | undefined,
+  { onPending }: MigrateOptions,
 ): Promise<MigrationResultSet> {
   const types = columnTypes(database.engine);
   const migrator = new Migrator({
@@ -50,5 +63,9 @@ function migrateWith(
       },
     },
   });
+  if (onPending) {
+    const pending = (await migrator.getMigrations()).filter((m) => m.executedAt === undefined);
+    if (pending.length > 0) onPending(pending.map((m) => m.name));
+  }
   return migrator.migrateToLatest();
 }
