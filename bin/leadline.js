@@ -15,6 +15,13 @@ import { fileURLToPath } from 'node:url';
  */
 const BATCH_COMMANDS = new Set(['import', 'export']);
 const BATCH_HEAP_FLAGS = ['--max-semi-space-size=8', '--max-old-space-size=128'];
+/**
+ * glibc gives each thread that allocates (the main thread, SQLite's checkpoint and WAL-sync
+ * workers, libuv's pool) a malloc arena of its own, and freed memory stays in them: two arenas
+ * took the peak RSS of a 750k-row import from 310 MB to 298 MB here. Only glibc reads it, at
+ * start: hence set for the child.
+ */
+const BATCH_ENV = { MALLOC_ARENA_MAX: '2', ...process.env };
 
 const command = process.argv[2];
 if (
@@ -26,6 +33,7 @@ if (
     [...BATCH_HEAP_FLAGS, fileURLToPath(import.meta.url), ...process.argv.slice(2)],
     {
       stdio: 'inherit',
+      env: BATCH_ENV,
     },
   );
   process.exit(child.status ?? 1);
