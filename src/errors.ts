@@ -51,6 +51,11 @@ export interface FieldError {
   message: string;
 }
 
+/** A JSON Pointer segment for a field name or key (`a/b` -> `a~1b`, RFC 6901). */
+export function pointer(segment: string): string {
+  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
+}
+
 export class DomainError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[];

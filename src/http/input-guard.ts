@@ -1,11 +1,9 @@
 import type { FastifyRequest } from 'fastify';
-import { DomainError, type FieldError, validationError } from '../errors.ts';
+import { DomainError, type FieldError, pointer, validationError } from '../errors.ts';
 import { isUnstorable } from '../storable-text.ts';
 
 /** Most field errors one request reports for unstorable text. */
 const MAX_ERRORS = 20;
-
-const pointer = (key: string) => key.replaceAll('~', '~0').replaceAll('/', '~1');
 
 /**
  * Parsed JSON objects, and the query and params objects (whose prototype is a prototype-less

@@ -1,5 +1,5 @@
 import { isPurpose } from '../consent/model.ts';
-import type { FieldError } from '../errors.ts';
+import { type FieldError, pointer } from '../errors.ts';
 import { parseJsonPath } from './json-path.ts';
 import { checkTarget } from './mapping.ts';
 import {
@@ -73,7 +73,7 @@ export function prepareSource(
   if (entries.length > MAX_MAPPING_ENTRIES)
     errors.push({ path: '/fieldMapping', message: `may have at most ${MAX_MAPPING_ENTRIES} entries` });
   for (const [key, target] of entries) {
-    const path = `/fieldMapping/${key.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    const path = `/fieldMapping/${pointer(key)}`;
     if (key.trim() === '') errors.push({ path, message: 'needs a field name' });
     else if (kind === 'generic') {
       const parsed = parseJsonPath(key);
@@ -211,7 +211,7 @@ function consentPurposes(value: unknown, errors: FieldError[]): Record<string, s
   if (entries.length > MAX_CONSENT_PURPOSES)
     errors.push({ path, message: `may have at most ${MAX_CONSENT_PURPOSES} entries` });
   for (const [id, purpose] of entries) {
-    const at = `${path}/${id.replaceAll('~', '~0').replaceAll('/', '~1')}`;
+    const at = `${path}/${pointer(id)}`;
     if (id.trim() === '' || id.length > 200)
       errors.push({ path: at, message: 'needs a checkbox id of 1 to 200 characters' });
     else if (typeof purpose !== 'string' || !isPurpose(purpose))

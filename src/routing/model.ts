@@ -1,4 +1,4 @@
-import type { FieldError } from '../errors.ts';
+import { type FieldError, pointer } from '../errors.ts';
 import type { Lead } from '../leads/model.ts';
 import { normaliseCountry } from '../leads/normalise.ts';
 import { stages } from '../lifecycle/model.ts';
@@ -9,7 +9,6 @@ import {
   checkConditions,
   type FieldTest,
   leadMatches,
-  pointer,
 } from '../scoring/conditions.ts';
 import { isRegion, type Region, regions, regionsOf } from '../scoring/regions.ts';
 import { isOutOfOffice, isWorking, type TeamMember, type User } from '../users/model.ts';

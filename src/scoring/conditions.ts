@@ -1,5 +1,5 @@
 import Type from 'typebox';
-import type { FieldError } from '../errors.ts';
+import { type FieldError, pointer } from '../errors.ts';
 import type { Lead } from '../leads/model.ts';
 import { companyDomainFromEmail, isDisposableEmail } from '../leads/normalise.ts';
 import { isRegion, type Region, regions, regionsOf } from './regions.ts';
@@ -141,11 +141,6 @@ export const ActivityMatcherSchema = Type.Object(
   { additionalProperties: false },
 );
 
-/** A JSON Pointer segment for a field name (`a/b` -> `a~1b`). */
-export function pointer(segment: string): string {
-  return segment.replaceAll('~', '~0').replaceAll('/', '~1');
-}
-
 function isScalar(value: unknown): value is Scalar {
   return (
     typeof value === 'string' ||
@@ -246,21 +241,28 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&');
 }
 
-/**
- * Paths of recently seen URLs: a site has few distinct pages and every page view is matched
- * against several rules, while `new URL` costs ~1 µs. Cleared when full. (10,000 entries)
- */
-const urlPaths = new Map<string, string | null>();
-
-/** The path and query of an absolute URL, lower case; null if `text` is not one. */
-function urlPath(text: string): string | null {
-  let path = urlPaths.get(text);
-  if (path !== undefined) return path;
-  path = parseUrlPath(text);
-  if (urlPaths.size >= 10_000) urlPaths.clear();
-  urlPaths.set(text, path);
-  return path;
+/** Recent answers of `compute` remembered, forgotten all at once when `limit` are kept. */
+function recentlyComputed<V extends object | string | null>(
+  limit: number,
+  compute: (key: string) => V,
+): (key: string) => V {
+  const memory = new Map<string, V>();
+  return (key) => {
+    let value = memory.get(key);
+    if (value !== undefined) return value;
+    value = compute(key);
+    if (memory.size >= limit) memory.clear();
+    memory.set(key, value);
+    return value;
+  };
 }
+
+/**
+ * The path and query of an absolute URL, lower case; null if `text` is not one. Remembered
+ * for recently seen URLs: a site has few distinct pages and every page view is matched against
+ * several rules, while `new URL` costs ~1 µs. (10,000 entries)
+ */
+const urlPath = recentlyComputed(10_000, parseUrlPath);
 
 function parseUrlPath(text: string): string | null {
   if (!/^[a-z][a-z0-9+.-]*:\/\//i.test(text)) return null;
@@ -306,27 +308,17 @@ function domainFrom(value: string): string | null {
 }
 
 /**
- * What the disposable and free-mail lists say of recently seen domains: a model asks about a
- * lead's email several times (business-email fit, disposable and competitor negatives), leads
- * share domains, and the two list lookups cost more than the rest of a fit rule. Cleared when
- * full. (10,000 entries)
+ * What the disposable and free-mail lists say of a domain. Remembered for recently seen
+ * domains: a model asks about a lead's email several times (business-email fit, disposable and
+ * competitor negatives), leads share domains, and the two list lookups cost more than the rest
+ * of a fit rule. (10,000 entries)
  */
-const listedKinds = new Map<string, 'disposable' | 'freemail' | null>();
-
-function listedKind(domain: string): 'disposable' | 'freemail' | null {
-  let kind = listedKinds.get(domain);
-  if (kind !== undefined) return kind;
+const listedKind = recentlyComputed(10_000, (domain): 'disposable' | 'freemail' | null => {
   const asEmail = `x@${domain}`;
   // Not disposable, so a null company domain means a free-mail provider.
-  kind = isDisposableEmail(asEmail)
-    ? 'disposable'
-    : companyDomainFromEmail(asEmail) === null
-      ? 'freemail'
-      : null;
-  if (listedKinds.size >= 10_000) listedKinds.clear();
-  listedKinds.set(domain, kind);
-  return kind;
-}
+  if (isDisposableEmail(asEmail)) return 'disposable';
+  return companyDomainFromEmail(asEmail) === null ? 'freemail' : null;
+});
 
 /** The last value `domainKind` was asked about and its domain: the rules of one lead ask in a row. */
 let lastDomain: { value: string; domain: string | null } = { value: '', domain: null };
