@@ -1,6 +1,6 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { DomainError } from '../errors.ts';
-import { scopeAllows } from '../workspaces/model.ts';
+import { type Principal, scopeAllows } from '../workspaces/model.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 
 /** Reads `Authorization: Bearer <key>`; anything else counts as no key. */
@@ -9,6 +9,26 @@ export function bearerToken(request: FastifyRequest): string | undefined {
   if (!header) return undefined;
   const match = /^Bearer\s+(\S+)\s*$/i.exec(header);
   return match?.[1];
+}
+
+/** Each request's key lookup, shared by the rate limiter (which runs first) and the auth hook. */
+const lookups = new WeakMap<FastifyRequest, Promise<Principal | undefined>>();
+
+/**
+ * The principal of the request's bearer key (undefined: no key, or an unknown or revoked
+ * one), looked up once per request: hashing the key and the cache lookup are not repeated.
+ */
+export function principalOf(
+  request: FastifyRequest,
+  workspaces: WorkspaceService,
+): Promise<Principal | undefined> {
+  let lookup = lookups.get(request);
+  if (!lookup) {
+    const token = bearerToken(request);
+    lookup = token ? workspaces.authenticate(token) : Promise.resolve(undefined);
+    lookups.set(request, lookup);
+  }
+  return lookup;
 }
 
 /**
@@ -23,9 +43,9 @@ export function authHook(workspaces: WorkspaceService) {
     // `/api/`. (No route matched: the raw URL, so unknown /api paths still need a key.)
     const url = request.routeOptions.url ?? request.url;
     if (config?.public || !url.startsWith('/api/')) return;
-    const token = bearerToken(request);
-    if (!token) throw new DomainError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
-    const principal = await workspaces.authenticate(token);
+    if (!bearerToken(request))
+      throw new DomainError('UNAUTHENTICATED', 'Send an API key as "Authorization: Bearer <key>".');
+    const principal = await principalOf(request, workspaces);
     if (!principal) throw new DomainError('UNAUTHENTICATED', 'The API key is unknown or revoked.');
     const needed =
       config?.scope ?? (request.method === 'GET' || request.method === 'HEAD' ? 'read' : 'write');

@@ -11,7 +11,7 @@ import type { TSchema } from 'typebox';
 import { Value } from 'typebox/value';
 import type { Config } from '../config.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
-import { authHook, bearerToken } from './auth.ts';
+import { authHook, principalOf } from './auth.ts';
 import { handleError, problem, sendProblem } from './errors.ts';
 import { inputGuardHook } from './input-guard.ts';
 import type { HttpApp } from './types.ts';
@@ -108,8 +108,7 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
     // A request with a valid key is limited per key; one without (or with an unknown or revoked
     // key) per IP, so inventing keys does not buy fresh allowances. Lookups are cached 5 s.
     keyGenerator: async (request) => {
-      const token = bearerToken(request);
-      const principal = token ? await workspaces.authenticate(token) : undefined;
+      const principal = await principalOf(request, workspaces);
       return principal ? `key:${principal.keyId}` : `ip:${request.ip}`;
     },
     max: (_request, key) => (key.startsWith('key:') ? config.rateLimitPerKey : config.rateLimitPerIp),
