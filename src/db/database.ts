@@ -27,6 +27,14 @@ export interface Database {
   db: Kysely<DB>;
   engine: Engine;
   writes: GroupCommit;
+  /** SQLite only: the database file (a worker thread opens its own read-only connection to it). */
+  sqliteFile?: string;
+  /**
+   * SQLite only: `PRAGMA data_version` of the writing connection, which changes whenever another
+   * connection (another process) commits: with `writes.progress()` it tells that nothing but
+   * this process's own writes changed the database since a moment.
+   */
+  dataVersion?: () => number;
   /**
    * PostgreSQL only: calls `onNotify` on each `NOTIFY` of `channel` (a dedicated connection,
    * reconnected when lost), so workers in other processes wake at once. Resolves to the stop.
@@ -58,7 +66,7 @@ export function openDatabase(options: DatabaseOptions): Database {
     };
   }
   const file = options.sqliteFile ?? path.resolve('data', 'leadline.db');
-  const db = openSqlite(file);
+  const { db, sqlite } = openSqlite(file);
   const wal = new WalSync(file);
   const checkpointer = new Checkpointer(file);
   const writes = new GroupCommit(db, { durable: () => wal.sync() });
@@ -66,6 +74,8 @@ export function openDatabase(options: DatabaseOptions): Database {
     db,
     engine: 'sqlite',
     writes,
+    sqliteFile: file,
+    dataVersion: () => sqlite.pragma('data_version', { simple: true }) as number,
     listen: async () => async () => {},
     channel: (name) => name,
     async close() {
@@ -77,7 +87,7 @@ export function openDatabase(options: DatabaseOptions): Database {
   };
 }
 
-function openSqlite(file: string): Kysely<DB> {
+function openSqlite(file: string): { db: Kysely<DB>; sqlite: SQLite.Database } {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   // WAL lets readers run beside the writer. Durability: with synchronous=NORMAL a commit
@@ -95,7 +105,21 @@ function openSqlite(file: string): Kysely<DB> {
   sqlite.pragma('busy_timeout = 5000');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
-  return new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) });
+  return {
+    db: new Kysely<DB>({ dialect: new ImmediateSqliteDialect({ database: withStatementCache(sqlite) }) }),
+    sqlite,
+  };
+}
+
+/**
+ * A read-only connection to a SQLite database another connection writes (WAL): for work a
+ * worker thread does beside the writer. Its transactions are plain deferred reads.
+ */
+export function openSqliteReader(file: string): Kysely<DB> {
+  const sqlite = new SQLite(file, { readonly: true, fileMustExist: true });
+  sqlite.pragma('busy_timeout = 5000');
+  sqlite.pragma('cache_size = -65536');
+  return new Kysely<DB>({ dialect: new SqliteDialect({ database: withStatementCache(sqlite) }) });
 }
 
 /**

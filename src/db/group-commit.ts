@@ -40,6 +40,8 @@ export class GroupCommit {
   /** Groups committed but not yet flushed: `drain()` waits for them too. */
   readonly #flushing = new Set<Promise<void>>();
   readonly #committed = new Set<() => void>();
+  #taken = 0;
+  #ended = 0;
 
   constructor(db: Kysely<DB>, options: GroupCommitOptions = {}) {
     this.#db = db;
@@ -72,6 +74,16 @@ export class GroupCommit {
     await this.#durable?.();
   }
 
+  /**
+   * How far the writes have got: units taken into a transaction so far, and units whose
+   * transaction has ended (committed or rolled back). When the two are equal no write is in
+   * progress, so a snapshot a reader takes afterwards sees every write taken so far; a later
+   * `taken` tells how many writes began since (the rescore's prefetch relies on both).
+   */
+  progress(): { taken: number; ended: number } {
+    return { taken: this.#taken, ended: this.#ended };
+  }
+
   /** Resolves when every queued write has committed or failed. */
   async drain(): Promise<void> {
     while (this.#running || this.#flushing.size > 0) {
@@ -89,7 +101,12 @@ export class GroupCommit {
         // so every request would pay for a commit of its own.
         await new Promise((resolve) => setImmediate(resolve));
         const group = this.#queue.splice(0, this.#maxGroup);
-        await this.#commitGroup(group);
+        this.#taken += group.length;
+        try {
+          await this.#commitGroup(group);
+        } finally {
+          this.#ended += group.length;
+        }
       }
     } finally {
       this.#running = undefined;

@@ -12,10 +12,11 @@ import {
   type Qualified,
   qualifyActivities,
   qualifyProfile,
+  rescoreLead,
   type ScoringContext,
   type StageChange,
-  withProfile,
 } from '../scoring/qualify.ts';
+import { applyRescored, type RescoredLead } from '../scoring/rescore-result.ts';
 import { isRelevant, relevantTypes, type ScoringService } from '../scoring/service.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
 import { type Parsed, parseLeadInput } from './input.ts';
@@ -66,6 +67,13 @@ export interface RescoreOptions {
 export interface Rescored {
   before: Lead;
   after: Lead;
+}
+
+/** What qualifying leads adds beside their rows: timeline entries, stage history, reactions' input. */
+interface Qualifications {
+  entries: TimelineEntry[];
+  stageChanges: StageChange[];
+  changes: LeadChange[];
 }
 
 /** Follows merge redirects: a capture of a merged-away email lands on the lead it went into. */
@@ -393,29 +401,15 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     moreChanges?: (changes: LeadChange[]) => void,
   ): Promise<Rescored[]> {
     const now = clock();
-    const entries: TimelineEntry[] = [];
-    const stageChanges: StageChange[] = [];
+    const { entries, stageChanges, changes }: Qualifications = { entries: [], stageChanges: [], changes: [] };
     const out: Rescored[] = [];
-    const changes: LeadChange[] = [];
     for (const before of leads) {
       const input = inputOf(before);
-      const lead = input.replace
-        ? {
-            ...before,
-            scoring: { ...before.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
-          }
-        : before;
-      // A full rescore also recomputes fit (the model may have changed); qualifyActivities then
-      // settles stage and temperature once for both.
-      const qualified = qualifyActivities(
-        ctx,
-        input.replace ? withProfile(ctx, lead) : lead,
-        input.state,
-        input.activities,
-        now,
-        newId,
-        before.scoring,
-      );
+      // A full rescore also recomputes fit (the model may have changed); both settle stage
+      // and temperature once.
+      const qualified = input.replace
+        ? rescoreLead(ctx, before, input.activities, now, newId)
+        : qualifyActivities(ctx, before, input.state, input.activities, now, newId);
       out.push({ before, after: qualified.lead });
       if (!write) continue;
       const state =
@@ -437,11 +431,57 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       });
     }
     if (!write) return out;
+    await recordQualified(trx, workspace, { entries, stageChanges, changes }, now, moreChanges);
+    return out;
+  }
+
+  /**
+   * Writes rescores computed elsewhere (a worker thread, see rescore-prefetch.ts) from the same
+   * history the database holds now: each lead is read again here, in `trx`, and gets the fields
+   * the rescore changed, with the same timeline entries, stage history and reactions as
+   * `rescoreIn`. Leads gone or merged meanwhile are skipped.
+   */
+  async function writeRescoredIn(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    results: readonly RescoredLead[],
+  ): Promise<Rescored[]> {
+    const now = clock();
+    const found = await store.findLeadsByIds(
+      trx,
+      workspace.id,
+      results.map((r) => r.id),
+    );
+    const byId = new Map(found.map((lead) => [lead.id, lead]));
+    const written: Qualifications = { entries: [], stageChanges: [], changes: [] };
+    const out: Rescored[] = [];
+    for (const result of results) {
+      const before = byId.get(result.id);
+      if (!before || before.mergedIntoId) continue;
+      const after = applyRescored(before, result);
+      await store.updateLeadScoring(trx, after, result.stateJson, before);
+      for (const entry of result.entries) written.entries.push(entry);
+      for (const change of result.stageChanges) written.stageChanges.push(change);
+      written.changes.push({ leadId: before.id, before, after, entries: result.entries });
+      out.push({ before, after });
+    }
+    await recordQualified(trx, workspace, written, now);
+    return out;
+  }
+
+  /** The timeline entries, stage history and reactions of qualified leads, after their rows. */
+  async function recordQualified(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    { entries, stageChanges, changes }: Qualifications,
+    now: number,
+    /** Adds changes of leads this call did not load (unscored activities) before reactions run. */
+    moreChanges?: (changes: LeadChange[]) => void,
+  ): Promise<void> {
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
     moreChanges?.(changes);
     await runReactions(trx, workspace, changes, now);
-    return out;
   }
 
   /** Parses and writes raw captures in `trx`; invalid items get their errors, valid ones are written. */
@@ -465,6 +505,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     parseManyIn,
     qualifyActivitiesIn,
     rescoreIn,
+    writeRescoredIn,
     /**
      * Records the temperature drops that decay alone caused (hot -> warm -> cold) up to now,
      * on the lead and its timeline: the stored temperature is what lists filter on. Chunks

@@ -343,7 +343,8 @@ const scoringColumns = [
 export async function updateLeadScoring(
   db: Kysely<DB>,
   lead: Lead,
-  state?: ScoreState | null,
+  /** The per-rule state; a string is the state already serialised (`toJson`). */
+  state?: ScoreState | string | null,
   before?: Lead,
 ): Promise<void> {
   const s = lead.scoring;
@@ -376,7 +377,7 @@ export async function updateLeadScoring(
   const withState = state !== undefined;
   if (withState) {
     columns.push('score_state');
-    parameters.push(state === null ? null : toJson(state));
+    parameters.push(state === null || typeof state === 'string' ? state : toJson(state));
   }
   parameters.push(lead.workspaceId, lead.id);
   await executeCompiled(

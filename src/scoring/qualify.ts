@@ -278,6 +278,25 @@ export function qualifyActivities(
   return { ...withIds(out, newId), state: current, stateChanged };
 }
 
+/**
+ * A lead qualified from its whole history alone (a rescore, the exact result for any model):
+ * behaviour cleared and replayed from `history`, fit and profile negatives recomputed, stage
+ * and temperature settled at `now`. Stage holds compare with the lead's scoring as it was.
+ */
+export function rescoreLead(
+  ctx: ScoringContext,
+  lead: Lead,
+  history: readonly Activity[],
+  now: number,
+  newId: () => string,
+): Qualified & { state: ScoreState | null; stateChanged: boolean } {
+  const cleared: Lead = {
+    ...lead,
+    scoring: { ...lead.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
+  };
+  return qualifyActivities(ctx, withProfile(ctx, cleared), null, history, now, newId, lead.scoring);
+}
+
 const triggerTypeCache = new WeakMap<ScoringContext, { moveTypes: Set<string>; flagTypes: Set<string> }>();
 
 /** Activity types named by stage moves and by flag rules: only those need the lead per activity. */

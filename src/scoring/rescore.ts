@@ -3,6 +3,8 @@ import { newId } from '../db/ids.ts';
 import type { LeadService, Rescored, WorkspaceContext } from '../leads/service.ts';
 import type { ScoringModel } from './model.ts';
 import { leadScore, type ScoringContext } from './qualify.ts';
+import { isFresh, RescoreReader, type WriteStamp, writeStamp } from './rescore-prefetch.ts';
+import type { RescoredLead } from './rescore-result.ts';
 import type { ScoringService } from './service.ts';
 
 /**
@@ -32,6 +34,8 @@ export interface RescoreProgress {
   startedAt: number;
   finishedAt: number | null;
   error: string | null;
+  /** Leads whose new scores a worker thread computed (SQLite); the writer did the rest. Not in the API. */
+  prefetched: number;
 }
 
 /** Quarter of the 0–100 scale a score falls in. */
@@ -44,11 +48,22 @@ export interface RescoreDeps {
   leads: LeadService;
   scoring: ScoringService;
   clock: () => number;
+  /**
+   * Workspaces with at least this many live leads are rescored with a worker thread beside
+   * the writer (SQLite; see rescore-prefetch.ts). (Default: 2,000)
+   */
+  prefetchFrom?: number;
+}
+
+/** One chunk of leads: its ids and, when a worker computes it, the stamp it must still match. */
+interface Chunk {
+  ids: string[];
+  prefetch?: { computed: Promise<RescoredLead[] | undefined>; stamp: WriteStamp; ownWrites: number };
 }
 
 export type RescoreService = ReturnType<typeof createRescoreService>;
 
-export function createRescoreService({ database, leads, scoring, clock }: RescoreDeps) {
+export function createRescoreService({ database, leads, scoring, clock, prefetchFrom = 2_000 }: RescoreDeps) {
   const latest = new Map<string, RescoreProgress>();
   /** Workspaces whose model changed while their rescore was running: run again after it. */
   const again = new Set<string>();
@@ -85,40 +100,88 @@ export function createRescoreService({ database, leads, scoring, clock }: Rescor
       startedAt: clock(),
       finishedAt: null,
       error: null,
+      prefetched: 0,
     };
     if (!dryRun) latest.set(workspace.id, progress);
     let after: string | null = null;
     let size = 200;
+    let reader: RescoreReader | undefined;
+    /** The rescore's own write units so far (the freshness check counts them). */
+    let ownWrites = 0;
+
+    /** The next chunk's ids; with a worker, also its computation, started now. */
+    const takeChunk = async (): Promise<Chunk | undefined> => {
+      const ids = await leads.idsAfter(workspace.id, after, size);
+      if (ids.length === 0) return undefined;
+      after = ids.at(-1)!;
+      const stamp = reader && writeStamp(database);
+      if (!reader || !stamp) return { ids };
+      const context = await scoring.contextIn(database.db, workspace);
+      const computed = reader.rescore(workspace.id, context, ids, clock()).catch(() => {
+        // A failed worker is not used again: the writer rescores the rest itself.
+        void reader?.stop();
+        reader = undefined;
+        return undefined;
+      });
+      return { ids, prefetch: { computed, stamp, ownWrites } };
+    };
+
+    /** Writes one chunk: the worker's results if still fresh, else rescored here. */
+    const writeChunk = async (chunk: Chunk): Promise<{ rescored: Rescored[]; ms: number }> => {
+      const computed = chunk.prefetch && (await chunk.prefetch.computed);
+      ownWrites++;
+      return database.writes.run(async (trx) => {
+        const started = performance.now();
+        const now = computed && writeStamp(database);
+        const fresh =
+          computed && now && isFresh(chunk.prefetch!.stamp, now, ownWrites - chunk.prefetch!.ownWrites);
+        const rescored = fresh
+          ? await leads.writeRescoredIn(trx, workspace, computed)
+          : await leads.rescoreIn(trx, workspace, chunk.ids);
+        if (fresh) progress.prefetched += rescored.length;
+        return { rescored, ms: performance.now() - started };
+      });
+    };
+
     try {
       progress.total = await leads.countLive(workspace.id);
-      for (;;) {
-        const ids = await leads.idsAfter(workspace.id, after, size);
-        if (ids.length === 0) break;
-        after = ids.at(-1)!;
-        const started = performance.now();
+      if (!dryRun && progress.total >= prefetchFrom && database.sqliteFile && database.dataVersion)
+        reader = new RescoreReader(database.sqliteFile);
+      for (let chunk = await takeChunk(); chunk; ) {
+        let ms: number;
+        let next: Chunk | undefined;
         if (dryRun) {
+          const started = performance.now();
           const context = options.context!;
           count(
             progress,
             context.model,
-            await leads.rescoreIn(database.db, workspace, ids, { context, write: false }),
+            await leads.rescoreIn(database.db, workspace, chunk.ids, { context, write: false }),
           );
+          ms = performance.now() - started;
+          next = await takeChunk();
         } else {
-          const rescored = await database.writes.run((trx) => leads.rescoreIn(trx, workspace, ids));
+          // Asked before this chunk is written, so the worker computes it meanwhile.
+          next = await takeChunk();
+          const written = await writeChunk(chunk);
           const { model } = await scoring.activeModel(workspace.id);
-          count(progress, model, rescored);
+          count(progress, model, written.rescored);
+          ms = written.ms;
         }
-        const ms = performance.now() - started;
+        // The chunk's size follows the time it held the writer (or, dry, took to compute).
         size = Math.max(
           MIN_CHUNK,
           Math.min(MAX_CHUNK, Math.round(size * (ms > 0 ? CHUNK_TARGET_MS / ms : 2))),
         );
         options.onProgress?.(progress);
+        chunk = next;
       }
       progress.status = 'done';
     } catch (error) {
       progress.status = 'failed';
       progress.error = error instanceof Error ? error.message : String(error);
+    } finally {
+      await reader?.stop();
     }
     progress.finishedAt = clock();
     options.onProgress?.(progress);

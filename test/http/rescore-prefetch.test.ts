@@ -1,0 +1,117 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import { defaultModel, type ScoringModel } from '../../src/scoring/model.ts';
+import { presetNamed } from '../../src/scoring/presets.ts';
+import { createRescoreService } from '../../src/scoring/rescore.ts';
+import { authHeaders, type TestApp, useApp } from '../support/engines.ts';
+
+/**
+ * The bulk rescore on SQLite with a worker thread beside the writer (rescore-prefetch.ts): what
+ * it writes must be exactly what the writer alone computes, and a chunk that another write
+ * touched after the worker read it must be rescored by the writer. Only SQLite has the worker.
+ */
+
+const LEADS = 600;
+const DAY = 24 * 60 * 60 * 1000;
+
+async function post(t: TestApp, url: string, payload: object) {
+  const response = await t.app.inject({ method: 'POST', url, headers: authHeaders(t.key), payload });
+  assert.ok(response.statusCode < 300, `${url}: ${response.statusCode} ${response.body}`);
+  return response.json();
+}
+
+/** Every lead of the workspace as the API shows it, by id. */
+async function allLeads(t: TestApp): Promise<Map<string, Record<string, unknown>>> {
+  const out = new Map<string, Record<string, unknown>>();
+  let cursor: string | null = null;
+  do {
+    const url: string = `/api/v1/leads?limit=500${cursor ? `&cursor=${cursor}` : ''}`;
+    const page = (await t.app.inject({ method: 'GET', url, headers: authHeaders(t.key) })).json();
+    for (const lead of page.data) out.set(lead.id, lead);
+    cursor = page.nextCursor;
+  } while (cursor);
+  return out;
+}
+
+describe('bulk rescore with a worker thread [sqlite]', () => {
+  const get = useApp('sqlite');
+  const rescoreWith = (t: TestApp, prefetchFrom: number) =>
+    createRescoreService({
+      database: t.services.database,
+      leads: t.services.leads,
+      scoring: t.services.scoring,
+      clock: () => t.clock.now,
+      prefetchFrom,
+    });
+
+  it('writes what the writer alone computes, and rescores itself a chunk written to meanwhile', async () => {
+    const t = get();
+    const created = await post(t, '/api/v1/leads/batch', {
+      leads: Array.from({ length: LEADS }, (_, i) => ({
+        email: `person${i}@company${i % 37}.io`,
+        jobTitle: ['VP Marketing', 'Student', 'Head of Sales', 'Engineer'][i % 4],
+        companySize: (i % 9) * 60,
+        industry: i % 3 === 0 ? 'Software' : 'Retail',
+        country: ['US', 'DE', 'BR'][i % 3],
+      })),
+    });
+    const ids: string[] = created.results.map((r: { id: string }) => r.id);
+    const types = ['page_view', 'content_downloaded', 'webinar_attended', 'demo_requested', 'email_opened'];
+    const events = ids.flatMap((leadId, i) =>
+      Array.from({ length: i % 6 }, (_, k) => ({
+        type: types[(i + k) % types.length],
+        leadId,
+        occurredAt: t.clock.now - ((i * 7 + k * 13) % 60) * DAY,
+        properties: { url: k % 2 ? 'https://company.io/pricing' : 'https://company.io/blog' },
+      })),
+    );
+    for (let i = 0; i < events.length; i += 1000)
+      await post(t, '/api/v1/events', { events: events.slice(i, i + 1000) });
+    t.clock.now += DAY;
+    const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
+
+    // A new model: the worker computes every chunk, and nothing else writes meanwhile.
+    await t.services.scoring.saveModel(t.workspaceId, presetNamed('b2b-saas').model, 'test');
+    const withWorker = await rescoreWith(t, 0).run(workspace);
+    assert.equal(withWorker.status, 'done', withWorker.error ?? '');
+    assert.deepEqual([withWorker.total, withWorker.done, withWorker.prefetched], [LEADS, LEADS, LEADS]);
+    assert.ok(
+      withWorker.bandChanged > 0 && withWorker.stageChanged > 0,
+      'the model change changed scores and stages',
+    );
+
+    // The writer alone, on what the worker's run wrote: nothing is left to change.
+    const afterWorker = await allLeads(t);
+    const alone = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
+    assert.deepEqual([alone.prefetched, alone.bandChanged, alone.stageChanged], [0, 0, 0]);
+    assert.deepEqual(await allLeads(t), afterWorker);
+
+    // Another model; after the first chunk an event arrives for the first lead of the next
+    // chunk, which the worker was already computing: the writer must rescore that chunk itself.
+    const model: ScoringModel = {
+      ...defaultModel,
+      behaviour: [
+        ...defaultModel.behaviour,
+        { id: 'demo', label: 'Demo', points: 30, type: 'demo_requested' },
+      ],
+    };
+    await t.services.scoring.saveModel(t.workspaceId, model, 'test');
+    const inOrder = [...ids].sort();
+    let target: string | undefined;
+    let arrived: Promise<unknown> | undefined;
+    const raced = await rescoreWith(t, 0).run(workspace, {
+      onProgress: (progress) => {
+        if (target) return;
+        target = inOrder[progress.done]!;
+        arrived = t.services.events.ingest(workspace, [{ type: 'demo_requested', leadId: target }]);
+      },
+    });
+    await arrived;
+    assert.equal(raced.status, 'done', raced.error ?? '');
+    assert.ok(raced.prefetched > 0 && raced.prefetched < LEADS, `prefetched ${raced.prefetched} of ${LEADS}`);
+    const lead = (await allLeads(t)).get(target!)!;
+    const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
+    assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
+    assert.deepEqual((await allLeads(t)).get(target!), lead, 'the new demo request is in the rescored score');
+  });
+});
