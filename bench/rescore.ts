@@ -98,6 +98,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       peak_rss_mb: round(measured.peakRssMb, 1),
       band_changed: measured.bandChanged,
       stage_changed: measured.stageChanged,
+      prefetched_leads: measured.prefetched,
     },
     limit: limit.how,
     params: {
@@ -123,6 +124,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
       `goals (issue 3): the whole rescore under 30 s (measured ${round(seconds, 1)} s) and events_per_s >= 0.3 of scan_rows_per_s (measured ${round(scanRatio, 3)})`,
       'events_per_s counts the activities the rescore replays (types some rule of the new model, the stage rules or the temperature names); the scan counts every activity row of the workspace',
       'chunk_*_ms: time between two progress reports (the first left out: it includes counting the live leads), an upper bound on how long one chunk held the write lock (a capture waits at most that long)',
+      'prefetched_leads: leads whose new scores the worker thread computed (the writer computed the rest itself: a chunk another write touched, or a failed worker)',
       'cpu_s: user + system CPU of this process (all threads) during the rescore; near `seconds` means CPU-bound on one core',
       ...(built
         ? [
@@ -152,6 +154,7 @@ async function measureRescore(
   peakRssReset: boolean;
   bandChanged: number;
   stageChanged: number;
+  prefetched: number;
 }> {
   const services = await servicesOn(dataDir, anchoredClock());
   try {
@@ -209,6 +212,7 @@ async function measureRescore(
       peakRssReset,
       bandChanged: progress.bandChanged,
       stageChanged: progress.stageChanged,
+      prefetched: progress.prefetched,
     };
   } finally {
     await services.database.close();
