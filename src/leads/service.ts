@@ -17,7 +17,12 @@ import {
   type StageChange,
 } from '../scoring/qualify.ts';
 import { applyRescored, type RescoredLead } from '../scoring/rescore-result.ts';
-import { isRelevant, relevantTypes, type ScoringService } from '../scoring/service.ts';
+import {
+  isRelevant,
+  relevantTypes,
+  type ScoringService,
+  typesReadingProperties,
+} from '../scoring/service.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
 import { type Parsed, parseLeadInput } from './input.ts';
 import {
@@ -371,6 +376,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       workspace.id,
       found.map((l) => l.id),
       relevantTypes(ctx),
+      typesReadingProperties(ctx),
     );
     return qualifyAndWrite(
       trx,

@@ -13,6 +13,14 @@ it('reads histories for a rescore from the history index alone, already in lead 
   assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
 });
 
+it('still reads from the history index alone when only some types need their properties', async () => {
+  const plan = await sqlitePlan((d) =>
+    historyQuery(d.db, 'w', ['a', 'b'], ['page_viewed', 'demo_requested'], ['page_viewed']),
+  );
+  assert.match(plan, /USING COVERING INDEX activities_history_ix/, plan);
+  assert.doesNotMatch(plan, /TEMP B-TREE/, plan);
+});
+
 it('reads a timeline page from the history index alone, newest first without a sort', async () => {
   const plan = await sqlitePlan((d) => timelineQuery(d.db, 'w', 'a', 50, { occurredAt: 1, id: 'x' }));
   assert.match(plan, /USING COVERING INDEX activities_history_ix/, plan);

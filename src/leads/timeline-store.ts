@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
@@ -127,18 +127,32 @@ export async function moveEntries(
 }
 
 /**
- * The history of these leads (at most 500) in `types`, in lead and time order. On SQLite a walk
- * along `activities_history_ix`, which holds every column read here: no table lookups.
+ * The history of these leads (at most 500) in `types`, in lead and time order; the properties
+ * of the types in `withProperties` only (null for the others: no rule looks at them, and
+ * reading and parsing them was a good part of a rescore). On SQLite a walk along
+ * `activities_history_ix`, which holds every column read here: no table lookups.
  */
 export function historyQuery(
   db: Kysely<DB>,
   workspaceId: string,
   leadIds: readonly string[],
   types: readonly string[],
+  withProperties: readonly string[] = types,
 ) {
   return db
     .selectFrom('activities')
-    .select(['id', 'lead_id', 'type', 'occurred_at', 'properties'])
+    .select(['id', 'lead_id', 'type', 'occurred_at'])
+    .select((eb) =>
+      withProperties.length === 0
+        ? sql<string | null>`null`.as('properties')
+        : eb
+            .case()
+            .when('type', 'in', paddedInList(withProperties))
+            .then(eb.ref('properties'))
+            .else(null)
+            .end()
+            .as('properties'),
+    )
     .where('workspace_id', '=', workspaceId)
     .where('lead_id', 'in', paddedInList(leadIds))
     .where('type', 'in', paddedInList(types))
@@ -148,19 +162,27 @@ export function historyQuery(
 }
 
 /**
- * Every activity of these leads whose type is in `types` (all types when absent), oldest first
- * per lead: what a rescore replays. System entries (`lead_created`…) are excluded by `types`.
+ * Every activity of these leads whose type is in `types`, oldest first per lead: what a
+ * rescore replays. System entries (`lead_created`…) are excluded by `types`. Properties are
+ * read for the types in `withProperties` only (the others get `{}`).
  */
 export async function activitiesOf(
   db: Kysely<DB>,
   workspaceId: string,
   leadIds: readonly string[],
   types: readonly string[],
+  withProperties: readonly string[] = types,
 ): Promise<Map<string, TimelineEntry[]>> {
   const byLead = new Map<string, TimelineEntry[]>();
   if (types.length === 0) return byLead;
   for (let i = 0; i < leadIds.length; i += 500) {
-    const rows = await historyQuery(db, workspaceId, leadIds.slice(i, i + 500), types).execute();
+    const rows = await historyQuery(
+      db,
+      workspaceId,
+      leadIds.slice(i, i + 500),
+      types,
+      withProperties,
+    ).execute();
     for (const row of rows) {
       let list = byLead.get(row.lead_id);
       if (!list) {

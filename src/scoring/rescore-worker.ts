@@ -6,7 +6,7 @@ import * as timeline from '../leads/timeline-store.ts';
 import { rescoreLead, type ScoringContext } from './qualify.ts';
 import type { RescoreRequest, RescoreResponse } from './rescore-prefetch.ts';
 import { toRescoredLead } from './rescore-result.ts';
-import { relevantTypes } from './service.ts';
+import { relevantTypes, typesReadingProperties } from './service.ts';
 
 /**
  * Worker thread entry of rescore-prefetch.ts: reads leads and their histories on its own
@@ -32,6 +32,7 @@ parentPort!.on('message', async (request: RescoreRequest) => {
         request.workspaceId,
         leads.map((lead) => lead.id),
         relevantTypes(ctx),
+        typesReadingProperties(ctx),
       );
       return leads.map((lead) =>
         toRescoredLead(rescoreLead(ctx, lead, history.get(lead.id) ?? [], request.now, newId)),

@@ -52,6 +52,16 @@ export function relevantTypes(ctx: ScoringContext): string[] {
   return [...relevantMatchers(ctx).keys()];
 }
 
+/**
+ * The relevant types some rule, move, flag or matcher of which looks at an activity's
+ * properties (`where`): a replay needs the properties of these types only.
+ */
+export function typesReadingProperties(ctx: ScoringContext): string[] {
+  return [...relevantMatchers(ctx)]
+    .filter(([, matchers]) => matchers.some((m) => m.where && Object.keys(m.where).length > 0))
+    .map(([type]) => type);
+}
+
 type Matcher = Parameters<typeof activityMatches>[0];
 const matcherCache = new WeakMap<ScoringContext, Map<string, Matcher[]>>();
 

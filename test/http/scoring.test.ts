@@ -112,7 +112,15 @@ describeEachEngine('scoring', (engine) => {
     const { key } = await shared.services.workspaces.createKey(workspace.id, 'models admin', 'admin');
     const t: TestApp = { ...shared, key, workspaceId: workspace.id };
     const lead = await ok(t, 'POST', '/api/v1/leads', idealLead);
-    await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'webinar_attended', leadId: lead.id }] });
+    // Only the pricing page view matches a rule with a condition on its properties: a rescore
+    // reads those properties and leaves out the ones no rule looks at.
+    await ok(t, 'POST', '/api/v1/events', {
+      events: [
+        { type: 'webinar_attended', leadId: lead.id, properties: { url: 'https://northwind.io/pricing' } },
+        { type: 'page_view', leadId: lead.id, properties: { url: 'https://northwind.io/pricing' } },
+        { type: 'page_view', leadId: lead.id, properties: { url: 'https://northwind.io/blog' } },
+      ],
+    });
     assert.equal((await ok(t, 'GET', '/api/v1/scoring/model')).version, 0);
 
     const bad = await api(t, 'PUT', '/api/v1/scoring/model', {
@@ -135,15 +143,20 @@ describeEachEngine('scoring', (engine) => {
       '  - id: webinar',
       '    type: webinar_attended',
       '    points: 30',
+      '  - id: pricing',
+      '    type: page_view',
+      "    where: { url: { matches: ['/pricing*'] } }",
+      '    points: 20',
     ].join('\n');
     const dry = await api(t, 'PUT', '/api/v1/scoring/model?dryRun=true', yaml, {
       'content-type': 'application/yaml',
     });
     assert.equal(dry.statusCode, 200, dry.body);
     assert.deepEqual([dry.json().version, dry.json().rescore.dryRun, dry.json().rescore.total], [0, true, 1]);
-    // 50 fit + 15 webinar = 65 (band 2 of 0-3) would become 40 + 30 = 70 (band 2): no band change.
+    // 50 fit + 15 webinar + 25 pricing page = 90 (band 3 of 0-3) would become 40 + 30 + 20 = 90
+    // (band 3): no band change.
     assert.equal(dry.json().rescore.bandChanged, 0);
-    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).score, 65, 'a dry run writes nothing');
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).score, 90, 'a dry run writes nothing');
 
     const saved = await api(t, 'PUT', '/api/v1/scoring/model', yaml, { 'content-type': 'application/yaml' });
     assert.equal(saved.statusCode, 200, saved.body);
@@ -153,7 +166,7 @@ describeEachEngine('scoring', (engine) => {
     assert.deepEqual([progress.status, progress.done, progress.total], ['done', 1, 1]);
 
     const rescored = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
-    assert.deepEqual([rescored.fitScore, rescored.behaviourScore, rescored.score], [40, 30, 70]);
+    assert.deepEqual([rescored.fitScore, rescored.behaviourScore, rescored.score], [40, 50, 90]);
     const model = await api(t, 'GET', '/api/v1/scoring/model?format=yaml');
     assert.match(model.body, /halfLifeDays: 10/);
     assert.equal((await ok(t, 'GET', '/api/v1/scoring/model/versions')).data.length, 1);
