@@ -36,6 +36,8 @@ export interface RescoreProgress {
   error: string | null;
   /** Leads whose new scores a worker thread computed (SQLite); the writer did the rest. Not in the API. */
   prefetched: number;
+  /** How long the last chunk's transaction ran (what a capture may wait behind it), ms. Not in the API. */
+  lastWriteMs: number;
 }
 
 /** Quarter of the 0–100 scale a score falls in. */
@@ -101,6 +103,7 @@ export function createRescoreService({ database, leads, scoring, clock, prefetch
       finishedAt: null,
       error: null,
       prefetched: 0,
+      lastWriteMs: 0,
     };
     if (!dryRun) latest.set(workspace.id, progress);
     let after: string | null = null;
@@ -167,6 +170,7 @@ export function createRescoreService({ database, leads, scoring, clock, prefetch
           const { model } = await scoring.activeModel(workspace.id);
           count(progress, model, written.rescored);
           ms = written.ms;
+          progress.lastWriteMs = ms;
         }
         // The chunk's size follows the time it held the writer (or, dry, took to compute).
         size = Math.max(
