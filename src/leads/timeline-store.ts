@@ -139,26 +139,29 @@ export function historyQuery(
   types: readonly string[],
   withProperties: readonly string[] = types,
 ) {
-  return db
-    .selectFrom('activities')
-    .select(['id', 'lead_id', 'type', 'occurred_at'])
-    .select((eb) =>
-      withProperties.length === 0
-        ? sql<string | null>`null`.as('properties')
-        : eb
-            .case()
-            .when('type', 'in', paddedInList(withProperties))
-            .then(eb.ref('properties'))
-            .else(null)
-            .end()
-            .as('properties'),
-    )
-    .where('workspace_id', '=', workspaceId)
-    .where('lead_id', 'in', paddedInList(leadIds))
-    .where('type', 'in', paddedInList(types))
-    .orderBy('lead_id')
-    .orderBy('occurred_at')
-    .orderBy('id');
+  return (
+    db
+      .selectFrom('activities')
+      // Named as TimelineEntry's fields: `activitiesOf` turns each row into the entry itself.
+      .select(['id', 'lead_id as leadId', 'type', 'occurred_at as occurredAt'])
+      .select((eb) =>
+        withProperties.length === 0
+          ? sql<string | null>`null`.as('properties')
+          : eb
+              .case()
+              .when('type', 'in', paddedInList(withProperties))
+              .then(eb.ref('properties'))
+              .else(null)
+              .end()
+              .as('properties'),
+      )
+      .where('workspace_id', '=', workspaceId)
+      .where('lead_id', 'in', paddedInList(leadIds))
+      .where('type', 'in', paddedInList(types))
+      .orderBy('lead_id')
+      .orderBy('occurred_at')
+      .orderBy('id')
+  );
 }
 
 /**
@@ -184,18 +187,16 @@ export async function activitiesOf(
       withProperties,
     ).execute();
     for (const row of rows) {
-      let list = byLead.get(row.lead_id);
+      let list = byLead.get(row.leadId);
       if (!list) {
         list = [];
-        byLead.set(row.lead_id, list);
+        byLead.set(row.leadId, list);
       }
-      list.push({
-        id: row.id,
-        leadId: row.lead_id,
-        type: row.type,
-        occurredAt: row.occurred_at,
-        properties: parseJson<Record<string, unknown>>(row.properties, {}),
-      });
+      // The row becomes the entry (its properties parsed in place): a rescore reads millions
+      // of them, and a second object per row was a good share of its garbage.
+      const entry = row as unknown as TimelineEntry;
+      entry.properties = parseJson<Record<string, unknown>>(row.properties, {});
+      list.push(entry);
     }
   }
   return byLead;
