@@ -103,7 +103,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   // Business signals (webhook event types): emitted by domains, subscribed by webhooks and alerts.
   const signals = new Signals();
   const leads = createLeadService({ database, properties, scoring, reactions, clock });
-  const rescore = createRescoreService({ database, leads, scoring, clock });
+  const rescore = createRescoreService({ database, leads, scoring, clock, logger });
   const lifecycle = createLifecycleService({ database, leads, scoring, workspaces, clock });
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });

@@ -1,3 +1,4 @@
+import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { LeadService, Rescored, WorkspaceContext } from '../leads/service.ts';
@@ -50,6 +51,8 @@ export interface RescoreDeps {
   leads: LeadService;
   scoring: ScoringService;
   clock: () => number;
+  /** Told when the worker thread fails (the writer then rescores the rest itself). */
+  logger?: Pick<Logger, 'warn'>;
   /**
    * Workspaces with at least this many live leads are rescored with a worker thread beside
    * the writer (SQLite; see rescore-prefetch.ts). (Default: 2,000)
@@ -65,7 +68,14 @@ interface Chunk {
 
 export type RescoreService = ReturnType<typeof createRescoreService>;
 
-export function createRescoreService({ database, leads, scoring, clock, prefetchFrom = 2_000 }: RescoreDeps) {
+export function createRescoreService({
+  database,
+  leads,
+  scoring,
+  clock,
+  logger,
+  prefetchFrom = 2_000,
+}: RescoreDeps) {
   const latest = new Map<string, RescoreProgress>();
   /** Workspaces whose model changed while their rescore was running: run again after it. */
   const again = new Set<string>();
@@ -120,8 +130,13 @@ export function createRescoreService({ database, leads, scoring, clock, prefetch
       const stamp = reader && writeStamp(database);
       if (!reader || !stamp) return { ids };
       const context = await scoring.contextIn(database.db, workspace);
-      const computed = reader.rescore(workspace.id, context, ids, clock()).catch(() => {
+      const computed = reader.rescore(workspace.id, context, ids, clock()).catch((error: unknown) => {
         // A failed worker is not used again: the writer rescores the rest itself.
+        if (reader)
+          logger?.warn(
+            { err: error, workspaceId: workspace.id },
+            'rescore worker failed; the writer goes on alone',
+          );
         void reader?.stop();
         reader = undefined;
         return undefined;

@@ -114,4 +114,28 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
     assert.deepEqual((await allLeads(t)).get(target!), lead, 'the new demo request is in the rescored score');
   });
+
+  it('goes on without the worker thread when it fails, and says so', async () => {
+    const t = get();
+    const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
+    await t.services.scoring.saveModel(t.workspaceId, presetNamed('b2b-saas').model, 'test again');
+    const warnings: string[] = [];
+    const broken = createRescoreService({
+      // The worker cannot open this file: it fails at its start.
+      database: { ...t.services.database, sqliteFile: '/nonexistent/leadline.db' },
+      leads: t.services.leads,
+      scoring: t.services.scoring,
+      clock: () => t.clock.now,
+      logger: { warn: (_fields: unknown, message?: string) => void warnings.push(String(message)) },
+      prefetchFrom: 0,
+    });
+    const progress = await broken.run(workspace);
+    assert.equal(progress.status, 'done', progress.error ?? '');
+    assert.deepEqual([progress.done, progress.prefetched], [LEADS, 0]);
+    assert.deepEqual(warnings, ['rescore worker failed; the writer goes on alone']);
+    const before = await allLeads(t);
+    const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
+    assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
+    assert.deepEqual(await allLeads(t), before);
+  });
 });
