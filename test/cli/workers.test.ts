@@ -21,6 +21,8 @@ function databaseEnv(options: DatabaseOptions): Record<string, string> {
 interface WorkerProcess {
   child: ChildProcessWithoutNullStreams;
   stdout: string;
+  /** Resolves when the worker says it runs: its signal handlers are in place from then on. */
+  running: Promise<void>;
   exited: Promise<number | null>;
 }
 
@@ -30,13 +32,18 @@ function startWorker(env: Record<string, string>): WorkerProcess {
     cwd: root,
     env: { ...inherited, ...env, LOG_LEVEL: 'debug' },
   });
+  let running!: () => void;
   const out: WorkerProcess = {
     child,
     stdout: '',
+    running: new Promise((resolve) => {
+      running = resolve;
+    }),
     exited: new Promise((resolve) => child.on('close', resolve)),
   };
   child.stdout.on('data', (chunk: Buffer) => {
     out.stdout += chunk.toString('utf8');
+    if (out.stdout.includes('Leadline worker is running')) running();
   });
   child.stderr.resume();
   return out;
@@ -103,6 +110,9 @@ describeEachEngine('worker processes sharing one queue', (engine) => {
       assert.ok(Date.now() < deadline, `jobs still waiting: ${JSON.stringify(counts)}`);
       await new Promise((resolve) => setTimeout(resolve, 200));
     }
+    // A worker still starting when the others have drained the queue would die of the signal
+    // before its handler is in place: stop them once all run.
+    await Promise.all(workers.map((w) => w.running));
     for (const w of workers) w.child.kill('SIGTERM');
     const codes = await Promise.all(workers.map((w) => w.exited));
     assert.deepEqual(codes, Array(workerCount).fill(0), 'every worker shut down cleanly on SIGTERM');
