@@ -13,7 +13,9 @@ import type { RescoredLead } from './rescore-result.ts';
  * the worker was asked (its snapshot is at least that recent) and the write, nothing but the
  * rescore's own chunk writes, which touch other leads, may have begun in this process, and no
  * other process may have committed (`isFresh`). Otherwise the writer rescores the chunk itself,
- * as it does without a worker; so does it after any failure of the worker.
+ * as it does without a worker; so does it after any failure of the worker. This relies on every
+ * write that changes leads, activities, models or settings going through `database.writes` (the
+ * group commit), as they all do; only job claims and prunes write their own tables directly.
  */
 
 /** Where the writes stood at a moment (see `GroupCommit.progress`, `Database.dataVersion`). */
