@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Database } from '../db/database.ts';
 import type { ScoringContext } from './qualify.ts';
-import type { RescoredLead } from './rescore-result.ts';
+import type { ChangeCount, RescoredLead } from './rescore-result.ts';
 
 /**
  * A bulk rescore on SQLite in two threads: a worker reads the next chunk's leads and histories
@@ -43,6 +43,8 @@ export function isFresh(then: WriteStamp, now: WriteStamp, ownSince: number): bo
 
 export interface RescoreRequest {
   id: number;
+  /** `rescore`: the results to write; `count`: only what they would change (a dry run). */
+  mode: 'rescore' | 'count';
   workspaceId: string;
   /** The rules, sent with the first request and whenever they change. */
   context?: ScoringContext;
@@ -52,12 +54,16 @@ export interface RescoreRequest {
 
 export type RescoreResponse =
   | { id: number; ok: true; results: RescoredLead[] }
+  | { id: number; ok: true; counted: ChangeCount }
   | { id: number; ok: false; error: string };
 
 /** The worker thread that rescores chunks from its own snapshot (rescore-worker.ts). */
 export class RescoreReader {
   readonly #worker: Worker;
-  readonly #pending = new Map<number, { resolve: (r: RescoredLead[]) => void; reject: (e: Error) => void }>();
+  readonly #pending = new Map<
+    number,
+    { resolve: (r: RescoreResponse) => void; reject: (e: Error) => void }
+  >();
   #next = 0;
   #sentContext: ScoringContext | undefined;
   #failed: Error | undefined;
@@ -72,7 +78,7 @@ export class RescoreReader {
       if (!pending) return;
       this.#pending.delete(response.id);
       if (this.#pending.size === 0) this.#worker.unref();
-      if (response.ok) pending.resolve(response.results);
+      if (response.ok) pending.resolve(response);
       else pending.reject(new Error(`rescore worker: ${response.error}`));
     });
     const fail = (error: Error) => {
@@ -85,10 +91,37 @@ export class RescoreReader {
   }
 
   /** The leads rescored with `context` at `now`, from a snapshot taken after this call. */
-  rescore(workspaceId: string, context: ScoringContext, ids: string[], now: number): Promise<RescoredLead[]> {
+  async rescore(
+    workspaceId: string,
+    context: ScoringContext,
+    ids: string[],
+    now: number,
+  ): Promise<RescoredLead[]> {
+    const response = await this.#ask('rescore', workspaceId, context, ids, now);
+    return 'results' in response ? response.results : [];
+  }
+
+  /** What rescoring the leads with `context` at `now` would change (a dry run). */
+  async count(
+    workspaceId: string,
+    context: ScoringContext,
+    ids: string[],
+    now: number,
+  ): Promise<ChangeCount> {
+    const response = await this.#ask('count', workspaceId, context, ids, now);
+    return 'counted' in response ? response.counted : { done: 0, bandChanged: 0, stageChanged: 0 };
+  }
+
+  #ask(
+    mode: RescoreRequest['mode'],
+    workspaceId: string,
+    context: ScoringContext,
+    ids: string[],
+    now: number,
+  ): Promise<RescoreResponse> {
     if (this.#failed) return Promise.reject(this.#failed);
     const id = ++this.#next;
-    const request: RescoreRequest = { id, workspaceId, ids, now };
+    const request: RescoreRequest = { id, mode, workspaceId, ids, now };
     if (context !== this.#sentContext) {
       request.context = context;
       this.#sentContext = context;

@@ -5,13 +5,14 @@ import * as store from '../leads/store.ts';
 import * as timeline from '../leads/timeline-store.ts';
 import { rescoreLead, type ScoringContext } from './qualify.ts';
 import type { RescoreRequest, RescoreResponse } from './rescore-prefetch.ts';
-import { toRescoredLead } from './rescore-result.ts';
+import { countChanges, toRescoredLead } from './rescore-result.ts';
 import { relevantTypes, typesReadingProperties } from './service.ts';
 
 /**
  * Worker thread entry of rescore-prefetch.ts: reads leads and their histories on its own
  * read-only connection, in one read transaction, and rescores them with the same code as the
- * writer's inline path (`rescoreLead`). Writes nothing.
+ * writer's inline path (`rescoreLead`); for a dry run it only counts what would change. Writes
+ * nothing.
  */
 const { databaseFile } = workerData as { databaseFile: string };
 const db = openSqliteReader(databaseFile);
@@ -23,7 +24,7 @@ parentPort!.on('message', async (request: RescoreRequest) => {
   try {
     if (request.context) context = request.context;
     const ctx = context!;
-    const results = await db.transaction().execute(async (trx) => {
+    const rescored = await db.transaction().execute(async (trx) => {
       const leads = (await store.findLeadsByIds(trx, request.workspaceId, request.ids)).filter(
         (lead) => !lead.mergedIntoId,
       );
@@ -34,11 +35,23 @@ parentPort!.on('message', async (request: RescoreRequest) => {
         relevantTypes(ctx),
         typesReadingProperties(ctx),
       );
-      return leads.map((lead) =>
-        toRescoredLead(rescoreLead(ctx, lead, history.get(lead.id) ?? [], request.now, newId)),
-      );
+      return leads.map((before) => ({
+        before,
+        qualified: rescoreLead(ctx, before, history.get(before.id) ?? [], request.now, newId),
+      }));
     });
-    response = { id: request.id, ok: true, results };
+    response =
+      request.mode === 'count'
+        ? {
+            id: request.id,
+            ok: true,
+            counted: countChanges(
+              ctx.model,
+              rescored.map(({ before, qualified }) => ({ before, after: qualified.lead })),
+              request.now,
+            ),
+          }
+        : { id: request.id, ok: true, results: rescored.map(({ qualified }) => toRescoredLead(qualified)) };
   } catch (error) {
     response = {
       id: request.id,

@@ -2,10 +2,9 @@ import type { Logger } from 'pino';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { LeadService, Rescored, WorkspaceContext } from '../leads/service.ts';
-import type { ScoringModel } from './model.ts';
-import { leadScore, type ScoringContext } from './qualify.ts';
+import type { ScoringContext } from './qualify.ts';
 import { isFresh, RescoreReader, type WriteStamp, writeStamp } from './rescore-prefetch.ts';
-import type { RescoredLead } from './rescore-result.ts';
+import { type ChangeCount, countChanges, type RescoredLead } from './rescore-result.ts';
 import type { ScoringService } from './service.ts';
 
 /**
@@ -39,11 +38,6 @@ export interface RescoreProgress {
   prefetched: number;
   /** How long the last chunk's transaction ran (what a capture may wait behind it), ms. Not in the API. */
   lastWriteMs: number;
-}
-
-/** Quarter of the 0–100 scale a score falls in. */
-export function scoreBand(score: number): number {
-  return Math.min(3, Math.floor(score / 25));
 }
 
 export interface RescoreDeps {
@@ -80,15 +74,10 @@ export function createRescoreService({
   /** Workspaces whose model changed while their rescore was running: run again after it. */
   const again = new Set<string>();
 
-  function count(progress: RescoreProgress, model: ScoringModel, rescored: readonly Rescored[]): void {
-    const now = clock();
-    for (const { before, after } of rescored) {
-      const was = leadScore(model, before.scoring, now).score;
-      const will = leadScore(model, after.scoring, now).score;
-      if (scoreBand(was) !== scoreBand(will)) progress.bandChanged++;
-      if (before.stage !== after.stage) progress.stageChanged++;
-    }
-    progress.done += rescored.length;
+  function add(progress: RescoreProgress, counted: ChangeCount): void {
+    progress.done += counted.done;
+    progress.bandChanged += counted.bandChanged;
+    progress.stageChanged += counted.stageChanged;
   }
 
   /**
@@ -122,16 +111,17 @@ export function createRescoreService({
     /** The rescore's own write units so far (the freshness check counts them). */
     let ownWrites = 0;
 
-    /** The next chunk's ids; with a worker, also its computation, started now. */
-    const takeChunk = async (): Promise<Chunk | undefined> => {
+    /** The next chunk's ids, in id order (undefined: none left). */
+    const takeIds = async (): Promise<string[] | undefined> => {
       const ids = await leads.idsAfter(workspace.id, after, size);
       if (ids.length === 0) return undefined;
       after = ids.at(-1)!;
-      const stamp = reader && writeStamp(database);
-      if (!reader || !stamp) return { ids };
-      const context = await scoring.contextIn(database.db, workspace);
-      const computed = reader.rescore(workspace.id, context, ids, clock()).catch((error: unknown) => {
-        // A failed worker is not used again: the writer rescores the rest itself.
+      return ids;
+    };
+
+    /** The worker's answer, or undefined once it failed: it is not used again, the rest is done here. */
+    const fromWorker = <T>(work: Promise<T>): Promise<T | undefined> =>
+      work.catch((error: unknown) => {
         if (reader)
           logger?.warn(
             { err: error, workspaceId: workspace.id },
@@ -141,6 +131,15 @@ export function createRescoreService({
         reader = undefined;
         return undefined;
       });
+
+    /** The next chunk; with a worker, its computation is started now. */
+    const takeChunk = async (): Promise<Chunk | undefined> => {
+      const ids = await takeIds();
+      if (!ids) return undefined;
+      const stamp = reader && writeStamp(database);
+      if (!reader || !stamp) return { ids };
+      const context = await scoring.contextIn(database.db, workspace);
+      const computed = fromWorker(reader.rescore(workspace.id, context, ids, clock()));
       return { ids, prefetch: { computed, stamp, ownWrites } };
     };
 
@@ -161,39 +160,47 @@ export function createRescoreService({
       });
     };
 
+    /** What rescoring these leads with `context` would change, computed in this thread. */
+    const countHere = async (ids: string[], context: ScoringContext): Promise<ChangeCount> =>
+      countChanges(
+        context.model,
+        await leads.rescoreIn(database.db, workspace, ids, { context, write: false }),
+        clock(),
+      );
+
+    /** The chunk's size follows the time it held the writer (or, dry, took to count). */
+    const adapt = (ms: number) => {
+      size = Math.max(MIN_CHUNK, Math.min(MAX_CHUNK, Math.round(size * (ms > 0 ? CHUNK_TARGET_MS / ms : 2))));
+    };
+
     try {
       progress.total = await leads.countLive(workspace.id);
-      if (!dryRun && progress.total >= prefetchFrom && database.sqliteFile && database.dataVersion)
+      if (progress.total >= prefetchFrom && database.sqliteFile && database.dataVersion)
         reader = new RescoreReader(database.sqliteFile);
-      for (let chunk = await takeChunk(); chunk; ) {
-        let ms: number;
-        let next: Chunk | undefined;
-        if (dryRun) {
+      if (dryRun) {
+        const context = options.context!;
+        for (let ids = await takeIds(); ids; ids = await takeIds()) {
           const started = performance.now();
-          const context = options.context!;
-          count(
-            progress,
-            context.model,
-            await leads.rescoreIn(database.db, workspace, chunk.ids, { context, write: false }),
-          );
-          ms = performance.now() - started;
-          next = await takeChunk();
-        } else {
+          // Two chunks at a time: the worker counts the second while this thread counts the first.
+          const other = reader && (await takeIds());
+          const elsewhere = other && fromWorker(reader!.count(workspace.id, context, other, clock()));
+          add(progress, await countHere(ids, context));
+          if (other) add(progress, (await elsewhere) ?? (await countHere(other, context)));
+          adapt(performance.now() - started);
+          options.onProgress?.(progress);
+        }
+      } else {
+        for (let chunk = await takeChunk(); chunk; ) {
           // Asked before this chunk is written, so the worker computes it meanwhile.
-          next = await takeChunk();
+          const next = await takeChunk();
           const written = await writeChunk(chunk);
           const { model } = await scoring.activeModel(workspace.id);
-          count(progress, model, written.rescored);
-          ms = written.ms;
-          progress.lastWriteMs = ms;
+          add(progress, countChanges(model, written.rescored, clock()));
+          progress.lastWriteMs = written.ms;
+          adapt(written.ms);
+          options.onProgress?.(progress);
+          chunk = next;
         }
-        // The chunk's size follows the time it held the writer (or, dry, took to compute).
-        size = Math.max(
-          MIN_CHUNK,
-          Math.min(MAX_CHUNK, Math.round(size * (ms > 0 ? CHUNK_TARGET_MS / ms : 2))),
-        );
-        options.onProgress?.(progress);
-        chunk = next;
       }
       progress.status = 'done';
     } catch (error) {

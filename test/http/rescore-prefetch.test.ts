@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { defaultModel, type ScoringModel } from '../../src/scoring/model.ts';
 import { presetNamed } from '../../src/scoring/presets.ts';
-import { createRescoreService } from '../../src/scoring/rescore.ts';
+import { createRescoreService, type RescoreProgress } from '../../src/scoring/rescore.ts';
 import { authHeaders, type TestApp, useApp } from '../support/engines.ts';
 
 /**
@@ -113,6 +113,23 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
     assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
     assert.deepEqual((await allLeads(t)).get(target!), lead, 'the new demo request is in the rescored score');
+  });
+
+  it('counts a dry run in two threads exactly as in one', async () => {
+    const t = get();
+    const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
+    // The leads were last scored with a model that gives a demo request 30 points: the
+    // default model's would change bands and stages.
+    const context = { ...(await t.services.scoring.context(workspace)), model: defaultModel };
+    const twoThreads = await rescoreWith(t, 0).run(workspace, { context, dryRun: true });
+    const oneThread = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace, {
+      context,
+      dryRun: true,
+    });
+    const counts = (p: RescoreProgress) => [p.status, p.total, p.done, p.bandChanged, p.stageChanged];
+    assert.deepEqual(counts(twoThreads), counts(oneThread));
+    assert.deepEqual(counts(twoThreads).slice(0, 3), ['done', LEADS, LEADS]);
+    assert.ok(twoThreads.bandChanged > 0, 'the dry run counts changes');
   });
 
   it('goes on without the worker thread when it fails, and says so', async () => {
