@@ -41,7 +41,7 @@ parentPort!.on('message', async (request: RescoreRequest) => {
       };
     });
     // Each lead's result is reduced at once to what is sent back: keeping every rescored lead
-    // of the chunk until the end cost a fifth more CPU in garbage collection.
+    // of a chunk until its end cost the benchmark a fifth more CPU (113–116 s instead of 96 s).
     const rescoreOne = (lead: (typeof leads)[number]) =>
       rescoreLead(ctx, lead, history.get(lead.id) ?? [], request.now, newId);
     response =
