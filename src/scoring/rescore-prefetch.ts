@@ -71,7 +71,7 @@ export class RescoreReader {
   constructor(databaseFile: string) {
     const entry = import.meta.url.endsWith('.ts') ? './rescore-worker.ts' : './rescore-worker.js';
     this.#worker = new Worker(new URL(entry, import.meta.url), { workerData: { databaseFile } });
-    // Only a pending request keeps the process alive (see `rescore`).
+    // Only a pending request keeps the process alive (see `#ask`).
     this.#worker.unref();
     this.#worker.on('message', (response: RescoreResponse) => {
       const pending = this.#pending.get(response.id);
@@ -98,7 +98,8 @@ export class RescoreReader {
     now: number,
   ): Promise<RescoredLead[]> {
     const response = await this.#ask('rescore', workspaceId, context, ids, now);
-    return 'results' in response ? response.results : [];
+    if (!('results' in response)) throw new Error('rescore worker: a count came back for a rescore');
+    return response.results;
   }
 
   /** What rescoring the leads with `context` at `now` would change (a dry run). */
@@ -109,7 +110,8 @@ export class RescoreReader {
     now: number,
   ): Promise<ChangeCount> {
     const response = await this.#ask('count', workspaceId, context, ids, now);
-    return 'counted' in response ? response.counted : { done: 0, bandChanged: 0, stageChanged: 0 };
+    if (!('counted' in response)) throw new Error('rescore worker: results came back for a count');
+    return response.counted;
   }
 
   #ask(

@@ -207,7 +207,10 @@ export function createRescoreService({
       progress.status = 'failed';
       progress.error = error instanceof Error ? error.message : String(error);
     } finally {
-      await reader?.stop();
+      // Unset first: a request still pending is then dropped quietly, not reported as a failure.
+      const stopping = reader;
+      reader = undefined;
+      await stopping?.stop();
     }
     progress.finishedAt = clock();
     options.onProgress?.(progress);
