@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
+import { toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError, type FieldError, validationError } from '../errors.ts';
 import { stageHistory } from '../lifecycle/history.ts';
@@ -368,9 +369,11 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     options: RescoreOptions = {},
   ): Promise<Rescored[]> {
     const ctx = options.context ?? (await scoring.contextIn(trx, workspace));
-    const found = (await store.findLeadsByIds(trx, workspace.id, [...leadIds])).filter(
-      (l) => !l.mergedIntoId,
+    const withStates = (await store.findLeadsWithStateJson(trx, workspace.id, [...leadIds])).filter(
+      ({ lead }) => !lead.mergedIntoId,
     );
+    const found = withStates.map(({ lead }) => lead);
+    const stored = new Map(withStates.map(({ lead, stateJson }) => [lead.id, stateJson]));
     const history = await timeline.activitiesOf(
       trx,
       workspace.id,
@@ -383,7 +386,12 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       workspace,
       ctx,
       found,
-      (lead) => ({ state: null, activities: history.get(lead.id) ?? [], replace: true }),
+      (lead) => ({
+        state: null,
+        activities: history.get(lead.id) ?? [],
+        replace: true,
+        storedState: stored.get(lead.id) ?? null,
+      }),
       options.write ?? true,
     );
   }
@@ -401,6 +409,8 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       state: ScoreState | null;
       activities: readonly TimelineEntry[];
       replace?: boolean;
+      /** With `replace`: the per-rule state as stored; a lead the rescore leaves as it is is not written. */
+      storedState?: string | null;
     },
     write = true,
     /** Adds changes of leads this call did not load (unscored activities) before reactions run. */
@@ -418,14 +428,16 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         : qualifyActivities(ctx, before, input.state, input.activities, now, newId);
       out.push({ before, after: qualified.lead });
       if (!write) continue;
-      const state =
-        qualified.state && (qualified.stateChanged || input.replace)
-          ? qualified.state
-          : !qualified.state && input.replace
-            ? null
-            : undefined;
-      if (state !== undefined || store.scoringChanged(before, qualified.lead))
-        await store.updateLeadScoring(trx, qualified.lead, state, before);
+      if (input.replace) {
+        const stateJson = qualified.state ? toJson(qualified.state) : null;
+        // A rescore that changes nothing (a settings change that moves no score) writes nothing.
+        if (stateJson !== input.storedState || store.scoringChanged(before, qualified.lead))
+          await store.updateLeadScoring(trx, qualified.lead, stateJson, before);
+      } else {
+        const state = qualified.state && qualified.stateChanged ? qualified.state : undefined;
+        if (state !== undefined || store.scoringChanged(before, qualified.lead))
+          await store.updateLeadScoring(trx, qualified.lead, state, before);
+      }
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
       // A rescore replays old history: only what it changed now is news.
@@ -453,19 +465,21 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     results: readonly RescoredLead[],
   ): Promise<Rescored[]> {
     const now = clock();
-    const found = await store.findLeadsByIds(
+    const found = await store.findLeadsWithStateJson(
       trx,
       workspace.id,
       results.map((r) => r.id),
     );
-    const byId = new Map(found.map((lead) => [lead.id, lead]));
+    const byId = new Map(found.map((row) => [row.lead.id, row]));
     const written: Qualifications = { entries: [], stageChanges: [], changes: [] };
     const out: Rescored[] = [];
     for (const result of results) {
-      const before = byId.get(result.id);
-      if (!before || before.mergedIntoId) continue;
+      const row = byId.get(result.id);
+      if (!row || row.lead.mergedIntoId) continue;
+      const before = row.lead;
       const after = applyRescored(before, result);
-      await store.updateLeadScoring(trx, after, result.stateJson, before);
+      if (result.stateJson !== row.stateJson || store.scoringChanged(before, after))
+        await store.updateLeadScoring(trx, after, result.stateJson, before);
       for (const entry of result.entries) written.entries.push(entry);
       for (const change of result.stageChanges) written.stageChanges.push(change);
       written.changes.push({ leadId: before.id, before, after, entries: result.entries });

@@ -213,7 +213,34 @@ export async function findLeadsWithStates(
   workspaceId: string,
   ids: string[],
 ): Promise<Array<{ lead: Lead; state: ScoreState | null }>> {
-  const out: Array<{ lead: Lead; state: ScoreState | null }> = [];
+  return (await rowsWithState(db, workspaceId, ids)).map((row) => ({
+    lead: rowToLead(row),
+    state: parseJson<ScoreState | null>(row.score_state, null),
+  }));
+}
+
+/**
+ * Leads with their per-rule state as stored, unparsed (SQLite: the text written; PostgreSQL's
+ * jsonb comes back parsed and is serialised again, so it may differ from what was written in
+ * key order): a rescore compares it with the state it computed and skips leads it leaves as
+ * they are.
+ */
+export async function findLeadsWithStateJson(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+): Promise<Array<{ lead: Lead; stateJson: string | null }>> {
+  return (await rowsWithState(db, workspaceId, ids)).map((row) => ({
+    lead: rowToLead(row),
+    stateJson:
+      row.score_state === null || typeof row.score_state === 'string'
+        ? row.score_state
+        : toJson(row.score_state),
+  }));
+}
+
+async function rowsWithState(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<LeadRow[]> {
+  const out: LeadRow[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const list = paddedInList(ids.slice(i, i + 500));
     const rows = await selectCompiled<LeadRow>(
@@ -228,8 +255,7 @@ export async function findLeadsWithStates(
           .where('id', 'in', placeholders(n)),
       [workspaceId, ...list],
     );
-    for (const row of rows)
-      out.push({ lead: rowToLead(row), state: parseJson<ScoreState | null>(row.score_state, null) });
+    for (const row of rows) out.push(row);
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
+import { sql } from 'kysely';
 import { defaultModel, type ScoringModel } from '../../src/scoring/model.ts';
 import { presetNamed } from '../../src/scoring/presets.ts';
 import { createRescoreService, type RescoreProgress } from '../../src/scoring/rescore.ts';
@@ -113,6 +114,29 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
     assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
     assert.deepEqual((await allLeads(t)).get(target!), lead, 'the new demo request is in the rescored score');
+  });
+
+  it('writes no lead a rescore leaves as it is, in either thread', async () => {
+    const t = get();
+    const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
+    // Rows changed by the app's connection so far (SQLite counts them per connection).
+    const changes = async () =>
+      (await sql<{ n: number }>`select total_changes() as n`.execute(t.services.database.db)).rows[0]!.n;
+    for (const prefetchFrom of [0, Number.POSITIVE_INFINITY]) {
+      const before = await allLeads(t);
+      const start = await changes();
+      const again = await rescoreWith(t, prefetchFrom).run(workspace);
+      assert.deepEqual(
+        [again.status, again.done, again.bandChanged, again.stageChanged],
+        ['done', LEADS, 0, 0],
+      );
+      assert.equal(
+        await changes(),
+        start,
+        `rows written by a rescore that changes nothing (prefetchFrom ${prefetchFrom})`,
+      );
+      assert.deepEqual(await allLeads(t), before);
+    }
   });
 
   it('counts a dry run in two threads exactly as in one', async () => {
