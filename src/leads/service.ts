@@ -18,12 +18,7 @@ import {
   type StageChange,
 } from '../scoring/qualify.ts';
 import { applyRescored, type RescoredLead } from '../scoring/rescore-result.ts';
-import {
-  isRelevant,
-  relevantTypes,
-  type ScoringService,
-  typesReadingProperties,
-} from '../scoring/service.ts';
+import { historiesToReplay, isRelevant, type ScoringService } from '../scoring/service.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
 import { type Parsed, parseLeadInput } from './input.ts';
 import {
@@ -374,12 +369,11 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     );
     const found = withStates.map(({ lead }) => lead);
     const stored = new Map(withStates.map(({ lead, stateJson }) => [lead.id, stateJson]));
-    const history = await timeline.activitiesOf(
+    const history = await historiesToReplay(
       trx,
       workspace.id,
       found.map((l) => l.id),
-      relevantTypes(ctx),
-      typesReadingProperties(ctx),
+      ctx,
     );
     return qualifyAndWrite(
       trx,

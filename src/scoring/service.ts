@@ -2,7 +2,8 @@ import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
-import type { Lead } from '../leads/model.ts';
+import type { Lead, TimelineEntry } from '../leads/model.ts';
+import { activitiesOf } from '../leads/timeline-store.ts';
 import { defaultQualificationRule } from '../lifecycle/qualification.ts';
 import { defaultStageRules } from '../lifecycle/stage-rules.ts';
 import { defaultTemperatureConfig } from '../lifecycle/temperature.ts';
@@ -53,10 +54,24 @@ export function relevantTypes(ctx: ScoringContext): string[] {
 }
 
 /**
+ * What a rescore replays for these leads, read in `db`: their activities of the relevant
+ * types, with properties only for the types some rule looks into. The writer's own rescore
+ * and the worker thread's (rescore-worker.ts) both read through here.
+ */
+export function historiesToReplay(
+  db: Kysely<DB>,
+  workspaceId: string,
+  leadIds: readonly string[],
+  ctx: ScoringContext,
+): Promise<Map<string, TimelineEntry[]>> {
+  return activitiesOf(db, workspaceId, leadIds, relevantTypes(ctx), typesReadingProperties(ctx));
+}
+
+/**
  * The relevant types some rule, move, flag or matcher of which looks at an activity's
  * properties (`where`): a replay needs the properties of these types only.
  */
-export function typesReadingProperties(ctx: ScoringContext): string[] {
+function typesReadingProperties(ctx: ScoringContext): string[] {
   return [...relevantMatchers(ctx)]
     .filter(([, matchers]) => matchers.some((m) => m.where && Object.keys(m.where).length > 0))
     .map(([type]) => type);
