@@ -413,6 +413,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const now = clock();
     const { entries, stageChanges, changes }: Qualifications = { entries: [], stageChanges: [], changes: [] };
     const out: Rescored[] = [];
+    const updates: store.ScoringUpdate[] = [];
     for (const before of leads) {
       const input = inputOf(before);
       // A full rescore also recomputes fit (the model may have changed); both settle stage
@@ -426,11 +427,11 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         const stateJson = qualified.state ? toJson(qualified.state) : null;
         // A rescore that changes nothing (a settings change that moves no score) writes nothing.
         if (stateJson !== input.storedState || store.scoringChanged(before, qualified.lead))
-          await store.updateLeadScoring(trx, qualified.lead, stateJson, before);
+          updates.push({ lead: qualified.lead, state: stateJson, before });
       } else {
         const state = qualified.state && qualified.stateChanged ? qualified.state : undefined;
         if (state !== undefined || store.scoringChanged(before, qualified.lead))
-          await store.updateLeadScoring(trx, qualified.lead, state, before);
+          updates.push({ lead: qualified.lead, state, before });
       }
       for (const entry of qualified.entries) entries.push(entry);
       for (const change of qualified.stageChanges) stageChanges.push(change);
@@ -443,6 +444,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       });
     }
     if (!write) return out;
+    await store.updateLeadsScoring(trx, database.engine, updates);
     await recordQualified(trx, workspace, { entries, stageChanges, changes }, now, moreChanges);
     return out;
   }
@@ -467,18 +469,20 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const byId = new Map(found.map((row) => [row.lead.id, row]));
     const written: Qualifications = { entries: [], stageChanges: [], changes: [] };
     const out: Rescored[] = [];
+    const updates: store.ScoringUpdate[] = [];
     for (const result of results) {
       const row = byId.get(result.id);
       if (!row || row.lead.mergedIntoId) continue;
       const before = row.lead;
       const after = applyRescored(before, result);
       if (result.stateJson !== row.stateJson || store.scoringChanged(before, after))
-        await store.updateLeadScoring(trx, after, result.stateJson, before);
+        updates.push({ lead: after, state: result.stateJson, before });
       for (const entry of result.entries) written.entries.push(entry);
       for (const change of result.stageChanges) written.stageChanges.push(change);
       written.changes.push({ leadId: before.id, before, after, entries: result.entries });
       out.push({ before, after });
     }
+    await store.updateLeadsScoring(trx, database.engine, updates);
     await recordQualified(trx, workspace, written, now);
     return out;
   }
@@ -535,9 +539,10 @@ export function createLeadService({ database, properties, scoring, reactions, cl
           const entries: TimelineEntry[] = [];
           const stageChanges: StageChange[] = [];
           const changes: LeadChange[] = [];
+          const updates: store.ScoringUpdate[] = [];
           for (const lead of due) {
             const qualified = qualifyProfile(ctx, lead, now, newId);
-            await store.updateLeadScoring(trx, qualified.lead, undefined, lead);
+            updates.push({ lead: qualified.lead, before: lead });
             for (const entry of qualified.entries) entries.push(entry);
             for (const change of qualified.stageChanges) stageChanges.push(change);
             changes.push({
@@ -547,6 +552,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
               entries: qualified.entries,
             });
           }
+          await store.updateLeadsScoring(trx, database.engine, updates);
           await timeline.appendEntries(trx, workspace.id, entries, now);
           await stageHistory.recordIn(trx, workspace.id, stageChanges);
           await runReactions(trx, workspace, changes, now);

@@ -358,6 +358,22 @@ const scoringColumns = [
   'stage_hold',
 ] as const;
 
+/** Their PostgreSQL types (the migrations'), for the arrays of `updateLeadsScoring`. */
+const scoringColumnTypes: Record<(typeof scoringColumns)[number], string> = {
+  score_model_version: 'integer',
+  fit_score: 'double precision',
+  profile_negative: 'double precision',
+  activity_negative: 'double precision',
+  behaviour_k: 'double precision',
+  half_life_days: 'double precision',
+  last_high_intent_at: 'bigint',
+  temperature_changes_at: 'bigint',
+  pql: 'integer',
+  service_qualified: 'integer',
+  stage_changed_at: 'bigint',
+  stage_hold: 'integer',
+};
+
 /**
  * Writes only what scoring and qualification change, and the per-rule state when given
  * (`null` clears it; absent leaves it). SQLite rewrites the entry of every index that has a
@@ -373,42 +389,25 @@ export async function updateLeadScoring(
   state?: ScoreState | string | null,
   before?: Lead,
 ): Promise<void> {
-  const s = lead.scoring;
-  // In `scoringColumns` order (leadToRow would also serialise touches and properties).
-  const parameters: unknown[] = [
-    s.modelVersion,
-    s.fitScore,
-    s.profileNegative,
-    s.activityNegative,
-    s.behaviourK,
-    s.halfLifeDays,
-    s.lastHighIntentAt,
-    s.temperatureChangesAt,
-    s.pql ? 1 : 0,
-    s.serviceQualified ? 1 : 0,
-    lead.stageChangedAt,
-    s.stageHold ? 1 : 0,
-  ];
+  const write = scoringWrite({ lead, state, before });
   const columns: string[] = [...scoringColumns];
-  const withStage = before === undefined || before.stage !== lead.stage;
-  const withTemperature = before === undefined || before.scoring.temperature !== s.temperature;
-  if (withStage) {
+  const parameters: unknown[] = [...write.values];
+  if (write.withStage) {
     columns.push('stage');
     parameters.push(lead.stage);
   }
-  if (withTemperature) {
+  if (write.withTemperature) {
     columns.push('temperature');
-    parameters.push(s.temperature);
+    parameters.push(lead.scoring.temperature);
   }
-  const withState = state !== undefined;
-  if (withState) {
+  if (write.withState) {
     columns.push('score_state');
-    parameters.push(state === null || typeof state === 'string' ? state : toJson(state));
+    parameters.push(write.stateJson);
   }
   parameters.push(lead.workspaceId, lead.id);
   await executeCompiled(
     db,
-    `updateLeadScoring:${withStage}:${withTemperature}:${withState}`,
+    `updateLeadScoring:${write.withStage}:${write.withTemperature}:${write.withState}`,
     (bulk) =>
       bulk
         .updateTable('leads')
@@ -417,6 +416,98 @@ export async function updateLeadScoring(
         .where('id', '=', ''),
     parameters,
   );
+}
+
+/** One lead's scoring write: the arguments of `updateLeadScoring`. */
+export interface ScoringUpdate {
+  lead: Lead;
+  /** The per-rule state; a string is the state already serialised. Absent leaves it. */
+  state?: ScoreState | string | null | undefined;
+  before?: Lead | undefined;
+}
+
+/**
+ * `updateLeadScoring` for many leads (each at most once). On PostgreSQL one statement takes
+ * them all as arrays (`unnest`): a statement per lead is a network round trip per lead, and
+ * an event batch that scored 450 leads spent most of its time waiting on them. SQLite keeps
+ * the one-row statement per lead: in process a statement costs microseconds, and naming
+ * stage and temperature only when they change keeps those index pages clean.
+ */
+export async function updateLeadsScoring(
+  db: Kysely<DB>,
+  engine: Engine,
+  updates: readonly ScoringUpdate[],
+): Promise<void> {
+  if (engine === 'sqlite') {
+    for (const u of updates) await updateLeadScoring(db, u.lead, u.state, u.before);
+    return;
+  }
+  if (updates.length === 0) return;
+  const writes = updates.map((update) => ({ update, write: scoringWrite(update) }));
+  const arrays = unnestColumns.map(([, , value]) =>
+    writes.map(({ update, write }) => value(update.lead, write)),
+  );
+  const casts = unnestColumns.map(([, type], i) => sql`${arrays[i]}::${sql.raw(type)}[]`);
+  const names = sql.raw(unnestColumns.map(([name]) => name).join(', '));
+  const plain = sql.raw(scoringColumns.map((c) => `${c} = v.${c}`).join(', '));
+  await sql`
+    update leads as l set ${plain},
+      stage = case when v.with_stage then v.stage else l.stage end,
+      temperature = case when v.with_temperature then v.temperature else l.temperature end,
+      score_state = case when v.with_state then v.score_state::jsonb else l.score_state end
+    from unnest(${sql.join(casts)}) as v(${names})
+    where l.workspace_id = v.workspace_id and l.id = v.id`.execute(db);
+}
+
+type ScoringWrite = ReturnType<typeof scoringWrite>;
+
+/** The columns of `updateLeadsScoring`'s arrays on PostgreSQL: name, element type, value. */
+const unnestColumns: ReadonlyArray<readonly [string, string, (lead: Lead, write: ScoringWrite) => unknown]> =
+  [
+    ['workspace_id', 'text', (lead) => lead.workspaceId],
+    ['id', 'text', (lead) => lead.id],
+    ...scoringColumns.map(
+      (name, i) =>
+        [name, scoringColumnTypes[name], (_: Lead, write: ScoringWrite) => write.values[i]] as const,
+    ),
+    ['with_stage', 'boolean', (_, write) => write.withStage],
+    ['stage', 'text', (lead) => lead.stage],
+    ['with_temperature', 'boolean', (_, write) => write.withTemperature],
+    ['temperature', 'text', (lead) => lead.scoring.temperature],
+    ['with_state', 'boolean', (_, write) => write.withState],
+    ['score_state', 'text', (_, write) => write.stateJson],
+  ];
+
+/** What `updateLeadScoring` writes for one lead, engine aside. */
+function scoringWrite({ lead, state, before }: ScoringUpdate): {
+  /** In `scoringColumns` order (leadToRow would also serialise touches and properties). */
+  values: unknown[];
+  withStage: boolean;
+  withTemperature: boolean;
+  withState: boolean;
+  stateJson: string | null;
+} {
+  const s = lead.scoring;
+  return {
+    values: [
+      s.modelVersion,
+      s.fitScore,
+      s.profileNegative,
+      s.activityNegative,
+      s.behaviourK,
+      s.halfLifeDays,
+      s.lastHighIntentAt,
+      s.temperatureChangesAt,
+      s.pql ? 1 : 0,
+      s.serviceQualified ? 1 : 0,
+      lead.stageChangedAt,
+      s.stageHold ? 1 : 0,
+    ],
+    withStage: before === undefined || before.stage !== lead.stage,
+    withTemperature: before === undefined || before.scoring.temperature !== s.temperature,
+    withState: state !== undefined,
+    stateJson: typeof state === 'object' && state !== null ? toJson(state) : (state ?? null),
+  };
 }
 
 /** Whether `after` differs from `before` in what `updateLeadScoring` writes. */

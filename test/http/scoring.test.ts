@@ -96,6 +96,46 @@ describeEachEngine('scoring', (engine) => {
     assert.deepEqual([temperature.properties.from, temperature.properties.to], ['cold', 'hot']);
   });
 
+  // One batch's leads are written together (on PostgreSQL in one statement): each must end
+  // exactly as if its events had come alone, whichever of stage, temperature and state moved.
+  it('scores every lead of one event batch as if its events came one request at a time', async () => {
+    const t = get();
+    const plans: Array<{ profile: Record<string, unknown>; events: string[] }> = [
+      { profile: { jobTitle: 'Engineer' }, events: ['demo_requested'] }, // stage and temperature move
+      { profile: idealLead, events: ['email_opened', 'email_opened'] }, // an MQL already; score only
+      { profile: { jobTitle: 'Student' }, events: ['content_downloaded', 'webinar_attended'] },
+      { profile: {}, events: ['page_view'] }, // relevant to no rule of the default model
+    ];
+    const leadsOf = async (prefix: string) =>
+      Promise.all(
+        plans.map(({ profile }, i) =>
+          ok(t, 'POST', '/api/v1/leads', { ...profile, email: `${prefix}${i}@batch.example` }),
+        ),
+      );
+    const together = await leadsOf('together');
+    const alone = await leadsOf('alone');
+    const eventsOf = (leads: Array<{ id: string }>) =>
+      plans.flatMap(({ events }, i) => events.map((type) => ({ type, leadId: leads[i]!.id })));
+    await ok(t, 'POST', '/api/v1/events', { events: eventsOf(together) });
+    for (const event of eventsOf(alone)) await ok(t, 'POST', '/api/v1/events', { events: [event] });
+
+    const fields = ['score', 'fitScore', 'behaviourScore', 'grade', 'stage', 'temperature', 'pql'];
+    for (let i = 0; i < plans.length; i++) {
+      const [a, b] = await Promise.all(
+        [together[i]!, alone[i]!].map((lead) => ok(t, 'GET', `/api/v1/leads/${lead.id}`)),
+      );
+      for (const field of fields) assert.deepEqual(a[field], b[field], `lead ${i}: ${field}`);
+      const [x, y] = await Promise.all(
+        [together[i]!, alone[i]!].map((lead) => ok(t, 'GET', `/api/v1/leads/${lead.id}/score`)),
+      );
+      const fired = (s: { rules: Array<{ id: string; pointsThen: number; count: number }> }) =>
+        s.rules.map((r) => [r.id, r.pointsThen, r.count]);
+      assert.deepEqual(fired(x), fired(y), `lead ${i}: rules fired`);
+    }
+    const first = await ok(t, 'GET', `/api/v1/leads/${together[0]!.id}`);
+    assert.deepEqual([first.stage, first.temperature], ['mql', 'hot'], 'the batch moved stage and temperature');
+  });
+
   it('applies an event sent twice with the same id once', async () => {
     const t = get();
     const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'twice@example.org' });
