@@ -90,6 +90,8 @@ async function resolveMerged(db: Kysely<DB>, workspaceId: string, lead: Lead): P
 
 export function createLeadService({ database, properties, scoring, reactions, clock }: LeadServiceDeps) {
   const { db } = database;
+  /** Whether reads that a write transaction writes back lock their leads (`store.locked`). */
+  const lock = database.engine === 'postgres';
 
   /**
    * Leads `updateIn` and `setOwnersIn` rewrote while the reactions to a write ran (routing sets
@@ -134,12 +136,12 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const byEmail = new Map<string, Lead>();
     const byPhone = new Map<string, Lead>();
     for (let i = 0; i < emails.length; i += 500) {
-      for (const lead of await store.findLeadsByEmails(trx, workspace.id, emails.slice(i, i + 500))) {
+      for (const lead of await store.findLeadsByEmails(trx, workspace.id, emails.slice(i, i + 500), lock)) {
         byEmail.set(lead.email!, await resolveMerged(trx, workspace.id, lead));
       }
     }
     for (let i = 0; i < phones.length; i += 500) {
-      for (const lead of await store.findPhoneOnlyLeads(trx, workspace.id, phones.slice(i, i + 500))) {
+      for (const lead of await store.findPhoneOnlyLeads(trx, workspace.id, phones.slice(i, i + 500), lock)) {
         // A phone-only lead merged into another is a redirect row too: follow it like an email's.
         byPhone.set(lead.phone!, await resolveMerged(trx, workspace.id, lead));
       }
@@ -333,7 +335,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       else into.set(activity.leadId, [activity]);
     }
     const found =
-      byLead.size === 0 ? [] : await store.findLeadsWithStates(trx, workspace.id, [...byLead.keys()]);
+      byLead.size === 0 ? [] : await store.findLeadsWithStates(trx, workspace.id, [...byLead.keys()], lock);
     const states = new Map(found.map(({ lead, state }) => [lead.id, state]));
     await qualifyAndWrite(
       trx,
@@ -364,7 +366,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     options: RescoreOptions = {},
   ): Promise<Rescored[]> {
     const ctx = options.context ?? (await scoring.contextIn(trx, workspace));
-    const withStates = (await store.findLeadsWithStateJson(trx, workspace.id, [...leadIds])).filter(
+    const withStates = (await store.findLeadsWithStateJson(trx, workspace.id, [...leadIds], lock)).filter(
       ({ lead }) => !lead.mergedIntoId,
     );
     const found = withStates.map(({ lead }) => lead);
@@ -465,6 +467,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       trx,
       workspace.id,
       results.map((r) => r.id),
+      lock,
     );
     const byId = new Map(found.map((row) => [row.lead.id, row]));
     const written: Qualifications = { entries: [], stageChanges: [], changes: [] };

@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
 import { executeCompiled, insertBulk, placeholderRows, selectCompiled } from '../db/bulk-insert.ts';
 import type { Engine } from '../db/database.ts';
 import { paddedInList } from '../db/in-list.ts';
@@ -207,13 +207,26 @@ export async function findMergedInto(db: Kysely<DB>, workspaceId: string, ids: s
   return rows.map((row) => row.id);
 }
 
+/**
+ * `select` with its rows locked until the transaction ends, in id order, when `lock` (pass it
+ * on PostgreSQL for a read that the same transaction writes back). The writes of several API
+ * processes run side by side there: without the lock two of them would both read a lead, and
+ * the later write would drop what the earlier one added (an event's points, say). Id order
+ * within each read keeps two such reads from each holding a lead the other waits for.
+ * SQLite serialises its writers (BEGIN IMMEDIATE).
+ */
+function locked<S extends SelectQueryBuilder<DB, 'leads', object>>(select: S, lock: boolean): S {
+  return lock ? (select.orderBy('id').forUpdate() as S) : select;
+}
+
 /** Leads with their per-rule scoring state (null: none yet), one read for what scoring an event needs. */
 export async function findLeadsWithStates(
   db: Kysely<DB>,
   workspaceId: string,
   ids: string[],
+  lock: boolean,
 ): Promise<Array<{ lead: Lead; state: ScoreState | null }>> {
-  return (await rowsWithState(db, workspaceId, ids)).map((row) => ({
+  return (await rowsWithState(db, workspaceId, ids, lock)).map((row) => ({
     lead: rowToLead(row),
     state: parseJson<ScoreState | null>(row.score_state, null),
   }));
@@ -229,8 +242,9 @@ export async function findLeadsWithStateJson(
   db: Kysely<DB>,
   workspaceId: string,
   ids: string[],
+  lock: boolean,
 ): Promise<Array<{ lead: Lead; stateJson: string | null }>> {
-  return (await rowsWithState(db, workspaceId, ids)).map((row) => ({
+  return (await rowsWithState(db, workspaceId, ids, lock)).map((row) => ({
     lead: rowToLead(row),
     stateJson:
       row.score_state === null || typeof row.score_state === 'string'
@@ -239,20 +253,28 @@ export async function findLeadsWithStateJson(
   }));
 }
 
-async function rowsWithState(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<LeadRow[]> {
+async function rowsWithState(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+  lock: boolean,
+): Promise<LeadRow[]> {
   const out: LeadRow[] = [];
   for (let i = 0; i < ids.length; i += 500) {
     const list = paddedInList(ids.slice(i, i + 500));
     const rows = await selectCompiled<LeadRow>(
       db,
-      'findLeadsWithStates',
+      `findLeadsWithStates:${lock}`,
       list.length,
       (q, n) =>
-        q
-          .selectFrom('leads')
-          .select([...leadColumns, 'score_state'])
-          .where('workspace_id', '=', '')
-          .where('id', 'in', placeholders(n)),
+        locked(
+          q
+            .selectFrom('leads')
+            .select([...leadColumns, 'score_state'])
+            .where('workspace_id', '=', '')
+            .where('id', 'in', placeholders(n)),
+          lock,
+        ),
       [workspaceId, ...list],
     );
     for (const row of rows) out.push(row);
@@ -269,9 +291,10 @@ export async function findLeadsByEmails(
   db: Kysely<DB>,
   workspaceId: string,
   emails: string[],
+  lock = false,
 ): Promise<Lead[]> {
   if (emails.length === 0) return [];
-  return leadsWhereIn(db, 'email', workspaceId, emails);
+  return leadsWhereIn(db, 'email', workspaceId, emails, lock);
 }
 
 /** Leads known only by phone (no email): the ones a phone-only or phone+email capture can match. */
@@ -279,9 +302,10 @@ export async function findPhoneOnlyLeads(
   db: Kysely<DB>,
   workspaceId: string,
   phones: string[],
+  lock = false,
 ): Promise<Lead[]> {
   if (phones.length === 0) return [];
-  return leadsWhereIn(db, 'phoneOnly', workspaceId, phones);
+  return leadsWhereIn(db, 'phoneOnly', workspaceId, phones, lock);
 }
 
 /** `n` placeholder values for an `in (…)` list a compiled select binds later. */
@@ -298,17 +322,18 @@ async function leadsWhereIn(
   by: 'id' | 'email' | 'phoneOnly',
   workspaceId: string,
   values: string[],
+  lock = false,
 ): Promise<Lead[]> {
   const list = paddedInList(values);
   const rows = await selectCompiled<SelectedLeadRow>(
     db,
-    `leadsWhereIn:${by}`,
+    `leadsWhereIn:${by}:${lock}`,
     list.length,
     (q, n) => {
       const base = q.selectFrom('leads').select(leadColumns).where('workspace_id', '=', '');
-      if (by === 'id') return base.where('id', 'in', placeholders(n));
-      if (by === 'email') return base.where('email', 'in', placeholders(n));
-      return base.where('email', 'is', null).where('phone', 'in', placeholders(n));
+      if (by === 'id') return locked(base.where('id', 'in', placeholders(n)), lock);
+      if (by === 'email') return locked(base.where('email', 'in', placeholders(n)), lock);
+      return locked(base.where('email', 'is', null).where('phone', 'in', placeholders(n)), lock);
     },
     [workspaceId, ...list],
   );

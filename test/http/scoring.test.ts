@@ -133,7 +133,11 @@ describeEachEngine('scoring', (engine) => {
       assert.deepEqual(fired(x), fired(y), `lead ${i}: rules fired`);
     }
     const first = await ok(t, 'GET', `/api/v1/leads/${together[0]!.id}`);
-    assert.deepEqual([first.stage, first.temperature], ['mql', 'hot'], 'the batch moved stage and temperature');
+    assert.deepEqual(
+      [first.stage, first.temperature],
+      ['mql', 'hot'],
+      'the batch moved stage and temperature',
+    );
   });
 
   it('applies an event sent twice with the same id once', async () => {
