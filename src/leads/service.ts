@@ -537,7 +537,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       for (;;) {
         const n = await database.writes.run(async (trx) => {
           const now = clock();
-          const due = await store.leadsWithDueTemperatures(trx, workspace.id, now, TEMPERATURE_CHUNK);
+          const due = await store.leadsWithDueTemperatures(trx, workspace.id, now, TEMPERATURE_CHUNK, lock);
           const ctx = await scoring.contextIn(trx, workspace);
           const entries: TimelineEntry[] = [];
           const stageChanges: StageChange[] = [];

@@ -765,8 +765,14 @@ export async function leadsWithDueTemperatures(
   workspaceId: string,
   now: number,
   limit: number,
+  /**
+   * PostgreSQL: lock the leads returned, skipping those another write holds (it settles their
+   * temperature itself, or the next sweep does): the sweep writes them back, and must neither
+   * drop what a concurrent write adds nor wait for it.
+   */
+  lock = false,
 ): Promise<Lead[]> {
-  const rows = await db
+  const select = db
     .selectFrom('leads')
     .select(leadColumns)
     .where('workspace_id', '=', workspaceId)
@@ -774,8 +780,8 @@ export async function leadsWithDueTemperatures(
     .where('temperature', 'in', ['warm', 'hot'])
     .where('temperature_changes_at', '<=', now)
     .orderBy('temperature_changes_at')
-    .limit(limit)
-    .execute();
+    .limit(limit);
+  const rows = await (lock ? select.forUpdate().skipLocked() : select).execute();
   return rows.map(rowToLead);
 }
 
