@@ -260,8 +260,10 @@ async function rowsWithState(
   lock: boolean,
 ): Promise<LeadRow[]> {
   const out: LeadRow[] = [];
-  for (let i = 0; i < ids.length; i += 500) {
-    const list = paddedInList(ids.slice(i, i + 500));
+  // Locked in id order across the chunks too (ids are UUIDs: the same order in JS and SQL).
+  const ordered = lock ? [...ids].sort() : ids;
+  for (let i = 0; i < ordered.length; i += 500) {
+    const list = paddedInList(ordered.slice(i, i + 500));
     const rows = await selectCompiled<LeadRow>(
       db,
       `findLeadsWithStates:${lock}`,
