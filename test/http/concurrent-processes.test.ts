@@ -7,10 +7,11 @@ import { describeEachEngine, freshDatabase } from '../support/engines.ts';
 
 /**
  * Two sets of services on one database stand for two API processes: each has its own
- * connection(s) and its own group commit. Both capture the same new people at the same time;
- * dedupe must still give one lead per email, and no capture may fail.
+ * connection(s) and its own group commit. Both capture the same new people at the same time
+ * (dedupe must still give one lead per email, and no capture may fail), and both score events
+ * for the same lead (every event must count).
  */
-describeEachEngine('two processes capturing the same new emails at once', (engine) => {
+describeEachEngine('two processes writing the same leads at once', (engine) => {
   let first: Services;
   let second: Services;
   let drop: () => Promise<void>;
