@@ -112,7 +112,7 @@ export function rowToLead(row: SelectedLeadRow): Lead {
   };
 }
 
-/** The row of a lead, without the scoring state (written only by `updateLeadScoring`). */
+/** The row of a lead, without the scoring state (written only by `updateLeadsScoring`). */
 export function leadToRow(lead: Lead): Omit<LeadRow, 'score_state'> {
   return {
     workspace_id: lead.workspaceId,
@@ -369,7 +369,7 @@ export async function updateLead(db: Kysely<DB>, lead: Lead): Promise<void> {
     .execute();
 }
 
-/** The columns scoring and qualification change (`updateLeadScoring`), in bind order. */
+/** The columns scoring and qualification change (`updateLeadsScoring`), in bind order. */
 const scoringColumns = [
   'score_model_version',
   'fit_score',
@@ -402,21 +402,16 @@ const scoringColumnTypes: Record<(typeof scoringColumns)[number], string> = {
 };
 
 /**
- * Writes only what scoring and qualification change, and the per-rule state when given
- * (`null` clears it; absent leaves it). SQLite rewrites the entry of every index that has a
- * column in the SET list, even when the value is the same: so the indexed `stage` and
- * `temperature` are named only when they differ from `before` (a score change then dirties
- * the row's page alone, not also a page of each of those two indexes). Without `before`
- * both are written.
+ * SQLite's scoring write of one lead (`updateLeadsScoring`): only what scoring and
+ * qualification change, and the per-rule state when given (`null` clears it; absent leaves
+ * it). SQLite rewrites the entry of every index that has a column in the SET list, even when
+ * the value is the same: so the indexed `stage` and `temperature` are named only when they
+ * differ from `before` (a score change then dirties the row's page alone, not also a page of
+ * each of those two indexes). Without `before` both are written.
  */
-export async function updateLeadScoring(
-  db: Kysely<DB>,
-  lead: Lead,
-  /** The per-rule state; a string is the state already serialised (`toJson`). */
-  state?: ScoreState | string | null,
-  before?: Lead,
-): Promise<void> {
-  const write = scoringWrite({ lead, state, before });
+async function updateLeadScoring(db: Kysely<DB>, update: ScoringUpdate): Promise<void> {
+  const { lead } = update;
+  const write = scoringWrite(update);
   const columns: string[] = [...scoringColumns];
   const parameters: unknown[] = [...write.values];
   if (write.withStage) {
@@ -445,7 +440,7 @@ export async function updateLeadScoring(
   );
 }
 
-/** One lead's scoring write: the arguments of `updateLeadScoring`. */
+/** One lead's scoring write (`updateLeadsScoring`). */
 export interface ScoringUpdate {
   lead: Lead;
   /** The per-rule state; a string is the state already serialised. Absent leaves it. */
@@ -454,7 +449,7 @@ export interface ScoringUpdate {
 }
 
 /**
- * `updateLeadScoring` for many leads (each at most once). On PostgreSQL one statement takes
+ * Writes the scoring of many leads (each at most once). On PostgreSQL one statement takes
  * them all as arrays (`unnest`): a statement per lead is a network round trip per lead, and
  * an event batch that scored 450 leads spent most of its time waiting on them. SQLite keeps
  * the one-row statement per lead: in process a statement costs microseconds, and naming
@@ -466,7 +461,7 @@ export async function updateLeadsScoring(
   updates: readonly ScoringUpdate[],
 ): Promise<void> {
   if (engine === 'sqlite') {
-    for (const u of updates) await updateLeadScoring(db, u.lead, u.state, u.before);
+    for (const update of updates) await updateLeadScoring(db, update);
     return;
   }
   if (updates.length === 0) return;
@@ -505,7 +500,7 @@ const unnestColumns: ReadonlyArray<readonly [string, string, (lead: Lead, write:
     ['score_state', 'text', (_, write) => write.stateJson],
   ];
 
-/** What `updateLeadScoring` writes for one lead, engine aside. */
+/** What the scoring write of one lead writes, engine aside. */
 function scoringWrite({ lead, state, before }: ScoringUpdate): {
   /** In `scoringColumns` order (leadToRow would also serialise touches and properties). */
   values: unknown[];
@@ -537,7 +532,7 @@ function scoringWrite({ lead, state, before }: ScoringUpdate): {
   };
 }
 
-/** Whether `after` differs from `before` in what `updateLeadScoring` writes. */
+/** Whether `after` differs from `before` in what `updateLeadsScoring` writes. */
 export function scoringChanged(before: Lead, after: Lead): boolean {
   if (before.stage !== after.stage || before.stageChangedAt !== after.stageChangedAt) return true;
   const a = before.scoring;

@@ -7,7 +7,7 @@ import type { ScoringModel } from './model.ts';
 
 /**
  * The SQL of scoring: model versions, and reading the per-rule scoring state of leads (it is
- * written with the lead's score columns, by the lead store's `updateLeadScoring`).
+ * written with the lead's score columns, by the lead store's `updateLeadsScoring`).
  */
 
 export interface ModelVersion {
