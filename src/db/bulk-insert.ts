@@ -11,9 +11,12 @@ import type { DB } from './schema.ts';
  * parameter array is built per call. Kysely still executes it (same connection, same
  * transaction, same statement cache), so nothing bypasses the data layer.
  *
- * Rows go in statements of a few fixed sizes (`maxRows`, 64, 8, 1): 987 rows are 2 x 400 +
- * 2 x 64 + 7 x 8 + 3 x 1. A statement for every count would mean a new SQL text, hence a new
- * SQLite prepare (milliseconds for a large one), for almost every batch.
+ * Rows go in statements of a few fixed sizes (`maxRows`, 64, 8), then the fewer than 8 left
+ * in one statement of their own size: 987 rows are 2 x 400 + 2 x 64 + 7 x 8 + 1 x 3. A
+ * statement for every count would mean a new SQL text, hence a new SQLite prepare
+ * (milliseconds for a large one), for almost every batch; the few small ones keep a handful of
+ * concurrent single captures (group commit's joint runs) to one statement, one round trip on
+ * PostgreSQL.
  */
 
 type Build = (db: Kysely<DB>, rowCount: number) => Compilable;
@@ -21,7 +24,7 @@ type Build = (db: Kysely<DB>, rowCount: number) => Compilable;
 /** SQL text by dialect adapter (one per Kysely instance), then by statement name and row count. */
 const compiled = new WeakMap<object, Map<string, string>>();
 
-const SMALLER_SIZES = [64, 8, 1];
+const SMALLER_SIZES = [64, 8];
 
 /**
  * Runs the statement `build(db, n)` describes over `rows`, n rows at a time, and returns
@@ -36,18 +39,19 @@ export async function insertBulk<Result>(
   build: Build,
 ): Promise<Result[]> {
   const results: Result[] = [];
-  const sizes = [maxRows, ...SMALLER_SIZES.filter((size) => size < maxRows)];
   let at = 0;
-  for (const size of sizes) {
-    for (; rows.length - at >= size; at += size) {
-      const parameters: unknown[] = [];
-      for (let i = at; i < at + size; i++) for (const value of rows[i]!) parameters.push(value);
-      const { rows: returned } = await db.executeQuery<Result>(
-        CompiledQuery.raw(sqlFor(db, name, size, build), parameters),
-      );
-      for (const row of returned) results.push(row);
-    }
-  }
+  const insert = async (size: number) => {
+    const parameters: unknown[] = [];
+    for (let i = at; i < at + size; i++) for (const value of rows[i]!) parameters.push(value);
+    const { rows: returned } = await db.executeQuery<Result>(
+      CompiledQuery.raw(sqlFor(db, name, size, build), parameters),
+    );
+    for (const row of returned) results.push(row);
+    at += size;
+  };
+  for (const size of [maxRows, ...SMALLER_SIZES.filter((size) => size < maxRows)])
+    while (rows.length - at >= size) await insert(size);
+  if (at < rows.length) await insert(rows.length - at);
   return results;
 }
 

@@ -4,7 +4,7 @@ import SQLite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { describeEachEngine, freshDatabase } from '../../test/support/engines.ts';
 import { type Database, openDatabase } from './database.ts';
-import { GroupCommit } from './group-commit.ts';
+import { GroupCommit, type Joinable } from './group-commit.ts';
 import { migrateToLatest } from './migrate.ts';
 import type { DB } from './schema.ts';
 
@@ -143,6 +143,98 @@ describeEachEngine('GroupCommit', (engine) => {
     assert.equal(await count(observer.db, 'lone-%'), 0);
     await database.writes.run((trx) => insert(trx, 'lone-after'));
     assert.equal(await count(observer.db, 'lone-%'), 1);
+  });
+
+  /** A joinable insert that records each call of `run` (its items) and fails on request. */
+  function joinableInsert(calls: string[][]): Joinable<{ key: string; id: string }, string> {
+    return {
+      keyOf: (item) => item.key,
+      async run(trx, items) {
+        calls.push(items.map((item) => item.id));
+        for (const item of items) {
+          // A database error (not a conflict, which would be retried first): it aborts a
+          // PostgreSQL transaction until a rollback.
+          if (item.id.endsWith('-bad-sql')) await sql`select * from gc_missing`.execute(trx);
+        }
+        return Promise.all(
+          items.map(async (item) => {
+            if (item.id.endsWith('-refused'))
+              return { ok: false as const, error: new Error(`refused ${item.id}`) };
+            await insert(trx, item.id);
+            return { ok: true as const, value: `stored ${item.id}` };
+          }),
+        );
+      },
+    };
+  }
+
+  it('runs queued joinable units of one key with one call, and answers each its own result', async () => {
+    const calls: string[][] = [];
+    const spec = joinableInsert(calls);
+    const gate = deferred();
+    const blocker = database.writes.run(async () => gate.promise);
+    await settle();
+    const outcomes = Promise.allSettled([
+      database.writes.runJoined(spec, { key: 'a', id: 'joint-1' }),
+      database.writes.runJoined(spec, { key: 'a', id: 'joint-2-refused' }),
+      database.writes.runJoined(spec, { key: 'a', id: 'joint-3' }),
+      // Another key, then a plain unit: each breaks the run.
+      database.writes.runJoined(spec, { key: 'b', id: 'joint-4' }),
+      database.writes.run(async (trx) => insert(trx, 'joint-5')),
+      database.writes.runJoined(spec, { key: 'a', id: 'joint-6' }),
+    ]);
+    await settle();
+    gate.open();
+    await blocker;
+    const results = await outcomes;
+    assert.deepEqual(calls, [['joint-1', 'joint-2-refused', 'joint-3'], ['joint-4'], ['joint-6']]);
+    assert.deepEqual(
+      results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
+      [
+        'stored joint-1',
+        'refused joint-2-refused',
+        'stored joint-3',
+        'stored joint-4',
+        undefined,
+        'stored joint-6',
+      ],
+    );
+    assert.equal(await count(observer.db, 'joint-%'), 5);
+  });
+
+  it('runs joined units again one by one when their joint run fails, so only the failing one is rejected', async () => {
+    for (const alone of [false, true]) {
+      const prefix = alone ? 'apart-alone' : 'apart-mixed';
+      const calls: string[][] = [];
+      const spec = joinableInsert(calls);
+      const gate = deferred();
+      const blocker = database.writes.run(async () => gate.promise);
+      await settle();
+      const units: Promise<unknown>[] = [
+        database.writes.runJoined(spec, { key: 'a', id: `${prefix}-1` }),
+        database.writes.runJoined(spec, { key: 'a', id: `${prefix}-2-bad-sql` }),
+        database.writes.runJoined(spec, { key: 'a', id: `${prefix}-3` }),
+      ];
+      // Without a plain unit beside it, the joint run is the whole group (no savepoint).
+      if (!alone) units.push(database.writes.run(async (trx) => insert(trx, `${prefix}-plain`)));
+      const outcomes = Promise.allSettled(units);
+      await settle();
+      gate.open();
+      await blocker;
+      const results = await outcomes;
+      assert.deepEqual(
+        results.map((r) => r.status),
+        alone ? ['fulfilled', 'rejected', 'fulfilled'] : ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
+      );
+      assert.deepEqual(calls, [
+        [`${prefix}-1`, `${prefix}-2-bad-sql`, `${prefix}-3`],
+        [`${prefix}-1`],
+        [`${prefix}-2-bad-sql`],
+        [`${prefix}-3`],
+      ]);
+      assert.equal(await count(observer.db, `${prefix}-%`), alone ? 2 : 3);
+      assert.equal(await count(observer.db, `${prefix}-2-%`), 0);
+    }
   });
 
   it('rejects every unit of a group whose commit fails, and commits none of them', async () => {

@@ -3,10 +3,29 @@ import type { DB } from './schema.ts';
 
 type Work<T> = (trx: Transaction<DB>) => Promise<T>;
 
+/** One item's result of a joint unit: its value, or the error only its caller gets. */
+export type Settled<R> = { ok: true; value: R } | { ok: false; error: unknown };
+
+/**
+ * Work that several callers can share: calls of `runJoined` with the same `Joinable` and key
+ * that are queued next to each other run as one unit, with one call of `run` for all their
+ * items (one lookup and one insert for many requests instead of a set each). `run` answers
+ * each item in order; an item it settles as failed must have written nothing. If `run` throws,
+ * its writes are rolled back and each item runs again alone, so an error reaches only the
+ * caller whose item causes it.
+ */
+export interface Joinable<I, R> {
+  /** Items with different keys (another workspace…) never share a call of `run`. */
+  keyOf(item: I): string;
+  run(trx: Transaction<DB>, items: readonly I[]): Promise<Settled<R>[]>;
+}
+
 interface Pending {
   work: Work<unknown>;
   resolve: (value: unknown) => void;
   reject: (error: unknown) => void;
+  /** Set by `runJoined`: what lets this unit run together with its neighbours. */
+  joint?: { spec: Joinable<unknown, unknown>; key: string; item: unknown };
 }
 
 export interface GroupCommitOptions {
@@ -51,8 +70,28 @@ export class GroupCommit {
 
   /** Runs `work` in a transaction shared with other concurrent writes; resolves after commit. */
   run<T>(work: Work<T>): Promise<T> {
+    return this.#enqueue(work);
+  }
+
+  /**
+   * Runs `spec` for `item` like `run`, and together with the calls for the same spec and key
+   * queued right before or after it (see `Joinable`). Resolves after commit.
+   */
+  runJoined<I, R>(spec: Joinable<I, R>, item: I): Promise<R> {
+    const work: Work<R> = async (trx) => {
+      const [settled] = await spec.run(trx, [item]);
+      if (!settled) throw new Error('a joinable unit returned no result for its item');
+      if (!settled.ok) throw settled.error;
+      return settled.value;
+    };
+    return this.#enqueue(work, { spec: spec as Joinable<unknown, unknown>, key: spec.keyOf(item), item });
+  }
+
+  #enqueue<T>(work: Work<T>, joint?: Pending['joint']): Promise<T> {
     return new Promise<T>((resolve, reject) => {
-      this.#queue.push({ work, resolve: resolve as (value: unknown) => void, reject });
+      const pending: Pending = { work, resolve: resolve as (value: unknown) => void, reject };
+      if (joint) pending.joint = joint;
+      this.#queue.push(pending);
       if (!this.#running) this.#running = this.#loop();
     });
   }
@@ -114,9 +153,10 @@ export class GroupCommit {
   }
 
   async #commitGroup(group: Pending[]): Promise<void> {
+    let join = true;
     for (let attempt = 1; ; attempt++) {
       try {
-        const outcomes = await this.#runGroup(group);
+        const outcomes = await this.#runGroup(group, join);
         const settle = () => {
           for (const listener of this.#committed) listener();
           group.forEach((unit, i) => {
@@ -137,6 +177,12 @@ export class GroupCommit {
         void flushed.finally(() => this.#flushing.delete(flushed));
         return;
       } catch (error) {
+        if (error instanceof JointRunFailed) {
+          // The group was one joint run, without a savepoint: a conflict runs it again; any other
+          // error runs the units again each in its own savepoint, so only its own caller gets it.
+          if (!(attempt < MAX_ATTEMPTS && isRetryableConflict(error.cause))) join = false;
+          continue;
+        }
         // A lone unit runs without a savepoint, so its conflict retry is the whole transaction.
         if (group.length === 1 && attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
         for (const unit of group) unit.reject(error);
@@ -145,16 +191,26 @@ export class GroupCommit {
     }
   }
 
-  async #runGroup(group: Pending[]): Promise<Outcome[]> {
+  /** One transaction for the group; `join`: neighbouring joinable units run as one (`jointRuns`). */
+  async #runGroup(group: Pending[], join: boolean): Promise<Outcome[]> {
     let trx: ControlledTransaction<DB> | undefined;
     try {
       trx = await this.#db.startTransaction().execute();
-      const outcomes: Outcome[] = [];
-      if (group.length === 1) {
+      const runs = join ? jointRuns(group) : group.map((unit) => [unit]);
+      let outcomes: Outcome[] = [];
+      if (runs.length === 1 && group.length === 1) {
         // A lone unit needs no savepoint: its failure rolls back the whole transaction.
         outcomes.push({ ok: true, value: await group[0]!.work(trx) });
+      } else if (runs.length === 1) {
+        // So does a group that is one joint run; if it fails, `#commitGroup` runs the units apart.
+        outcomes = await runJoint(trx, group).catch((error: unknown) => {
+          throw new JointRunFailed(error);
+        });
       } else {
-        for (const unit of group) outcomes.push(await this.#runInSavepoint(trx, unit));
+        for (const units of runs) {
+          if (units.length === 1) outcomes.push(await this.#runInSavepoint(trx, units[0]!));
+          else for (const outcome of await this.#runJointly(trx, units)) outcomes.push(outcome);
+        }
       }
       await trx.commit().execute();
       return outcomes;
@@ -183,9 +239,60 @@ export class GroupCommit {
       }
     }
   }
+
+  /** Units of one spec and key in one savepoint and one call of its `run` (see `Joinable`). */
+  async #runJointly(trx: ControlledTransaction<DB>, units: Pending[]): Promise<Outcome[]> {
+    for (let attempt = 1; ; attempt++) {
+      const point = await trx.savepoint('unit').execute();
+      try {
+        const outcomes = await runJoint(point, units);
+        await point.releaseSavepoint('unit').execute();
+        return outcomes;
+      } catch (error) {
+        await point.rollbackToSavepoint('unit').execute();
+        if (attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
+        // One of the items may be what failed: each runs alone, so only its caller gets the error.
+        const outcomes: Outcome[] = [];
+        for (const unit of units) outcomes.push(await this.#runInSavepoint(trx, unit));
+        return outcomes;
+      }
+    }
+  }
 }
 
-type Outcome = { ok: true; value: unknown } | { ok: false; error: unknown };
+/** Runs units of one joinable spec and key with one call of its `run`: an outcome per unit. */
+async function runJoint(trx: Transaction<DB>, units: readonly Pending[]): Promise<Outcome[]> {
+  const { spec } = units[0]!.joint!;
+  const settled = await spec.run(
+    trx,
+    units.map((unit) => unit.joint!.item),
+  );
+  if (settled.length !== units.length)
+    throw new Error(`a joinable unit returned ${settled.length} results for ${units.length} items`);
+  return settled;
+}
+
+/** A group that ran as one joint run without a savepoint failed before its commit. */
+class JointRunFailed extends Error {
+  constructor(cause: unknown) {
+    super('a joint run failed', { cause });
+  }
+}
+
+/** The group cut into runs: neighbours of one joinable spec and key together, every other unit alone. */
+function jointRuns(group: readonly Pending[]): Pending[][] {
+  const runs: Pending[][] = [];
+  for (const unit of group) {
+    const last = runs.at(-1);
+    const previous = last?.[0]?.joint;
+    if (last && previous && unit.joint?.spec === previous.spec && unit.joint.key === previous.key)
+      last.push(unit);
+    else runs.push([unit]);
+  }
+  return runs;
+}
+
+type Outcome = Settled<unknown>;
 
 /** Tries of one unit that lost a unique-index race before its error is final. */
 const MAX_ATTEMPTS = 3;

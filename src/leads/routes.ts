@@ -51,6 +51,11 @@ export function registerLeadRoutes(
     },
     async (request, reply) => {
       const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      if (typeof request.headers['idempotency-key'] !== 'string') {
+        // Nothing to record with the write: it may share its statements with other captures.
+        const { lead, created, score } = await leads.captureJoined(workspace, request.body, 'api');
+        return reply.status(created ? 201 : 200).send(leadJson(lead, score));
+      }
       return sendIdempotent(request, reply, idempotency, async (trx) => {
         const { lead, created } = await leads.captureIn(trx, workspace, request.body, 'api');
         const score = await scoring.scorerIn(trx, workspace.id);

@@ -103,6 +103,56 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
     assert.deepEqual(paths, ['/companySize', '/favouriteColour']);
   });
 
+  it('answers captures sent at the same moment as if they ran one by one (they share their writes)', async () => {
+    const { app, key } = get();
+    const post = (payload: Record<string, unknown>) =>
+      app.inject({ method: 'POST', url: '/api/v1/leads', headers: authHeaders(key), payload });
+    const [first, invalid, second, other, phoneOnly, third] = await Promise.all([
+      post({ email: 'same-moment@example.org', firstName: 'Grace' }),
+      post({ email: 'same-moment-invalid', firstName: 'Nobody' }),
+      post({ email: 'Same-Moment@example.org', lastName: 'Hopper' }),
+      post({ email: 'same-moment-other@example.org' }),
+      post({ phone: '+44 20 7946 0101', firstName: 'Phone' }),
+      post({ email: 'same-moment@example.org', company: 'Navy' }),
+    ]);
+    assert.equal(first!.statusCode, 201, first!.body);
+    assert.equal(invalid!.statusCode, 422, invalid!.body);
+    assert.deepEqual(
+      invalid!.json().errors.map((e: { path: string }) => e.path),
+      ['/email'],
+    );
+    assert.equal(second!.statusCode, 200, second!.body);
+    assert.equal(other!.statusCode, 201, other!.body);
+    assert.equal(phoneOnly!.statusCode, 201, phoneOnly!.body);
+    assert.equal(third!.statusCode, 200, third!.body);
+    // Each answer shows the lead as it stood after its own capture.
+    const [a, b, c] = [first!.json(), second!.json(), third!.json()];
+    assert.equal(b.id, a.id);
+    assert.equal(c.id, a.id);
+    assert.deepEqual([a.firstName, a.lastName, a.company], ['Grace', null, null]);
+    assert.deepEqual([b.firstName, b.lastName, b.company], ['Grace', 'Hopper', null]);
+    assert.deepEqual([c.firstName, c.lastName, c.company], ['Grace', 'Hopper', 'Navy']);
+    assert.equal(typeof c.score, 'number');
+    const timeline = await app.inject({
+      method: 'GET',
+      url: `/api/v1/leads/${a.id}/timeline`,
+      headers: authHeaders(key),
+    });
+    assert.deepEqual(
+      timeline
+        .json()
+        .data.map((e: { type: string }) => e.type)
+        .sort(),
+      ['lead_created', 'lead_updated', 'lead_updated'],
+    );
+    const invalidListed = await app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=same-moment-invalid',
+      headers: authHeaders(key),
+    });
+    assert.deepEqual(invalidListed.json().data, []);
+  });
+
   it('requires an API key', async () => {
     const { app } = get();
     const response = await app.inject({ method: 'POST', url: '/api/v1/leads', payload: { email: 'a@b.co' } });
