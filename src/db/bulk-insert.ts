@@ -1,4 +1,4 @@
-import { type Compilable, CompiledQuery, type Kysely, type QueryResult } from 'kysely';
+import { type Compilable, CompiledQuery, type Kysely, PostgresAdapter, type QueryResult } from 'kysely';
 import type { DB } from './schema.ts';
 
 /**
@@ -37,7 +37,10 @@ export async function insertBulk<Result>(
   rows: readonly (readonly unknown[])[],
   maxRows: number,
   build: Build,
+  unnest?: UnnestInsert,
 ): Promise<Result[]> {
+  if (unnest && rows.length >= UNNEST_FROM && db.getExecutor().adapter instanceof PostgresAdapter)
+    return insertUnnest(db, unnest, rows);
   const results: Result[] = [];
   let at = 0;
   const insert = async (size: number) => {
@@ -53,6 +56,75 @@ export async function insertBulk<Result>(
     while (rows.length - at >= size) await insert(size);
   if (at < rows.length) await insert(rows.length - at);
   return results;
+}
+
+/**
+ * Rows from which PostgreSQL gets them as arrays (`insertUnnest`): for a few rows a `values`
+ * list is cheaper (a group of four single captures: 0.8 ms for the lead insert as values, 1.8 ms
+ * as arrays, probe). (32)
+ */
+const UNNEST_FROM = 32;
+
+/** The same insert as `insertBulk`'s `build`, for PostgreSQL's arrays (`insertUnnest`). */
+export interface UnnestInsert {
+  table: keyof DB & string;
+  /** The columns, in the order of each row's values. */
+  columns: readonly string[];
+  /** What follows the rows: `on conflict (…) do nothing returning id`, say. */
+  suffix?: string;
+}
+
+/**
+ * PostgreSQL: every row in one statement, one array parameter per column
+ * (`insert into t (…) select * from unnest($1::text[], $2::bigint[], …)`). A multi-row
+ * `values` list binds a parameter per value, and PostgreSQL's cost of binding and planning
+ * 16,000 of them is most of the insert: 500 lead rows a transaction went in at 5.9-6.6k rows/s
+ * in statements of 400, and at 12.8-17.0k rows/s as arrays (probe, same database).
+ */
+async function insertUnnest<Result>(
+  db: Kysely<DB>,
+  { table, columns, suffix = '' }: UnnestInsert,
+  rows: readonly (readonly unknown[])[],
+): Promise<Result[]> {
+  if (rows.length === 0) return [];
+  const types = await columnTypes(db, table);
+  const arrays = columns.map((column, i) => {
+    if (!types.has(column)) throw new Error(`insertUnnest: ${table} has no column ${column}`);
+    return rows.map((row) => row[i]);
+  });
+  const text = `insert into ${table} (${columns.join(', ')}) select * from unnest(${columns
+    .map((column, i) => `$${i + 1}::${types.get(column)}[]`)
+    .join(', ')}) ${suffix}`;
+  const { rows: returned } = await db.executeQuery<Result>(CompiledQuery.raw(text, arrays));
+  return returned;
+}
+
+/** Column types of PostgreSQL tables as `format_type` names them, read once per dialect and table. */
+const typesByAdapter = new WeakMap<object, Map<string, Promise<Map<string, string>>>>();
+
+function columnTypes(db: Kysely<DB>, table: string): Promise<Map<string, string>> {
+  const { adapter } = db.getExecutor();
+  let tables = typesByAdapter.get(adapter);
+  if (!tables) {
+    tables = new Map();
+    typesByAdapter.set(adapter, tables);
+  }
+  let types = tables.get(table);
+  if (!types) {
+    types = db
+      .executeQuery<{ name: string; type: string }>(
+        CompiledQuery.raw(
+          `select attname as name, format_type(atttypid, atttypmod) as type from pg_attribute
+           where attrelid = to_regclass($1) and attnum > 0 and not attisdropped`,
+          [table],
+        ),
+      )
+      .then(({ rows }) => new Map(rows.map((row) => [row.name, row.type])));
+    // A failed read (an aborted transaction) is not kept: the next call reads again.
+    types.catch(() => tables.delete(table));
+    tables.set(table, types);
+  }
+  return types;
 }
 
 /**

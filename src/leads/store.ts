@@ -354,8 +354,13 @@ export async function insertLeads(db: Kysely<DB>, leads: Lead[]): Promise<void> 
     const row = leadToRow(lead);
     return insertColumns.map((column) => row[column]);
   });
-  await insertBulk(db, 'insertLeads', rows, 400, (bulk, n) =>
-    bulk.insertInto('leads').values(placeholderRows(insertColumns, n) as never),
+  await insertBulk(
+    db,
+    'insertLeads',
+    rows,
+    400,
+    (bulk, n) => bulk.insertInto('leads').values(placeholderRows(insertColumns, n) as never),
+    { table: 'leads', columns: insertColumns },
   );
 }
 

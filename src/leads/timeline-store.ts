@@ -39,6 +39,11 @@ export async function insertEntries(
         .values(placeholderRows(activityColumns, n) as never)
         .onConflict((oc) => oc.columns(['workspace_id', 'id']).doNothing())
         .returning('id'),
+    {
+      table: 'activities',
+      columns: activityColumns,
+      suffix: 'on conflict (workspace_id, id) do nothing returning id',
+    },
   );
   return new Set(written.map((row) => row.id));
 }
@@ -53,8 +58,13 @@ export async function appendEntries(
   entries: TimelineEntry[],
   createdAt: number,
 ): Promise<void> {
-  await insertBulk(db, 'appendEntries', entryRows(workspaceId, entries, createdAt), 1000, (bulk, n) =>
-    bulk.insertInto('activities').values(placeholderRows(activityColumns, n) as never),
+  await insertBulk(
+    db,
+    'appendEntries',
+    entryRows(workspaceId, entries, createdAt),
+    1000,
+    (bulk, n) => bulk.insertInto('activities').values(placeholderRows(activityColumns, n) as never),
+    { table: 'activities', columns: activityColumns },
   );
 }
 
