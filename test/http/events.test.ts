@@ -193,6 +193,33 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     assert.equal((await anonymousRows(t, 'visitor-retry')).length, 1);
   });
 
+  it('stores a retried id once in a large call too (PostgreSQL writes 32 rows or more as arrays)', async () => {
+    const t = get();
+    const leadId = await createLead(t, 'retry-large@acme.io');
+    const batch = Array.from({ length: 40 }, (_, i) => ({
+      id: `evt:large-${String(i).padStart(2, '0')}`,
+      type: 'page_view',
+      leadId,
+      properties: { url: `https://example.org/page-${i}`, note: i % 2 ? null : 'it\'s "quoted", {braced}' },
+    }));
+    const first = (await postEvents(t, batch)).json();
+    assert.deepEqual([first.accepted, first.duplicates], [40, 0], JSON.stringify(first).slice(0, 500));
+    const again = (
+      await postEvents(t, [...batch, { id: 'evt:large-new', type: 'page_view', leadId }, batch[0]!])
+    ).json();
+    assert.deepEqual([again.accepted, again.duplicates, again.rejected], [1, 41, 0]);
+    assert.equal(again.results[40].status, 'stored');
+    const stored = await activities(t, leadId);
+    assert.equal(stored.filter((e) => e.id.startsWith('evt:large-')).length, 41);
+    const third = stored.find((e) => e.id === 'evt:large-02') as unknown as
+      | { properties: unknown }
+      | undefined;
+    assert.deepEqual(third?.properties, {
+      url: 'https://example.org/page-2',
+      note: 'it\'s "quoted", {braced}',
+    });
+  });
+
   it('rejects bad events one by one with field paths and stores the good ones of the call', async () => {
     const t = get();
     const leadId = await createLead(t, 'mixed@acme.io');
