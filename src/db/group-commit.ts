@@ -49,6 +49,9 @@ export interface GroupCommitOptions {
  *
  * A unit of work that throws is rolled back to its savepoint and rejected alone; the others in
  * the group still commit. If the commit itself fails, every unit of the group is rejected.
+ *
+ * Units queued with `runJoined` go further: neighbours of one `Joinable` and key share one
+ * savepoint and one call (see `Joinable`), e.g. single lead captures written like a batch.
  */
 export class GroupCommit {
   readonly #db: Kysely<DB>;
