@@ -150,13 +150,18 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const phones = [...new Set(captures.flatMap((c) => (c.phone ? [c.phone] : [])))];
     const byEmail = new Map<string, Lead>();
     const byPhone = new Map<string, Lead>();
-    for (let i = 0; i < emails.length; i += 500) {
-      for (const lead of await store.findLeadsByEmails(trx, workspace.id, emails.slice(i, i + 500), lock)) {
+    for (let i = 0; i < Math.max(emails.length, phones.length); i += 500) {
+      const found = await store.findCaptureMatches(
+        trx,
+        database.engine,
+        workspace.id,
+        emails.slice(i, i + 500),
+        phones.slice(i, i + 500),
+        lock,
+      );
+      for (const lead of found.byEmail)
         byEmail.set(lead.email!, await resolveMerged(trx, workspace.id, lead));
-      }
-    }
-    for (let i = 0; i < phones.length; i += 500) {
-      for (const lead of await store.findPhoneOnlyLeads(trx, workspace.id, phones.slice(i, i + 500), lock)) {
+      for (const lead of found.phoneOnly) {
         // A phone-only lead merged into another is a redirect row too: follow it like an email's.
         byPhone.set(lead.phone!, await resolveMerged(trx, workspace.id, lead));
       }

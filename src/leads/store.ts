@@ -310,6 +310,54 @@ export async function findPhoneOnlyLeads(
   return leadsWhereIn(db, 'phoneOnly', workspaceId, phones, lock);
 }
 
+/**
+ * What a capture of these emails and phones can match: the leads with one of the emails, and
+ * the phone-only leads with one of the phones (`findLeadsByEmails`, `findPhoneOnlyLeads`). On
+ * PostgreSQL both come from one statement (each is a network round trip, and a group of single
+ * captures needs both); SQLite runs the two, whose plans are a key lookup each (an `or` over
+ * the two partial indexes would make it scan the workspace).
+ */
+export async function findCaptureMatches(
+  db: Kysely<DB>,
+  engine: Engine,
+  workspaceId: string,
+  emails: string[],
+  phones: string[],
+  lock = false,
+): Promise<{ byEmail: Lead[]; phoneOnly: Lead[] }> {
+  if (engine !== 'postgres' || emails.length === 0 || phones.length === 0)
+    return {
+      byEmail: await findLeadsByEmails(db, workspaceId, emails, lock),
+      phoneOnly: await findPhoneOnlyLeads(db, workspaceId, phones, lock),
+    };
+  const emailList = paddedInList(emails);
+  const phoneList = paddedInList(phones);
+  const rows = await selectCompiled<SelectedLeadRow>(
+    db,
+    `captureMatches:${phoneList.length}:${lock}`,
+    emailList.length,
+    (q, n) =>
+      locked(
+        q
+          .selectFrom('leads')
+          .select(leadColumns)
+          .where('workspace_id', '=', '')
+          .where((eb) =>
+            eb.or([
+              eb('email', 'in', placeholders(n)),
+              eb.and([eb('email', 'is', null), eb('phone', 'in', placeholders(phoneList.length))]),
+            ]),
+          ),
+        lock,
+      ),
+    [workspaceId, ...emailList, ...phoneList],
+  );
+  const byEmail: Lead[] = [];
+  const phoneOnly: Lead[] = [];
+  for (const row of rows) (row.email === null ? phoneOnly : byEmail).push(rowToLead(row));
+  return { byEmail, phoneOnly };
+}
+
 /** `n` placeholder values for an `in (…)` list a compiled select binds later. */
 function placeholders(n: number): string[] {
   return Array.from({ length: n }, () => '');
