@@ -289,6 +289,38 @@ export async function findLeadsByIds(db: Kysely<DB>, workspaceId: string, ids: s
   return leadsWhereIn(db, 'id', workspaceId, ids);
 }
 
+/** The lead columns a rescore reads: all but the touches, which it selects as null. */
+const rescoreColumns = leadColumns.filter((column) => column !== 'first_touch' && column !== 'last_touch');
+
+/**
+ * The leads as a rescore replays them (its worker thread reads a million of them): every field
+ * but the first and last touch, which no scoring or stage rule reads (`conditionLeadFields`) and
+ * which are ~460 bytes of JSON to read and parse a lead; they come back null. Never write such a
+ * lead back as it is.
+ */
+export async function findLeadsToRescore(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+): Promise<Lead[]> {
+  if (ids.length === 0) return [];
+  const list = paddedInList(ids);
+  const rows = await selectCompiled<SelectedLeadRow>(
+    db,
+    'leadsToRescore',
+    list.length,
+    (q, n) =>
+      q
+        .selectFrom('leads')
+        .select(rescoreColumns)
+        .select([sql<null>`null`.as('first_touch'), sql<null>`null`.as('last_touch')])
+        .where('workspace_id', '=', '')
+        .where('id', 'in', placeholders(n)),
+    [workspaceId, ...list],
+  );
+  return rows.map(rowToLead);
+}
+
 export async function findLeadsByEmails(
   db: Kysely<DB>,
   workspaceId: string,

@@ -247,12 +247,20 @@ function recentlyComputed<V extends object | string | null>(
   compute: (key: string) => V,
 ): (key: string) => V {
   const memory = new Map<string, V>();
+  // The last key and answer, checked first: one activity's value is tested by several rules in
+  // a row, and comparing it to the last key is cheaper than hashing it again.
+  let lastKey: string | undefined;
+  let last: V | undefined;
   return (key) => {
+    if (key === lastKey) return last!;
     let value = memory.get(key);
-    if (value !== undefined) return value;
-    value = compute(key);
-    if (memory.size >= limit) memory.clear();
-    memory.set(key, value);
+    if (value === undefined) {
+      value = compute(key);
+      if (memory.size >= limit) memory.clear();
+      memory.set(key, value);
+    }
+    lastKey = key;
+    last = value;
     return value;
   };
 }
@@ -375,8 +383,15 @@ function keySet(values: readonly Scalar[]): Set<string> {
 
 type Check = (value: Scalar, context: ConditionContext) => boolean;
 
+/** The value `lowerText` saw last and its answer: several rules in a row test one activity's value. */
+let lastValue: Scalar | undefined;
+let lastText = '';
+
 function lowerText(value: Scalar): string {
-  return String(value).slice(0, MAX_MATCHED_TEXT).toLowerCase();
+  if (value === lastValue) return lastText;
+  lastText = String(value).slice(0, MAX_MATCHED_TEXT).toLowerCase();
+  lastValue = value;
+  return lastText;
 }
 
 function anyPattern(patterns: readonly string[]): (value: Scalar) => boolean {

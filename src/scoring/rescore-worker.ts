@@ -24,7 +24,7 @@ parentPort!.on('message', async (request: RescoreRequest) => {
     if (request.context) context = request.context;
     const ctx = context!;
     const { leads, history } = await db.transaction().execute(async (trx) => {
-      const live = (await store.findLeadsByIds(trx, request.workspaceId, request.ids)).filter(
+      const live = (await store.findLeadsToRescore(trx, request.workspaceId, request.ids)).filter(
         (lead) => !lead.mergedIntoId,
       );
       const ids = live.map((lead) => lead.id);

@@ -54,6 +54,7 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
         companySize: (i % 9) * 60,
         industry: i % 3 === 0 ? 'Software' : 'Retail',
         country: ['US', 'DE', 'BR'][i % 3],
+        utm: { source: 'google', medium: 'cpc', campaign: `campaign-${i % 5}` },
       })),
     });
     const ids: string[] = created.results.map((r: { id: string }) => r.id);
@@ -71,6 +72,7 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     t.clock.now += DAY;
     const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
 
+    const before = await allLeads(t);
     // A new model: the worker computes every chunk, and nothing else writes meanwhile.
     await t.services.scoring.saveModel(t.workspaceId, presetNamed('b2b-saas').model, 'test');
     const withWorker = await rescoreWith(t, 0).run(workspace);
@@ -83,6 +85,17 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
 
     // The writer alone, on what the worker's run wrote: nothing is left to change.
     const afterWorker = await allLeads(t);
+    // The worker reads leads without their touches (no rule looks at them); the rows keep them.
+    for (const [id, lead] of before) {
+      assert.equal(
+        (lead.firstTouch as { utm: { campaign: string } }).utm.campaign.startsWith('campaign-'),
+        true,
+      );
+      assert.deepEqual(
+        [afterWorker.get(id)!.firstTouch, afterWorker.get(id)!.lastTouch],
+        [lead.firstTouch, lead.lastTouch],
+      );
+    }
     const alone = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
     assert.deepEqual([alone.prefetched, alone.bandChanged, alone.stageChanged], [0, 0, 0]);
     assert.deepEqual(await allLeads(t), afterWorker);
