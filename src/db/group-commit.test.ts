@@ -65,6 +65,18 @@ describeEachEngine('GroupCommit', (engine) => {
     await drop?.();
   });
 
+  /** Queues the units `queue` starts behind one that holds the writer, so they form one group; their outcomes. */
+  async function asOneGroup(queue: () => Promise<unknown>[]): Promise<PromiseSettledResult<unknown>[]> {
+    const gate = deferred();
+    const blocker = database.writes.run(async () => gate.promise);
+    await settle();
+    const outcomes = Promise.allSettled(queue());
+    await settle();
+    gate.open();
+    await blocker;
+    return outcomes;
+  }
+
   it('runs concurrent units in one transaction and answers each only after it committed', async () => {
     const gate = deferred();
     // The first unit holds its group open, so the next five queue up and form one group.
@@ -98,10 +110,7 @@ describeEachEngine('GroupCommit', (engine) => {
   });
 
   it('rolls back a failing unit alone; the others of its group commit', async () => {
-    const gate = deferred();
-    const blocker = database.writes.run(async () => gate.promise);
-    await settle();
-    const outcomes = Promise.allSettled([
+    const results = await asOneGroup(() => [
       database.writes.run(async (trx) => insert(trx, 'alone-ok-1')),
       // A database error: on PostgreSQL it aborts the transaction until the savepoint rollback.
       database.writes.run(async (trx) => {
@@ -118,10 +127,6 @@ describeEachEngine('GroupCommit', (engine) => {
         return 'done';
       }),
     ]);
-    await settle();
-    gate.open();
-    await blocker;
-    const results = await outcomes;
     assert.deepEqual(
       results.map((r) => r.status),
       ['fulfilled', 'rejected', 'fulfilled', 'rejected', 'fulfilled'],
@@ -171,10 +176,7 @@ describeEachEngine('GroupCommit', (engine) => {
   it('runs queued joinable units of one key with one call, and answers each its own result', async () => {
     const calls: string[][] = [];
     const spec = joinableInsert(calls);
-    const gate = deferred();
-    const blocker = database.writes.run(async () => gate.promise);
-    await settle();
-    const outcomes = Promise.allSettled([
+    const results = await asOneGroup(() => [
       database.writes.runJoined(spec, { key: 'a', id: 'joint-1' }),
       database.writes.runJoined(spec, { key: 'a', id: 'joint-2-refused' }),
       database.writes.runJoined(spec, { key: 'a', id: 'joint-3' }),
@@ -183,10 +185,6 @@ describeEachEngine('GroupCommit', (engine) => {
       database.writes.run(async (trx) => insert(trx, 'joint-5')),
       database.writes.runJoined(spec, { key: 'a', id: 'joint-6' }),
     ]);
-    await settle();
-    gate.open();
-    await blocker;
-    const results = await outcomes;
     assert.deepEqual(calls, [['joint-1', 'joint-2-refused', 'joint-3'], ['joint-4'], ['joint-6']]);
     assert.deepEqual(
       results.map((r) => (r.status === 'fulfilled' ? r.value : (r.reason as Error).message)),
@@ -207,21 +205,16 @@ describeEachEngine('GroupCommit', (engine) => {
       const prefix = alone ? 'apart-alone' : 'apart-mixed';
       const calls: string[][] = [];
       const spec = joinableInsert(calls);
-      const gate = deferred();
-      const blocker = database.writes.run(async () => gate.promise);
-      await settle();
-      const units: Promise<unknown>[] = [
-        database.writes.runJoined(spec, { key: 'a', id: `${prefix}-1` }),
-        database.writes.runJoined(spec, { key: 'a', id: `${prefix}-2-bad-sql` }),
-        database.writes.runJoined(spec, { key: 'a', id: `${prefix}-3` }),
-      ];
-      // Without a plain unit beside it, the joint run is the whole group (no savepoint).
-      if (!alone) units.push(database.writes.run(async (trx) => insert(trx, `${prefix}-plain`)));
-      const outcomes = Promise.allSettled(units);
-      await settle();
-      gate.open();
-      await blocker;
-      const results = await outcomes;
+      const results = await asOneGroup(() => {
+        const units: Promise<unknown>[] = [
+          database.writes.runJoined(spec, { key: 'a', id: `${prefix}-1` }),
+          database.writes.runJoined(spec, { key: 'a', id: `${prefix}-2-bad-sql` }),
+          database.writes.runJoined(spec, { key: 'a', id: `${prefix}-3` }),
+        ];
+        // Without a plain unit beside it, the joint run is the whole group (no savepoint).
+        if (!alone) units.push(database.writes.run(async (trx) => insert(trx, `${prefix}-plain`)));
+        return units;
+      });
       assert.deepEqual(
         results.map((r) => r.status),
         alone ? ['fulfilled', 'rejected', 'fulfilled'] : ['fulfilled', 'rejected', 'fulfilled', 'fulfilled'],
