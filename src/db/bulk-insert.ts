@@ -87,7 +87,7 @@ async function insertUnnest<Result>(
   rows: readonly (readonly unknown[])[],
 ): Promise<Result[]> {
   if (rows.length === 0) return [];
-  const types = await columnTypes(db, table);
+  const types = await pgColumnTypes(db, table);
   const arrays = columns.map((column, i) => {
     if (!types.has(column)) throw new Error(`insertUnnest: ${table} has no column ${column}`);
     return rows.map((row) => row[i]);
@@ -102,7 +102,11 @@ async function insertUnnest<Result>(
 /** Column types of PostgreSQL tables as `format_type` names them, read once per dialect and table. */
 const typesByAdapter = new WeakMap<object, Map<string, Promise<Map<string, string>>>>();
 
-function columnTypes(db: Kysely<DB>, table: string): Promise<Map<string, string>> {
+/**
+ * A PostgreSQL table's column types by column name (`bigint`, `double precision`, `jsonb`…), as
+ * the migrations made them: what statements over arrays cast their parameters to.
+ */
+export function pgColumnTypes(db: Kysely<DB>, table: keyof DB & string): Promise<Map<string, string>> {
   const { adapter } = db.getExecutor();
   let tables = typesByAdapter.get(adapter);
   if (!tables) {

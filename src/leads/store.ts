@@ -1,5 +1,11 @@
 import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
-import { executeCompiled, insertBulk, placeholderRows, selectCompiled } from '../db/bulk-insert.ts';
+import {
+  executeCompiled,
+  insertBulk,
+  pgColumnTypes,
+  placeholderRows,
+  selectCompiled,
+} from '../db/bulk-insert.ts';
 import type { Engine } from '../db/database.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
@@ -470,22 +476,6 @@ const scoringColumns = [
   'stage_hold',
 ] as const;
 
-/** Their PostgreSQL types (the migrations'), for the arrays of `updateLeadsScoring`. */
-const scoringColumnTypes: Record<(typeof scoringColumns)[number], string> = {
-  score_model_version: 'integer',
-  fit_score: 'double precision',
-  profile_negative: 'double precision',
-  activity_negative: 'double precision',
-  behaviour_k: 'double precision',
-  half_life_days: 'double precision',
-  last_high_intent_at: 'bigint',
-  temperature_changes_at: 'bigint',
-  pql: 'integer',
-  service_qualified: 'integer',
-  stage_changed_at: 'bigint',
-  stage_hold: 'integer',
-};
-
 /**
  * SQLite's scoring write of one lead (`updateLeadsScoring`): only what scoring and
  * qualification change, and the per-rule state when given (`null` clears it; absent leaves
@@ -550,39 +540,44 @@ export async function updateLeadsScoring(
     return;
   }
   if (updates.length === 0) return;
+  const types = await pgColumnTypes(db, 'leads');
   const writes = updates.map((update) => ({ update, write: scoringWrite(update) }));
   const arrays = unnestColumns.map(([, , value]) =>
     writes.map(({ update, write }) => value(update.lead, write)),
   );
-  const casts = unnestColumns.map(([, type], i) => sql`${arrays[i]}::${sql.raw(type)}[]`);
+  const casts = unnestColumns.map(
+    ([name, flag], i) => sql`${arrays[i]}::${sql.raw(flag ? 'boolean' : types.get(name)!)}[]`,
+  );
   const names = sql.raw(unnestColumns.map(([name]) => name).join(', '));
   const plain = sql.raw(scoringColumns.map((c) => `${c} = v.${c}`).join(', '));
   await sql`
     update leads as l set ${plain},
       stage = case when v.with_stage then v.stage else l.stage end,
       temperature = case when v.with_temperature then v.temperature else l.temperature end,
-      score_state = case when v.with_state then v.score_state::jsonb else l.score_state end
+      score_state = case when v.with_state then v.score_state else l.score_state end
     from unnest(${sql.join(casts)}) as v(${names})
     where l.workspace_id = v.workspace_id and l.id = v.id`.execute(db);
 }
 
 type ScoringWrite = ReturnType<typeof scoringWrite>;
 
-/** The columns of `updateLeadsScoring`'s arrays on PostgreSQL: name, element type, value. */
-const unnestColumns: ReadonlyArray<readonly [string, string, (lead: Lead, write: ScoringWrite) => unknown]> =
+/**
+ * The columns of `updateLeadsScoring`'s arrays on PostgreSQL: name, whether it is one of the
+ * statement's boolean flags (else a column of `leads`, cast to its type), value.
+ */
+const unnestColumns: ReadonlyArray<readonly [string, boolean, (lead: Lead, write: ScoringWrite) => unknown]> =
   [
-    ['workspace_id', 'text', (lead) => lead.workspaceId],
-    ['id', 'text', (lead) => lead.id],
+    ['workspace_id', false, (lead) => lead.workspaceId],
+    ['id', false, (lead) => lead.id],
     ...scoringColumns.map(
-      (name, i) =>
-        [name, scoringColumnTypes[name], (_: Lead, write: ScoringWrite) => write.values[i]] as const,
+      (name, i) => [name, false, (_: Lead, write: ScoringWrite) => write.values[i]] as const,
     ),
-    ['with_stage', 'boolean', (_, write) => write.withStage],
-    ['stage', 'text', (lead) => lead.stage],
-    ['with_temperature', 'boolean', (_, write) => write.withTemperature],
-    ['temperature', 'text', (lead) => lead.scoring.temperature],
-    ['with_state', 'boolean', (_, write) => write.withState],
-    ['score_state', 'text', (_, write) => write.stateJson],
+    ['with_stage', true, (_, write) => write.withStage],
+    ['stage', false, (lead) => lead.stage],
+    ['with_temperature', true, (_, write) => write.withTemperature],
+    ['temperature', false, (lead) => lead.scoring.temperature],
+    ['with_state', true, (_, write) => write.withState],
+    ['score_state', false, (_, write) => write.stateJson],
   ];
 
 /** What the scoring write of one lead writes, engine aside. */
