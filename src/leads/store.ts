@@ -671,7 +671,22 @@ export async function accountShares(
   companyDomain: string,
   exceptLeadId: string,
 ): Promise<AccountShare[]> {
-  const rows = await db
+  const rows = await accountSharesQuery(db, workspaceId, companyDomain, exceptLeadId).execute();
+  return rows.map((r) => ({ ownerId: r.owner_id!, leads: Number(r.n), firstCreatedAt: Number(r.first) }));
+}
+
+/**
+ * The query of `accountShares`. Its `owner_id is not null` and `merged_into_id is null` are
+ * the terms of the partial `leads_domain_ix` (owned, live leads): both engines use that index
+ * only when the query states them.
+ */
+export function accountSharesQuery(
+  db: Kysely<DB>,
+  workspaceId: string,
+  companyDomain: string,
+  exceptLeadId: string,
+) {
+  return db
     .selectFrom('leads')
     .select((eb) => [
       'owner_id',
@@ -686,9 +701,7 @@ export async function accountShares(
     .where('id', '!=', exceptLeadId)
     .groupBy('owner_id')
     .orderBy('n', 'desc')
-    .orderBy('first', 'asc')
-    .execute();
-  return rows.map((r) => ({ ownerId: r.owner_id!, leads: Number(r.n), firstCreatedAt: Number(r.first) }));
+    .orderBy('first', 'asc');
 }
 
 export type LeadSort = 'createdAt' | '-createdAt' | 'updatedAt' | '-updatedAt';

@@ -18,6 +18,7 @@ import { formsHardening } from './2026-11-23T1950-forms-hardening.ts';
 import { inboundRetention } from './2026-11-23T1960-inbound-retention.ts';
 import { leadMagnetFiles } from './2026-11-23T1980-lead-magnet-files.ts';
 import { activityHistoryIndex } from './2026-11-23T2000-activity-history-index.ts';
+import { ownedDomainIndex } from './2026-11-24T0900-owned-domain-index.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -42,4 +43,5 @@ export const migrations: Migration[] = [
   inboundRetention,
   leadMagnetFiles,
   activityHistoryIndex,
+  ownedDomainIndex,
 ];
