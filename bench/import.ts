@@ -64,13 +64,23 @@ interface ChildRun {
   stderr: string;
 }
 
+/** Moves the largest profile in `dir` (the process that did the work) to `to`. */
+function keepLargestProfile(dir: string, to: string): void {
+  if (!fs.existsSync(dir)) return;
+  const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
+  const largest = files.sort((a, b) => fs.statSync(b).size - fs.statSync(a).size)[0];
+  if (largest) fs.copyFileSync(largest, to);
+}
+
 /** `leadline import FILE` in a child process, under /usr/bin/time -v for its peak RSS. */
 async function runImport(ctx: BenchContext, file: string, env: Record<string, string>): Promise<ChildRun> {
   const useTime = fs.existsSync(TIME);
   // The flag the leadline bin's shebang passes (see bin/leadline.js).
   const node = [nodeBin, '--max-semi-space-size=16'];
-  if (ctx.profile)
-    node.push('--cpu-prof', `--cpu-prof-dir=${ctx.profileDir}`, '--cpu-prof-name=import-cli.cpuprofile');
+  // The bin runs an import in a child node with a bounded heap: NODE_OPTIONS reaches both, and
+  // the child's profile (the larger one) is kept as import-cli.cpuprofile.
+  const profileDir = path.join(ctx.tmp, 'profiles');
+  const profileEnv = ctx.profile ? { NODE_OPTIONS: `--cpu-prof --cpu-prof-dir=${profileDir}` } : {};
   const cli = [
     path.join(root, 'bin/leadline.js'),
     'import',
@@ -85,7 +95,7 @@ async function runImport(ctx: BenchContext, file: string, env: Record<string, st
   const started = performance.now();
   const child = spawn(command!, args, {
     cwd: root,
-    env: { ...env, PATH: process.env.PATH ?? '/usr/bin:/bin' },
+    env: { ...env, ...profileEnv, PATH: process.env.PATH ?? '/usr/bin:/bin' },
   });
   let stdout = '';
   let stderr = '';
@@ -97,6 +107,7 @@ async function runImport(ctx: BenchContext, file: string, env: Record<string, st
   });
   const code = await new Promise<number | null>((resolve) => child.on('exit', (c) => resolve(c)));
   const ms = performance.now() - started;
+  if (ctx.profile) keepLargestProfile(profileDir, path.join(ctx.profileDir, 'import-cli.cpuprofile'));
   let peakRssMb: number | null = null;
   let cpuS: number | null = null;
   if (fs.existsSync(rssFile)) {
