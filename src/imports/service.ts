@@ -1,5 +1,6 @@
-import type { Kysely } from 'kysely';
+import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
+import type { Joinable, Settled } from '../db/group-commit.ts';
 import type { DB } from '../db/schema.ts';
 import { type FieldError, validationError } from '../errors.ts';
 import type { Lead, LeadCapture } from '../leads/model.ts';
@@ -79,6 +80,13 @@ interface CheckedBatch {
   rejects: ImportReject[];
 }
 
+/** One batch to write, with what it is written under. */
+interface BatchWrite {
+  workspace: WorkspaceContext;
+  plan: ImportPlan;
+  batch: RowBatch;
+}
+
 interface BatchResult {
   created: number;
   updated: number;
@@ -141,18 +149,40 @@ export function createImportService({ database, leads, properties, clock }: Impo
   }
 
   /**
-   * One batch in one group-commit unit: check every row against the workspace's property
+   * One batch in the caller's transaction: check every row against the workspace's property
    * schema, complete the valid ones and capture them together (one lookup, one multi-row
    * insert). Rejected rows are returned; nothing of them is written.
    */
+  async function writeBatchIn(
+    trx: Transaction<DB>,
+    { workspace, plan, batch }: BatchWrite,
+  ): Promise<BatchResult> {
+    const { captures, rejects } = await checkBatch(trx, workspace, plan, batch);
+    const written = captures.length > 0 ? await leads.captureManyIn(trx, workspace, captures, 'import') : [];
+    const created = written.filter((w) => w.created).length;
+    return { created, updated: written.length - created, rejects };
+  }
+
+  /**
+   * A round's batches share one group-commit unit, written one after the other, without a
+   * savepoint each: in a savepoint SQLite copies every page a batch changes for the first time
+   * into a statement journal, and a round's batches all change the same index pages. Measured
+   * on the 750,000-row import (runs taking turns): 112–113 s and 99–100 s of CPU with a
+   * savepoint per batch, 96–97 s and 83–84 s without; activity inserts took half the time and
+   * releasing savepoints (1.5 s) went. Should one batch fail, group commit runs each batch
+   * again in a savepoint of its own, so the others are still written (see `Joinable`).
+   */
+  const joinedBatches: Joinable<BatchWrite, BatchResult> = {
+    keyOf: ({ workspace }) => workspace.id,
+    run: async (trx, items) => {
+      const results: Settled<BatchResult>[] = [];
+      for (const item of items) results.push({ ok: true, value: await writeBatchIn(trx, item) });
+      return results;
+    },
+  };
+
   function writeBatch(workspace: WorkspaceContext, plan: ImportPlan, batch: RowBatch): Promise<BatchResult> {
-    return database.writes.run(async (trx) => {
-      const { captures, rejects } = await checkBatch(trx, workspace, plan, batch);
-      const written =
-        captures.length > 0 ? await leads.captureManyIn(trx, workspace, captures, 'import') : [];
-      const created = written.filter((w) => w.created).length;
-      return { created, updated: written.length - created, rejects };
-    });
+    return database.writes.runJoined(joinedBatches, { workspace, plan, batch });
   }
 
   /**
