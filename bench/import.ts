@@ -64,7 +64,7 @@ interface ChildRun {
   stderr: string;
 }
 
-/** Moves the largest profile in `dir` (the process that did the work) to `to`. */
+/** Copies the largest profile in `dir` (the process that did the work) to `to`. */
 function keepLargestProfile(dir: string, to: string): void {
   if (!fs.existsSync(dir)) return;
   const files = fs.readdirSync(dir).map((f) => path.join(dir, f));
