@@ -135,8 +135,9 @@ export function createLeadService({ database, properties, scoring, reactions, cl
 
   /**
    * Writes many validated captures in the caller's transaction with a handful of statements:
-   * one lookup for all emails, one for phone-only leads, one multi-row insert for the new
-   * leads and one for their timeline entries; known leads are updated one by one. Captures
+   * one lookup of the emails and the phones of phone-only leads (`store.findCaptureMatches`:
+   * one statement on PostgreSQL, two on SQLite), one multi-row insert for the new leads and
+   * one for their timeline entries; known leads are updated one by one. Captures
    * of the same person within the call apply in order, so the result equals one-by-one.
    */
   async function captureManyIn(
