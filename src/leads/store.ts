@@ -785,14 +785,32 @@ export async function leadIdsAfter(
   return rows.map((r) => r.id);
 }
 
+/**
+ * The workspace's leads less its merged ones. Counting `merged_into_id is null` directly
+ * reads every lead's row (no index has that column for live leads): 1.1–1.9 s for a million
+ * leads here, before a rescore's first chunk. Both counts here read an index alone
+ * (`leads_merged_into_ix` holds only merged leads): 54–118 ms.
+ */
 export async function countLiveLeads(db: Kysely<DB>, workspaceId: string): Promise<number> {
-  const row = await db
-    .selectFrom('leads')
-    .select((eb) => eb.fn.countAll<number | string>().as('n'))
-    .where('workspace_id', '=', workspaceId)
-    .where('merged_into_id', 'is', null)
-    .executeTakeFirstOrThrow();
-  return Number(row.n);
+  const row = await liveLeadCountQuery(db, workspaceId).executeTakeFirstOrThrow();
+  return Number(row.all) - Number(row.merged);
+}
+
+/** The two counts of `countLiveLeads` in one statement (one snapshot). */
+export function liveLeadCountQuery(db: Kysely<DB>, workspaceId: string) {
+  return db.selectNoFrom((eb) => [
+    eb
+      .selectFrom('leads')
+      .select((c) => c.fn.countAll<number | string>().as('n'))
+      .where('workspace_id', '=', workspaceId)
+      .as('all'),
+    eb
+      .selectFrom('leads')
+      .select((c) => c.fn.countAll<number | string>().as('n'))
+      .where('workspace_id', '=', workspaceId)
+      .where('merged_into_id', 'is not', null)
+      .as('merged'),
+  ]);
 }
 
 /** Windows per statement: 5 parameters each, far below either engine's limit. (500) */

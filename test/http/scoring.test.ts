@@ -156,6 +156,9 @@ describeEachEngine('scoring', (engine) => {
     const { key } = await shared.services.workspaces.createKey(workspace.id, 'models admin', 'admin');
     const t: TestApp = { ...shared, key, workspaceId: workspace.id };
     const lead = await ok(t, 'POST', '/api/v1/leads', idealLead);
+    // A lead merged into it is no longer live: no rescore counts or rescores it.
+    const duplicate = await ok(t, 'POST', '/api/v1/leads', { email: 'dana.w@northwind.io' });
+    await ok(t, 'POST', `/api/v1/leads/${lead.id}/merge`, { otherId: duplicate.id });
     // Only the pricing page view matches a rule with a condition on its properties: a rescore
     // reads those properties and leaves out the ones no rule looks at.
     await ok(t, 'POST', '/api/v1/events', {
