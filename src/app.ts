@@ -73,12 +73,17 @@ export interface AppOptions {
 export async function createServices(config: Config, options: AppOptions = {}) {
   const clock = options.clock ?? Date.now;
   const logger = options.logger ?? pino({ level: config.logLevel });
-  const database: Database = openDatabase(
-    options.database ?? {
+  const database: Database = openDatabase({
+    ...(options.database ?? {
       databaseUrl: config.databaseUrl,
       sqliteFile: path.join(config.dataDir, 'leadline.db'),
-    },
-  );
+    }),
+    onConnectionLost: (error) =>
+      logger.warn(
+        { err: error },
+        'PostgreSQL ended an idle connection; the pool opens a new one when needed',
+      ),
+  });
   const migrationStarted = performance.now();
   const migration = await migrateToLatest(database, {
     onPending: (names) =>

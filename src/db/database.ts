@@ -20,6 +20,13 @@ export interface DatabaseOptions {
   pgSchema?: string;
   /** Largest PostgreSQL pool. (Default: 10) */
   pgPoolSize?: number;
+  /**
+   * Told when PostgreSQL ends a pooled connection that sat idle (a server restart, a failover,
+   * an administrator's `pg_terminate_backend`): the pool drops it and opens another when one
+   * is next needed. Without any listener node-postgres would throw that error out of the
+   * process, so one is always attached.
+   */
+  onConnectionLost?: (error: Error) => void;
 }
 
 /** The database handle every service receives: Kysely for queries, `writes` for grouped commits. */
@@ -153,6 +160,7 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
     },
     ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
   });
+  pool.on('error', (error) => options.onConnectionLost?.(error));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 
