@@ -24,7 +24,7 @@ export interface DatabaseOptions {
    * Told when PostgreSQL ends a pooled connection that sat idle (a server restart, a failover,
    * an administrator's `pg_terminate_backend`): the pool drops it and opens another when one
    * is next needed. Without any listener node-postgres would throw that error out of the
-   * process, so one is always attached.
+   * process, so one is always attached (see `openPostgres`).
    */
   onConnectionLost?: (error: Error) => void;
 }
@@ -160,7 +160,12 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
     },
     ...(options.pgSchema ? { options: `-c search_path=${options.pgSchema}` } : {}),
   });
+  // A connection lost while idle is reported here (the pool drops it).
   pool.on('error', (error) => options.onConnectionLost?.(error));
+  // One lost while checked out emits `error` on the client itself, where the pool listens only
+  // while it is idle: unheard, that too would end the process. Its query fails with the cause
+  // (a 503 to the request), and the pool drops it when released with that error.
+  pool.on('connect', (client) => client.on('error', () => {}));
   return new Kysely<DB>({ dialect: new PostgresDialect({ pool }) });
 }
 

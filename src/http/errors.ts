@@ -1,4 +1,5 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
 
 /** HTTP status and problem title for every domain error code. Typed so no code is forgotten. */
@@ -90,6 +91,9 @@ function schemaErrors(error: FastifyError): FieldError[] {
  * Fastify's own client errors (bad JSON, body too large, wrong content type) by their status.
  * Only a genuine bug becomes a 500, and it is logged.
  */
+/** What a 503 for an unavailable database asks the client to wait, in seconds. (2) */
+const DATABASE_RETRY_AFTER_S = 2;
+
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isDomainError(error)) return sendProblem(reply, problem(error.code, error.message, error.errors));
   if (error.validation) {
@@ -102,6 +106,18 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
     const body = problem('VALIDATION_FAILED', error.message, [{ path: '/', message: error.message }]);
     return sendProblem(reply, { ...body, status: error.statusCode, title: 'Bad request' });
+  }
+  if (isDatabaseUnavailable(error)) {
+    // The write it interrupted was rolled back, never acknowledged: the client sends it again.
+    request.log.warn({ err: error }, 'database unavailable');
+    reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+    return sendProblem(reply, {
+      type: 'https://leadline.dev/problems/database-unavailable',
+      title: 'Database unavailable',
+      status: 503,
+      code: 'DATABASE_UNAVAILABLE',
+      detail: 'The database cannot serve the request right now; nothing was saved. Retry shortly.',
+    });
   }
   request.log.error({ err: error }, 'unhandled error');
   return sendProblem(reply, {

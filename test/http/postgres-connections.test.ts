@@ -73,4 +73,58 @@ describeOnPostgres('lost PostgreSQL connections', () => {
     );
     assert.ok(!pids.has(rows[0]!.pid), 'a new connection serves the queries');
   });
+
+  it('answers 503 with Retry-After when the connection is lost mid-request, and nothing is saved', async () => {
+    const t = get();
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
+      t.services.database.db,
+    );
+    const admin = new pg.Client({ connectionString: pgUrl });
+    await admin.connect();
+    try {
+      // The capture waits on this lock, on its own connection: that connection is then ended.
+      await admin.query('begin');
+      await admin.query(`lock table "${rows[0]!.schema}".leads in access exclusive mode`);
+      const adminPid = (await admin.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      const capture = t.app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(t.key),
+        payload: { email: 'midway@example.org' },
+      });
+      let waiting: number | undefined;
+      for (let i = 0; i < 250 && waiting === undefined; i++) {
+        const blocked = await admin.query<{ pid: number }>(
+          'select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
+          [adminPid],
+        );
+        waiting = blocked.rows[0]?.pid;
+        if (waiting === undefined) await sleep(20);
+      }
+      assert.ok(waiting, 'the capture waits on the lock');
+      await admin.query('select pg_terminate_backend($1)', [waiting]);
+      const refused = await capture;
+      assert.equal(refused.statusCode, 503, refused.body);
+      assert.match(refused.headers['content-type'] as string, /application\/problem\+json/);
+      assert.equal(refused.headers['retry-after'], '2');
+      assert.equal(refused.json().code, 'DATABASE_UNAVAILABLE');
+      await admin.query('rollback');
+    } finally {
+      await admin.end();
+    }
+
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=midway',
+      headers: authHeaders(t.key),
+    });
+    assert.deepEqual(listed.json().data, [], 'the refused capture saved nothing');
+    const retried = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(t.key),
+      payload: { email: 'midway@example.org' },
+    });
+    assert.equal(retried.statusCode, 201, retried.body);
+  });
 });

@@ -1,0 +1,48 @@
+/**
+ * Errors that say the database cannot serve right now, not that the request is wrong or the
+ * code is: a lost or refused connection, a server shutting down or restarting, too many
+ * connections, a lock that did not come within the wait, a full disk. The write they interrupt
+ * was rolled back (never acknowledged), so the client may simply send it again: the HTTP layer
+ * answers 503 with `Retry-After` instead of a 500.
+ */
+
+/** SQLSTATE codes of PostgreSQL that mean "not now" (class 08 is matched by prefix). */
+const PG_UNAVAILABLE = new Set([
+  '57P01', // admin_shutdown: pg_terminate_backend, a fast shutdown
+  '57P02', // crash_shutdown
+  '57P03', // cannot_connect_now: starting up, in recovery
+  '53300', // too_many_connections
+  '53100', // disk_full
+  '55P03', // lock_not_available
+]);
+
+/** Socket errors of the connection to PostgreSQL. */
+const SOCKET_UNAVAILABLE = new Set([
+  'ECONNREFUSED',
+  'ECONNRESET',
+  'EPIPE',
+  'ETIMEDOUT',
+  'ENOTFOUND',
+  'EAI_AGAIN',
+]);
+
+/**
+ * node-postgres' own errors for a connection that went away carry no code, only these messages
+ * ('Connection terminated unexpectedly', 'Connection terminated', 'timeout exceeded when trying
+ * to connect', 'Client has encountered a connection error and is not queryable').
+ */
+const PG_CLIENT_MESSAGE =
+  /^(connection terminated|timeout exceeded when trying to connect|client has encountered a connection error)/i;
+
+export function isDatabaseUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    // better-sqlite3: another process held the write lock past busy_timeout; the disk is full
+    // or failing.
+    if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) return true;
+    if (PG_UNAVAILABLE.has(code) || code.startsWith('08')) return true;
+    if (SOCKET_UNAVAILABLE.has(code)) return true;
+  }
+  return PG_CLIENT_MESSAGE.test(error.message);
+}
