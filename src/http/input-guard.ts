@@ -20,6 +20,10 @@ function isPlainObject(value: unknown): value is Record<string, unknown> {
  * (plain objects, arrays, strings, and object keys) without recursion, so deep nesting is safe.
  */
 export function unstorableTextErrors(value: unknown, basePath = ''): FieldError[] {
+  // Nearly every request is clean: that is told first, without building a path for every
+  // field (a batch of 500 leads has some 10,000), and the paths are built only for a request
+  // that has something to report.
+  if (!hasUnstorableText(value)) return [];
   const errors: FieldError[] = [];
   const stack: Array<[unknown, string]> = [[value, basePath]];
   while (stack.length > 0 && errors.length < MAX_ERRORS) {
@@ -44,6 +48,25 @@ export function unstorableTextErrors(value: unknown, basePath = ''): FieldError[
     }
   }
   return errors;
+}
+
+/** Whether any string or property name in `value` is unstorable (the walk of `unstorableTextErrors`, without paths). */
+function hasUnstorableText(value: unknown): boolean {
+  const stack: unknown[] = [value];
+  while (stack.length > 0) {
+    const current = stack.pop();
+    if (typeof current === 'string') {
+      if (isUnstorable(current)) return true;
+    } else if (Array.isArray(current)) {
+      for (let i = 0; i < current.length; i++) stack.push(current[i]);
+    } else if (isPlainObject(current)) {
+      for (const key of Object.keys(current)) {
+        if (isUnstorable(key)) return true;
+        stack.push(current[key]);
+      }
+    }
+  }
+  return false;
 }
 
 function isStream(value: unknown): boolean {
