@@ -73,6 +73,31 @@ export function rawGroupedScan(db: SQLite.Database, workspaceId: string): { rows
 }
 
 /**
+ * The rows a rescore replays, read into JavaScript objects in one walk of the history index in
+ * lead and time order, with the columns a replay needs (`properties` for `withProperties`
+ * only): what any replay in this process pays before it replays or writes anything. Returns
+ * the rows read and ms.
+ */
+export function rawReplayRead(
+  db: SQLite.Database,
+  workspaceId: string,
+  types: readonly string[],
+  withProperties: readonly string[],
+): { rows: number; ms: number } {
+  const list = (values: readonly string[]) => values.map(() => '?').join(', ');
+  const properties =
+    withProperties.length > 0 ? `case when type in (${list(withProperties)}) then properties end` : 'null';
+  const statement = db.prepare(
+    `select id, lead_id, type, occurred_at, ${properties} as properties from activities
+     where workspace_id = ? and type in (${list(types)}) order by lead_id, occurred_at, id`,
+  );
+  const started = performance.now();
+  let rows = 0;
+  for (const _row of statement.iterate(...withProperties, workspaceId, ...types)) rows++;
+  return { rows, ms: performance.now() - started };
+}
+
+/**
  * What a score explanation must read at the least, for each of `leadIds`: the lead row by
  * primary key, and its scoring-state row when the schema keeps states in their own table
  * (`lead_score_states`; later schemas keep the state on the lead row). Returns ms for all of

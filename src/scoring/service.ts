@@ -71,7 +71,7 @@ export function historiesToReplay(
  * The relevant types some rule, move, flag or matcher of which looks at an activity's
  * properties (`where`): a replay needs the properties of these types only.
  */
-function typesReadingProperties(ctx: ScoringContext): string[] {
+export function typesReadingProperties(ctx: ScoringContext): string[] {
   return [...relevantMatchers(ctx)]
     .filter(([, matchers]) => matchers.some((m) => m.where && Object.keys(m.where).length > 0))
     .map(([type]) => type);
