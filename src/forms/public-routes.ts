@@ -1,8 +1,9 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { newId } from '../db/ids.ts';
+import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
-import { problem, sendProblem } from '../http/errors.ts';
+import { DATABASE_RETRY_AFTER_S, problem, sendProblem } from '../http/errors.ts';
 import type { HttpApp } from '../http/types.ts';
 import { privacySignal } from '../tracking/model.ts';
 import { readValues } from './fields.ts';
@@ -36,6 +37,9 @@ export interface FormPublicDeps {
 const ANONYMOUS_ID_COOKIE = 'll_aid';
 /** Largest submission body. (64 KiB: a long textarea and every reserved field fit many times) */
 const SUBMISSION_BODY_LIMIT = 64 * 1024;
+/** What a hosted form says when the database could not take a submission (503). */
+const UNSAVED_MESSAGE =
+  'Your answers could not be saved just now. Please send the form again in a few seconds.';
 /** How long browsers may reuse a preflight answer. (10 min) */
 const PREFLIGHT_MAX_AGE = 600;
 
@@ -388,6 +392,17 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
         });
       }
       if (isDomainError(error) && error.code === 'FORM_CLOSED') return closed(request, reply, form);
+      if (!json && isDatabaseUnavailable(error)) {
+        // Nothing was stored: the page again with what the person typed, to send once more. The
+        // fields without the known lead's (progressive forms look it up in the same database).
+        reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+        const token = textValue(read.values, reserved.token) ?? forms.token(form);
+        return hostedPage(reply, 503, form, await forms.fieldsFor(workspace, form, undefined), {
+          values: read.values,
+          errors: [{ path: '/', message: UNSAVED_MESSAGE }],
+          token,
+        });
+      }
       throw error;
     }
 

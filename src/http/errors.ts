@@ -86,14 +86,14 @@ function schemaErrors(error: FastifyError): FieldError[] {
   });
 }
 
+/** What a 503 for an unavailable database asks the client to wait, in seconds. (2) */
+export const DATABASE_RETRY_AFTER_S = 2;
+
 /**
  * The one error handler: domain errors by their code, schema errors as 400 with field paths,
- * Fastify's own client errors (bad JSON, body too large, wrong content type) by their status.
- * Only a genuine bug becomes a 500, and it is logged.
+ * Fastify's own client errors (bad JSON, body too large, wrong content type) by their status,
+ * a database that cannot serve now as 503. Only a genuine bug becomes a 500, and it is logged.
  */
-/** What a 503 for an unavailable database asks the client to wait, in seconds. (2) */
-const DATABASE_RETRY_AFTER_S = 2;
-
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
   if (isDomainError(error)) return sendProblem(reply, problem(error.code, error.message, error.errors));
   if (error.validation) {

@@ -3,7 +3,8 @@ import { it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
-import { authHeaders, describeOnPostgres, pgUrl, useApp } from '../support/engines.ts';
+import { type Json, tenant } from '../support/api.ts';
+import { authHeaders, describeOnPostgres, pgUrl, type TestApp, useApp } from '../support/engines.ts';
 
 /**
  * PostgreSQL may end a pooled connection while it sits idle: a server restart, a failover, an
@@ -74,24 +75,21 @@ describeOnPostgres('lost PostgreSQL connections', () => {
     assert.ok(!pids.has(rows[0]!.pid), 'a new connection serves the queries');
   });
 
-  it('answers 503 with Retry-After when the connection is lost mid-request, and nothing is saved', async () => {
-    const t = get();
+  /**
+   * Sends `request` while another session holds `leads` locked, ends the connection the
+   * request waits on, then lets go: what a restart or failover does to a request in flight.
+   */
+  async function lostMidway<R>(t: TestApp, request: () => Promise<R>): Promise<R> {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
       t.services.database.db,
     );
     const admin = new pg.Client({ connectionString: pgUrl });
     await admin.connect();
     try {
-      // The capture waits on this lock, on its own connection: that connection is then ended.
       await admin.query('begin');
       await admin.query(`lock table "${rows[0]!.schema}".leads in access exclusive mode`);
       const adminPid = (await admin.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
-      const capture = t.app.inject({
-        method: 'POST',
-        url: '/api/v1/leads',
-        headers: authHeaders(t.key),
-        payload: { email: 'midway@example.org' },
-      });
+      const answer = request();
       let waiting: number | undefined;
       for (let i = 0; i < 250 && waiting === undefined; i++) {
         const blocked = await admin.query<{ pid: number }>(
@@ -101,17 +99,30 @@ describeOnPostgres('lost PostgreSQL connections', () => {
         waiting = blocked.rows[0]?.pid;
         if (waiting === undefined) await sleep(20);
       }
-      assert.ok(waiting, 'the capture waits on the lock');
+      assert.ok(waiting, 'the request waits on the lock');
       await admin.query('select pg_terminate_backend($1)', [waiting]);
-      const refused = await capture;
-      assert.equal(refused.statusCode, 503, refused.body);
-      assert.match(refused.headers['content-type'] as string, /application\/problem\+json/);
-      assert.equal(refused.headers['retry-after'], '2');
-      assert.equal(refused.json().code, 'DATABASE_UNAVAILABLE');
+      const response = await answer;
       await admin.query('rollback');
+      return response;
     } finally {
       await admin.end();
     }
+  }
+
+  it('answers 503 with Retry-After when the connection is lost mid-request, and nothing is saved', async () => {
+    const t = get();
+    const capture = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(t.key),
+        payload: { email: 'midway@example.org' },
+      });
+    const refused = await lostMidway(t, capture);
+    assert.equal(refused.statusCode, 503, refused.body);
+    assert.match(refused.headers['content-type'] as string, /application\/problem\+json/);
+    assert.equal(refused.headers['retry-after'], '2');
+    assert.equal(refused.json().code, 'DATABASE_UNAVAILABLE');
 
     const listed = await t.app.inject({
       method: 'GET',
@@ -119,12 +130,58 @@ describeOnPostgres('lost PostgreSQL connections', () => {
       headers: authHeaders(t.key),
     });
     assert.deepEqual(listed.json().data, [], 'the refused capture saved nothing');
-    const retried = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/leads',
-      headers: authHeaders(t.key),
-      payload: { email: 'midway@example.org' },
-    });
+    const retried = await capture();
     assert.equal(retried.statusCode, 201, retried.body);
+  });
+
+  it('gives a hosted form the page again with the answers typed, and embedded forms a 503 problem', async () => {
+    const t = get();
+    const w = await tenant(t, 'lost');
+    const form = await w.ok('POST', '/api/v1/forms', {
+      name: 'Request a demo',
+      slug: `lost-${process.pid}`,
+      fields: [
+        { name: 'email', type: 'email', label: 'Work email', required: true, maps: 'email' },
+        { name: 'first_name', type: 'text', label: 'First name', maps: 'firstName' },
+      ],
+    });
+    const token = (await t.app.inject({ method: 'GET', url: `/f/${form.slug}/definition` })).json().token;
+    t.clock.now += 5_000;
+    const values = { email: 'grace@example.org', first_name: 'Grace', _ll_ts: token };
+    const hosted = () =>
+      t.app.inject({
+        method: 'POST',
+        url: `/f/${form.slug}`,
+        headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'text/html' },
+        payload: new URLSearchParams(values).toString(),
+      });
+
+    const page = await lostMidway(t, hosted);
+    assert.equal(page.statusCode, 503, page.body);
+    assert.match(page.headers['content-type'] as string, /text\/html/);
+    assert.equal(page.headers['retry-after'], '2');
+    assert.match(page.body, /could not be saved just now/);
+    assert.match(page.body, /value="grace@example\.org"/, 'what was typed is still in the form');
+    assert.match(page.body, /value="Grace"/);
+
+    const embedded = await lostMidway(t, () =>
+      t.app.inject({
+        method: 'POST',
+        url: `/f/${form.slug}`,
+        headers: { 'content-type': 'application/json', accept: 'application/json' },
+        payload: values,
+      }),
+    );
+    assert.equal(embedded.statusCode, 503, embedded.body);
+    assert.equal(embedded.json().code, 'DATABASE_UNAVAILABLE');
+
+    assert.deepEqual((await w.ok('GET', '/api/v1/leads')).data, [], 'nothing was stored');
+    const sent = await hosted();
+    assert.ok(sent.statusCode < 400, `${sent.statusCode} ${sent.body.slice(0, 300)}`);
+    const leads = (await w.ok('GET', '/api/v1/leads')).data;
+    assert.deepEqual(
+      leads.map((lead: Json) => lead.email),
+      ['grace@example.org'],
+    );
   });
 });
