@@ -1,0 +1,47 @@
+import assert from 'node:assert/strict';
+import { describe, it } from 'node:test';
+import SQLite from 'better-sqlite3';
+import { authHeaders, useApp } from '../support/engines.ts';
+
+/**
+ * SQLite takes one writer at a time across processes: a `leadline import` or another tool
+ * holding the write lock past busy_timeout (5 s) makes a capture fail with SQLITE_BUSY. That
+ * is "not now", not a bug: 503 with Retry-After, nothing saved, and the same request succeeds
+ * once the lock is gone.
+ */
+describe('a database locked by another process [sqlite]', () => {
+  const get = useApp('sqlite');
+
+  it('answers 503 with Retry-After after busy_timeout, and the retry succeeds', async () => {
+    const t = get();
+    const other = new SQLite(t.services.database.sqliteFile!);
+    const capture = () =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(t.key),
+        payload: { email: 'locked-out@example.org' },
+      });
+    try {
+      other.exec('begin immediate');
+      const started = Date.now();
+      const refused = await capture();
+      assert.equal(refused.statusCode, 503, refused.body);
+      assert.ok(Date.now() - started >= 4_000, 'it waited for the lock first');
+      assert.match(refused.headers['content-type'] as string, /application\/problem\+json/);
+      assert.equal(refused.headers['retry-after'], '2');
+      assert.equal(refused.json().code, 'DATABASE_UNAVAILABLE');
+    } finally {
+      other.exec('rollback');
+      other.close();
+    }
+    const listed = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=locked-out',
+      headers: authHeaders(t.key),
+    });
+    assert.deepEqual(listed.json().data, [], 'nothing was saved');
+    const retried = await capture();
+    assert.equal(retried.statusCode, 201, retried.body);
+  });
+});
