@@ -38,7 +38,7 @@ export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
-    // better-sqlite3: another process held the write lock past busy_timeout; the disk is full
+    // better-sqlite3: another process held the write lock longer than a write waits for it; the disk is full
     // or failing.
     if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) return true;
     if (PG_UNAVAILABLE.has(code) || code.startsWith('08')) return true;
