@@ -8,6 +8,7 @@ import {
   type Driver,
   Kysely,
   PostgresDialect,
+  type QueryResult,
   SqliteDialect,
 } from 'kysely';
 import pg from 'pg';
@@ -172,8 +173,20 @@ class LockWaitingDialect extends SqliteDialect {
     driver.acquireConnection = async () => {
       const connection = await acquire();
       if (!waiting.has(connection)) {
-        const execute = connection.executeQuery.bind(connection);
-        connection.executeQuery = (query) => withLockWait(() => execute(query));
+        const execute = connection.executeQuery.bind(connection) as (
+          query: CompiledQuery,
+        ) => Promise<QueryResult<unknown>>;
+        const retried = (query: CompiledQuery, error: unknown) =>
+          isPlainBusy(error) ? waitForLock(() => execute(query)) : Promise.reject(error);
+        // Every statement passes here: the common case costs no extra await. Kysely's SQLite
+        // connection throws synchronously (better-sqlite3 is synchronous) rather than rejecting.
+        connection.executeQuery = ((query: CompiledQuery) => {
+          try {
+            return execute(query).catch((error: unknown) => retried(query, error));
+          } catch (error) {
+            return retried(query, error);
+          }
+        }) as DatabaseConnection['executeQuery'];
         waiting.add(connection);
       }
       return connection;
@@ -185,15 +198,18 @@ class LockWaitingDialect extends SqliteDialect {
   }
 }
 
-async function withLockWait<T>(attempt: () => Promise<T>): Promise<T> {
+const isPlainBusy = (error: unknown) => (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+
+/** Tries `attempt` again, with pauses, until it gets the lock or `LOCK_WAIT_MS` have passed. */
+async function waitForLock<T>(attempt: () => Promise<T>): Promise<T> {
   const deadline = performance.now() + LOCK_WAIT_MS;
   for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
+    await sleep(pause);
     try {
       return await attempt();
     } catch (error) {
-      if ((error as { code?: unknown }).code !== 'SQLITE_BUSY' || performance.now() >= deadline) throw error;
+      if (!isPlainBusy(error) || performance.now() >= deadline) throw error;
     }
-    await sleep(pause);
   }
 }
 
