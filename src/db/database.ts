@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { setTimeout as sleep } from 'node:timers/promises';
 import SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
@@ -8,12 +7,12 @@ import {
   type Driver,
   Kysely,
   PostgresDialect,
-  type QueryResult,
   SqliteDialect,
 } from 'kysely';
 import pg from 'pg';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
+import { executeWaitingForLock } from './lock-wait.ts';
 import type { DB } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
 import { WalSync } from './wal-sync.ts';
@@ -121,10 +120,8 @@ function openSqlite(file: string): { db: Kysely<DB>; sqlite: SQLite.Database } {
   sqlite.pragma('wal_autocheckpoint = 65536');
   // A WAL that grew under a burst is cut back to this size once checkpointed. (64 MB)
   sqlite.pragma(`journal_size_limit = ${64 * 1024 * 1024}`);
-  // No busy handler: it would sleep on this thread while another process (a `leadline
-  // import`, a worker process) holds the write lock, and the whole server would stand still
-  // meanwhile (single captures beside a CLI import of 100,000 rows: p99 1,069 ms, /healthz
-  // too). Statements that meet the lock wait for it between tries instead (`LockWaitingDialect`).
+  // No busy handler: it would sleep on this thread while another process holds the write
+  // lock, and the whole server with it. Statements wait between tries instead (lock-wait.ts).
   sqlite.pragma('busy_timeout = 0');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
@@ -133,14 +130,6 @@ function openSqlite(file: string): { db: Kysely<DB>; sqlite: SQLite.Database } {
     sqlite,
   };
 }
-
-/**
- * How long a statement waits for another process's write lock before it fails with
- * SQLITE_BUSY (a 503 to a request). (5 s)
- */
-const LOCK_WAIT_MS = 5_000;
-/** Longest pause between two tries for the write lock, in ms. (20) */
-const LOCK_RETRY_MAX_MS = 20;
 
 /**
  * A read-only connection to a SQLite database another connection writes (WAL): for work a
@@ -158,12 +147,7 @@ export function openSqliteReader(file: string): Kysely<DB> {
  * deferred `BEGIN` reads first and upgrades at its first write; if another process (a CLI
  * import beside the server) committed in between, that upgrade fails with SQLITE_BUSY_SNAPSHOT
  * at once (no waiting can help) and the whole group commit fails. An immediate transaction
- * waits for the lock instead.
- *
- * Waits for the lock happen here, between tries, with the event loop free: a statement that
- * fails with SQLITE_BUSY (another process holds the lock; nothing of the statement was applied)
- * is tried again after 1, 2, 4 … up to 20 ms, for up to `LOCK_WAIT_MS`. Only plain SQLITE_BUSY:
- * SQLITE_BUSY_SNAPSHOT needs a new transaction, not another try.
+ * waits for the lock instead. Every statement goes through `executeWaitingForLock`.
  */
 class LockWaitingDialect extends SqliteDialect {
   override createDriver(): Driver {
@@ -173,20 +157,9 @@ class LockWaitingDialect extends SqliteDialect {
     driver.acquireConnection = async () => {
       const connection = await acquire();
       if (!waiting.has(connection)) {
-        const execute = connection.executeQuery.bind(connection) as (
-          query: CompiledQuery,
-        ) => Promise<QueryResult<unknown>>;
-        const retried = (query: CompiledQuery, error: unknown) =>
-          isPlainBusy(error) ? waitForLock(() => execute(query)) : Promise.reject(error);
-        // Every statement passes here: the common case costs no extra await. Kysely's SQLite
-        // connection throws synchronously (better-sqlite3 is synchronous) rather than rejecting.
-        connection.executeQuery = ((query: CompiledQuery) => {
-          try {
-            return execute(query).catch((error: unknown) => retried(query, error));
-          } catch (error) {
-            return retried(query, error);
-          }
-        }) as DatabaseConnection['executeQuery'];
+        const execute = connection.executeQuery.bind(connection);
+        connection.executeQuery = ((query: CompiledQuery) =>
+          executeWaitingForLock(() => execute(query))) as DatabaseConnection['executeQuery'];
         waiting.add(connection);
       }
       return connection;
@@ -195,21 +168,6 @@ class LockWaitingDialect extends SqliteDialect {
       await connection.executeQuery(CompiledQuery.raw('begin immediate'));
     };
     return driver;
-  }
-}
-
-const isPlainBusy = (error: unknown) => (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
-
-/** Tries `attempt` again, with pauses, until it gets the lock or `LOCK_WAIT_MS` have passed. */
-async function waitForLock<T>(attempt: () => Promise<T>): Promise<T> {
-  const deadline = performance.now() + LOCK_WAIT_MS;
-  for (let pause = 1; ; pause = Math.min(pause * 2, LOCK_RETRY_MAX_MS)) {
-    await sleep(pause);
-    try {
-      return await attempt();
-    } catch (error) {
-      if (!isPlainBusy(error) || performance.now() >= deadline) throw error;
-    }
   }
 }
 

@@ -1,4 +1,5 @@
 import type { ControlledTransaction, Kysely, Transaction } from 'kysely';
+import { retryReleasingConnection } from './lock-wait.ts';
 import type { DB } from './schema.ts';
 
 type Work<T> = (trx: Transaction<DB>) => Promise<T>;
@@ -198,7 +199,9 @@ export class GroupCommit {
   async #runGroup(group: Pending[], join: boolean): Promise<Outcome[]> {
     let trx: ControlledTransaction<DB> | undefined;
     try {
-      trx = await this.#db.startTransaction().execute();
+      // Waiting for another process's lock (SQLite) between tries, not holding the connection:
+      // this process's reads go on meanwhile (lock-wait.ts).
+      trx = await retryReleasingConnection(() => this.#db.startTransaction().execute());
       const runs = join ? jointRuns(group) : group.map((unit) => [unit]);
       let outcomes: Outcome[] = [];
       if (runs.length === 1 && group.length === 1) {

@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type pino from 'pino';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
+import { retryReleasingConnection } from '../db/lock-wait.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import {
@@ -119,7 +120,11 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
    */
   async function claim(worker: string, limit: number): Promise<Job[]> {
     const now = clock();
-    const claimed = await store.claimDue(db, database.engine, worker, limit, now, now + LEASE_MS);
+    // On SQLite another process may hold the write lock (an import): the claim waits for it
+    // between tries, leaving the connection to this process's reads (lock-wait.ts).
+    const claimed = await retryReleasingConnection(() =>
+      store.claimDue(db, database.engine, worker, limit, now, now + LEASE_MS),
+    );
     if (claimed.length > 0) await database.writes.flushed();
     return claimed;
   }

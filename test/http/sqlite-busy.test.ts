@@ -46,7 +46,7 @@ describe('a database locked by another process [sqlite]', () => {
     assert.equal(retried.statusCode, 201, retried.body);
   });
 
-  it('waits for the lock without holding up the server: other requests answer meanwhile, the write goes through once it is free', async () => {
+  it('waits for the lock without holding up the server: other requests and reads answer meanwhile, the write goes through once it is free', async () => {
     const t = get();
     const other = new SQLite(t.services.database.sqliteFile!);
     other.exec('begin immediate');
@@ -69,6 +69,9 @@ describe('a database locked by another process [sqlite]', () => {
       await sleep(50);
       const health = await t.app.inject({ method: 'GET', url: '/healthz' });
       assert.equal(health.statusCode, 200, health.body);
+      // A read shares the connection: the capture waits between tries with it free.
+      const listed = await t.app.inject({ method: 'GET', url: '/api/v1/leads', headers: authHeaders(t.key) });
+      assert.equal(listed.statusCode, 200, listed.body);
       assert.equal(settled, false, 'the capture still waits for the lock');
       other.exec('rollback');
       released = true;
