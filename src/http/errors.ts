@@ -116,7 +116,8 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
       title: 'Database unavailable',
       status: 503,
       code: 'DATABASE_UNAVAILABLE',
-      detail: 'The database cannot serve the request right now; nothing was saved. Retry shortly.',
+      // Also what an embedded form shows the visitor (embed.js shows a problem's detail).
+      detail: 'Nothing was saved: the service is briefly unavailable. Please try again in a few seconds.',
     });
   }
   request.log.error({ err: error }, 'unhandled error');

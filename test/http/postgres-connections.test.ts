@@ -174,6 +174,8 @@ describeOnPostgres('lost PostgreSQL connections', () => {
     );
     assert.equal(embedded.statusCode, 503, embedded.body);
     assert.equal(embedded.json().code, 'DATABASE_UNAVAILABLE');
+    // embed.js shows the detail to the visitor as it is.
+    assert.match(embedded.json().detail, /Nothing was saved.*try again in a few seconds/);
 
     assert.deepEqual((await w.ok('GET', '/api/v1/leads')).data, [], 'nothing was stored');
     const sent = await hosted();
