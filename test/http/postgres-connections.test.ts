@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { type Json, tenant } from '../support/api.ts';
-import { authHeaders, describeOnPostgres, pgUrl, type TestApp, useApp } from '../support/engines.ts';
+import { describeOnPostgres, pgUrl, type TestApp, useApp } from '../support/engines.ts';
 
 /**
  * PostgreSQL may end a pooled connection while it sits idle: a server restart, a failover, an
@@ -34,12 +34,8 @@ describeOnPostgres('lost PostgreSQL connections', () => {
 
   it('keeps serving after PostgreSQL ends an idle pooled connection', async () => {
     const t = get();
-    const before = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/leads',
-      headers: authHeaders(t.key),
-      payload: { email: 'before@example.org' },
-    });
+    const w = await tenant(t, 'idle');
+    const before = await w.call('POST', '/api/v1/leads', { email: 'before@example.org' });
     assert.equal(before.statusCode, 201, before.body);
     const pids = new Set<number>();
     // Every connection the pool holds now (it keeps them idle after use), one query each.
@@ -53,19 +49,14 @@ describeOnPostgres('lost PostgreSQL connections', () => {
     // The pool hears of each end on its idle socket; give it a moment to do so.
     await sleep(100);
 
-    const after = await t.app.inject({
-      method: 'POST',
-      url: '/api/v1/leads',
-      headers: authHeaders(t.key),
-      payload: { email: 'after@example.org' },
-    });
+    const after = await w.call('POST', '/api/v1/leads', { email: 'after@example.org' });
     assert.equal(after.statusCode, 201, after.body);
-    const list = await t.app.inject({ method: 'GET', url: '/api/v1/leads', headers: authHeaders(t.key) });
+    const list = await w.call('GET', '/api/v1/leads');
     assert.equal(list.statusCode, 200, list.body);
     assert.deepEqual(
       list
         .json()
-        .data.map((lead: { email: string }) => lead.email)
+        .data.map((lead: Json) => lead.email)
         .sort(),
       ['after@example.org', 'before@example.org'],
     );
@@ -111,25 +102,19 @@ describeOnPostgres('lost PostgreSQL connections', () => {
 
   it('answers 503 with Retry-After when the connection is lost mid-request, and nothing is saved', async () => {
     const t = get();
-    const capture = () =>
-      t.app.inject({
-        method: 'POST',
-        url: '/api/v1/leads',
-        headers: authHeaders(t.key),
-        payload: { email: 'midway@example.org' },
-      });
+    const w = await tenant(t, 'midway');
+    const capture = () => w.call('POST', '/api/v1/leads', { email: 'midway@example.org' });
     const refused = await lostMidway(t, capture);
     assert.equal(refused.statusCode, 503, refused.body);
     assert.match(refused.headers['content-type'] as string, /application\/problem\+json/);
     assert.equal(refused.headers['retry-after'], '2');
     assert.equal(refused.json().code, 'DATABASE_UNAVAILABLE');
 
-    const listed = await t.app.inject({
-      method: 'GET',
-      url: '/api/v1/leads?q=midway',
-      headers: authHeaders(t.key),
-    });
-    assert.deepEqual(listed.json().data, [], 'the refused capture saved nothing');
+    assert.deepEqual(
+      (await w.ok('GET', '/api/v1/leads?q=midway')).data,
+      [],
+      'the refused capture saved nothing',
+    );
     const retried = await capture();
     assert.equal(retried.statusCode, 201, retried.body);
   });
