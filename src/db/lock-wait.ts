@@ -18,15 +18,14 @@ import { setTimeout as sleep } from 'node:timers/promises';
  */
 
 /** How long a write waits for another process's write lock before it fails. (5 s) */
-export const LOCK_WAIT_MS = 5_000;
+const LOCK_WAIT_MS = 5_000;
 /** Longest pause between two tries, in ms. (20) */
 const LOCK_RETRY_MAX_MS = 20;
 
 /** Set while a caller retries by itself: statements then fail at once on the lock. */
 const released = new AsyncLocalStorage<true>();
 
-export const isLockBusy = (error: unknown): boolean =>
-  (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
+const isLockBusy = (error: unknown): boolean => (error as { code?: unknown } | null)?.code === 'SQLITE_BUSY';
 
 /** Retries `attempt` after pauses while it fails on the lock, until `LOCK_WAIT_MS` have passed. */
 async function retrying<T>(attempt: () => Promise<T>, failedOnce: boolean): Promise<T> {
