@@ -83,6 +83,8 @@ export async function createServices(config: Config, options: AppOptions = {}) {
         { err: error },
         'PostgreSQL ended an idle connection; the pool opens a new one when needed',
       ),
+    onStatisticsRefreshed: (tables, ms) =>
+      logger.info({ tables, ms: Math.round(ms) }, 'analyzed tables that grew (planner statistics)'),
   });
   const migrationStarted = performance.now();
   const migration = await migrateToLatest(database, {

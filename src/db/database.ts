@@ -13,6 +13,7 @@ import pg from 'pg';
 import { Checkpointer } from './checkpointer.ts';
 import { GroupCommit } from './group-commit.ts';
 import { executeWaitingForLock } from './lock-wait.ts';
+import { StatisticsKeeper } from './pg-statistics.ts';
 import type { DB } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
 import { WalSync } from './wal-sync.ts';
@@ -35,6 +36,8 @@ export interface DatabaseOptions {
    * process, so one is always attached (see `openPostgres`).
    */
   onConnectionLost?: (error: Error) => void;
+  /** Told when PostgreSQL tables were analyzed because they had grown (see pg-statistics.ts). */
+  onStatisticsRefreshed?: (tables: string[], ms: number) => void;
 }
 
 /** The database handle every service receives: Kysely for queries, `writes` for grouped commits. */
@@ -58,6 +61,11 @@ export interface Database {
   listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
   /** `name` made private to this database's schema (NOTIFY channels are per database, not per schema). */
   channel(name: string): string;
+  /**
+   * PostgreSQL only: analyzes now the tables that grew past their planner statistics (what a
+   * timer does every few seconds, see pg-statistics.ts). Resolves to the tables analyzed.
+   */
+  refreshStatistics?: () => Promise<string[]>;
   close(): Promise<void>;
 }
 
@@ -68,13 +76,16 @@ export function openDatabase(options: DatabaseOptions): Database {
     const db = openPostgres(options.databaseUrl, options);
     // A PostgreSQL COMMIT returns after its WAL flush (synchronous_commit): nothing to add.
     const writes = new GroupCommit(db);
+    const statistics = new StatisticsKeeper(db, { onAnalyzed: options.onStatisticsRefreshed });
     return {
       db,
       engine: 'postgres',
       writes,
       listen: (channel, onNotify) => listenPostgres(options, channel, onNotify),
       channel: (name) => (options.pgSchema ? `${name}_${options.pgSchema}` : name),
+      refreshStatistics: () => statistics.check(),
       async close() {
+        await statistics.stop();
         await writes.drain();
         await db.destroy();
       },
