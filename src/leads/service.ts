@@ -280,7 +280,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     }
 
     await store.insertLeads(trx, [...created.values()]);
-    for (const lead of updated.values()) await store.updateLead(trx, lead);
+    await store.updateLeads(trx, database.engine, [...updated.values()]);
     await timeline.appendEntries(trx, workspace.id, entries, now);
     await stageHistory.recordIn(trx, workspace.id, stageChanges);
     const byLead = entriesByLead(entries);

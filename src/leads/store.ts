@@ -460,6 +460,31 @@ export async function updateLead(db: Kysely<DB>, lead: Lead): Promise<void> {
     .execute();
 }
 
+/**
+ * Writes every field of many leads (each at most once). On PostgreSQL one statement takes them
+ * all as arrays (`unnest`), like `updateLeadsScoring`: a statement per lead is a round trip
+ * per lead, and an import re-capturing known people spent about 0.6 ms on each (1,768 updates
+ * of a 100,000-row HubSpot file: 1.05 s of its 18.7 s). The rows were locked when the capture
+ * read them. SQLite updates them one by one (a statement costs microseconds in process).
+ */
+export async function updateLeads(db: Kysely<DB>, engine: Engine, leads: readonly Lead[]): Promise<void> {
+  if (engine === 'sqlite' || leads.length < 2) {
+    for (const lead of leads) await updateLead(db, lead);
+    return;
+  }
+  const types = await pgColumnTypes(db, 'leads');
+  const rows = leads.map(leadToRow);
+  const columns = Object.keys(rows[0]!) as Array<keyof (typeof rows)[number]>;
+  const casts = columns.map(
+    (column) => sql`${rows.map((row) => row[column])}::${sql.raw(types.get(column)!)}[]`,
+  );
+  const set = columns.filter((column) => column !== 'workspace_id' && column !== 'id');
+  await sql`
+    update leads as l set ${sql.raw(set.map((column) => `${column} = v.${column}`).join(', '))}
+    from unnest(${sql.join(casts)}) as v(${sql.raw(columns.join(', '))})
+    where l.workspace_id = v.workspace_id and l.id = v.id`.execute(db);
+}
+
 /** The columns scoring and qualification change (`updateLeadsScoring`), in bind order. */
 const scoringColumns = [
   'score_model_version',

@@ -157,6 +157,35 @@ describeEachEngine('leads API', (engine) => {
       assert.equal((await api.get(`/api/v1/leads/${existing.id}`)).json().company, 'Known Inc');
     });
 
+    it('updates several known leads in one batch, each with its own fields (one statement on PostgreSQL)', async () => {
+      const api = client(get());
+      const a = await api.capture({ email: 'a@known.io', firstName: 'Ann', companySize: 10 }, 201);
+      const b = await api.capture({ email: 'b@known.io', city: 'Lyon', properties: { plan: 'free' } }, 201);
+      const c = await api.capture({ email: 'c@known.io', jobTitle: 'Intern' }, 201);
+      const response = await api.post('/api/v1/leads/batch', {
+        leads: [
+          { email: 'a@known.io', companySize: 250, utm: { source: 'newsletter', medium: 'email' } },
+          { email: 'b@known.io', properties: { plan: 'pro', seats: 12 } },
+          { email: 'new@known.io', firstName: 'Neo' },
+          { email: 'c@known.io', jobTitle: 'VP Sales', country: 'France', company: 'Gammaray Ltd' },
+        ],
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      assert.deepEqual([response.json().created, response.json().updated], [1, 3]);
+      const lead = async (id: string) => (await api.get(`/api/v1/leads/${id}`)).json();
+      const [afterA, afterB, afterC] = [await lead(a.id), await lead(b.id), await lead(c.id)];
+      assert.deepEqual([afterA.firstName, afterA.companySize], ['Ann', 250]);
+      assert.equal(afterA.lastTouch.utm.source, 'newsletter');
+      assert.equal(afterA.lastTouch.channel, 'email');
+      assert.deepEqual([afterB.city, afterB.properties], ['Lyon', { plan: 'pro', seats: 12 }]);
+      assert.deepEqual([afterC.jobTitle, afterC.country], ['VP Sales', 'FR']);
+      // Each found by what the update wrote into the indexed search text, and only its own.
+      assert.deepEqual(
+        (await api.list('q=gammaray')).map((l) => l.id),
+        [c.id],
+      );
+    });
+
     it('makes one lead of the same email given twice in one batch, the later fields winning', async () => {
       const api = client(get());
       const response = await api.post('/api/v1/leads/batch', {
