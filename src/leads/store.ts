@@ -1,4 +1,4 @@
-import { type Kysely, type SelectQueryBuilder, sql } from 'kysely';
+import { type Kysely, type RawBuilder, type SelectQueryBuilder, sql } from 'kysely';
 import {
   executeCompiled,
   insertBulk,
@@ -475,13 +475,27 @@ export async function updateLeads(db: Kysely<DB>, engine: Engine, leads: readonl
   const types = await pgColumnTypes(db, 'leads');
   const rows = leads.map(leadToRow);
   const columns = Object.keys(rows[0]!) as Array<keyof (typeof rows)[number]>;
-  const casts = columns.map(
-    (column) => sql`${rows.map((row) => row[column])}::${sql.raw(types.get(column)!)}[]`,
-  );
   const set = columns.filter((column) => column !== 'workspace_id' && column !== 'id');
+  await updateLeadsFromArrays(
+    db,
+    columns.map((name) => ({ name, type: types.get(name)!, values: rows.map((row) => row[name]) })),
+    sql.raw(set.map((column) => `${column} = v.${column}`).join(', ')),
+  );
+}
+
+/**
+ * PostgreSQL: one `UPDATE leads … FROM unnest(arrays)` for many leads. `arrays` are the columns
+ * of `v`, `workspace_id` and `id` among them (the rows to update); `set` assigns from `v`.
+ */
+async function updateLeadsFromArrays(
+  db: Kysely<DB>,
+  arrays: ReadonlyArray<{ name: string; type: string; values: unknown[] }>,
+  set: RawBuilder<unknown>,
+): Promise<void> {
+  const casts = arrays.map(({ type, values }) => sql`${values}::${sql.raw(type)}[]`);
   await sql`
-    update leads as l set ${sql.raw(set.map((column) => `${column} = v.${column}`).join(', '))}
-    from unnest(${sql.join(casts)}) as v(${sql.raw(columns.join(', '))})
+    update leads as l set ${set}
+    from unnest(${sql.join(casts)}) as v(${sql.raw(arrays.map(({ name }) => name).join(', '))})
     where l.workspace_id = v.workspace_id and l.id = v.id`.execute(db);
 }
 
@@ -567,21 +581,19 @@ export async function updateLeadsScoring(
   if (updates.length === 0) return;
   const types = await pgColumnTypes(db, 'leads');
   const writes = updates.map((update) => ({ update, write: scoringWrite(update) }));
-  const arrays = unnestColumns.map(([, , value]) =>
-    writes.map(({ update, write }) => value(update.lead, write)),
-  );
-  const casts = unnestColumns.map(
-    ([name, flag], i) => sql`${arrays[i]}::${sql.raw(flag ? 'boolean' : types.get(name)!)}[]`,
-  );
-  const names = sql.raw(unnestColumns.map(([name]) => name).join(', '));
   const plain = sql.raw(scoringColumns.map((c) => `${c} = v.${c}`).join(', '));
-  await sql`
-    update leads as l set ${plain},
+  await updateLeadsFromArrays(
+    db,
+    unnestColumns.map(([name, flag, value]) => ({
+      name,
+      type: flag ? 'boolean' : types.get(name)!,
+      values: writes.map(({ update, write }) => value(update.lead, write)),
+    })),
+    sql`${plain},
       stage = case when v.with_stage then v.stage else l.stage end,
       temperature = case when v.with_temperature then v.temperature else l.temperature end,
-      score_state = case when v.with_state then v.score_state else l.score_state end
-    from unnest(${sql.join(casts)}) as v(${names})
-    where l.workspace_id = v.workspace_id and l.id = v.id`.execute(db);
+      score_state = case when v.with_state then v.score_state else l.score_state end`,
+  );
 }
 
 type ScoringWrite = ReturnType<typeof scoringWrite>;
