@@ -49,6 +49,50 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
     assert.equal(updated.lastTouch.channel, 'referral');
   });
 
+  it('reads back a lead touched once with its last touch equal to its first, and keeps a later one apart', async () => {
+    const { app, key } = get();
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'once@example.org', utm: { source: 'newsletter', medium: 'email' } },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id;
+    const read = async () =>
+      (await app.inject({ method: 'GET', url: `/api/v1/leads/${id}`, headers: authHeaders(key) })).json();
+    const once = await read();
+    assert.equal(once.firstTouch.channel, 'email');
+    assert.deepEqual(once.lastTouch, once.firstTouch);
+
+    const again = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'once@example.org', referrer: 'https://news.ycombinator.com/' },
+    });
+    assert.equal(again.statusCode, 200, again.body);
+    const twice = await read();
+    assert.deepEqual(twice.firstTouch, once.firstTouch);
+    assert.equal(twice.lastTouch.channel, 'referral');
+    assert.equal(twice.lastTouch.referrer, 'https://news.ycombinator.com/');
+
+    const untouched = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'never@example.org' },
+    });
+    const bare = (
+      await app.inject({
+        method: 'GET',
+        url: `/api/v1/leads/${untouched.json().id}`,
+        headers: authHeaders(key),
+      })
+    ).json();
+    assert.equal(bare.firstTouch, bare.lastTouch);
+  });
+
   it('reads the UTM of a landing page with %00 in it without the NUL (PostgreSQL cannot store it)', async () => {
     const { app, key } = get();
     const landingPage = 'https://example.org/offer?UTM_SOURCE=%00x&utm_medium=%00&utm_term=c%00rm';
