@@ -90,7 +90,8 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
         headers: authHeaders(key),
       })
     ).json();
-    assert.equal(bare.firstTouch, bare.lastTouch);
+    assert.equal(bare.firstTouch, null);
+    assert.equal(bare.lastTouch, null);
   });
 
   it('reads the UTM of a landing page with %00 in it without the NUL (PostgreSQL cannot store it)', async () => {
