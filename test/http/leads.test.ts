@@ -51,45 +51,32 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
 
   it('reads back a lead touched once with its last touch equal to its first, and keeps a later one apart', async () => {
     const { app, key } = get();
-    const created = await app.inject({
-      method: 'POST',
-      url: '/api/v1/leads',
-      headers: authHeaders(key),
-      payload: { email: 'once@example.org', utm: { source: 'newsletter', medium: 'email' } },
+    const capture = (payload: Record<string, unknown>) =>
+      app.inject({ method: 'POST', url: '/api/v1/leads', headers: authHeaders(key), payload });
+    // Read back from storage, not the capture's answer.
+    const read = async (id: string) =>
+      (await app.inject({ method: 'GET', url: `/api/v1/leads/${id}`, headers: authHeaders(key) })).json();
+
+    const created = await capture({
+      email: 'once@example.org',
+      utm: { source: 'newsletter', medium: 'email' },
     });
     assert.equal(created.statusCode, 201, created.body);
     const id = created.json().id;
-    const read = async () =>
-      (await app.inject({ method: 'GET', url: `/api/v1/leads/${id}`, headers: authHeaders(key) })).json();
-    const once = await read();
+    const once = await read(id);
     assert.equal(once.firstTouch.channel, 'email');
     assert.deepEqual(once.lastTouch, once.firstTouch);
 
-    const again = await app.inject({
-      method: 'POST',
-      url: '/api/v1/leads',
-      headers: authHeaders(key),
-      payload: { email: 'once@example.org', referrer: 'https://news.ycombinator.com/' },
-    });
+    const again = await capture({ email: 'once@example.org', referrer: 'https://news.ycombinator.com/' });
     assert.equal(again.statusCode, 200, again.body);
-    const twice = await read();
+    const twice = await read(id);
     assert.deepEqual(twice.firstTouch, once.firstTouch);
     assert.equal(twice.lastTouch.channel, 'referral');
     assert.equal(twice.lastTouch.referrer, 'https://news.ycombinator.com/');
 
-    const untouched = await app.inject({
-      method: 'POST',
-      url: '/api/v1/leads',
-      headers: authHeaders(key),
-      payload: { email: 'never@example.org' },
-    });
-    const bare = (
-      await app.inject({
-        method: 'GET',
-        url: `/api/v1/leads/${untouched.json().id}`,
-        headers: authHeaders(key),
-      })
-    ).json();
+    const untouched = await capture({ email: 'never@example.org' });
+    assert.equal(untouched.statusCode, 201, untouched.body);
+    const bare = await read(untouched.json().id);
     assert.equal(bare.firstTouch, null);
     assert.equal(bare.lastTouch, null);
   });
