@@ -317,28 +317,35 @@ const rescoreColumns = leadColumns.filter((column) => column !== 'first_touch' &
  * but the first and last touch, which no scoring or stage rule reads (`conditionLeadFields`) and
  * which are ~460 bytes of JSON to read and parse a lead; they come back null. Never write such a
  * lead back as it is.
+ *
+ * `ids` must be a run: ascending, with no live lead of the workspace between the first and the
+ * last that is not among them (a rescore's chunk, `leadIdsAfter`). The run is read as one
+ * stretch of the primary key between its ends, not one seek per id (a million leads in chunks
+ * of 1,000: 3.7 s instead of 4.2 s, probe alternating the two), and the leads in it that are not
+ * among them (merged, or created since) are dropped.
  */
 export async function findLeadsToRescore(
   db: Kysely<DB>,
   workspaceId: string,
-  ids: string[],
+  ids: readonly string[],
 ): Promise<Lead[]> {
   if (ids.length === 0) return [];
-  const list = paddedInList(ids);
   const rows = await selectCompiled<SelectedLeadRow>(
     db,
     'leadsToRescore',
-    list.length,
-    (q, n) =>
+    1,
+    (q) =>
       q
         .selectFrom('leads')
         .select(rescoreColumns)
         .select([sql<null>`null`.as('first_touch'), sql<null>`null`.as('last_touch')])
         .where('workspace_id', '=', '')
-        .where('id', 'in', placeholders(n)),
-    [workspaceId, ...list],
+        .where('id', '>=', '')
+        .where('id', '<=', ''),
+    [workspaceId, ids[0], ids.at(-1)],
   );
-  return rows.map(rowToLead);
+  const wanted = new Set(ids);
+  return rows.filter((row) => wanted.has(row.id)).map(rowToLead);
 }
 
 export async function findLeadsByEmails(

@@ -136,69 +136,79 @@ export async function moveEntries(
     .execute();
 }
 
+/** Which leads a history read covers: some by id (at most 500), or a run between two ids. */
+export type HistoryLeads = { ids: readonly string[] } | { from: string; to: string };
+
 /**
- * The history of these leads (at most 500) in `types`, in lead and time order; the properties
- * of the types in `withProperties` only (null for the others: no rule looks at them, and
- * reading and parsing them was a good part of a rescore). On SQLite a walk along
- * `activities_history_ix`, which holds every column read here: no table lookups.
+ * The history of these leads in `types`, in lead and time order; the properties of the types in
+ * `withProperties` only (null for the others: no rule looks at them, and reading and parsing
+ * them was a good part of a rescore). On SQLite a walk along `activities_history_ix`, which
+ * holds every column read here: no table lookups.
  */
 export function historyQuery(
   db: Kysely<DB>,
   workspaceId: string,
-  leadIds: readonly string[],
+  leads: HistoryLeads,
   types: readonly string[],
   withProperties: readonly string[] = types,
 ) {
-  return (
-    db
-      .selectFrom('activities')
-      // Named as TimelineEntry's fields: `activitiesOf` turns each row into the entry itself.
-      .select(['id', 'lead_id as leadId', 'type', 'occurred_at as occurredAt'])
-      .select((eb) =>
-        withProperties.length === 0
-          ? sql<string | null>`null`.as('properties')
-          : eb
-              .case()
-              .when('type', 'in', paddedInList(withProperties))
-              .then(eb.ref('properties'))
-              .else(null)
-              .end()
-              .as('properties'),
-      )
-      .where('workspace_id', '=', workspaceId)
-      .where('lead_id', 'in', paddedInList(leadIds))
-      .where('type', 'in', paddedInList(types))
-      .orderBy('lead_id')
-      .orderBy('occurred_at')
-      .orderBy('id')
-  );
+  const select = db
+    .selectFrom('activities')
+    // Named as TimelineEntry's fields: `activitiesOf` turns each row into the entry itself.
+    .select(['id', 'lead_id as leadId', 'type', 'occurred_at as occurredAt'])
+    .select((eb) =>
+      withProperties.length === 0
+        ? sql<string | null>`null`.as('properties')
+        : eb
+            .case()
+            .when('type', 'in', paddedInList(withProperties))
+            .then(eb.ref('properties'))
+            .else(null)
+            .end()
+            .as('properties'),
+    )
+    .where('workspace_id', '=', workspaceId);
+  const ofLeads =
+    'ids' in leads
+      ? select.where('lead_id', 'in', paddedInList(leads.ids))
+      : select.where('lead_id', '>=', leads.from).where('lead_id', '<=', leads.to);
+  return ofLeads
+    .where('type', 'in', paddedInList(types))
+    .orderBy('lead_id')
+    .orderBy('occurred_at')
+    .orderBy('id');
 }
 
 /**
  * Every activity of these leads whose type is in `types`, oldest first per lead: what a
  * rescore replays. System entries (`lead_created`…) are excluded by `types`. Properties are
  * read for the types in `withProperties` only (the others get `{}`).
+ *
+ * With `run`, `leadIds` are a rescore's chunk (see `findLeadsToRescore`): read as one stretch of
+ * the history index between the first and the last, not one seek per 500 leads' ids (a million
+ * leads in chunks of 1,000: 10.8 s instead of 12.5 s, probe alternating the two); activities of
+ * leads not among them are dropped.
  */
 export async function activitiesOf(
   db: Kysely<DB>,
   workspaceId: string,
   leadIds: readonly string[],
-  types: readonly string[],
-  withProperties: readonly string[] = types,
+  { types, withProperties = types, run = false }: ActivitiesOptions,
 ): Promise<Map<string, TimelineEntry[]>> {
   const byLead = new Map<string, TimelineEntry[]>();
-  if (types.length === 0) return byLead;
-  for (let i = 0; i < leadIds.length; i += 500) {
-    const rows = await historyQuery(
-      db,
-      workspaceId,
-      leadIds.slice(i, i + 500),
-      types,
-      withProperties,
-    ).execute();
+  if (types.length === 0 || leadIds.length === 0) return byLead;
+  const wanted = run ? new Set(leadIds) : undefined;
+  const parts: HistoryLeads[] = run
+    ? [{ from: leadIds[0]!, to: leadIds.at(-1)! }]
+    : Array.from({ length: Math.ceil(leadIds.length / 500) }, (_, i) => ({
+        ids: leadIds.slice(i * 500, i * 500 + 500),
+      }));
+  for (const leads of parts) {
+    const rows = await historyQuery(db, workspaceId, leads, types, withProperties).execute();
     for (const row of rows) {
       let list = byLead.get(row.leadId);
       if (!list) {
+        if (wanted && !wanted.has(row.leadId)) continue;
         list = [];
         byLead.set(row.leadId, list);
       }
@@ -210,4 +220,12 @@ export async function activitiesOf(
     }
   }
   return byLead;
+}
+
+export interface ActivitiesOptions {
+  types: readonly string[];
+  /** The types whose properties are read. (Default: `types`.) */
+  withProperties?: readonly string[];
+  /** `leadIds` are a run: ascending, no live lead between the first and the last left out. */
+  run?: boolean;
 }

@@ -63,8 +63,14 @@ export function historiesToReplay(
   workspaceId: string,
   leadIds: readonly string[],
   ctx: ScoringContext,
+  /** `leadIds` are a run (a rescore's chunk, see `activitiesOf`). */
+  run = false,
 ): Promise<Map<string, TimelineEntry[]>> {
-  return activitiesOf(db, workspaceId, leadIds, relevantTypes(ctx), typesReadingProperties(ctx));
+  return activitiesOf(db, workspaceId, leadIds, {
+    types: relevantTypes(ctx),
+    withProperties: typesReadingProperties(ctx),
+    run,
+  });
 }
 
 /**

@@ -1,9 +1,11 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import { sql } from 'kysely';
+import { findLeadsToRescore } from '../../src/leads/store.ts';
 import { defaultModel, type ScoringModel } from '../../src/scoring/model.ts';
 import { presetNamed } from '../../src/scoring/presets.ts';
 import { createRescoreService, type RescoreProgress } from '../../src/scoring/rescore.ts';
+import { historiesToReplay } from '../../src/scoring/service.ts';
 import { authHeaders, type TestApp, useApp } from '../support/engines.ts';
 
 /**
@@ -191,5 +193,52 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
     assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
     assert.deepEqual(await allLeads(t), before);
+  });
+
+  it('reads a chunk as the run of ids between its ends, leaving out a merged lead inside it', async () => {
+    const t = get();
+    const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
+    // Three new leads get the three highest ids, in this order: the last chunk's run holds the
+    // merged one between the other two.
+    const three: string[] = [];
+    for (const name of ['survivor', 'merged', 'after']) {
+      const lead = await post(t, '/api/v1/leads', { email: `${name}@run.io`, jobTitle: 'VP Marketing' });
+      three.push(lead.id);
+      await post(t, '/api/v1/events', {
+        events: [{ type: 'demo_requested', leadId: lead.id, occurredAt: t.clock.now - DAY }],
+      });
+    }
+    assert.deepEqual([...three].sort(), three, 'ids ascend in creation order');
+    await post(t, `/api/v1/leads/${three[0]}/merge`, { otherId: three[1] });
+    await t.services.scoring.saveModel(t.workspaceId, presetNamed('b2b-saas').model, 'run');
+
+    // What the worker reads for a chunk whose run has the merged lead inside it.
+    const run = [three[0]!, three[2]!];
+    const { db } = t.services.database;
+    const read = await findLeadsToRescore(db, t.workspaceId, run);
+    assert.deepEqual(
+      read.map((lead) => lead.id),
+      run,
+    );
+    const context = await t.services.scoring.context(workspace);
+    const histories = await historiesToReplay(db, t.workspaceId, run, context, true);
+    assert.deepEqual(
+      run.map((id) => histories.get(id)?.map((a) => a.type)),
+      [['demo_requested', 'demo_requested'], ['demo_requested']],
+      "the survivor's history holds the merged lead's demo request",
+    );
+
+    const withWorker = await rescoreWith(t, 0).run(workspace);
+    assert.equal(withWorker.status, 'done', withWorker.error ?? '');
+    assert.deepEqual(
+      [withWorker.total, withWorker.done, withWorker.prefetched],
+      [LEADS + 2, LEADS + 2, LEADS + 2],
+    );
+    const leads = await allLeads(t);
+    assert.equal(leads.has(three[1]!), false, 'the merged lead is not listed');
+    // The writer alone, reading by id, finds nothing to change.
+    const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
+    assert.deepEqual([check.done, check.bandChanged, check.stageChanged], [LEADS + 2, 0, 0]);
+    assert.deepEqual(await allLeads(t), leads);
   });
 });
