@@ -199,75 +199,111 @@ function firstRun(times: readonly number[], n: number, window: number): number {
   return -1;
 }
 
-function withTimes(rule: RuleState, times: number[]): RuleState {
-  const { times: _old, ...rest } = rule;
-  return times.length > 0 ? { ...rest, times } : rest;
+/**
+ * A rule's state built whole, in one allocation and in the stored key order: the replay makes
+ * one for every activity a rule takes (millions in a rescore), where spreading the state a few
+ * times per step made a good share of the rescore's garbage. `times` is kept only when not empty.
+ */
+function ruleState(fields: Omit<RuleState, 'times'>, times?: number[]): RuleState {
+  if (times !== undefined && times.length > 0) (fields as RuleState).times = times;
+  return fields;
 }
 
 /**
  * Awards a rule's points at time `at`, limited by its cap against what it holds then. For a
  * behaviour rule that is the decayed value of its k at `at`; when later activities arrived
  * first it is an overestimate (their points are counted as if already held), which can only
- * lower the award: the cap is never exceeded.
+ * lower the award: the cap is never exceeded. `state` is the rule's state before the activity,
+ * `matched` its new count, `times` the times it keeps after.
  */
 function award(
   rule: RuleBase & ActivityTrigger,
+  kind: RuleState['kind'],
   state: RuleState,
+  matched: number,
+  times: number[] | undefined,
   at: number,
   hMs: number,
 ): { state: RuleState; award: Omit<Award, 'ruleId' | 'kind'> } {
   const wanted = Math.abs(rule.points);
-  const held = state.kind === 'behaviour' ? valueAt(state.k, at, hMs) : -state.awarded;
+  const held = kind === 'behaviour' ? valueAt(state.k, at, hMs) : -state.awarded;
   let amount = rule.cap === undefined ? wanted : Math.min(wanted, Math.max(0, rule.cap - held));
   if (amount < EPSILON_POINTS) amount = 0;
-  const points = state.kind === 'behaviour' ? amount : -amount;
-  const next: RuleState = {
-    ...state,
-    k: state.kind === 'behaviour' && amount > 0 ? addPoints(state.k, amount, at, hMs) : state.k,
-    awarded: state.awarded + points,
-    capped: state.capped + (wanted - amount),
-    fired: state.fired + 1,
-    firstAt: state.firstAt === null ? at : Math.min(state.firstAt, at),
-    lastAt: state.lastAt === null ? at : Math.max(state.lastAt, at),
-  };
+  const points = kind === 'behaviour' ? amount : -amount;
+  const next = ruleState(
+    {
+      kind,
+      k: kind === 'behaviour' && amount > 0 ? addPoints(state.k, amount, at, hMs) : state.k,
+      awarded: state.awarded + points,
+      capped: state.capped + (wanted - amount),
+      fired: state.fired + 1,
+      matched,
+      firstAt: state.firstAt === null ? at : Math.min(state.firstAt, at),
+      lastAt: state.lastAt === null ? at : Math.max(state.lastAt, at),
+    },
+    times,
+  );
   return { state: next, award: { points, cut: wanted - amount, at } };
 }
 
-/** One matching activity at time `t` applied to one rule's state. */
+/** `current` as the rule's `kind`, with a new match count and kept times, nothing awarded. */
+function counted(
+  kind: RuleState['kind'],
+  current: RuleState,
+  matched: number,
+  times: number[] | undefined,
+): RuleState {
+  const { k, awarded, capped, fired, firstAt, lastAt } = current;
+  return ruleState({ kind, k, awarded, capped, fired, matched, firstAt, lastAt }, times);
+}
+
+/** One matching activity at time `t` applied to one rule's state (`current`, of the rule's `kind`). */
 function applyToRule(
   rule: RuleBase & ActivityTrigger,
+  kind: RuleState['kind'],
   current: RuleState,
   t: number,
   hMs: number,
 ): { state: RuleState; award?: Omit<Award, 'ruleId' | 'kind'> } {
   const n = rule.frequency?.atLeast ?? 1;
   const window = rule.frequency?.withinDays === undefined ? Infinity : rule.frequency.withinDays * DAY_MS;
-  const state: RuleState = { ...current, matched: current.matched + 1 };
+  const matched = current.matched + 1;
 
   if (rule.once && current.fired > 0) {
     // A once-rule can only move earlier, and only without a window: the `n` earliest times are kept for that.
-    if (window !== Infinity || current.firstAt === null || t >= current.firstAt) return { state };
+    if (window !== Infinity || current.firstAt === null || t >= current.firstAt)
+      return { state: counted(kind, current, matched, current.times) };
     const times = insertSorted(n > 1 ? (current.times ?? []) : [current.firstAt], t).slice(0, n);
+    const kept = n > 1 ? times : undefined;
     const at = times[n - 1];
     // (Fewer than n times kept: the state predates a change of the rule; a rescore fixes it.)
-    if (at === undefined || at >= current.firstAt) return { state: withTimes(state, n > 1 ? times : []) };
-    const moved: RuleState = {
-      ...withTimes(state, n > 1 ? times : []),
-      k: state.kind === 'behaviour' ? encodePoints(state.awarded, at, hMs) : null,
-      firstAt: at,
-      lastAt: at,
-    };
-    return { state: moved, award: { points: state.awarded, cut: 0, at, moved: true } };
+    if (at === undefined || at >= current.firstAt) return { state: counted(kind, current, matched, kept) };
+    const moved = ruleState(
+      {
+        kind,
+        k: kind === 'behaviour' ? encodePoints(current.awarded, at, hMs) : null,
+        awarded: current.awarded,
+        capped: current.capped,
+        fired: current.fired,
+        matched,
+        firstAt: at,
+        lastAt: at,
+      },
+      kept,
+    );
+    return { state: moved, award: { points: current.awarded, cut: 0, at, moved: true } };
   }
 
-  // Kept times only matter to frequency rules (stale ones from an edited rule are ignored).
-  const times = insertSorted(n > 1 ? (current.times ?? []) : [], t);
+  // A rule without a frequency fires at this activity and keeps no times (stale ones from an
+  // edited rule go).
+  if (n === 1) return award(rule, kind, current, matched, undefined, t, hMs);
+  const times = insertSorted(current.times ?? [], t);
   const start = firstRun(times, n, window);
-  if (start < 0) return { state: withTimes(state, times.slice(-(n - 1))) };
+  if (start < 0) return { state: counted(kind, current, matched, times.slice(-(n - 1))) };
   const at = times[start + n - 1]!;
   // Used-up times go; a once-rule without window keeps its `n` earliest to move earlier later.
   const rest = rule.once ? (window === Infinity ? times.slice(0, n) : []) : times.slice(start + n);
-  return award(rule, withTimes(state, n > 1 ? rest : []), at, hMs);
+  return award(rule, kind, current, matched, rest, at, hMs);
 }
 
 /**
@@ -291,7 +327,7 @@ function applyInPlace(
     if (!propertiesMatch(rule.where, activity.properties, context)) continue;
     matched = true;
     const current = draft.rules[rule.id] ?? newRuleState(kind);
-    const result = applyToRule(rule, { ...current, kind }, activity.occurredAt, hMs);
+    const result = applyToRule(rule, kind, current, activity.occurredAt, hMs);
     draft.rules[rule.id] = result.state;
     if (result.award && fired) fired.push({ ruleId: rule.id, kind, ...result.award });
   }
