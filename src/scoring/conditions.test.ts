@@ -143,6 +143,16 @@ describe('operators', () => {
     assert.equal(passes({ in: ['c'] }, ['a', 'b']), false);
     assert.equal(passes({ notIn: ['b'] }, ['a', 'b']), false);
   });
+
+  test('a value that is neither text, number nor boolean fails every test but a veto, as an array of it does', () => {
+    for (const value of [{ url: '/pricing' }, Number.NaN, [{ url: '/pricing' }]]) {
+      assert.equal(passes({ matches: ['/pricing'] }, value), false);
+      assert.equal(passes({ min: 0 }, value), false);
+      assert.equal(passes({ notMatches: ['/pricing'] }, value), true);
+      assert.equal(passes({ notIn: ['x'] }, value), true);
+      assert.equal(passes({ notIn: ['x'], in: ['x'] }, value), false);
+    }
+  });
 });
 
 describe('fields', () => {

@@ -446,7 +446,15 @@ function compileTest(test: FieldTest): CompiledTest {
     if (exists !== undefined && present !== exists) return false;
     if (checks.length === 0 && vetoes.length === 0) return true;
     if (!present) return false;
-    const items = (Array.isArray(value) ? value : [value]).filter(isScalar);
+    if (!Array.isArray(value)) {
+      // One value, the usual case, tested without wrapping it in an array (a rescore tests
+      // millions of activity values).
+      if (!isScalar(value)) return checks.length === 0;
+      for (const veto of vetoes) if (veto(value, context)) return false;
+      for (const check of checks) if (!check(value, context)) return false;
+      return true;
+    }
+    const items = value.filter(isScalar);
     if (vetoes.some((veto) => items.some((item) => veto(item, context)))) return false;
     return checks.length === 0 || items.some((item) => checks.every((check) => check(item, context)));
   };
