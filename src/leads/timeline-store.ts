@@ -185,9 +185,9 @@ export function historyQuery(
  * read for the types in `withProperties` only (the others get `{}`).
  *
  * With `run`, `leadIds` are a rescore's chunk (see `findLeadsToRescore`): read as one stretch of
- * the history index between the first and the last, not one seek per 500 leads' ids (a million
- * leads in chunks of 1,000: 10.8 s instead of 12.5 s, probe alternating the two); activities of
- * leads not among them are dropped.
+ * the history index between the first and the last, not one seek per lead (a million leads in
+ * chunks of 1,000: 10.8 s instead of 12.5 s, probe alternating the two); activities of leads not
+ * among them are dropped.
  */
 export async function activitiesOf(
   db: Kysely<DB>,
