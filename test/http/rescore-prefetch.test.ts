@@ -198,8 +198,8 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
   it('reads a chunk as the run of ids between its ends, leaving out a merged lead inside it', async () => {
     const t = get();
     const workspace = await t.services.workspaces.getWorkspace(t.workspaceId);
-    // Three new leads get the three highest ids, in this order: the last chunk's run holds the
-    // merged one between the other two.
+    // Three new leads get the three highest ids, in this order. The reads below are given the
+    // run [first, third] directly; the whole rescore after them may or may not cut a chunk there.
     const three: string[] = [];
     for (const name of ['survivor', 'merged', 'after']) {
       const lead = await post(t, '/api/v1/leads', { email: `${name}@run.io`, jobTitle: 'VP Marketing' });
@@ -209,22 +209,35 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
       });
     }
     assert.deepEqual([...three].sort(), three, 'ids ascend in creation order');
+    const run = [three[0]!, three[2]!];
+    const { db } = t.services.database;
+    const demos = async () => {
+      const context = await t.services.scoring.context(workspace);
+      const histories = await historiesToReplay(db, t.workspaceId, run, context, true);
+      return [...histories].map(([id, list]) => [id, list.map((a) => a.type)]);
+    };
+    // A lead between the ends that is not in the run (as one created after the chunk's ids were
+    // taken would be): its activities are dropped.
+    assert.deepEqual(await demos(), [
+      [three[0], ['demo_requested']],
+      [three[2], ['demo_requested']],
+    ]);
+
     await post(t, `/api/v1/leads/${three[0]}/merge`, { otherId: three[1] });
     await t.services.scoring.saveModel(t.workspaceId, presetNamed('b2b-saas').model, 'run');
 
     // What the worker reads for a chunk whose run has the merged lead inside it.
-    const run = [three[0]!, three[2]!];
-    const { db } = t.services.database;
     const read = await findLeadsToRescore(db, t.workspaceId, run);
     assert.deepEqual(
       read.map((lead) => lead.id),
       run,
     );
-    const context = await t.services.scoring.context(workspace);
-    const histories = await historiesToReplay(db, t.workspaceId, run, context, true);
     assert.deepEqual(
-      run.map((id) => histories.get(id)?.map((a) => a.type)),
-      [['demo_requested', 'demo_requested'], ['demo_requested']],
+      await demos(),
+      [
+        [three[0], ['demo_requested', 'demo_requested']],
+        [three[2], ['demo_requested']],
+      ],
       "the survivor's history holds the merged lead's demo request",
     );
 
