@@ -62,6 +62,36 @@ describe('patterns', () => {
     assert.equal(compilePattern('(x)')('value (x) here'), true);
   });
 
+  test('a list of patterns matches when one of them does, each with its own boundaries', () => {
+    const listed = { matches: ['CTO', 'vice president', '/pricing*', 'c++'] };
+    assert.equal(passes(listed, 'Acting CTO'), true);
+    assert.equal(passes(listed, 'Director of Sales'), false, '"cto" inside a word');
+    assert.equal(passes(listed, 'Senior Vice  President'), true);
+    assert.equal(passes(listed, 'https://acme.com/pricing?plan=pro'), true, 'by the glob alone');
+    assert.equal(passes(listed, 'https://acme.com/docs/pricing'), false);
+    assert.equal(passes(listed, 'c++ developer'), true);
+    assert.equal(passes({ matches: ['/pricing*', '/plans*'] }, '/plans/teams'), true, 'globs only');
+    // Property: a list agrees with its patterns tested one by one.
+    const word = fc.constantFrom('vp', 'head of', 'c-level', '/pricing', 'a.b', '/docs*', '*@acme.com');
+    const text = fc.constantFrom(
+      'VP of sales',
+      'svp',
+      'head of growth',
+      'c-level',
+      'axb',
+      'a.b',
+      '/docs/x',
+      'jo@acme.com',
+      'https://acme.com/pricing',
+    );
+    fc.assert(
+      fc.property(fc.array(word, { minLength: 1, maxLength: 4 }), text, (patterns, value) => {
+        const oneByOne = patterns.some((p) => compilePattern(p)(value.toLowerCase()));
+        assert.equal(passes({ matches: patterns }, value), oneByOne);
+      }),
+    );
+  });
+
   test('globMatch agrees with an anchored regular expression', () => {
     const alphabet = fc.constantFrom('a', 'b', '*');
     fc.assert(
