@@ -216,7 +216,7 @@ export function qualifyActivities(
   /** The scoring before this change, for stage holds (default: `lead.scoring`). */
   previous: LeadScoring = lead.scoring,
 ): Qualified & { state: ScoreState | null; stateChanged: boolean } {
-  const ordered = [...activities].sort((a, b) => a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1));
+  const ordered = inTimeOrder(activities) ? activities : [...activities].sort(byTime);
   const rebased =
     state && state.halfLifeDays !== ctx.model.halfLifeDays
       ? rebaseState(state, ctx.model.halfLifeDays, now)
@@ -276,6 +276,22 @@ export function qualifyActivities(
   settleStage(ctx, out, previous, now, newId);
   settleTemperature(ctx, out, now);
   return { ...withIds(out, newId), state: current, stateChanged };
+}
+
+/** Oldest first; at the same moment, by id (as the history index orders them). */
+function byTime(a: Activity, b: Activity): number {
+  return a.occurredAt - b.occurredAt || (a.id < b.id ? -1 : 1);
+}
+
+/**
+ * Whether the activities are already oldest first: a rescore's histories come so from the
+ * index, and checking costs less than sorting a copy (probe, 8.3M activities in 1M lists:
+ * 51-61 ms against 177-240 ms).
+ */
+function inTimeOrder(activities: readonly Activity[]): boolean {
+  for (let i = 1; i < activities.length; i++)
+    if (byTime(activities[i - 1]!, activities[i]!) > 0) return false;
+  return true;
 }
 
 /**
