@@ -205,13 +205,18 @@ export async function activitiesOf(
       }));
   for (const leads of parts) {
     const rows = await historyQuery(db, workspaceId, leads, types, withProperties).execute();
+    // Rows come grouped by lead (the query orders by lead_id): a row of the same lead as the
+    // one before goes to the same list, found by comparing ids, not by hashing each row's id
+    // in the map (a rescore reads ten million rows for a million leads).
+    let lead: string | undefined;
+    let list: TimelineEntry[] | undefined;
     for (const row of rows) {
-      let list = byLead.get(row.leadId);
-      if (!list) {
-        if (wanted && !wanted.has(row.leadId)) continue;
-        list = [];
-        byLead.set(row.leadId, list);
+      if (row.leadId !== lead) {
+        lead = row.leadId;
+        list = wanted && !wanted.has(lead) ? undefined : [];
+        if (list) byLead.set(lead, list);
       }
+      if (!list) continue;
       // The row becomes the entry (its properties parsed in place): a rescore reads millions
       // of them, and a second object per row was a good share of its garbage.
       const entry = row as unknown as TimelineEntry;
