@@ -218,14 +218,18 @@ export async function activitiesOf(
       }
       if (!list) continue;
       // The row becomes the entry (its properties parsed in place): a rescore reads millions
-      // of them, and a second object per row was a good share of its garbage.
+      // of them, and a second object per row was a good share of its garbage. Rows whose
+      // properties were not read share one frozen empty object, for the same reason.
       const entry = row as unknown as TimelineEntry;
-      entry.properties = parseJson<Record<string, unknown>>(row.properties, {});
+      entry.properties = parseJson<Record<string, unknown>>(row.properties, noProperties);
       list.push(entry);
     }
   }
   return byLead;
 }
+
+/** The properties of a replayed activity whose properties no rule reads. */
+const noProperties: Record<string, unknown> = Object.freeze({});
 
 export interface ActivitiesOptions {
   types: readonly string[];
