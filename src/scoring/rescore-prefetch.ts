@@ -1,7 +1,7 @@
 import { Worker } from 'node:worker_threads';
 import type { Database } from '../db/database.ts';
 import type { ScoringContext } from './qualify.ts';
-import type { ChangeCount, RescoredLead } from './rescore-result.ts';
+import { type ChangeCount, fromColumns, type RescoredColumns, type RescoredLead } from './rescore-result.ts';
 
 /**
  * A bulk rescore on SQLite in two threads: a worker reads the next chunk's leads and histories
@@ -53,7 +53,7 @@ export interface RescoreRequest {
 }
 
 export type RescoreResponse =
-  | { id: number; ok: true; results: RescoredLead[] }
+  | { id: number; ok: true; columns: RescoredColumns }
   | { id: number; ok: true; counted: ChangeCount }
   | { id: number; ok: false; error: string };
 
@@ -98,8 +98,8 @@ export class RescoreReader {
     now: number,
   ): Promise<RescoredLead[]> {
     const response = await this.#ask('rescore', workspaceId, context, ids, now);
-    if (!('results' in response)) throw new Error('rescore worker: a count came back for a rescore');
-    return response.results;
+    if (!('columns' in response)) throw new Error('rescore worker: a count came back for a rescore');
+    return fromColumns(response.columns);
   }
 
   /** What rescoring the leads with `context` at `now` would change (a dry run). */

@@ -7,7 +7,7 @@ import { defaultTemperatureConfig } from '../lifecycle/temperature.ts';
 import { defaultModel } from './model.ts';
 import { rescoreLead, type ScoringContext } from './qualify.ts';
 import { isFresh } from './rescore-prefetch.ts';
-import { applyRescored, toRescoredLead } from './rescore-result.ts';
+import { applyRescored, fromColumns, toColumns, toRescoredLead } from './rescore-result.ts';
 
 const t0 = Date.UTC(2026, 2, 1);
 const DAY = 24 * 60 * 60 * 1000;
@@ -60,13 +60,28 @@ describe('a rescore passed between threads', () => {
   for (const { name, lead, history } of leads) {
     test(`rebuilds exactly the lead the rescore computed: ${name}`, () => {
       const qualified = rescoreLead(ctx, lead, history, t0, newId);
-      const passed = structuredClone(toRescoredLead(qualified));
+      // As the worker sends it: in columns, through a structured clone.
+      const passed = fromColumns(structuredClone(toColumns([toRescoredLead(qualified)])))[0]!;
       assert.deepEqual(applyRescored(lead, passed), qualified.lead);
       assert.deepEqual(passed.entries, qualified.entries);
       assert.deepEqual(passed.stageChanges, qualified.stageChanges);
       assert.deepEqual(passed.stateJson === null ? null : JSON.parse(passed.stateJson), qualified.state);
     });
   }
+
+  test('a chunk of results comes out of its columns as it went in, in order', () => {
+    const results = [...leads, ...leads].map(({ lead, history }, i) =>
+      toRescoredLead(rescoreLead(ctx, { ...lead, id: `lead-${i}` }, history, t0 + i, newId)),
+    );
+    // Every nullable number null once, and every flag set once.
+    results[0]!.scoring = { ...results[0]!.scoring, modelVersion: null, temperatureChangesAt: null };
+    results[2]!.scoring = { ...results[2]!.scoring, pql: true, stageHold: true, lastHighIntentAt: null };
+    results[3]!.scoring = { ...results[3]!.scoring, serviceQualified: true, behaviourK: -0 };
+    assert.ok(results.some((r) => r.entries.length > 0) && results.some((r) => r.entries.length === 0));
+    assert.ok(results.some((r) => r.stateJson === null) && results.some((r) => r.stateJson !== null));
+    assert.deepEqual(fromColumns(structuredClone(toColumns(results))), results);
+    assert.deepEqual(fromColumns(toColumns([])), []);
+  });
 
   test('the demo request changed what the rescore writes (the case above is not trivial)', () => {
     const { lead, history } = leads[1]!;

@@ -4,7 +4,7 @@ import { newId } from '../db/ids.ts';
 import * as store from '../leads/store.ts';
 import { rescoreLead, type ScoringContext } from './qualify.ts';
 import type { RescoreRequest, RescoreResponse } from './rescore-prefetch.ts';
-import { countChanges, toRescoredLead } from './rescore-result.ts';
+import { countChanges, toColumns, toRescoredLead } from './rescore-result.ts';
 import { historiesToReplay } from './service.ts';
 
 /**
@@ -47,7 +47,11 @@ parentPort!.on('message', async (request: RescoreRequest) => {
               request.now,
             ),
           }
-        : { id: request.id, ok: true, results: leads.map((lead) => toRescoredLead(rescoreOne(lead))) };
+        : {
+            id: request.id,
+            ok: true,
+            columns: toColumns(leads.map((lead) => toRescoredLead(rescoreOne(lead)))),
+          };
   } catch (error) {
     response = {
       id: request.id,
@@ -55,5 +59,9 @@ parentPort!.on('message', async (request: RescoreRequest) => {
       error: error instanceof Error ? (error.stack ?? error.message) : String(error),
     };
   }
-  parentPort!.postMessage(response);
+  // The typed arrays of the columns move to the writer instead of being copied.
+  parentPort!.postMessage(
+    response,
+    'columns' in response ? [response.columns.numbers.buffer, response.columns.flags.buffer] : [],
+  );
 });
