@@ -3,7 +3,7 @@ import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import type { Lead, TimelineEntry } from '../leads/model.ts';
-import { activitiesOf } from '../leads/timeline-store.ts';
+import { type ActivitiesOptions, activitiesOf } from '../leads/timeline-store.ts';
 import { defaultQualificationRule } from '../lifecycle/qualification.ts';
 import { defaultStageRules } from '../lifecycle/stage-rules.ts';
 import { defaultTemperatureConfig } from '../lifecycle/temperature.ts';
@@ -63,8 +63,7 @@ export function historiesToReplay(
   workspaceId: string,
   leadIds: readonly string[],
   ctx: ScoringContext,
-  /** `leadIds` are a run (a rescore's chunk, see `activitiesOf`). */
-  run = false,
+  { run = false }: Pick<ActivitiesOptions, 'run'> = {},
 ): Promise<Map<string, TimelineEntry[]>> {
   return activitiesOf(db, workspaceId, leadIds, {
     types: relevantTypes(ctx),

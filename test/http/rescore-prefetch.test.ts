@@ -213,7 +213,7 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     const { db } = t.services.database;
     const demos = async () => {
       const context = await t.services.scoring.context(workspace);
-      const histories = await historiesToReplay(db, t.workspaceId, run, context, true);
+      const histories = await historiesToReplay(db, t.workspaceId, run, context, { run: true });
       return [...histories].map(([id, list]) => [id, list.map((a) => a.type)]);
     };
     // A lead between the ends that is not in the run (as one created after the chunk's ids were
