@@ -1,5 +1,5 @@
 import assert from 'node:assert/strict';
-import { after, before, describe, it } from 'node:test';
+import { after, before, describe, it, type TestContext } from 'node:test';
 import SQLite from 'better-sqlite3';
 import { type Kysely, sql } from 'kysely';
 import { describeEachEngine, freshDatabase } from '../../test/support/engines.ts';
@@ -309,10 +309,12 @@ describeEachEngine('GroupCommit', (engine) => {
 describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
   let database: Database;
   let drop: () => Promise<void>;
+  let sqliteFile = '';
 
   before(async () => {
     const fresh = await freshDatabase('sqlite');
     drop = fresh.drop;
+    sqliteFile = fresh.options.sqliteFile!;
     database = openDatabase(fresh.options);
     await sql`create table gc_items (id text primary key)`.execute(database.db);
   });
@@ -322,28 +324,60 @@ describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
     await drop?.();
   });
 
-  it('answers a unit only after the flush that follows its commit, and in commit order', async () => {
+  /**
+   * A `durable` flush the test ends by hand: `flushes[i].open()` ends the i-th flush. After the
+   * test every flush ends, so a failed assertion cannot leave writes hanging.
+   */
+  function manualFlushes(t: TestContext) {
     const flushes: Array<ReturnType<typeof deferred>> = [];
+    let ended = false;
     const writes = new GroupCommit(database.db, {
       durable: () => {
+        if (ended) return Promise.resolve();
         const flush = deferred();
         flushes.push(flush);
         return flush.promise;
       },
     });
+    const openAll = async () => {
+      ended = true;
+      for (const flush of flushes) flush.open();
+      await writes.drain();
+    };
+    t.after(openAll);
+    return { writes, flushes };
+  }
+
+  /** Rows committed so far, as another connection sees them (the app's is busy in a transaction). */
+  function committed(pattern: string): number {
+    const reader = new SQLite(sqliteFile, { readonly: true });
+    try {
+      return (
+        reader.prepare('select count(*) as n from gc_items where id like ?').get(pattern) as { n: number }
+      ).n;
+    } finally {
+      reader.close();
+    }
+  }
+
+  it('answers a unit only after the flush that follows its commit, and in commit order', async (t) => {
+    const { writes, flushes } = manualFlushes(t);
     const answered: string[] = [];
     const first = writes.run((trx) => insert(trx, 'flush-1')).then(() => answered.push('first'));
     await settle();
-    // Committed (another connection could read it) but not flushed: not answered yet; and the
-    // next group runs meanwhile instead of waiting for the disk.
+    // Committed (another connection can read it) but not flushed: not answered yet; and the
+    // next group runs meanwhile instead of waiting for the disk, but commits only after it.
+    assert.equal(committed('flush-%'), 1);
     const second = writes.run((trx) => insert(trx, 'flush-2')).then(() => answered.push('second'));
     await settle();
-    assert.equal(flushes.length, 2, 'the second group committed while the first flush was pending');
+    assert.equal(flushes.length, 1, 'the second group waits for the first flush before its commit');
     assert.deepEqual(answered, []);
-    assert.equal(await count(database.db, 'flush-%'), 2);
     flushes[0]!.open();
     await first;
     assert.deepEqual(answered, ['first']);
+    await settle();
+    assert.equal(flushes.length, 2);
+    assert.equal(committed('flush-%'), 2);
     flushes[1]!.open();
     await second;
     let drained = false;
@@ -352,6 +386,50 @@ describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
     });
     assert.deepEqual(answered, ['first', 'second']);
     assert.ok(drained);
+  });
+
+  it('takes writes that arrive during the previous flush into the open transaction: one commit for them all', async (t) => {
+    const { writes, flushes } = manualFlushes(t);
+    const first = writes.run((trx) => insert(trx, 'joined-0'));
+    await settle();
+    const later = [1, 2, 3].map((i) => writes.run((trx) => insert(trx, `joined-${i}`)));
+    await settle();
+    // The second group (joined-1) is open; joined-2 and -3 arrived behind it.
+    const more = writes.run((trx) => insert(trx, 'joined-4'));
+    await settle();
+    assert.equal(committed('joined-%'), 1);
+    flushes[0]!.open();
+    await first;
+    await settle();
+    assert.equal(flushes.length, 2, 'one commit (and one flush) for the four writes that waited');
+    assert.equal(committed('joined-%'), 5);
+    flushes[1]!.open();
+    await Promise.all([...later, more]);
+    await writes.drain();
+    assert.equal(flushes.length, 2);
+  });
+
+  it('rejects only the joined write that throws; the others of its transaction commit', async (t) => {
+    const { writes, flushes } = manualFlushes(t);
+    const first = writes.run((trx) => insert(trx, 'alone-0'));
+    await settle();
+    const open = writes.run((trx) => insert(trx, 'alone-1'));
+    await settle();
+    const failing = writes.run(async (trx) => {
+      await insert(trx, 'alone-2');
+      throw new Error('this unit refuses');
+    });
+    const fine = writes.run((trx) => insert(trx, 'alone-3'));
+    await settle();
+    flushes[0]!.open();
+    await first;
+    await settle();
+    assert.equal(flushes.length, 2, 'the three writes after the first share one commit');
+    flushes[1]!.open();
+    await assert.rejects(failing, /this unit refuses/);
+    await Promise.all([open, fine]);
+    assert.equal(committed('alone-%'), 3);
+    assert.equal(committed('alone-2'), 0, 'the failed unit wrote nothing');
   });
 
   it('rejects every unit of a group whose flush fails', async () => {
