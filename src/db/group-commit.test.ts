@@ -394,7 +394,7 @@ describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
     await settle();
     const later = [1, 2, 3].map((i) => writes.run((trx) => insert(trx, `joined-${i}`)));
     await settle();
-    // The second group (joined-1) is open; joined-2 and -3 arrived behind it.
+    // The second group (joined-1 to -3) has run and waits for the first flush; joined-4 arrives.
     const more = writes.run((trx) => insert(trx, 'joined-4'));
     await settle();
     assert.equal(committed('joined-%'), 1);
