@@ -328,10 +328,11 @@ describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
    * A `durable` flush the test ends by hand: `flushes[i].open()` ends the i-th flush. After the
    * test every flush ends, so a failed assertion cannot leave writes hanging.
    */
-  function manualFlushes(t: TestContext) {
+  function manualFlushes(t: TestContext, maxFlushWaitMs = 60_000) {
     const flushes: Array<ReturnType<typeof deferred>> = [];
     let ended = false;
     const writes = new GroupCommit(database.db, {
+      maxFlushWaitMs,
       durable: () => {
         if (ended) return Promise.resolve();
         const flush = deferred();
@@ -430,6 +431,20 @@ describe('GroupCommit with a durable flush (how SQLite acknowledges)', () => {
     await Promise.all([open, fine]);
     assert.equal(committed('alone-%'), 3);
     assert.equal(committed('alone-2'), 0, 'the failed unit wrote nothing');
+  });
+
+  it('waits for a slow flush only so long, then commits without it', async (t) => {
+    const { writes, flushes } = manualFlushes(t, 5);
+    const first = writes.run((trx) => insert(trx, 'slow-0'));
+    await settle();
+    const second = writes.run((trx) => insert(trx, 'slow-1'));
+    await settle();
+    // The first flush is still on the disk, but the second group committed after 5 ms.
+    assert.equal(flushes.length, 2);
+    assert.equal(committed('slow-%'), 2);
+    flushes[0]!.open();
+    flushes[1]!.open();
+    await Promise.all([first, second]);
   });
 
   it('rejects every unit of a group whose flush fails', async () => {
