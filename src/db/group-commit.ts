@@ -60,8 +60,9 @@ export const MAX_FLUSH_WAIT_MS = 2;
  * request is answered only after its group has committed and is durable.
  *
  * With a `durable` flush the next group's transaction runs while the previous group's flush
- * is on the disk (a pipeline), takes in the writes that arrive until that flush ends, and only
- * then commits; acknowledgements still come in commit order.
+ * is on the disk (a pipeline), takes in the writes that arrive until that flush ends (or
+ * `maxFlushWaitMs` has passed), and only then commits; acknowledgements still come in commit
+ * order.
  *
  * A unit of work that throws is rolled back to its savepoint and rejected alone; the others in
  * the group still commit. If the commit itself fails, every unit of the group is rejected.
@@ -285,7 +286,8 @@ export class GroupCommit {
     if (ms <= 0) return false;
     let timer: NodeJS.Timeout | undefined;
     const timeUp = new Promise<boolean>((resolve) => {
-      timer = setTimeout(resolve, ms, false);
+      // Whole milliseconds: Node keeps a list of timers per distinct duration.
+      timer = setTimeout(resolve, Math.ceil(ms), false);
     });
     const ended = Promise.race(this.#flushing).then(
       () => true,
