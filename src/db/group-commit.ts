@@ -220,7 +220,7 @@ export class GroupCommit {
       // Waiting for another process's lock (SQLite) between tries, not holding the connection:
       // this process's reads go on meanwhile (lock-wait.ts).
       trx = await retryReleasingConnection(() => this.#db.startTransaction().execute());
-      const runs = join ? jointRuns(group) : group.map((unit) => [unit]);
+      const runs = join ? jointRuns(group) : apart(group);
       let outcomes: Outcome[] = [];
       if (runs.length === 1 && group.length === 1) {
         // A lone unit needs no savepoint: its failure rolls back the whole transaction.
@@ -231,10 +231,7 @@ export class GroupCommit {
           throw new JointRunFailed(error);
         });
       } else {
-        for (const units of runs) {
-          if (units.length === 1) outcomes.push(await this.#runInSavepoint(trx, units[0]!));
-          else for (const outcome of await this.#runJointly(trx, units)) outcomes.push(outcome);
-        }
+        await this.#runEachInSavepoint(trx, runs, outcomes);
       }
       await this.#joinWhileFlushing(trx, group, join, outcomes);
       await trx.commit().execute();
@@ -274,10 +271,19 @@ export class GroupCommit {
       if (more.length === 0) return;
       this.#taken += more.length;
       group.push(...more);
-      for (const units of join ? jointRuns(more) : more.map((unit) => [unit])) {
-        if (units.length === 1) outcomes.push(await this.#runInSavepoint(trx, units[0]!));
-        else for (const outcome of await this.#runJointly(trx, units)) outcomes.push(outcome);
-      }
+      await this.#runEachInSavepoint(trx, join ? jointRuns(more) : apart(more), outcomes);
+    }
+  }
+
+  /** Each run in a savepoint of its own (a lone unit, or units run jointly); appends their outcomes. */
+  async #runEachInSavepoint(
+    trx: ControlledTransaction<DB>,
+    runs: Pending[][],
+    outcomes: Outcome[],
+  ): Promise<void> {
+    for (const units of runs) {
+      if (units.length === 1) outcomes.push(await this.#runInSavepoint(trx, units[0]!));
+      else for (const outcome of await this.#runJointly(trx, units)) outcomes.push(outcome);
     }
   }
 
@@ -355,6 +361,11 @@ class JointRunFailed extends Error {
   constructor(cause: unknown) {
     super('a joint run failed', { cause });
   }
+}
+
+/** Every unit a run of its own (no joining). */
+function apart(units: readonly Pending[]): Pending[][] {
+  return units.map((unit) => [unit]);
 }
 
 /** The group cut into runs: neighbours of one joinable spec and key together, every other unit alone. */
