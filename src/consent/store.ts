@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
-import { paddedInList } from '../db/in-list.ts';
+import { insertBulk, placeholderRows, selectCompiled } from '../db/bulk-insert.ts';
+import { paddedInList, placeholders } from '../db/in-list.ts';
 import type { ConsentRow, DB } from '../db/schema.ts';
 import { type ConsentRecord, type ConsentStatus, MAX_HISTORY } from './model.ts';
 
@@ -43,25 +44,29 @@ function toRecord(row: Pick<ConsentRow, (typeof consentColumns)[number]>): Conse
   };
 }
 
-function consentRow(workspaceId: string, r: ConsentRecord): ConsentRow {
-  return {
-    workspace_id: workspaceId,
-    id: r.id,
-    lead_id: r.leadId,
-    purpose: r.purpose,
-    status: r.status,
-    version: r.version,
-    text: r.text,
-    privacy_url: r.privacyUrl,
-    source: r.evidence.source,
-    form_id: r.evidence.formId,
-    page_url: r.evidence.pageUrl,
-    ip: r.evidence.ip,
-    user_agent: r.evidence.userAgent,
-    confirmation_id: r.evidence.confirmationId,
-    recorded_at: r.recordedAt,
-    created_at: r.createdAt,
-  };
+/** The columns `insertRecords` binds, in order. */
+const insertColumns = ['workspace_id', ...consentColumns] as const;
+
+/** A record's row values in the order of `insertColumns`. */
+function consentValues(workspaceId: string, r: ConsentRecord): unknown[] {
+  return [
+    workspaceId,
+    r.id,
+    r.leadId,
+    r.purpose,
+    r.status,
+    r.version,
+    r.text,
+    r.privacyUrl,
+    r.evidence.source,
+    r.evidence.formId,
+    r.evidence.pageUrl,
+    r.evidence.ip,
+    r.evidence.userAgent,
+    r.evidence.confirmationId,
+    r.recordedAt,
+    r.createdAt,
+  ];
 }
 
 /** The records of `leadIds` (a lead and the leads merged into it), newest first (at most MAX_HISTORY). */
@@ -93,17 +98,26 @@ export async function latestOf(
   purposes: readonly string[],
 ): Promise<Map<string, ConsentRecord>> {
   const latest = new Map<string, ConsentRecord>();
+  const list = paddedInList([...leadIds]);
   for (const purpose of new Set(purposes)) {
-    const row = await db
-      .selectFrom('consents')
-      .select(consentColumns)
-      .where('workspace_id', '=', workspaceId)
-      .where('lead_id', 'in', paddedInList([...leadIds]))
-      .where('purpose', '=', purpose)
-      .orderBy('recorded_at', 'desc')
-      .orderBy('id', 'desc')
-      .limit(1)
-      .executeTakeFirst();
+    // Compiled once per list length: the query builder cost more than the lookup (a form
+    // submission records consent for the lead it just captured).
+    const [row] = await selectCompiled<Pick<ConsentRow, (typeof consentColumns)[number]>>(
+      db,
+      'latestConsentOf',
+      list.length,
+      (q, n) =>
+        q
+          .selectFrom('consents')
+          .select(consentColumns)
+          .where('workspace_id', '=', '')
+          .where('lead_id', 'in', placeholders(n))
+          .where('purpose', '=', '')
+          .orderBy('recorded_at', 'desc')
+          .orderBy('id', 'desc')
+          .limit(1),
+      [workspaceId, ...list, purpose, 1],
+    );
     if (row) latest.set(purpose, toRecord(row));
   }
   return latest;
@@ -115,10 +129,13 @@ export async function insertRecords(
   records: readonly ConsentRecord[],
 ): Promise<void> {
   if (records.length === 0) return;
-  await db
-    .insertInto('consents')
-    .values(records.map((r) => consentRow(workspaceId, r)))
-    .execute();
+  await insertBulk(
+    db,
+    'insertConsents',
+    records.map((r) => consentValues(workspaceId, r)),
+    64,
+    (q, n) => q.insertInto('consents').values(placeholderRows(insertColumns, n) as never),
+  );
 }
 
 export interface Confirmation {

@@ -13,3 +13,8 @@ export function paddedInList<T>(values: readonly T[]): T[] {
   while (padded.length < size) padded.push(values[values.length - 1]!);
   return padded;
 }
+
+/** `n` placeholder values for an `in (…)` list a compiled select binds later (`selectCompiled`). */
+export function placeholders(n: number): string[] {
+  return Array.from({ length: n }, () => '');
+}

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
+import { executeCompiled, selectCompiled } from '../db/bulk-insert.ts';
 import { parseJson, toJson } from '../db/json.ts';
-import type { DB, FormRow } from '../db/schema.ts';
+import type { DB, FormRow, FormSubmissionRow } from '../db/schema.ts';
 import { defaultSpamSettings, type Form, type FormSettings, type FormStatus } from './model.ts';
 
 const columns = [
@@ -164,19 +165,33 @@ export async function insertSubmission(
     magnetEmailed: boolean;
   },
 ): Promise<void> {
-  await db
-    .insertInto('form_submissions')
-    .values({
-      workspace_id: workspaceId,
-      form_id: submission.formId,
-      id: submission.id,
-      lead_id: submission.leadId,
-      fingerprint: submission.fingerprint,
-      created_at: submission.createdAt,
-      token_hash: submission.tokenHash,
-      magnet_emailed: submission.magnetEmailed ? 1 : 0,
-    })
-    .execute();
+  // The statements of every submission are compiled once: through the query builder each
+  // cost more than SQLite took to run it.
+  await executeCompiled(
+    db,
+    'insertSubmission',
+    (q) =>
+      q.insertInto('form_submissions').values({
+        workspace_id: '',
+        form_id: '',
+        id: '',
+        lead_id: '',
+        fingerprint: '',
+        created_at: 0,
+        token_hash: '',
+        magnet_emailed: 0,
+      }),
+    [
+      workspaceId,
+      submission.formId,
+      submission.id,
+      submission.leadId,
+      submission.fingerprint,
+      submission.createdAt,
+      submission.tokenHash,
+      submission.magnetEmailed ? 1 : 0,
+    ],
+  );
 }
 
 /** Whether a written submission of the form came with this render token (by its hash). */
@@ -186,15 +201,21 @@ export async function tokenUsed(
   formId: string,
   tokenHash: string,
 ): Promise<boolean> {
-  const row = await db
-    .selectFrom('form_submissions')
-    .select('id')
-    .where('workspace_id', '=', workspaceId)
-    .where('form_id', '=', formId)
-    .where('token_hash', '=', tokenHash)
-    .limit(1)
-    .executeTakeFirst();
-  return row !== undefined;
+  const rows = await selectCompiled<{ id: string }>(
+    db,
+    'tokenUsed',
+    1,
+    (q) =>
+      q
+        .selectFrom('form_submissions')
+        .select('id')
+        .where('workspace_id', '=', '')
+        .where('form_id', '=', '')
+        .where('token_hash', '=', '')
+        .limit(1),
+    [workspaceId, formId, tokenHash, 1],
+  );
+  return rows.length > 0;
 }
 
 /** Lead magnet emails queued to a lead by submissions (of any form) since `since` (epoch ms). */
@@ -223,16 +244,22 @@ export async function findRecentSubmission(
   fingerprint: string,
   since: number,
 ): Promise<SubmissionRecord | undefined> {
-  const row = await db
-    .selectFrom('form_submissions')
-    .select(['id', 'form_id', 'lead_id', 'created_at'])
-    .where('workspace_id', '=', workspaceId)
-    .where('form_id', '=', formId)
-    .where('fingerprint', '=', fingerprint)
-    .where('created_at', '>=', since)
-    .orderBy('created_at', 'desc')
-    .limit(1)
-    .executeTakeFirst();
+  const [row] = await selectCompiled<Pick<FormSubmissionRow, 'id' | 'form_id' | 'lead_id' | 'created_at'>>(
+    db,
+    'findRecentSubmission',
+    1,
+    (q) =>
+      q
+        .selectFrom('form_submissions')
+        .select(['id', 'form_id', 'lead_id', 'created_at'])
+        .where('workspace_id', '=', '')
+        .where('form_id', '=', '')
+        .where('fingerprint', '=', '')
+        .where('created_at', '>=', 0)
+        .orderBy('created_at', 'desc')
+        .limit(1),
+    [workspaceId, formId, fingerprint, since, 1],
+  );
   return row && { id: row.id, formId: row.form_id, leadId: row.lead_id, createdAt: Number(row.created_at) };
 }
 

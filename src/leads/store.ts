@@ -7,7 +7,7 @@ import {
   selectCompiled,
 } from '../db/bulk-insert.ts';
 import type { Engine } from '../db/database.ts';
-import { paddedInList } from '../db/in-list.ts';
+import { paddedInList, placeholders } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB, LeadRow } from '../db/schema.ts';
 import type { Stage } from '../lifecycle/model.ts';
@@ -180,14 +180,9 @@ export function leadToRow(lead: Lead): Omit<LeadRow, 'score_state'> {
   };
 }
 
+/** One lead by id (merged or archived included); the same compiled lookup as `findLeadsByIds`. */
 export async function findLead(db: Kysely<DB>, workspaceId: string, id: string): Promise<Lead | undefined> {
-  const row = await db
-    .selectFrom('leads')
-    .select(leadColumns)
-    .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
-  return row && rowToLead(row);
+  return (await leadsWhereIn(db, 'id', workspaceId, [id]))[0];
 }
 
 /** Which of these ids are leads, and where each merged one points: an id check reads two columns. */
@@ -218,12 +213,19 @@ export async function findMergeTargets(
 /** Ids of the leads merged into any of `ids` (their redirect rows), through leads_merged_into_ix. */
 export async function findMergedInto(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
-  const rows = await db
-    .selectFrom('leads')
-    .select('id')
-    .where('workspace_id', '=', workspaceId)
-    .where('merged_into_id', 'in', paddedInList(ids))
-    .execute();
+  const list = paddedInList(ids);
+  const rows = await selectCompiled<{ id: string }>(
+    db,
+    'findMergedInto',
+    list.length,
+    (q, n) =>
+      q
+        .selectFrom('leads')
+        .select('id')
+        .where('workspace_id', '=', '')
+        .where('merged_into_id', 'in', placeholders(n)),
+    [workspaceId, ...list],
+  );
   return rows.map((row) => row.id);
 }
 
@@ -415,11 +417,6 @@ export async function findCaptureMatches(
   const phoneOnly: Lead[] = [];
   for (const row of rows) (row.email === null ? phoneOnly : byEmail).push(rowToLead(row));
   return { byEmail, phoneOnly };
-}
-
-/** `n` placeholder values for an `in (…)` list a compiled select binds later. */
-function placeholders(n: number): string[] {
-  return Array.from({ length: n }, () => '');
 }
 
 /**
