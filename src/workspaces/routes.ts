@@ -5,14 +5,22 @@ import { normaliseCountry } from '../leads/normalise.ts';
 import { type ApiKey, scopes, type Workspace } from './model.ts';
 import type { WorkspaceService } from './service.ts';
 
-const SettingsSchema = Type.Object({
-  defaultCountry: Type.Optional(Type.String({ maxLength: 100 })),
-  strictProperties: Type.Optional(Type.Boolean()),
-  allowPrivateWebhookTargets: Type.Optional(Type.Boolean()),
-  scoreThresholds: Type.Optional(
-    Type.Array(Type.Number({ minimum: 0, maximum: 100 }), { maxItems: 20, uniqueItems: true }),
-  ),
-});
+/**
+ * The settings a key may change here. Closed: the stored settings hold more (the lifecycle
+ * settings, changed through their own validated routes), and an unknown key merged into them
+ * could overwrite those with anything.
+ */
+const SettingsSchema = Type.Object(
+  {
+    defaultCountry: Type.Optional(Type.String({ maxLength: 100 })),
+    strictProperties: Type.Optional(Type.Boolean()),
+    allowPrivateWebhookTargets: Type.Optional(Type.Boolean()),
+    scoreThresholds: Type.Optional(
+      Type.Array(Type.Number({ minimum: 0, maximum: 100 }), { maxItems: 20, uniqueItems: true }),
+    ),
+  },
+  { additionalProperties: false },
+);
 const WorkspaceSchema = Type.Object({
   id: Type.String(),
   slug: Type.String(),
