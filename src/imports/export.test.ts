@@ -129,6 +129,13 @@ describe('CSV rows', () => {
     assert.ok(text.endsWith('\r\n'));
   });
 
+  test('a cell holding a bare LF or CR is quoted, whatever else it holds', () => {
+    assert.equal(
+      csvRows([['a\nb', 'c\rd', 'e\r\nf', '\n=2+2', 'plain']]),
+      '"a\nb","c\rd","e\r\nf","\n=2+2",plain\r\n',
+    );
+  });
+
   test('property cells: lists as JSON, null and missing as empty', () => {
     assert.equal(propertyCell(['x', 'y']), '["x","y"]');
     assert.equal(propertyCell(null), '');

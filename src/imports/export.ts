@@ -77,9 +77,14 @@ export function leadCells(lead: Lead, propertyKeys: readonly string[]): string[]
   ];
 }
 
-/** CSV text of rows (RFC 4180: quoted where needed, CRLF line ends). */
+/**
+ * CSV text of rows (RFC 4180: quoted where needed, CRLF line ends). A cell holding a bare LF or
+ * CR is quoted too: csv-stringify quotes only cells holding the record delimiter (CRLF), and
+ * spreadsheets end a row at either, so such a cell would split its row, and a value such as
+ * "\n=2+2" would begin a new row with a formula the escape never saw.
+ */
 export function csvRows(rows: readonly (readonly string[])[]): string {
-  return stringify(rows as string[][], { record_delimiter: '\r\n' });
+  return stringify(rows as string[][], { record_delimiter: '\r\n', quoted_match: /[\r\n]/ });
 }
 
 /** One lead as a JSON line, the same shape `GET /api/v1/leads/{id}` returns. */

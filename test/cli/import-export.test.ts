@@ -139,6 +139,21 @@ describe('leadline import / export', () => {
     assert.equal(cell('channel'), 'offline');
   });
 
+  it('quotes a rejected cell holding a line break in the rejects file', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'notes.csv');
+    fs.writeFileSync(file, 'Email,Notes\nbad-email,"first\n=2+2"\nok@acme.example.com,fine\n');
+    const result = await leadline(dir, ['import', file]);
+    assert.equal(result.code, 0, result.stderr);
+    const text = fs.readFileSync(path.join(dir, 'notes.rejects.csv'), 'utf8');
+    assert.ok(text.includes('"first\n=2+2"'), text);
+    const rejects = parse(text, { record_delimiter: ['\r\n', '\n', '\r'] }) as string[][];
+    assert.deepEqual(rejects, [
+      ['row', 'line', 'reason', 'Email', 'Notes'],
+      ['1', '2', 'email (Email): is not a valid email address', 'bad-email', 'first\n=2+2'],
+    ]);
+  });
+
   it('fails clearly on a bad map, a missing file, a file without a header and an unknown workspace', async () => {
     const dir = folder();
     const file = path.join(dir, 'c.csv');

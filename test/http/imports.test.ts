@@ -338,6 +338,38 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.equal(cell('phone'), '+442079460958');
   });
 
+  it('quotes every cell holding a line break, so a value cannot start a row of its own', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const created = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: {
+        email: 'lf@acme.example.com',
+        company: 'Acme\nLtd',
+        city: 'Old\rTown',
+        properties: { note: '\n=2+2', both: 'one\r\ntwo' },
+      },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    const exported = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/exports/leads',
+      headers: authHeaders(key),
+    });
+    assert.equal(exported.statusCode, 200, exported.body);
+    const [header, row, ...more] = parse(exported.body) as string[][];
+    assert.deepEqual(more, [], 'one header and one row');
+    const cell = (name: string) => row![header!.indexOf(name)];
+    assert.deepEqual(
+      [cell('company'), cell('city'), cell('properties.note'), cell('properties.both')],
+      ['Acme\nLtd', 'Old\rTown', '\n=2+2', 'one\r\ntwo'],
+    );
+    for (const quoted of ['"Acme\nLtd"', '"Old\rTown"', '"\n=2+2"', '"one\r\ntwo"'])
+      assert.ok(exported.body.includes(quoted), `${JSON.stringify(quoted)} is quoted`);
+  });
+
   it('exports JSON lines, and a key of another workspace sees only its own leads', async () => {
     const t = get();
     const a = await workspace(t);
