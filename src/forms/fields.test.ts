@@ -1,6 +1,12 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { captureErrorsAsFieldErrors, fitAnswers, parseSubmission, readValues } from './fields.ts';
+import {
+  captureErrorsAsFieldErrors,
+  fitAnswers,
+  fitSubmissionProperties,
+  parseSubmission,
+  readValues,
+} from './fields.ts';
 import type { FormField } from './model.ts';
 
 /** readValues' answer with the values as a plain object, to compare. */
@@ -224,5 +230,50 @@ describe('error paths and answers', () => {
     assert.equal(fitted.b, 'short');
     assert.deepEqual(fitted.c, ['1', '2']);
     assert.ok(String(fitted.a).endsWith('…'));
+  });
+});
+
+describe('fitSubmissionProperties', () => {
+  const size = (value: unknown) => Buffer.byteLength(JSON.stringify(value));
+  const meta = (url: string) => ({
+    form: 'Demo',
+    pageUrl: `https://example.com/?${url}`,
+    referrer: `https://ref.example/?${url}`,
+    utm: { source: 's'.repeat(200), campaign: 'c'.repeat(200) },
+  });
+
+  it('keeps everything when it fits', () => {
+    const fitted = fitSubmissionProperties(meta('x'), { q: 'answer' }, 16_384, 12_288);
+    assert.deepEqual(fitted, { ...meta('x'), answers: { q: 'answer' } });
+  });
+
+  it('gives the answers the room the rest leaves, at most their budget', () => {
+    const fitted = fitSubmissionProperties(meta('x'.repeat(1500)), { q: 'a'.repeat(20_000) }, 16_384, 12_288);
+    assert.ok(size(fitted) <= 16_384);
+    assert.ok(size(fitted.answers) <= 12_288);
+    assert.equal(fitted.referrer, meta('x'.repeat(1500)).referrer, 'the attribution fits beside the answers');
+  });
+
+  it('drops the referrer, then the page URL, then the UTM, until the answers have room', () => {
+    const wide = meta('€'.repeat(1990)); // 3 bytes each: ~6 KB a URL
+    const fitted = fitSubmissionProperties(wide, { q: 'a'.repeat(10_000) }, 16_384, 12_288);
+    assert.ok(size(fitted) <= 16_384);
+    assert.equal(fitted.referrer, null);
+    assert.equal(fitted.pageUrl, wide.pageUrl);
+    assert.ok(size(fitted.answers) >= 4_000);
+    const wider = { ...wide, utm: { source: '€'.repeat(4500) } };
+    const tight = fitSubmissionProperties(wider, { q: 'a'.repeat(10_000) }, 16_384, 12_288);
+    assert.ok(size(tight) <= 16_384);
+    assert.deepEqual([tight.referrer, tight.pageUrl, tight.utm], [null, null, null]);
+  });
+
+  it('never exceeds the limit, even when what cannot be dropped does not leave room', () => {
+    const fitted = fitSubmissionProperties(
+      { form: 'x'.repeat(15_000) },
+      { q: 'a'.repeat(5000) },
+      16_384,
+      12_288,
+    );
+    assert.ok(size(fitted) <= 16_384);
   });
 });

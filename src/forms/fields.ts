@@ -326,6 +326,40 @@ export function captureErrorsAsFieldErrors(
   });
 }
 
+/** Properties of a submission's activity that may be left out, in this order, when it is too large. */
+const DROPPABLE_META = ['referrer', 'pageUrl', 'utm'] as const;
+
+/** Room the answers keep, at least, before the attribution above is dropped for them. */
+const MIN_ANSWERS_BYTES = 4 * 1024;
+
+/**
+ * A `form_submitted` activity's properties within `limitBytes` as JSON (the events' limit):
+ * `meta` (form, page, referrer, UTM…) with the answers in the room the rest leaves, longest
+ * cut first (`fitAnswers`) and at most `answersBudgetBytes`. Every value was within its own
+ * limit, but a page URL and a referrer of 2,000 characters each (more bytes when not ASCII),
+ * UTM and long answers together can exceed the activity's; the submission is then still
+ * stored, with the referrer, then the page URL, then the UTM left out of the activity (the
+ * lead keeps them as its touch) until the answers have some room.
+ */
+export function fitSubmissionProperties(
+  meta: Record<string, unknown>,
+  answers: Record<string, Answer>,
+  limitBytes: number,
+  answersBudgetBytes: number,
+): Record<string, unknown> {
+  const properties = { ...meta };
+  const size = () => Buffer.byteLength(JSON.stringify(properties), 'utf8');
+  for (const key of DROPPABLE_META)
+    if (size() > limitBytes - MIN_ANSWERS_BYTES && properties[key] != null) properties[key] = null;
+  if (Object.keys(answers).length === 0) return properties;
+  // `,"answers":` and the answers object itself.
+  const room = Math.min(answersBudgetBytes, limitBytes - size() - ',"answers":'.length);
+  const fitted = fitAnswers(answers, room);
+  if (Object.keys(fitted).length > 0) properties.answers = fitted;
+  if (size() > limitBytes) delete properties.answers;
+  return properties;
+}
+
 /**
  * Answers trimmed to fit an activity's properties (16 KiB as JSON): the longest texts are cut
  * first. Long answers stay readable on the lead's timeline without refusing the submission.

@@ -6,11 +6,12 @@ import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
 import { writeWithSlug } from '../db/unique-violation.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
+import { MAX_PROPERTIES_BYTES } from '../leads/events-model.ts';
 import type { EventService } from '../leads/events-service.ts';
 import type { Lead } from '../leads/model.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
 import type { Workspace } from '../workspaces/model.ts';
-import { captureErrorsAsFieldErrors, fitAnswers, parseSubmission } from './fields.ts';
+import { captureErrorsAsFieldErrors, fitSubmissionProperties, parseSubmission } from './fields.ts';
 import type { StoredMagnetFile } from './magnet-store.ts';
 import * as magnetStore from './magnet-store.ts';
 import {
@@ -320,7 +321,7 @@ export function createFormService(deps: FormServiceDeps) {
     }
 
     const submissionId = newId();
-    const properties: Record<string, unknown> = {
+    const described: Record<string, unknown> = {
       formId: form.id,
       formSlug: form.slug,
       // Scoring rules match `form` (`form: { matches: ['demo', 'quote'] }`): the name says what it is.
@@ -331,8 +332,12 @@ export function createFormService(deps: FormServiceDeps) {
       utm: meta.utm,
       variant: meta.variant ?? null,
     };
-    const answers = fitAnswers(parsed.value.answers, ANSWERS_BUDGET_BYTES);
-    if (Object.keys(answers).length > 0) properties.answers = answers;
+    const properties = fitSubmissionProperties(
+      described,
+      parsed.value.answers,
+      MAX_PROPERTIES_BYTES,
+      ANSWERS_BUDGET_BYTES,
+    );
     const activities: unknown[] = [
       {
         id: `form:${submissionId}`,

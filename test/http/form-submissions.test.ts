@@ -360,6 +360,47 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal(good.statusCode, 200, good.body);
   });
 
+  it('stores answers, page, referrer and UTM that together exceed an activity: cut to fit, never a 500', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', {
+      name: 'Long questions',
+      slug: freshSlug('long'),
+      fields: [
+        { name: 'email', type: 'email', maps: 'email', required: true },
+        { name: 'q1', type: 'textarea' },
+        { name: 'q2', type: 'textarea' },
+        { name: 'q3', type: 'textarea' },
+      ],
+    });
+    const v = visitor(t, form.slug);
+    // Each value within its own limit; three bytes a character, the URLs are ~5.9 KB each as JSON.
+    const values: Values = {
+      email: 'long@example.com',
+      q1: 'a'.repeat(5000),
+      q2: 'b'.repeat(5000),
+      q3: 'c'.repeat(2000),
+      _ll_page: `https://example.com/p?${'€'.repeat(1970)}`,
+      _ll_ref: `https://ref.example/r?${'€'.repeat(1970)}`,
+      _ll_ts: await v.token(),
+    };
+    for (const name of ['source', 'medium', 'campaign', 'term', 'content'])
+      values[`utm_${name}`] = 'z'.repeat(200);
+    const response = await v.postJson(values);
+    assert.equal(response.statusCode, 200, response.body);
+    const [lead] = await leadsOf(w);
+    const submitted = (await timelineOf(w, lead!.id)).find((e) => e.type === 'form_submitted')!;
+    const properties = submitted.properties as Json;
+    assert.ok(Buffer.byteLength(JSON.stringify(properties)) <= 16 * 1024);
+    assert.equal(properties.form, 'Long questions');
+    assert.equal(properties.referrer, null, 'the referrer gave way to the answers');
+    assert.equal(properties.pageUrl, values._ll_page);
+    const answers = properties.answers as Record<string, string>;
+    assert.deepEqual(Object.keys(answers).sort(), ['q1', 'q2', 'q3']);
+    assert.ok(answers.q1!.startsWith('aaaa') && answers.q1!.endsWith('…'), 'the longest answer is cut');
+    assert.equal(answers.q3, 'c'.repeat(2000), 'the shortest is kept whole');
+  });
+
   it('reads __proto__, toString or constructor in a body as names it does not know: never a 500', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
