@@ -114,7 +114,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const lifecycle = createLifecycleService({ database, leads, scoring, workspaces, clock });
   const idempotency = createIdempotencyService({ database, clock });
   const events = createEventService({ database, leads, clock, config });
-  const imports = createImportService({ database, leads, properties, clock });
+  const imports = createImportService({ database, leads, properties, captureChecks: reactions, clock });
   const tracking = createTrackingService({ database, workspaces, events, scoring, config, clock });
   const webhooks = createWebhookService({ database, clock, jobs, signals, workspaces, leads, scoring });
   // Lead changes become business signals, derived only when a subscriber wants the workspace's.

@@ -151,6 +151,12 @@ describe('header aliases', () => {
     );
   });
 
+  test("keeps a CRM's owner id column as a property; --map makes it the lead's owner", () => {
+    for (const column of ['OwnerId', 'Owner ID', 'ownerId'])
+      assert.equal(targetsOf(plan(['Email', column]))[column], 'properties.crmOwnerId', column);
+    assert.equal(targetsOf(plan(['Email', 'OwnerId'], 'OwnerId=ownerId')).OwnerId, 'ownerId');
+  });
+
   test('propertyNameFor always gives a valid property name', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), fc.integer({ min: 1, max: 500 }), (header, position) => {

@@ -113,6 +113,11 @@ export function parseTarget(text: string): ColumnTarget | undefined {
  * (and the source text when there is no "Lead Source"); "Lead Source" is the source text.
  * The columns of our export that are derived rather than imported (id, companyDomain,
  * updatedAt) are skipped.
+ *
+ * An "Owner ID" / "OwnerId" column is kept as the property `crmOwnerId`, not as the lead's
+ * owner: in a CRM's export it holds that CRM's user ids (Salesforce "0055g00000XYZ"), never a
+ * Leadline user, and as `ownerId` every row of the file would be rejected. A file whose owner
+ * column does hold Leadline user ids says so with `--map "Owner ID=ownerId"`.
  */
 export const headerAliases: ReadonlyArray<readonly [header: string, target: string]> = [
   ['Email', 'email'],
@@ -141,6 +146,7 @@ export const headerAliases: ReadonlyArray<readonly [header: string, target: stri
   ['Number of Employees', 'companySize'],
   ['Employees', 'companySize'],
   ['Industry', 'industry'],
+  ['Owner ID', 'properties.crmOwnerId'],
   ['id', '-'],
   ['companyDomain', '-'],
   ['updatedAt', '-'],

@@ -4,8 +4,9 @@ import type { Joinable, Settled } from '../db/group-commit.ts';
 import type { DB } from '../db/schema.ts';
 import { type FieldError, validationError } from '../errors.ts';
 import type { Lead, LeadCapture } from '../leads/model.ts';
+import type { LeadReactions } from '../leads/reactions.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
-import { checkProperties } from '../properties/model.ts';
+import { checkProperties, type PropertyDefinition } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
 import { csvRows, type ExportFormat, exportHeader, jsonLine, leadCells } from './export.ts';
 import { completeCapture, type ImportPlan, parseColumnMap, rejectReason } from './model.ts';
@@ -16,6 +17,8 @@ export interface ImportServiceDeps {
   leads: LeadService;
   /** The workspace's property definitions, which imported properties are checked against. */
   properties: Pick<PropertyService, 'definitionsIn'>;
+  /** The other domains' checks of captures (routing: an owner must be an active user). */
+  captureChecks: Pick<LeadReactions, 'checkIn'>;
   clock: () => number;
 }
 
@@ -93,6 +96,21 @@ interface BatchResult {
   rejects: ImportReject[];
 }
 
+/**
+ * A parsed row with its custom properties checked against the workspace's definitions: typed
+ * as they define them, or the row gains their errors.
+ */
+function withPropertiesChecked(
+  row: ParsedRow,
+  definitions: ReadonlyMap<string, PropertyDefinition>,
+  strict: boolean,
+): ParsedRow {
+  if (!row.capture?.properties) return row;
+  const checked = checkProperties(row.capture.properties, definitions, strict);
+  if (checked.ok) return { ...row, capture: { ...row.capture, properties: checked.value } };
+  return { ...row, errors: [...(row.errors ?? []), ...checked.errors] };
+}
+
 export type ImportService = ReturnType<typeof createImportService>;
 
 /** Settles `promise` later: marks it handled now, so a rejection before the `await` is not fatal. */
@@ -101,11 +119,19 @@ function later<T>(promise: Promise<T>): Promise<T> {
   return promise;
 }
 
-export function createImportService({ database, leads, properties, clock }: ImportServiceDeps) {
+export function createImportService({
+  database,
+  leads,
+  properties,
+  captureChecks,
+  clock,
+}: ImportServiceDeps) {
   /**
-   * Checks one batch of parsed rows against the workspace's property definitions as `db` sees
-   * them (as `leads.parseManyIn` does for API captures) and completes the valid ones (create
-   * date, channel): they become captures; the others rejects, with their cells.
+   * Checks one batch of parsed rows as `leads.parseManyIn` checks API captures, in `db`: against
+   * the workspace's property definitions, then the other domains' capture checks (routing: an
+   * `ownerId` must be an active user), and completes the valid ones (create date, channel): they
+   * become captures; the others rejects, with their cells. A capture a check refuses is a
+   * rejected row like any other: left to the write, it would fail its whole round.
    */
   async function checkBatch(
     db: Kysely<DB>,
@@ -116,7 +142,17 @@ export function createImportService({ database, leads, properties, clock }: Impo
     const definitions = await properties.definitionsIn(db, workspace.id);
     const strict = workspace.settings.strictProperties ?? false;
     const now = clock();
-    const rows = decode<ParsedRow[]>(batch.rows);
+    const rows = decode<ParsedRow[]>(batch.rows).map((row) =>
+      withPropertiesChecked(row, definitions, strict),
+    );
+    const valid = rows.filter((row) => row.capture && !row.errors);
+    const refused = await captureChecks.checkIn(
+      db,
+      workspace,
+      valid.map((row) => row.capture!),
+    );
+    for (const [index, errors] of refused) valid[index]!.errors = errors;
+
     let cells: string[][] | undefined;
     const cellsOf = (index: number) => {
       cells ??= decode<string[][]>(batch.cells);
@@ -126,24 +162,20 @@ export function createImportService({ database, leads, properties, clock }: Impo
     const captures: LeadCapture[] = [];
     const rejects: ImportReject[] = [];
     for (const row of rows) {
-      // The cells of a row without errors are in the batch's `cells`, in order.
-      const index = row.errors ? -1 : clean++;
-      let errors = row.errors ?? [];
-      let capture = row.capture;
-      if (capture?.properties) {
-        const checked = checkProperties(capture.properties, definitions, strict);
-        if (checked.ok) capture = { ...capture, properties: checked.value };
-        else errors = [...errors, ...checked.errors];
+      // The cells of a row parsed without errors are in the batch's `cells`, in order.
+      const index = row.cells ? -1 : clean++;
+      if (row.capture && !row.errors) {
+        captures.push(completeCapture(row.capture, row, plan, now));
+        continue;
       }
-      if (capture && errors.length === 0) captures.push(completeCapture(capture, row, plan, now));
-      else
-        rejects.push({
-          row: row.row,
-          line: row.line,
-          errors,
-          reason: rejectReason(plan, errors),
-          cells: row.cells ?? cellsOf(index),
-        });
+      const errors = row.errors ?? [];
+      rejects.push({
+        row: row.row,
+        line: row.line,
+        errors,
+        reason: rejectReason(plan, errors),
+        cells: row.cells ?? cellsOf(index),
+      });
     }
     return { captures, rejects };
   }

@@ -154,6 +154,49 @@ describe('leadline import / export', () => {
     ]);
   });
 
+  it('keeps a Salesforce OwnerId as a property; mapped to ownerId, a row with an unknown owner is rejected alone', async () => {
+    const dir = folder();
+    const user = await leadline(dir, [
+      'users',
+      'create',
+      '--name',
+      'Rep',
+      '--email',
+      'rep@sales.example.org',
+    ]);
+    assert.equal(user.code, 0, user.stderr);
+    const repId = user.stdout.trim();
+    const file = path.join(dir, 'salesforce.csv');
+    fs.writeFileSync(
+      file,
+      `Email,OwnerId\nsf1@acme.example.com,0055g00000XYZ\nsf2@acme.example.com,${repId}\nsf3@acme.example.com,\n`,
+    );
+    const plain = await leadline(dir, ['import', file, '--dry-run']);
+    assert.equal(plain.code, 0, plain.stderr);
+    assert.deepEqual([summary(plain.stdout).created, summary(plain.stdout).rejected], ['3', '0']);
+
+    const mapped = await leadline(dir, ['import', file, '--map', 'OwnerId=ownerId']);
+    assert.equal(mapped.code, 0, mapped.stderr);
+    assert.deepEqual([summary(mapped.stdout).created, summary(mapped.stdout).rejected], ['2', '1']);
+    const rejects = parse(fs.readFileSync(path.join(dir, 'salesforce.rejects.csv'), 'utf8')) as string[][];
+    assert.deepEqual(rejects[1], [
+      '1',
+      '2',
+      'ownerId (OwnerId): "0055g00000XYZ" is not an active user of this workspace',
+      'sf1@acme.example.com',
+      '0055g00000XYZ',
+    ]);
+    const jsonl = await leadline(dir, ['export', '--format', 'jsonl']);
+    const leads = jsonl.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(leads.map((l) => [l.email, l.ownerId]).sort(), [
+      ['sf2@acme.example.com', repId],
+      ['sf3@acme.example.com', null],
+    ]);
+  });
+
   it('fails clearly on a bad map, a missing file, a file without a header and an unknown workspace', async () => {
     const dir = folder();
     const file = path.join(dir, 'c.csv');

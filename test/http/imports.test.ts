@@ -508,6 +508,42 @@ describeEachEngine('CSV import and export', (engine) => {
     );
   });
 
+  it('rejects a row whose owner is not an active user, naming the column, and imports the rest', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const rep = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/users',
+      headers: authHeaders(key),
+      payload: { name: 'Rep', email: 'rep@sales.example.org' },
+    });
+    assert.equal(rep.statusCode, 201, rep.body);
+    const repId = rep.json().id as string;
+    const csv = [
+      'Email,Owner ID',
+      `owned@acme.example.com,${repId}`,
+      'stranger@acme.example.com,0055g00000XYZ',
+      'unowned@acme.example.com,',
+    ].join('\n');
+    const map = `?map=${encodeURIComponent('Owner ID=ownerId')}`;
+    const expected = {
+      row: 2,
+      line: 3,
+      errors: [{ path: '/ownerId', message: '"0055g00000XYZ" is not an active user of this workspace' }],
+    };
+    for (const query of [`${map}&dryRun=true`, map]) {
+      const response = await importCsv(t, key, csv, query);
+      assert.equal(response.statusCode, 200, response.body);
+      const body = response.json();
+      assert.deepEqual([body.rows, body.created, body.rejected, body.rejects], [3, 2, 1, [expected]], query);
+    }
+    const leads = await allLeads(t, key);
+    assert.deepEqual(leads.map((l) => [l.email, l.ownerId]).sort(), [
+      ['owned@acme.example.com', repId],
+      ['unowned@acme.example.com', null],
+    ]);
+  });
+
   it('fails when its input or its reject handler fails; rounds handed to the database are written', async () => {
     const t = get();
     const { id, key } = await workspace(t);
