@@ -101,6 +101,15 @@ describe('planEvents', () => {
     );
   });
 
+  test('answers an id stored by an earlier call as a duplicate of the lead holding it, before its email', () => {
+    // The service looked the retry up instead of capturing its email: no lead resolved for it.
+    const result = plan([event({ kind: 'email', email: 'new@acme.io' }, 'kept')], {
+      stored: new Map([['kept', 'holder']]),
+    });
+    assert.deepEqual(result.entries, []);
+    assert.deepEqual(result.results, [{ index: 0, status: 'duplicate', id: 'kept', leadId: 'holder' }]);
+  });
+
   test('an email without a resolved lead is a bug in the caller, not bad input', () => {
     assert.throws(() => plan([event({ kind: 'email', email: 'lost@acme.io' })]), /no lead was resolved/);
   });

@@ -89,6 +89,11 @@ export interface EventLookups {
   emails: ReadonlyMap<string, string>;
   /** Anonymous id -> the lead it was identified as. */
   identities: ReadonlyMap<string, string>;
+  /**
+   * Client event id -> the lead whose timeline holds it, for ids stored by an earlier call
+   * (retries) that the service looked up: those events are duplicates before anything else.
+   */
+  stored?: ReadonlyMap<string, string>;
 }
 
 /** Where each event of a batch goes; `results` is complete except that stored/duplicate is not known yet. */
@@ -131,6 +136,11 @@ export function planEvents(
       return;
     }
     const event = item.value;
+    const holder = event.id === undefined ? undefined : lookups.stored?.get(event.id);
+    if (holder !== undefined) {
+      results.push({ index, status: 'duplicate', id: event.id, leadId: holder });
+      return;
+    }
     const target = targetOf(event.subject, lookups);
     if (target.kind === 'unknown') {
       results.push({

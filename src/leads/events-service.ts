@@ -126,6 +126,14 @@ export function createEventService({ database, leads, clock, config }: EventServ
     const now = clock();
     const parsed = rawEvents.map((raw, index) => parseEventInput(raw, { now }, pathOf(index)));
 
+    // Retries of events sent by email: found before their emails are captured, since a
+    // capture writes (it creates an unknown email's lead, restores an archived one).
+    const retriedIds = parsed.flatMap((item) =>
+      item.ok && item.value.subject.kind === 'email' && item.value.id !== undefined ? [item.value.id] : [],
+    );
+    const stored =
+      retriedIds.length > 0 ? await timeline.findStoredEntries(trx, workspace.id, retriedIds) : new Map();
+
     const leadIds = new Set<string>();
     const emails = new Set<string>();
     const anonymousIds = new Set<string>();
@@ -133,8 +141,9 @@ export function createEventService({ database, leads, clock, config }: EventServ
       if (!item.ok) continue;
       const subject = item.value.subject;
       if (subject.kind === 'lead') leadIds.add(subject.leadId);
-      else if (subject.kind === 'email') emails.add(subject.email);
-      else anonymousIds.add(subject.anonymousId);
+      else if (subject.kind === 'email') {
+        if (item.value.id === undefined || !stored.has(item.value.id)) emails.add(subject.email);
+      } else anonymousIds.add(subject.anonymousId);
     }
 
     const links = await anonymous.findIdentities(trx, workspace.id, [...anonymousIds]);
@@ -153,6 +162,7 @@ export function createEventService({ database, leads, clock, config }: EventServ
         leadIds: resolved,
         emails: new Map([...byEmail].map(([email, lead]) => [email, lead.id])),
         identities,
+        stored,
       },
       { now, retentionDays: anonymousRetentionDays, newId, pathOf },
     );

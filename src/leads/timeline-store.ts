@@ -1,6 +1,6 @@
 import { type Kysely, sql } from 'kysely';
-import { insertBulk, placeholderRows } from '../db/bulk-insert.ts';
-import { paddedInList } from '../db/in-list.ts';
+import { insertBulk, placeholderRows, selectCompiled } from '../db/bulk-insert.ts';
+import { paddedInList, placeholders } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
 import type { TimelineEntry } from './model.ts';
@@ -46,6 +46,32 @@ export async function insertEntries(
     },
   );
   return new Set(written.map((row) => row.id));
+}
+
+/** Which of these activity ids are stored, and on whose timeline: id -> lead id. */
+export async function findStoredEntries(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: readonly string[],
+): Promise<Map<string, string>> {
+  const out = new Map<string, string>();
+  for (let i = 0; i < ids.length; i += 500) {
+    const list = paddedInList(ids.slice(i, i + 500));
+    const rows = await selectCompiled<{ id: string; lead_id: string }>(
+      db,
+      'findStoredEntries',
+      list.length,
+      (q, n) =>
+        q
+          .selectFrom('activities')
+          .select(['id', 'lead_id'])
+          .where('workspace_id', '=', '')
+          .where('id', 'in', placeholders(n)),
+      [workspaceId, ...list],
+    );
+    for (const row of rows) out.set(row.id, row.lead_id);
+  }
+  return out;
 }
 
 /**

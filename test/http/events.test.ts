@@ -193,6 +193,47 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     assert.equal((await anonymousRows(t, 'visitor-retry')).length, 1);
   });
 
+  it('writes nothing for a retry by email: an archived lead stays archived, an unknown email gets no lead', async () => {
+    const t = get();
+    const event = { id: 'evt:retry-archived', type: 'custom', email: 'archived-retry@acme.io' };
+    const first = (await postEvents(t, [event])).json();
+    assert.equal(first.results[0].status, 'stored');
+    const leadId = first.results[0].leadId as string;
+    const archived = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/leads/${leadId}/archive`,
+      headers: authHeaders(t.key),
+    });
+    assert.equal(archived.statusCode, 200, archived.body);
+    const entriesBefore = (await timeline(t, leadId)).length;
+
+    const again = (await postEvents(t, [event])).json();
+    assert.deepEqual(
+      again.results.map((r: EventResult) => [r.status, r.leadId]),
+      [['duplicate', leadId]],
+    );
+    const lead = await t.app.inject({
+      method: 'GET',
+      url: `/api/v1/leads/${leadId}`,
+      headers: authHeaders(t.key),
+    });
+    assert.notEqual(lead.json().archivedAt, null, 'the retry did not restore the lead');
+    assert.equal((await timeline(t, leadId)).length, entriesBefore);
+
+    // The same id with another email: still the stored event, answered with the lead that holds it.
+    const reused = (await postEvents(t, [{ ...event, email: 'someone-else@acme.io' }])).json();
+    assert.deepEqual(
+      reused.results.map((r: EventResult) => [r.status, r.leadId]),
+      [['duplicate', leadId]],
+    );
+    const search = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=someone-else',
+      headers: authHeaders(t.key),
+    });
+    assert.deepEqual(search.json().data, [], 'no lead was created for the other email');
+  });
+
   it('stores a retried id once in a large call too (PostgreSQL writes 32 rows or more as arrays)', async () => {
     const t = get();
     const leadId = await createLead(t, 'retry-large@acme.io');
