@@ -32,16 +32,51 @@ const ImportResultSchema = Type.Object({
 });
 
 /**
+ * A multipart body the parser could not read: no boundary in its Content-Type, or cut off
+ * before its closing boundary. The client's fault, so a 400 (the error handler answers a
+ * client error's `statusCode` with a problem), where the parser's plain Error would be a 500.
+ */
+class UnreadableUpload extends Error {
+  readonly statusCode = 400;
+
+  constructor(cause: unknown) {
+    const reason = cause instanceof Error ? cause.message : String(cause);
+    super(`The multipart/form-data body cannot be read: ${reason}.`, { cause });
+    this.name = 'UnreadableUpload';
+  }
+}
+
+/** The error to answer for a failed upload: the parser's own client errors (413, 400) as they are. */
+function uploadError(error: unknown): unknown {
+  const status = (error as { statusCode?: unknown } | null)?.statusCode;
+  return typeof status === 'number' && status < 500 ? error : new UnreadableUpload(error);
+}
+
+/** A multipart file's chunks; an error reading them (the body ends early) is the client's. */
+async function* uploadedChunks(file: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+  try {
+    yield* file;
+  } catch (error) {
+    throw uploadError(error);
+  }
+}
+
+/**
  * The CSV of an import request: the one file of a multipart form, or the raw body sent as
  * text/csv (the server's content-type parser hands it over unread). Either is a stream the
  * importer pulls from at its own pace.
  */
 async function csvBody(request: FastifyRequest): Promise<AsyncIterable<unknown>> {
   if (request.isMultipart()) {
-    const part = await request.file();
+    let part: Awaited<ReturnType<FastifyRequest['file']>>;
+    try {
+      part = await request.file();
+    } catch (error) {
+      throw uploadError(error);
+    }
     if (!part)
       throw validationError([{ path: '/body', message: 'must contain one file field with the CSV' }]);
-    return part.file;
+    return uploadedChunks(part.file);
   }
   if (request.body instanceof Readable) return request.body;
   throw new DomainError(

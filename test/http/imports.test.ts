@@ -236,6 +236,30 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.equal((await allLeads(t, key)).length, 0);
   });
 
+  it('refuses a malformed multipart upload with 400, writing nothing', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const part =
+      '--cut\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\n' +
+      'Content-Type: text/csv\r\n\r\nEmail\r\ncut@acme.example.com\r\n';
+    const uploads = [
+      { 'content-type': 'multipart/form-data; boundary=cut', payload: part }, // never closed
+      { 'content-type': 'multipart/form-data', payload: `${part}--cut--\r\n` }, // no boundary
+    ];
+    for (const { payload, ...headers } of uploads) {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/imports',
+        headers: authHeaders(key, headers),
+        payload,
+      });
+      assert.equal(response.statusCode, 400, response.body);
+      assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+      assert.match(response.json().detail, /multipart\/form-data body cannot be read/);
+    }
+    assert.equal((await allLeads(t, key)).length, 0);
+  });
+
   it('exports CSV that re-imports into an empty workspace as the same leads', async () => {
     const t = get();
     const a = await workspace(t);
