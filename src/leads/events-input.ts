@@ -1,5 +1,6 @@
 import Type, { type Static } from 'typebox';
 import type { FieldError } from '../errors.ts';
+import { parseIsoTime } from '../time.ts';
 import { compileValidator } from '../validate.ts';
 import {
   type EventInput,
@@ -41,9 +42,6 @@ type RawEvent = Static<typeof EventInputSchema>;
 const checkEvent = compileValidator(EventInputSchema);
 
 const TIME_MESSAGE = 'must be an ISO 8601 time with a time zone, or epoch milliseconds';
-/** A date, or a date-time that says its zone: `2026-03-01T10:00:00` alone would mean server-local time. */
-const ISO_TIME =
-  /^\d{4}-\d{2}-\d{2}(?:[Tt ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:[Zz]|[+-]\d{2}(?::?\d{2})?))?$/;
 /** The largest time a JavaScript Date holds. */
 const MAX_TIME = 8.64e15;
 
@@ -52,8 +50,7 @@ export function parseEventTime(value: string | number): number | undefined {
   let ms: number;
   if (typeof value === 'number') ms = value;
   else if (/^\d{1,16}$/.test(value)) ms = Number(value);
-  else if (ISO_TIME.test(value)) ms = Date.parse(value);
-  else return undefined;
+  else ms = parseIsoTime(value);
   return Number.isInteger(ms) && ms >= 0 && ms <= MAX_TIME ? ms : undefined;
 }
 

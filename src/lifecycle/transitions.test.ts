@@ -14,7 +14,7 @@ import {
   answerQualification,
   checkOpportunityInput,
   editOpportunity,
-  isCalendarDate,
+  isDateOnly,
   loseOpportunity,
   openOpportunity,
   recycleLead,
@@ -180,7 +180,7 @@ describe('opportunities', () => {
     for (const currency of ['eur', 'EURO', 'XYZ', '€'])
       assert.deepEqual(paths({ currency }), ['/currency'], currency);
     for (const date of ['2026-02-29', '2026-13-01', '26-01-01', '2026-01-01T00:00:00Z'])
-      assert.equal(isCalendarDate(date), false, date);
+      assert.equal(isDateOnly(date), false, date);
   });
 });
 

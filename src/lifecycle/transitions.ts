@@ -1,6 +1,7 @@
 import { DomainError, type FieldError } from '../errors.ts';
 import type { Lead, Opportunity, TimelineEntry } from '../leads/model.ts';
 import { moveStage, type Qualified, qualifyBySql, type ScoringContext } from '../scoring/qualify.ts';
+import { isCalendarDate } from '../time.ts';
 import { type Stage, stages } from './model.ts';
 import {
   applyQualificationUpdate,
@@ -147,13 +148,9 @@ function checkMoney(value: number | null | undefined, path: string): FieldError[
   return [];
 }
 
-/** A calendar date written YYYY-MM-DD that exists (no 2026-02-30). */
-export function isCalendarDate(value: string): boolean {
-  const match = /^(\d{4})-(\d{2})-(\d{2})$/.exec(value);
-  if (!match) return false;
-  const [year, month, day] = [Number(match[1]), Number(match[2]), Number(match[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
+/** A calendar date written YYYY-MM-DD, and nothing after it, that exists (no 2026-02-30). */
+export function isDateOnly(value: string): boolean {
+  return /^\d{4}-\d{2}-\d{2}$/.test(value) && isCalendarDate(value);
 }
 
 /** Field errors of an opportunity's values (the shape is the route schema's business). */
@@ -163,7 +160,7 @@ export function checkOpportunityInput(input: OpportunityInput): FieldError[] {
   if (typeof currency === 'string' && !(/^[A-Z]{3}$/.test(currency) && currencies.has(currency)))
     errors.push({ path: '/currency', message: 'must be an ISO 4217 currency code in upper case, e.g. EUR' });
   const date = input.expectedCloseDate;
-  if (typeof date === 'string' && !isCalendarDate(date))
+  if (typeof date === 'string' && !isDateOnly(date))
     errors.push({ path: '/expectedCloseDate', message: 'must be a date written YYYY-MM-DD' });
   return errors;
 }

@@ -1,5 +1,6 @@
 import type { FieldError } from '../errors.ts';
 import type { PropertyValue } from '../leads/model.ts';
+import { isCalendarDate } from '../time.ts';
 
 export const propertyTypes = ['string', 'number', 'boolean', 'date', 'enum'] as const;
 export type PropertyType = (typeof propertyTypes)[number];
@@ -16,14 +17,6 @@ export interface PropertyDefinition {
 }
 
 const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
-
-/** True when YYYY-MM-DD names a real day: `Date.parse` rolls 2026-02-30 over to March 2nd. */
-function isCalendarDate(text: string): boolean {
-  const [year, month, day] = text.slice(0, 10).split('-').map(Number) as [number, number, number];
-  const date = new Date(0);
-  date.setUTCFullYear(year, month - 1, day); // unlike Date.UTC, keeps years 0-99 as given
-  return date.getUTCFullYear() === year && date.getUTCMonth() === month - 1 && date.getUTCDate() === day;
-}
 
 /**
  * Checks (and normalises) one value against its definition. Strings from forms and CSV files

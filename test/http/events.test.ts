@@ -313,6 +313,33 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     assert.deepEqual(stored.map((e) => e.id).sort(), ['evt:mixed-good-1', 'evt:mixed-good-2']);
   });
 
+  it('rejects times that are not on the calendar (Date.parse would roll them over)', async () => {
+    const t = get();
+    const leadId = await createLead(t, 'calendar@acme.io');
+    const response = await postEvents(t, [
+      { type: 'page_view', leadId, occurredAt: '2025-02-29T10:00:00Z' },
+      { type: 'page_view', leadId, occurredAt: '2025-04-31' },
+      { type: 'page_view', leadId, occurredAt: '2025-01-01T24:00:00Z' },
+      { type: 'page_view', leadId, occurredAt: '2024-02-29T10:00:00Z' },
+    ]);
+    assert.deepEqual(
+      response.json().results.map((r: EventResult) => [r.status, r.errors?.[0]?.path]),
+      [
+        ['rejected', '/events/0/occurredAt'],
+        ['rejected', '/events/1/occurredAt'],
+        ['rejected', '/events/2/occurredAt'],
+        ['stored', undefined],
+      ],
+    );
+    const list = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?createdFrom=2026-02-30T00:00:00Z',
+      headers: authHeaders(t.key),
+    });
+    assert.equal(list.statusCode, 422, list.body);
+    assert.equal(list.json().errors[0].path, '/query/createdFrom');
+  });
+
   it('rejects an unknown type with the path /events/0/type', async () => {
     const t = get();
     const response = await postEvents(t, [{ type: 'teleported', anonymousId: 'visitor-type' }]);
