@@ -9,6 +9,7 @@ import {
   detectDelimiter,
   firstLine,
   headerKey,
+  headerLineOf,
   type ImportPlan,
   mapStage,
   parseColumnMap,
@@ -495,5 +496,11 @@ describe('file shape', () => {
     assert.equal(firstLine('Email,Na', false), undefined);
     assert.equal(firstLine('Email,Name', true), 'Email,Name');
     assert.equal(firstLine('', true), '');
+  });
+
+  test('the header line is the first line that is not blank', () => {
+    assert.equal(headerLineOf('\ufeff\r\n \n\t\rEmail,Name\na@b.co,x', false), 'Email,Name');
+    assert.equal(headerLineOf('\n\n', false), undefined);
+    assert.equal(headerLineOf('\ufeff\n \r\n', true), '');
   });
 });

@@ -748,6 +748,19 @@ export function firstLine(text: string, complete: boolean): string | undefined {
   return complete ? body : undefined;
 }
 
+/** Blank lines (spaces and tabs at most) at the start of a file's text. */
+const LEADING_BLANK_LINES = /^(?:[ \t]*(?:\r\n|\r|\n))+/;
+
+/**
+ * The header line of a file's text: its first line that is not blank (exports and scripts
+ * sometimes leave blank lines at the top), without a BOM. Undefined while it may still
+ * continue (see `firstLine`); '' when the whole text is blank.
+ */
+export function headerLineOf(text: string, complete: boolean): string | undefined {
+  const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
+  return firstLine(body.replace(LEADING_BLANK_LINES, ''), complete);
+}
+
 /** Why csv-parse refused a record, in words for the rejects file. */
 export function csvErrorMessage(code: string | undefined, message: string): string {
   switch (code) {

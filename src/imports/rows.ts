@@ -7,7 +7,7 @@ import {
   type ColumnMap,
   csvErrorMessage,
   detectDelimiter,
-  firstLine,
+  headerLineOf,
   type ImportPlan,
   planImport,
   rowInput,
@@ -96,9 +96,9 @@ export type RowEvent = { type: 'header'; plan: ImportPlan } | { type: 'batch'; b
 
 /**
  * Parses a CSV stream into a header plan, then batches of `BATCH_ROWS` rows. Reads the header
- * first (delimiter auto-detected among comma, semicolon and tab; a BOM is skipped). A row that
- * breaks the CSV (wrong column count, a quote never closed) is a row with an error, at its place
- * in the file. `now` is the import's clock, read for each row (create dates in the future are
+ * first (delimiter auto-detected among comma, semicolon and tab; a BOM and blank lines before
+ * it are skipped). A row that breaks the CSV (wrong column count, a quote never closed) is a
+ * row with an error, at its place in the file. `now` is the import's clock, read for each row (create dates in the future are
  * refused). Throws VALIDATION_FAILED for an empty file or one without a usable header.
  */
 export async function* parseRows(
@@ -108,7 +108,8 @@ export async function* parseRows(
 ): AsyncGenerator<RowEvent> {
   const { map, paths, defaultCountry } = settings;
 
-  // The header line decides the delimiter: read until it is complete.
+  // The header line decides the delimiter: read until it is complete (blank lines before it
+  // are skipped).
   const chunks = source[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headBytes = 0;
@@ -121,7 +122,7 @@ export async function* parseRows(
       head.push(next.value);
       headBytes += next.value.length;
     }
-    headerLine = firstLine(Buffer.concat(head).toString('utf8'), ended);
+    headerLine = headerLineOf(Buffer.concat(head).toString('utf8'), ended);
     if (headerLine === undefined && headBytes > MAX_HEADER_BYTES)
       throw validationError([{ path: paths.file, message: 'has a first line longer than 1 MiB' }]);
   }
@@ -198,6 +199,8 @@ export async function* parseRows(
       lastLine = info.lines;
       lastEmpty = info.empty_lines;
       if (!plan) {
+        // Blank lines before the header (csv-parse skips only the empty ones) are no header.
+        if (record.every((cell) => cell.trim() === '')) continue;
         const planned = planImport(record, map, paths);
         if (!planned.ok) throw validationError(planned.errors, 'The file cannot be imported.');
         plan = planned.value;

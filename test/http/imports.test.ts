@@ -216,6 +216,28 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.match(bad.json().errors[0].message, /"emial" is not a lead field/);
   });
 
+  it('skips blank lines before the header, counting them in line numbers', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const cases = [
+      { start: '\n', eol: '\n', blank: 1 },
+      { start: '\r\n', eol: '\r\n', blank: 1 },
+      { start: '\ufeff\n', eol: '\n', blank: 1 },
+      { start: '\n \n\t\n', eol: '\n', blank: 3 },
+    ];
+    for (const { start, eol, blank } of cases) {
+      const csv = `${start}Email,First Name${eol}not-an-email,One${eol}blank@acme.example.com,Two${eol}`;
+      const response = await importCsv(t, key, csv, '?dryRun=true');
+      assert.equal(response.statusCode, 200, `${JSON.stringify(start)}: ${response.body}`);
+      const body = response.json();
+      assert.deepEqual([body.rows, body.created, body.rejected], [2, 1, 1], JSON.stringify(start));
+      assert.deepEqual([body.rejects[0].row, body.rejects[0].line], [1, blank + 2], JSON.stringify(start));
+    }
+    const blankOnly = await importCsv(t, key, '\ufeff\r\n\n \n');
+    assert.equal(blankOnly.statusCode, 422, blankOnly.body);
+    assert.match(blankOnly.json().errors[0].message, /is empty/);
+  });
+
   it('refuses an empty file, a file without a header, and a body that is not CSV', async () => {
     const t = get();
     const { key } = await workspace(t);
