@@ -71,6 +71,9 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
     // Per-request log lines off; the top-level `disableRequestLogging` is deprecated (FSTDEP023).
     logController: new LogController({ disableRequestLogging: true }),
+    // The router's own refusals (a path that is not valid percent-encoding, a path parameter
+    // over 100 characters) are problems like every other error, not Fastify's JSON.
+    frameworkErrors: (error, request, reply) => handleError(error, request, reply),
     ajv: {
       customOptions: {
         allErrors: true,

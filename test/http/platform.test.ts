@@ -183,6 +183,19 @@ describeEachEngine('platform', (engine) => {
       );
       // Without a key, /api answers 401 before telling which routes exist.
       assertProblem(await send(t, { method: 'GET', url: '/api/v1/nothing-here' }), 401, 'UNAUTHENTICATED');
+      // The router's own refusals: a path parameter over 100 characters, broken percent-encoding.
+      const long = await send(t, {
+        method: 'GET',
+        url: `/api/v1/leads/${'a'.repeat(101)}`,
+        headers: authHeaders(t.key),
+      });
+      assertProblem(long, 414, 'VALIDATION_FAILED');
+      const broken = await send(t, {
+        method: 'GET',
+        url: '/api/v1/leads/%E0%A4%A',
+        headers: authHeaders(t.key),
+      });
+      assertProblem(broken, 400, 'VALIDATION_FAILED');
     });
 
     it('requires a valid key, even on a percent-encoded path to an /api route', async () => {
