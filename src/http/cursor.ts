@@ -28,6 +28,17 @@ export function decodeCursor(cursor: string): { value: number; id: string } {
   throw validationError([{ path: '/query/cursor', message: 'is not a cursor this API returned' }]);
 }
 
+const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
+
+/**
+ * A cursor that is the last row's id (lists in id order: jobs, webhook deliveries): refused like
+ * any other cursor this API did not return, instead of paging from wherever it sorts.
+ */
+export function decodeIdCursor(cursor: string | undefined): string | undefined {
+  if (cursor === undefined || UUID.test(cursor)) return cursor;
+  throw validationError([{ path: '/query/cursor', message: 'is not a cursor this API returned' }]);
+}
+
 /** An ISO 8601 time or epoch milliseconds, as query strings and event bodies carry them. */
 export function parseTime(value: string | number, path: string): number {
   const ms = parseInstant(value);

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { decodeIdCursor } from '../http/cursor.ts';
 import type { HttpApp } from '../http/types.ts';
 import { type Job, jobStates } from './model.ts';
 import type { JobService } from './service.ts';
@@ -80,7 +81,7 @@ export function registerJobRoutes(app: HttpApp, jobs: JobService): void {
       const { state, kind, cursor } = request.query;
       const limit = request.query.limit ?? 50;
       const workspaceId = request.principal.workspaceId;
-      const list = await jobs.list(workspaceId, { state, kind, before: cursor, limit });
+      const list = await jobs.list(workspaceId, { state, kind, before: decodeIdCursor(cursor), limit });
       return {
         data: list.map(jobJson),
         // Counting reads every job of the workspace: the first page only.

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { decodeIdCursor } from '../http/cursor.ts';
 import type { HttpApp } from '../http/types.ts';
 import { type Delivery, deliveryTriggers, type WebhookSubscription, webhookEventTypes } from './model.ts';
 import type { WebhookService } from './service.ts';
@@ -241,7 +242,7 @@ export function registerWebhookRoutes(app: HttpApp, webhooks: WebhookService): v
     async (request) => {
       const limit = request.query.limit ?? 50;
       const list = await webhooks.deliveries(request.principal.workspaceId, request.params.id, {
-        before: request.query.cursor,
+        before: decodeIdCursor(request.query.cursor),
         limit,
       });
       return {

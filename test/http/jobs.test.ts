@@ -263,6 +263,9 @@ describeEachEngine('jobs', (engine) => {
       [1, 0],
     );
     assert.equal(second.nextCursor, null);
+    const garbage = await api(t, 'GET', '/api/v1/jobs?cursor=abc');
+    assert.equal(garbage.statusCode, 422, garbage.body);
+    assert.equal(garbage.json().errors[0].path, '/query/cursor');
   });
 
   it('a worker runs a committed job at once, and lets a running job finish when it stops', async () => {

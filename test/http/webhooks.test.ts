@@ -245,6 +245,9 @@ describeEachEngine('outbound webhooks', (engine) => {
     );
     assertProblem(await api(t, 'GET', '/api/v1/webhooks/nope'), 404);
     assertProblem(await api(t, 'PATCH', '/api/v1/webhooks/nope', { enabled: true }), 404);
+    const badCursor = await api(t, 'GET', `/api/v1/webhooks/${subscription.id}/deliveries?cursor=zzz`);
+    assertProblem(badCursor, 422);
+    assert.equal(badCursor.json().errors[0].path, '/query/cursor');
 
     const readKey = (await ok(t, 'POST', '/api/v1/keys', { name: 'reader', scope: 'read' })).key;
     const asReader = await t.app.inject({
