@@ -84,10 +84,12 @@ export async function inputGuardHook(request: FastifyRequest): Promise<void> {
   const contentType = request.headers['content-type'] ?? '';
   // Multipart leaves the body empty unless a route asks for its fields as the body.
   const unparsedMultipart = /^\s*multipart\//i.test(contentType) && request.body === undefined;
-  const formEncoded = /^\s*application\/x-www-form-urlencoded/i.test(contentType);
+  // Form posts and sendBeacon's text/plain are for the public routes that read them; on the
+  // API a text body would only meet the schema as a string ("must be object").
+  const formOrText = /^\s*(?:application\/x-www-form-urlencoded|text\/plain)/i.test(contentType);
   if (
     request.routeOptions.schema?.body &&
-    (isStream(request.body) || unparsedMultipart || (formEncoded && !request.routeOptions.config?.public))
+    (isStream(request.body) || unparsedMultipart || (formOrText && !request.routeOptions.config?.public))
   ) {
     throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'This route takes a JSON body (application/json).');
   }
