@@ -158,6 +158,15 @@ describe('header aliases', () => {
     assert.equal(targetsOf(plan(['Email', 'OwnerId'], 'OwnerId=ownerId')).OwnerId, 'ownerId');
   });
 
+  test('empty cells at the end of the header name no column', () => {
+    assert.deepEqual(plan(['Email', 'First Name', '', ' ']).header, ['Email', 'First Name']);
+    assert.deepEqual(targetsOf(plan(['Email', '', 'Notes'])), {
+      Email: 'email',
+      '': 'properties.column2',
+      Notes: 'properties.notes',
+    });
+  });
+
   test('propertyNameFor always gives a valid property name', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), fc.integer({ min: 1, max: 500 }), (header, position) => {

@@ -254,16 +254,28 @@ export interface ImportPlan {
 }
 
 /**
- * Decides what each column of `header` fills: the `--map` entry for it, else a built-in alias
- * or our own field name, else a custom property. Fails when a `--map` column is not in the
+ * A header without the empty cells at its end: a header line ending in a delimiter
+ * (`Email,Name,`, as spreadsheets write them) names no column there, and rows may leave those
+ * cells out, as they may leave out empty cells past the header.
+ */
+function withoutTrailingBlanks(header: readonly string[]): readonly string[] {
+  let width = header.length;
+  while (width > 0 && header[width - 1]!.trim() === '') width--;
+  return width === header.length ? header : header.slice(0, width);
+}
+
+/**
+ * Decides what each column of the file's header fills (empty cells at its end name none): the
+ * `--map` entry for it, else a built-in alias or our own field name, else a custom property. Fails when a `--map` column is not in the
  * header, or when no column gives an email or a phone: then every row would be rejected, and
  * the usual cause is a file whose first line is data rather than a header.
  */
 export function planImport(
-  header: readonly string[],
+  fileHeader: readonly string[],
   map: ColumnMap,
   paths: { file: string; map: string },
 ): Checked<ImportPlan> {
+  const header = withoutTrailingBlanks(fileHeader);
   const errors: FieldError[] = [];
   const keys = header.map(headerKey);
   for (const [key, { column }] of map) {

@@ -238,6 +238,34 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.match(blankOnly.json().errors[0].message, /is empty/);
   });
 
+  it('reads a header ending in an empty, unnamed cell as naming no column', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const csv = [
+      'Email,First Name,',
+      'trail1@acme.example.com,One',
+      'trail2@acme.example.com,Two,',
+      'trail3@acme.example.com,Three,under no header',
+    ].join('\r\n');
+    const response = await importCsv(t, key, csv);
+    assert.equal(response.statusCode, 200, response.body);
+    const body = response.json();
+    assert.deepEqual([body.rows, body.created, body.rejected], [3, 2, 1]);
+    assert.deepEqual(body.rejects[0], {
+      row: 3,
+      line: 4,
+      errors: [{ path: '/', message: 'has 3 columns; the header has 2' }],
+    });
+    const leads = (await allLeads(t, key)).sort(byContact);
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.firstName, l.properties]),
+      [
+        ['trail1@acme.example.com', 'One', {}],
+        ['trail2@acme.example.com', 'Two', {}],
+      ],
+    );
+  });
+
   it('refuses an empty file, a file without a header, and a body that is not CSV', async () => {
     const t = get();
     const { key } = await workspace(t);
