@@ -63,10 +63,14 @@ export function genericItems(
       items: [],
       errors: [{ path: '/', message: `may carry at most ${MAX_ITEMS_PER_DELIVERY} leads` }],
     };
-  const errors = items.flatMap((item, i) =>
-    isObject(item) ? [] : [{ path: Array.isArray(value) ? `/${i}` : '/', message: 'must be a JSON object' }],
-  );
-  return { items, errors };
+  // An item that is not an object is reported on its own; the others are still leads.
+  const objects: unknown[] = [];
+  const errors: FieldError[] = [];
+  items.forEach((item, i) => {
+    if (isObject(item)) objects.push(item);
+    else errors.push({ path: Array.isArray(value) ? `/${i}` : '/', message: 'must be a JSON object' });
+  });
+  return { items: objects, errors };
 }
 
 function answerValue(value: unknown): AnswerValue | undefined {

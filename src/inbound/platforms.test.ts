@@ -409,10 +409,12 @@ describe('generic JSON senders', () => {
       genericItems(body, { ...settings, itemsPath: 'data.missing' }).errors.map((e) => e.message),
       ['has no list of leads at data.missing'],
     );
+    const mixed = genericItems([1, { email: 'b@example.com' }], settings);
     assert.deepEqual(
-      genericItems([1, {}], settings).errors.map((e) => e.path),
+      mixed.errors.map((e) => e.path),
       ['/0'],
     );
+    assert.deepEqual(mixed.items, [{ email: 'b@example.com' }], 'the object is still a lead');
     assert.equal(genericLead({ email: 'x' }, settings, {}, 'h:abc').externalId, 'h:abc');
   });
 });

@@ -360,7 +360,6 @@ export function createInboundService(deps: InboundServiceDeps) {
     }
     const settings = source.settings as GenericSettings;
     const { items, errors } = genericItems(body, settings);
-    if (errors.length > 0) return { items: [], ignored: 0, errors };
     return {
       items: items.map((item) => {
         const record = item as Record<string, unknown>;
@@ -374,7 +373,7 @@ export function createInboundService(deps: InboundServiceDeps) {
         return { externalId, payload: record, lead: { ...lead, externalId } };
       }),
       ignored: 0,
-      errors: [],
+      errors,
     };
   }
 

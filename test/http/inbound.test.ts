@@ -564,6 +564,14 @@ describeEachEngine('inbound lead-form webhooks', (engine) => {
     const body = JSON.stringify({ email: 'alan@example.com', name: 'Alan Turing' });
     const response = await deliver(t, source.id, body, { authorization: `Bearer ${secrets.token}` });
     assert.equal(response.json().captured, 1, response.body);
+    // An item that is not an object is rejected alone: the leads beside it are captured.
+    const mixed = JSON.stringify([{ email: 'ada@example.com' }, 5]);
+    const partly = await deliver(t, source.id, mixed, { authorization: `Bearer ${secrets.token}` });
+    assert.equal(partly.statusCode, 200, partly.body);
+    assert.equal(partly.json().captured, 1);
+    assert.deepEqual(partly.json().rejected, [{ path: '/1', message: 'must be a JSON object' }]);
+    const nothing = await deliver(t, source.id, '[5]', { authorization: `Bearer ${secrets.token}` });
+    assert.equal(nothing.statusCode, 422, nothing.body);
     const entry = (await inboundLeads(w, source.id))[0]!;
     const activity = (await formSubmissions(w, entry.leadId))[0]!;
     assert.equal(activity.properties.form, form.slug);
