@@ -202,7 +202,10 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     },
   ): Promise<FastifyReply> {
     const errors = view.errors ?? [];
-    const body = `<h1>${escapeHtml(form.name)}</h1>\n${renderFormHtml(form, { ...view, fields })}`;
+    // Relative: the page is at …/f/{slug} and posts to itself, behind a proxy's path prefix
+    // too, while the public URL's origin may not be the one the visitor used (CSP form-action 'self').
+    const action = encodeURIComponent(form.slug);
+    const body = `<h1>${escapeHtml(form.name)}</h1>\n${renderFormHtml(form, { ...view, fields, action })}`;
     // GOV.UK's pattern: a page with errors says so in its title, the first thing a screen reader reads.
     const title = errors.length > 0 ? `Error: ${form.name}` : form.name;
     return sendHtml(

@@ -640,7 +640,12 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal(page.headers['cache-control'], 'no-store');
     const html = page.body;
     assert.match(html, /<title>Webinar signup<\/title>/);
-    assert.match(html, new RegExp(`<form class="ll-form" method="post" action="/f/${form.slug}"`));
+    // Relative to the page (/f/{slug}): it reaches the same route behind a proxy's path prefix.
+    assert.match(html, new RegExp(`<form class="ll-form" method="post" action="${form.slug}"`));
+    assert.equal(
+      new URL(form.slug, `https://example.com/leadline/f/${form.slug}`).pathname,
+      `/leadline/f/${form.slug}`,
+    );
     assert.match(
       html,
       /<label for="ll-[^"]+-email">Work email <span class="ll-required" aria-hidden="true">\*<\/span><\/label><input type="email"/,
