@@ -1,7 +1,8 @@
 import { Readable } from 'node:stream';
+import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
-import { DomainError, validationError } from '../errors.ts';
+import { DomainError, pointer, validationError } from '../errors.ts';
 import type { HttpApp } from '../http/types.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { exportFormats } from './export.ts';
@@ -52,13 +53,43 @@ function uploadError(error: unknown): unknown {
   return typeof status === 'number' && status < 500 ? error : new UnreadableUpload(error);
 }
 
-/** A multipart file's chunks; an error reading them (the body ends early) is the client's. */
-async function* uploadedChunks(file: AsyncIterable<unknown>): AsyncGenerator<unknown> {
+type UploadParts = AsyncIterator<Multipart>;
+
+/** The next file part of an upload (form fields are passed over), or undefined at its end. */
+async function nextFile(parts: UploadParts): Promise<MultipartFile | undefined> {
   try {
-    yield* file;
+    for (let next = await parts.next(); !next.done; next = await parts.next())
+      if (next.value.type === 'file') return next.value;
+    return undefined;
   } catch (error) {
     throw uploadError(error);
   }
+}
+
+/**
+ * The chunks of an upload's file, then a look at the rest of the upload: a second file is
+ * refused by name rather than dropped unread. The look comes once the file is read, before
+ * the importer sees its end, so it fails the import before its last round is written (the
+ * rows of a file that size are written as they come, and committed rounds stay, as when any
+ * input fails).
+ */
+async function* onlyFile(file: MultipartFile, parts: UploadParts): AsyncGenerator<unknown> {
+  try {
+    yield* file.file;
+  } catch (error) {
+    throw uploadError(error);
+  }
+  const other = await nextFile(parts);
+  if (other)
+    throw validationError(
+      [
+        {
+          path: `/body/${pointer(other.fieldname)}`,
+          message: `is a second file ("${other.filename}"): send one CSV file per import`,
+        },
+      ],
+      'The upload has more than one file.',
+    );
 }
 
 /**
@@ -68,15 +99,13 @@ async function* uploadedChunks(file: AsyncIterable<unknown>): AsyncGenerator<unk
  */
 async function csvBody(request: FastifyRequest): Promise<AsyncIterable<unknown>> {
   if (request.isMultipart()) {
-    let part: Awaited<ReturnType<FastifyRequest['file']>>;
-    try {
-      part = await request.file();
-    } catch (error) {
-      throw uploadError(error);
-    }
-    if (!part)
+    // Two files, not the server's one: a second file is then a part we can name (`onlyFile`),
+    // not a bare "files limit" error.
+    const parts = request.parts({ limits: { files: 2 } });
+    const file = await nextFile(parts);
+    if (!file)
       throw validationError([{ path: '/body', message: 'must contain one file field with the CSV' }]);
-    return uploadedChunks(part.file);
+    return onlyFile(file, parts);
   }
   if (request.body instanceof Readable) return request.body;
   throw new DomainError(

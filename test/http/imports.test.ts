@@ -310,6 +310,26 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.equal((await allLeads(t, key)).length, 0);
   });
 
+  it('refuses an upload of two files, naming the second, and writes nothing', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const part = (name: string, filename: string, content: string) =>
+      `--two\r\nContent-Disposition: form-data; name="${name}"; filename="${filename}"\r\n` +
+      `Content-Type: text/csv\r\n\r\n${content}\r\n`;
+    const response = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/imports',
+      headers: authHeaders(key, { 'content-type': 'multipart/form-data; boundary=two' }),
+      payload: `${part('file', 'a.csv', 'Email\na@acme.example.com')}${part('more', 'b.csv', 'Email\nb@acme.example.com')}--two--\r\n`,
+    });
+    assert.equal(response.statusCode, 422, response.body);
+    assert.match(response.headers['content-type'] as string, /^application\/problem\+json/);
+    assert.deepEqual(response.json().errors, [
+      { path: '/body/more', message: 'is a second file ("b.csv"): send one CSV file per import' },
+    ]);
+    assert.equal((await allLeads(t, key)).length, 0);
+  });
+
   it('exports CSV that re-imports into an empty workspace as the same leads', async () => {
     const t = get();
     const a = await workspace(t);
