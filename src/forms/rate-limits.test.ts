@@ -12,19 +12,36 @@ describe('submission limiter', () => {
   it('lets an IP make perIpPerMinute submissions to a form, then says how long to wait', () => {
     const { clock, limiter } = clockAt();
     const limits = { perIpPerMinute: 3, perFormPerMinute: 100 };
-    for (let i = 0; i < 3; i++) assert.deepEqual(limiter.take('f1', '10.0.0.1', limits), { ok: true });
+    for (let i = 0; i < 3; i++) assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, true);
     clock.now += 10_000;
     const refused = limiter.take('f1', '10.0.0.1', limits);
     assert.equal(refused.ok, false);
     // All three fall in this minute: room comes back when the next minute has let a third of them fade.
     assert.deepEqual(refused, { ok: false, retryAfterSeconds: 70 });
     // Another IP, and the same IP on another form, are counted apart.
-    assert.deepEqual(limiter.take('f1', '10.0.0.2', limits), { ok: true });
-    assert.deepEqual(limiter.take('f2', '10.0.0.1', limits), { ok: true });
+    assert.equal(limiter.take('f1', '10.0.0.2', limits).ok, true);
+    assert.equal(limiter.take('f2', '10.0.0.1', limits).ok, true);
     // Waiting as told gets in; refused attempts were not counted against it.
     clock.now += 70_000;
-    assert.deepEqual(limiter.take('f1', '10.0.0.1', limits), { ok: true });
+    assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, true);
     assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, false);
+  });
+
+  it('takes a refunded submission back off the counts, in its minute or the one after', () => {
+    const { clock, limiter } = clockAt();
+    const limits = { perIpPerMinute: 2, perFormPerMinute: 2 };
+    const first = limiter.take('f1', '10.0.0.1', limits);
+    assert.ok(first.ok);
+    first.refund();
+    assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, true);
+    const late = limiter.take('f1', '10.0.0.1', limits);
+    assert.ok(late.ok);
+    assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, false);
+    // Refunded in the next minute: taken off the previous minute's count that still weighs.
+    clock.now += WINDOW_MS;
+    assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, false);
+    late.refund();
+    assert.equal(limiter.take('f1', '10.0.0.1', limits).ok, true);
   });
 
   it('slides: the previous minute counts by how much of it is still inside the last 60 s', () => {

@@ -26,7 +26,16 @@ export interface SubmissionLimits {
   perFormPerMinute?: number | undefined;
 }
 
-export type LimitDecision = { ok: true } | { ok: false; retryAfterSeconds: number };
+export type LimitDecision =
+  | {
+      ok: true;
+      /**
+       * Takes the submission back off the counts: it turned out invalid and nothing was
+       * stored, so a person correcting a mistake is not locked out by their error pages.
+       */
+      refund(): void;
+    }
+  | { ok: false; retryAfterSeconds: number };
 
 interface Counter {
   /** Start of the current fixed minute (epoch ms, a multiple of WINDOW_MS). */
@@ -165,7 +174,19 @@ export function createSubmissionLimiter(
       }
       if (refused) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
       for (const { counter } of checks) counter.current++;
-      return { ok: true };
+      const counted = now - (now % WINDOW_MS);
+      return {
+        ok: true,
+        refund() {
+          for (const { counter } of checks) {
+            roll(counter, clock());
+            // Counted in this minute, or in the one before it (its count is `previous` now).
+            if (counter.start === counted) counter.current = Math.max(0, counter.current - 1);
+            else if (counter.start === counted + WINDOW_MS)
+              counter.previous = Math.max(0, counter.previous - 1);
+          }
+        },
+      };
     },
     get size() {
       return counters.size;

@@ -608,7 +608,8 @@ export function createFormService(deps: FormServiceDeps) {
 
     /**
      * Takes one public submission: the form's rate limits first (refused: nothing stored, the
-     * sender told when to retry), then `submitIn` in one grouped transaction.
+     * sender told when to retry), then `submitIn` in one grouped transaction. An invalid
+     * submission does not count against the limits.
      */
     async submit(
       workspace: WorkspaceContext,
@@ -619,7 +620,12 @@ export function createFormService(deps: FormServiceDeps) {
         throw new DomainError('FORM_CLOSED', `The form ${form.slug} no longer takes submissions.`);
       const decision = limiter.take(form.id, submission.ip, form.spam);
       if (!decision.ok) return { status: 'rate_limited', retryAfterSeconds: decision.retryAfterSeconds };
-      return database.writes.run((trx) => submitIn(trx, workspace, form, submission));
+      try {
+        return await database.writes.run((trx) => submitIn(trx, workspace, form, submission));
+      } catch (error) {
+        if (isDomainError(error) && error.code === 'VALIDATION_FAILED') decision.refund();
+        throw error;
+      }
     },
   };
 }

@@ -480,6 +480,29 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal((await from('203.0.113.11', 7)).statusCode, 200, 'a minute later there is room again');
   });
 
+  it('does not count invalid submissions against the limits: a person fixing mistakes gets in', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', signupForm({ spam: { perIpPerMinute: 2 } }));
+    const v = visitor(t, form.slug);
+    const token = await v.token();
+    const post = (email: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: `/f/${form.slug}`,
+        remoteAddress: '198.51.100.7',
+        payload: { email, _ll_ts: token },
+      });
+    for (const typo of ['ada@', 'ada@example', 'ada.example.com'])
+      assert.equal((await post(typo)).statusCode, 422);
+    const fixed = await post('ada@example.com');
+    assert.equal(fixed.statusCode, 200, fixed.body);
+    assert.deepEqual(
+      (await leadsOf(w)).map((l) => l.email),
+      ['ada@example.com'],
+    );
+  });
+
   it('counts IPv6 senders by their /64 network, and an IPv4-mapped address as its IPv4 address', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
