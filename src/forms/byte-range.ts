@@ -22,9 +22,21 @@ export function rangeAnswer(
   ifRange: string | undefined,
 ): RangeAnswer {
   if (range === undefined || (ifRange !== undefined && ifRange.trim() !== etag)) return { kind: 'whole' };
+  // range-parser calls `bytes=10-5` unsatisfiable; RFC 9110 calls it invalid (last before
+  // first): malformed, so ignored like any other.
+  if (hasReversedRange(range)) return { kind: 'whole' };
   const ranges = parseRange(size, range, { combine: true });
   if (ranges === -1) return { kind: 'unsatisfiable' };
   if (ranges === -2 || ranges.type !== 'bytes' || ranges.length !== 1) return { kind: 'whole' };
   const [only] = ranges;
   return { kind: 'part', start: only!.start, end: only!.end };
+}
+
+/** Whether a `bytes=` header holds a range whose last byte comes before its first. */
+function hasReversedRange(range: string): boolean {
+  const specs = /^\s*bytes\s*=(.*)$/i.exec(range)?.[1]?.split(',') ?? [];
+  return specs.some((spec) => {
+    const bounds = /^\s*(\d+)\s*-\s*(\d+)\s*$/.exec(spec);
+    return bounds !== null && Number(bounds[2]) < Number(bounds[1]);
+  });
 }

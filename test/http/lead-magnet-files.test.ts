@@ -205,6 +205,11 @@ describeEachEngine('lead-magnet files', (engine) => {
       ['/headers/range'],
     );
 
+    // Backwards (last byte before the first) is a malformed range: the whole file.
+    const backwards = await follow(t, link, { range: 'bytes=10-5' });
+    assert.equal(backwards.statusCode, 200);
+    assert.equal(backwards.rawPayload.length, pdf.length);
+
     // The file was replaced: resuming the old one gets the new one, whole.
     const newer = Buffer.concat([Buffer.from('%PDF-1.7\n'), randomBytes(50_000)]);
     await uploaded(w, form.id, newer);
