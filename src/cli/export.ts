@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import type { Writable } from 'node:stream';
-import { parseArgs } from 'node:util';
 import { validationError } from '../errors.ts';
 import { type ExportFormat, exportFormats } from '../imports/export.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
 
 /** Writes `text`, waiting while `out` is full (a slow disk or a reader such as `less`). */
@@ -16,7 +16,7 @@ async function write(out: Writable, text: string): Promise<void> {
  * of the workspace, streamed (one page of leads in memory at a time) to FILE or stdout.
  */
 export async function runExport(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = commandArgs('export', '[--workspace W] [--format csv|jsonl] [--out FILE]', {
     args,
     options: {
       workspace: { type: 'string', default: 'default' },
@@ -24,6 +24,8 @@ export async function runExport(args: string[]): Promise<number> {
       out: { type: 'string' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values } = parsed;
   const format = values.format as ExportFormat;
   if (!exportFormats.includes(format))
     throw validationError([{ path: '--format', message: `must be one of: ${exportFormats.join(', ')}` }]);

@@ -1,16 +1,45 @@
 import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import cliProgress from 'cli-progress';
 import { validationError } from '../errors.ts';
 import { csvRows, escapeCell } from '../imports/export.ts';
 import type { ImportReject } from '../imports/service.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
 
 /** The default rejects file: next to the input, `contacts.csv` → `contacts.rejects.csv`. */
 export function defaultRejectsFile(file: string): string {
   return `${file.replace(/\.csv$/i, '')}.rejects.csv`;
+}
+
+/** How `leadline import` is called, as main's usage text shows it. */
+const SYNOPSIS = 'FILE.csv [--workspace W] [--map "Column=field,..."] [--dry-run] [--rejects FILE]';
+
+/**
+ * Why the rejects file cannot be written, if it cannot: checked before the import starts, as
+ * the file is only created on the first reject, after rows may have been written.
+ */
+function rejectsFileProblem(file: string, input: string): string | undefined {
+  if (path.resolve(file) === path.resolve(input)) return 'is the file being imported';
+  const folder = path.dirname(file);
+  try {
+    const existing = fs.statSync(file, { throwIfNoEntry: false });
+    if (existing && !existing.isFile()) return 'is not a file';
+    if (!existing && !fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory())
+      return `cannot be written: there is no folder ${folder}`;
+    fs.accessSync(existing ? file : folder, fs.constants.W_OK);
+    return undefined;
+  } catch (error) {
+    // EACCES, or ENOTDIR for a path through a file ("notes.txt/r.csv").
+    return `cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+}
+
+/** Refuses a rejects file that cannot be written (see `rejectsFileProblem`). */
+function checkRejectsFile(file: string, input: string): void {
+  const problem = rejectsFileProblem(file, input);
+  if (problem) throw validationError([{ path: '--rejects', message: `"${file}" ${problem}` }]);
 }
 
 /**
@@ -62,7 +91,7 @@ function rejectsWriter(file: string) {
  * rejects file. Exits 0 when the import ran, even with rejected rows.
  */
 export async function runImport(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = commandArgs('import', SYNOPSIS, {
     args,
     allowPositionals: true,
     options: {
@@ -72,6 +101,8 @@ export async function runImport(args: string[]): Promise<number> {
       rejects: { type: 'string' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values, positionals } = parsed;
   const file = positionals[0];
   if (!file || positionals.length > 1)
     throw validationError([{ path: 'FILE', message: 'give exactly one CSV file to import' }]);
@@ -84,6 +115,7 @@ export async function runImport(args: string[]): Promise<number> {
     throw validationError([{ path: 'FILE', message: `"${file}" is not a readable file` }]);
   }
   const rejectsFile = values.rejects ?? defaultRejectsFile(file);
+  checkRejectsFile(rejectsFile, file);
   const dryRun = values['dry-run'] ?? false;
 
   const summary = await withServices(async (services) => {

@@ -197,6 +197,41 @@ describe('leadline import / export', () => {
     ]);
   });
 
+  it('refuses a rejects file it cannot write before importing anything', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'c.csv');
+    fs.writeFileSync(file, 'Email\nok@acme.example.com\nnot-an-email\n');
+    const nowhere = path.join(dir, 'no-such-folder', 'r.csv');
+    const result = await leadline(dir, ['import', file, '--rejects', nowhere]);
+    assert.equal(result.code, 1, result.stdout);
+    assert.equal(result.stderr.includes('ENOENT'), false, result.stderr);
+    assert.match(
+      result.stderr,
+      /--rejects: ".*r\.csv" cannot be written: there is no folder .*no-such-folder\n/,
+    );
+    const itself = await leadline(dir, ['import', file, '--rejects', file]);
+    assert.equal(itself.code, 1, itself.stdout);
+    assert.match(itself.stderr, /--rejects: ".*c\.csv" is the file being imported/);
+    assert.equal(fs.readFileSync(file, 'utf8'), 'Email\nok@acme.example.com\nnot-an-email\n');
+    const jsonl = await leadline(dir, ['export', '--format', 'jsonl']);
+    assert.equal(jsonl.stdout, '', 'nothing was imported');
+  });
+
+  it('answers an unknown option with a one-line usage error, exit 2', async () => {
+    const dir = folder();
+    for (const command of ['import', 'export']) {
+      const result = await leadline(dir, [command, '--frobnicate']);
+      assert.equal(result.code, 2, result.stderr);
+      assert.match(
+        result.stderr,
+        new RegExp(
+          `^leadline ${command}: Unknown option '--frobnicate'\\. Usage: leadline ${command} .*\\n$`,
+        ),
+      );
+      assert.equal(result.stderr.split('\n').length, 2, result.stderr);
+    }
+  });
+
   it('fails clearly on a bad map, a missing file, a file without a header and an unknown workspace', async () => {
     const dir = folder();
     const file = path.join(dir, 'c.csv');
