@@ -12,7 +12,7 @@ import type { FormField } from './model.ts';
 /** readValues' answer with the values as a plain object, to compare. */
 const read = (raw: unknown) => {
   const result = readValues(raw);
-  return result.ok ? { ok: true, values: { ...result.values } } : result;
+  return { ...result, values: { ...result.values } };
 };
 
 describe('readValues', () => {
@@ -35,12 +35,24 @@ describe('readValues', () => {
   });
 
   it('refuses what is not a flat object of values, naming the field', () => {
-    assert.deepEqual(readValues('email=a'), {
+    assert.deepEqual(read('email=a'), {
       ok: false,
       errors: [{ path: '/fields', message: 'must be an object of field names and values' }],
+      values: {},
     });
-    const nested = readValues({ email: { $gt: '' }, tags: [['x']] });
+    const nested = readValues({ email: { $gt: '' }, tags: [['x']], name: 'Ada' });
     assert.deepEqual(nested.ok ? [] : nested.errors.map((e) => e.path), ['/fields/email', '/fields/tags']);
+    assert.deepEqual({ ...nested.values }, { name: 'Ada' }, 'what could be read, to show the form again');
+  });
+
+  it('refuses text that cannot be stored (NUL, lone surrogates) on its field', () => {
+    const result = readValues({ fields: { email: 'a\u0000@x.io', first_name: '\ud800', company: 'Acme' } });
+    assert.ok(!result.ok);
+    assert.deepEqual(
+      result.errors.map((e) => e.path),
+      ['/fields/email', '/fields/first_name'],
+    );
+    assert.deepEqual({ ...result.values }, { company: 'Acme' });
   });
 });
 

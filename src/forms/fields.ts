@@ -1,6 +1,7 @@
 import type { FieldError } from '../errors.ts';
 import type { PropertyValue } from '../leads/model.ts';
 import { isDisposableEmail, normaliseCountry, normaliseEmail, normalisePhone } from '../leads/normalise.ts';
+import { isUnstorable } from '../storable-text.ts';
 import {
   type ConsentDefinition,
   consentField,
@@ -32,17 +33,27 @@ const MAX_ITEMS = 300;
 /** Where a field's problem is reported: `/fields/<name>`, in JSON bodies and HTML pages alike. */
 export const fieldPath = (name: string) => `/fields/${name}`;
 
+/** Text PostgreSQL cannot store (the API's guard says the same of other routes' bodies). */
+const UNSTORABLE_MESSAGE = 'must not contain NUL characters or lone surrogates';
+
 /**
  * A body as posted (a parsed form-encoded body, or JSON either flat or as `{ fields: {…} }`) as
  * text values. Numbers and booleans become text; null is absent; objects are refused.
  */
-export function readValues(
-  raw: unknown,
-): { ok: true; values: SubmittedValues } | { ok: false; errors: FieldError[] } {
+export function readValues(raw: unknown):
+  | { ok: true; values: SubmittedValues }
+  | {
+      ok: false;
+      errors: FieldError[];
+      /** The values that could be read, to show the form again with them. */
+      values: SubmittedValues;
+    } {
+  const none: SubmittedValues = Object.create(null);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw))
     return {
       ok: false,
       errors: [{ path: '/fields', message: 'must be an object of field names and values' }],
+      values: none,
     };
   let source = raw as Record<string, unknown>;
   const keys = Object.keys(source);
@@ -52,12 +63,17 @@ export function readValues(
       return {
         ok: false,
         errors: [{ path: '/fields', message: 'must be an object of field names and values' }],
+        values: none,
       };
     source = inner as Record<string, unknown>;
   }
   const entries = Object.entries(source);
   if (entries.length > MAX_NAMES)
-    return { ok: false, errors: [{ path: '/fields', message: `must have at most ${MAX_NAMES} names` }] };
+    return {
+      ok: false,
+      errors: [{ path: '/fields', message: `must have at most ${MAX_NAMES} names` }],
+      values: none,
+    };
   // No prototype, and no `__proto__` name: `__proto__=x&__proto__=y` would otherwise make
   // the values a list, and every lookup of `length` or `map` would find the list's.
   const values: SubmittedValues = Object.create(null);
@@ -74,6 +90,10 @@ export function readValues(
             : null;
   for (const [name, value] of entries) {
     if (name === '__proto__') continue;
+    if (isUnstorable(name)) {
+      errors.push({ path: '/fields', message: 'has a field name with NUL characters or lone surrogates' });
+      continue;
+    }
     const path = fieldPath(name);
     if (Array.isArray(value)) {
       if (value.length > MAX_ITEMS) {
@@ -87,15 +107,17 @@ export function readValues(
       }
       const list = items.filter((item): item is string => item !== undefined);
       if (list.some((item) => item.length > MAX_VALUE)) errors.push({ path, message: 'is too long' });
+      else if (list.some(isUnstorable)) errors.push({ path, message: UNSTORABLE_MESSAGE });
       else values[name] = list;
       continue;
     }
     const text = scalar(value);
     if (text === null) errors.push({ path, message: 'must be text, a number, a boolean or a list of them' });
     else if (text !== undefined && text.length > MAX_VALUE) errors.push({ path, message: 'is too long' });
+    else if (text !== undefined && isUnstorable(text)) errors.push({ path, message: UNSTORABLE_MESSAGE });
     else if (text !== undefined) values[name] = text;
   }
-  return errors.length > 0 ? { ok: false, errors } : { ok: true, values };
+  return errors.length > 0 ? { ok: false, errors, values } : { ok: true, values };
 }
 
 /** A typed answer: what a custom property or the activity records. */

@@ -354,98 +354,118 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     },
   );
 
-  app.post('/f/:slug', { ...open, bodyLimit: SUBMISSION_BODY_LIMIT }, async (request, reply) => {
-    const found = await publicForm(request, reply, request.params.slug);
-    if (!found) return reply;
-    const { workspace, form } = found;
-    const json = wantsJson(request);
-    if (!allowOrigin(request, reply, form)) {
-      if (json) throw originRefused(form);
-      return sendHtml(reply, 403, messagePage('Not allowed', 'This site may not send this form.'));
-    }
-    if (!isOpen(form)) return closed(request, reply, form);
-    const type = request.headers['content-type'] ?? '';
-    if (!/^\s*(?:application\/(?:[\w.+-]*\+)?json|application\/x-www-form-urlencoded)/i.test(type))
-      throw new DomainError(
-        'UNSUPPORTED_MEDIA_TYPE',
-        'Send the form as application/x-www-form-urlencoded or application/json.',
-      );
-    const read = readValues(request.body);
-    if (!read.ok)
-      throw new DomainError('VALIDATION_FAILED', 'The submission has invalid fields.', read.errors);
-    const submission: Submission = {
-      values: read.values,
-      ip: request.ip ?? null,
-      userAgent: firstValue(request.headers['user-agent'])?.slice(0, 500) ?? null,
-      receivedAt: clock(),
-    };
-
-    let outcome: Awaited<ReturnType<FormService['submit']>>;
-    try {
-      outcome = await forms.submit(workspace, form, submission);
-    } catch (error) {
-      if (!json && isDomainError(error) && error.code === 'VALIDATION_FAILED') {
-        // The page again, with what the person typed and what to fix next to each field.
+  app.post(
+    '/f/:slug',
+    // Unstorable text is refused by readValues: on its field, and to people on the page again.
+    { ...open, config: { ...open.config, checksBodyText: true }, bodyLimit: SUBMISSION_BODY_LIMIT },
+    async (request, reply) => {
+      const found = await publicForm(request, reply, request.params.slug);
+      if (!found) return reply;
+      const { workspace, form } = found;
+      const json = wantsJson(request);
+      if (!allowOrigin(request, reply, form)) {
+        if (json) throw originRefused(form);
+        return sendHtml(reply, 403, messagePage('Not allowed', 'This site may not send this form.'));
+      }
+      if (!isOpen(form)) return closed(request, reply, form);
+      const type = request.headers['content-type'] ?? '';
+      if (!/^\s*(?:application\/(?:[\w.+-]*\+)?json|application\/x-www-form-urlencoded)/i.test(type))
+        throw new DomainError(
+          'UNSUPPORTED_MEDIA_TYPE',
+          'Send the form as application/x-www-form-urlencoded or application/json.',
+        );
+      const read = readValues(request.body);
+      if (!read.ok) {
+        if (json)
+          throw new DomainError('VALIDATION_FAILED', 'The submission has invalid fields.', read.errors);
+        // The page again, with what could be read and what to fix.
         const aid = textValue(read.values, reserved.anonymousId);
-        const token = textValue(read.values, reserved.token) ?? forms.token(form);
         return hostedPage(reply, 422, form, await forms.fieldsFor(workspace, form, aid), {
           values: read.values,
-          errors: error.errors,
-          token,
+          errors: read.errors,
+          token: textValue(read.values, reserved.token) ?? forms.token(form),
         });
       }
-      if (isDomainError(error) && error.code === 'FORM_CLOSED') return closed(request, reply, form);
-      if (!json && isDatabaseUnavailable(error)) {
-        // Nothing was stored: the page again with what the person typed, to send once more. The
-        // fields without the known lead's (progressive forms look it up in the same database).
-        reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
-        const token = textValue(read.values, reserved.token) ?? forms.token(form);
-        return hostedPage(reply, 503, form, await forms.fieldsFor(workspace, form, undefined), {
-          values: read.values,
-          errors: [{ path: '/', message: UNSAVED_MESSAGE }],
-          token,
-        });
-      }
-      throw error;
-    }
+      const submission: Submission = {
+        values: read.values,
+        ip: request.ip ?? null,
+        userAgent: firstValue(request.headers['user-agent'])?.slice(0, 500) ?? null,
+        receivedAt: clock(),
+      };
 
-    if (outcome.status === 'rate_limited') {
-      reply.header('retry-after', String(outcome.retryAfterSeconds));
-      const wait = outcome.retryAfterSeconds;
-      if (json)
-        return sendProblem(reply, problem('RATE_LIMITED', `Too many submissions: try again in ${wait} s.`));
-      const message = `Too many submissions from here just now. Please try again in ${wait} seconds.`;
-      return sendHtml(reply, 429, messagePage('Please wait a moment', message));
-    }
-    // Accepted, a duplicate and a quarantined submission get the same answer: a bot learns
-    // nothing about which of its attempts got through.
-    const redirectUrl = form.thankYou?.redirectUrl;
-    const magnet = form.leadMagnet;
-    let leadMagnet: { title: string; url: string } | undefined;
-    let thanksQuery = '';
-    if (magnet && 'file' in magnet) {
-      // A link of this submission's own. A quarantined one gets a working link too, naming an
-      // id no submission has: the answer must not tell a bot it was caught (a URL magnet is
-      // handed out the same way).
-      const submissionId = 'submissionId' in outcome ? outcome.submissionId : newId();
-      const token = magnetToken(form.secret, form.id, submissionId, clock());
-      leadMagnet = { title: magnet.title, url: magnetUrl(publicUrl, form.slug, token) };
-      thanksQuery = `?magnet=${token}`;
-    } else if (magnet) {
-      leadMagnet = { title: magnet.title, url: magnet.url };
-    }
-    if (json) {
-      return reply.status(200).send({
-        status: 'received',
-        message: thankYouMessage(form),
-        ...(redirectUrl ? { redirectUrl } : {}),
-        ...(leadMagnet ? { leadMagnet } : {}),
-      });
-    }
-    // Post/redirect/get: reloading the thank-you page does not send the form again. A hosted
-    // file's link rides along to the thank-you page (a redirect elsewhere has it by email only).
-    // Relative to the address posted to (`…/f/{slug}` -> `…/f/{slug}/thanks`): right behind a
-    // path prefix and on whatever host the visitor used, even when LEADLINE_PUBLIC_URL is unset.
-    return reply.redirect(redirectUrl ?? `${encodeURIComponent(form.slug)}/thanks${thanksQuery}`, 303);
-  });
+      let outcome: Awaited<ReturnType<FormService['submit']>>;
+      try {
+        outcome = await forms.submit(workspace, form, submission);
+      } catch (error) {
+        if (!json && isDomainError(error) && error.code === 'VALIDATION_FAILED') {
+          // The page again, with what the person typed and what to fix next to each field.
+          const aid = textValue(read.values, reserved.anonymousId);
+          const token = textValue(read.values, reserved.token) ?? forms.token(form);
+          return hostedPage(reply, 422, form, await forms.fieldsFor(workspace, form, aid), {
+            values: read.values,
+            errors: error.errors,
+            token,
+          });
+        }
+        if (isDomainError(error) && error.code === 'FORM_CLOSED') return closed(request, reply, form);
+        if (!json && isDatabaseUnavailable(error)) {
+          // Nothing was stored: the page again with what the person typed, to send once more. The
+          // fields without the known lead's (progressive forms look it up in the same database).
+          reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
+          const token = textValue(read.values, reserved.token) ?? forms.token(form);
+          return hostedPage(reply, 503, form, await forms.fieldsFor(workspace, form, undefined), {
+            values: read.values,
+            errors: [{ path: '/', message: UNSAVED_MESSAGE }],
+            token,
+          });
+        }
+        throw error;
+      }
+
+      if (outcome.status === 'rate_limited') {
+        reply.header('retry-after', String(outcome.retryAfterSeconds));
+        const wait = outcome.retryAfterSeconds;
+        if (json)
+          return sendProblem(reply, problem('RATE_LIMITED', `Too many submissions: try again in ${wait} s.`));
+        const message = `Too many submissions from here just now. Please try again in ${wait} seconds.`;
+        // The page again with what the person typed, to send once the wait is over.
+        const aid = textValue(read.values, reserved.anonymousId);
+        return hostedPage(reply, 429, form, await forms.fieldsFor(workspace, form, aid), {
+          values: read.values,
+          errors: [{ path: '/', message }],
+          token: textValue(read.values, reserved.token) ?? forms.token(form),
+        });
+      }
+      // Accepted, a duplicate and a quarantined submission get the same answer: a bot learns
+      // nothing about which of its attempts got through.
+      const redirectUrl = form.thankYou?.redirectUrl;
+      const magnet = form.leadMagnet;
+      let leadMagnet: { title: string; url: string } | undefined;
+      let thanksQuery = '';
+      if (magnet && 'file' in magnet) {
+        // A link of this submission's own. A quarantined one gets a working link too, naming an
+        // id no submission has: the answer must not tell a bot it was caught (a URL magnet is
+        // handed out the same way).
+        const submissionId = 'submissionId' in outcome ? outcome.submissionId : newId();
+        const token = magnetToken(form.secret, form.id, submissionId, clock());
+        leadMagnet = { title: magnet.title, url: magnetUrl(publicUrl, form.slug, token) };
+        thanksQuery = `?magnet=${token}`;
+      } else if (magnet) {
+        leadMagnet = { title: magnet.title, url: magnet.url };
+      }
+      if (json) {
+        return reply.status(200).send({
+          status: 'received',
+          message: thankYouMessage(form),
+          ...(redirectUrl ? { redirectUrl } : {}),
+          ...(leadMagnet ? { leadMagnet } : {}),
+        });
+      }
+      // Post/redirect/get: reloading the thank-you page does not send the form again. A hosted
+      // file's link rides along to the thank-you page (a redirect elsewhere has it by email only).
+      // Relative to the address posted to (`…/f/{slug}` -> `…/f/{slug}/thanks`): right behind a
+      // path prefix and on whatever host the visitor used, even when LEADLINE_PUBLIC_URL is unset.
+      return reply.redirect(redirectUrl ?? `${encodeURIComponent(form.slug)}/thanks${thanksQuery}`, 303);
+    },
+  );
 }

@@ -96,7 +96,9 @@ export async function inputGuardHook(request: FastifyRequest): Promise<void> {
   const errors = [
     ...unstorableTextErrors(request.params, '/params'),
     ...unstorableTextErrors(request.query, '/query'),
-    ...(isStream(request.body) ? [] : unstorableTextErrors(request.body)),
+    ...(isStream(request.body) || request.routeOptions.config?.checksBodyText
+      ? []
+      : unstorableTextErrors(request.body)),
   ];
   if (errors.length > 0) throw validationError(errors);
 }

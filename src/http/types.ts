@@ -27,5 +27,10 @@ declare module 'fastify' {
     scope?: Scope;
     /** The route needs no API key (health, docs, public capture endpoints). */
     public?: boolean;
+    /**
+     * The handler checks its body's text for what cannot be stored itself, to report it in its
+     * own terms (a hosted form: on its field, on the page again); the guard leaves the body alone.
+     */
+    checksBodyText?: boolean;
   }
 }

@@ -249,6 +249,26 @@ describeEachEngine('form submissions', (engine) => {
     assert.match(page.body, new RegExp(`name="_ll_ts" value="${token.replace('.', '\\.')}"`));
     assert.deepEqual(await leadsOf(w), []);
     assert.deepEqual((await w.ok('GET', `/api/v1/forms/${form.id}/submissions`)).data, []);
+
+    // Values the form cannot read at all (too long, text that cannot be stored) are named on
+    // their field too, and people get the page again with the rest of what they typed.
+    const unreadable = await v.postJson({ email: 'ada@example.com', first_name: '\ud800', _ll_ts: token });
+    assert.equal(unreadable.statusCode, 422, unreadable.body);
+    assert.deepEqual(
+      unreadable.json().errors.map((e: Json) => e.path),
+      ['/fields/first_name'],
+    );
+    const tooLong = await v.postForm({
+      email: 'ada@example.com',
+      company: 'Analytical',
+      question: 'x'.repeat(20_001),
+      _ll_ts: token,
+    });
+    assert.equal(tooLong.statusCode, 422);
+    assert.match(String(tooLong.headers['content-type']), /^text\/html/);
+    assert.match(tooLong.body, /name="company" value="Analytical"/);
+    assert.match(tooLong.body, /is too long/);
+    assert.deepEqual(await leadsOf(w), []);
   });
 
   it('quarantines a filled honeypot, a missing or forged token and a too-fast submission, with the same answer', async () => {
@@ -470,6 +490,7 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal(person.statusCode, 429);
     assert.ok(Number(person.headers['retry-after']) >= 1);
     assert.match(person.body, /try again in \d+ seconds/);
+    assert.match(person.body, /name="email" value="p6@example\.com"/, 'the form again, with what they typed');
     assert.deepEqual((await leadsOf(w)).map((l) => l.email).sort(), [
       'p1@example.com',
       'p2@example.com',
