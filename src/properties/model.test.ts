@@ -38,7 +38,20 @@ describe('coercePropertyValue', () => {
     accepts('number', '42', 42);
     accepts('number', ' -1.5 ', -1.5);
     accepts('number', '1e3', 1000);
-    for (const bad of ['', ' ', 'abc', '42abc', 'Infinity', 'NaN', true, ['1']] as PropertyValue[])
+    accepts('number', '.5', 0.5);
+    for (const bad of [
+      '',
+      ' ',
+      'abc',
+      '42abc',
+      'Infinity',
+      'NaN',
+      '0x10',
+      '0b11',
+      '0o7',
+      true,
+      ['1'],
+    ] as PropertyValue[])
       refuses('number', bad);
   });
 

@@ -18,6 +18,9 @@ export interface PropertyDefinition {
 
 const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
 
+/** A decimal number as text: 42, -1.5, .5, 1e3. */
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+
 /**
  * Checks (and normalises) one value against its definition. Strings from forms and CSV files
  * are accepted for numbers and booleans when they read unambiguously ("42", "true", "no").
@@ -31,7 +34,8 @@ export function coercePropertyValue(
     case 'string':
       return typeof value === 'string' ? { ok: true, value } : { ok: false, message: 'must be a string' };
     case 'number': {
-      const n = typeof value === 'string' && value.trim() !== '' ? Number(value) : value;
+      // Decimal text only: Number() also reads '0x10', '0b11' and '0o7' (16, 3 and 7).
+      const n = typeof value === 'string' ? (DECIMAL.test(value.trim()) ? Number(value) : Number.NaN) : value;
       return typeof n === 'number' && Number.isFinite(n)
         ? { ok: true, value: n }
         : { ok: false, message: 'must be a number' };
