@@ -220,7 +220,10 @@ export function createEventService({ database, leads, clock, config }: EventServ
     if (!linked && current !== lead.id) {
       throw new DomainError(
         'ANONYMOUS_ID_LINKED',
-        `Anonymous id ${anonymousId} is already identified as lead ${current}; it cannot be attached to lead ${lead.id}.`,
+        // A lead this call created is rolled back with the refusal: it is not named.
+        `Anonymous id ${anonymousId} is already identified as lead ${current}; it cannot be attached to ${
+          target.kind === 'email' && lead.created ? target.email : `lead ${lead.id}`
+        }.`,
         [{ path: '/anonymousId', message: 'is already identified as another lead' }],
       );
     }

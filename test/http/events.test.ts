@@ -563,6 +563,8 @@ describeEachEngine('POST /api/v1/identify', (engine) => {
     const problem = response.json();
     assert.equal(problem.code, 'ANONYMOUS_ID_LINKED');
     assert.match(problem.detail, new RegExp(first));
+    // It names the email, not the id of the lead the refusal rolls back.
+    assert.match(problem.detail, /cannot be attached to second@engines\.dev\.$/);
     assert.deepEqual(
       problem.errors.map((e: { path: string }) => e.path),
       ['/anonymousId'],
