@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import { validationError } from '../errors.ts';
-import { csvRows, escapeCell } from '../imports/export.ts';
+import { csvRows, escapeCell, escapeFileCell } from '../imports/export.ts';
+import { rejectsColumns } from '../imports/model.ts';
 import type { ImportReject } from '../imports/service.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
@@ -45,7 +46,8 @@ function checkRejectsFile(file: string, input: string): void {
 /**
  * A CSV file of rejected rows, created on the first reject: row, line, reason, then the row's
  * own columns under the input's header (escaped against formulas; a re-import strips that
- * again), so the file can be fixed and imported as it is. Waits for the disk when it lags.
+ * again), so the file can be fixed and imported as it is: the importer skips the first three
+ * columns of such a file (`rejectsColumns`). Waits for the disk when it lags.
  */
 function rejectsWriter(file: string) {
   let out: fs.WriteStream | undefined;
@@ -65,11 +67,10 @@ function rejectsWriter(file: string) {
         out.on('error', (error) => {
           failure = error;
         });
-        await write(csvRows([['row', 'line', 'reason', ...header]]));
+        await write(csvRows([[...rejectsColumns, ...header.map(escapeFileCell)]]));
       }
-      await write(
-        csvRows([[String(reject.row), String(reject.line), reject.reason, ...reject.cells.map(escapeCell)]]),
-      );
+      const cells = reject.cells.map(escapeFileCell);
+      await write(csvRows([[String(reject.row), String(reject.line), escapeCell(reject.reason), ...cells]]));
     },
     get used() {
       return out !== undefined;

@@ -3,7 +3,7 @@ import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { type Lead, unscored } from '../leads/model.ts';
-import { csvRows, escapeCell, exportHeader, leadCells, propertyCell } from './export.ts';
+import { csvRows, escapeCell, escapeFileCell, exportHeader, leadCells, propertyCell } from './export.ts';
 import { unescapeCell } from './model.ts';
 
 /** What spreadsheets may evaluate as a formula when a cell starts with it. */
@@ -59,6 +59,24 @@ describe('escapeCell', () => {
         const escaped = escapeCell(value);
         assert.ok(escaped === value || escaped === `'${value}`);
         assert.equal(unescapeCell(escaped), value);
+      }),
+    );
+  });
+
+  test('a file cell is made safe, and the importer reads it as it read the original', () => {
+    assert.equal(escapeFileCell("'=Acme"), "'=Acme");
+    assert.equal(escapeFileCell('=Acme'), "'=Acme");
+    const cell = fc.oneof(
+      fc.string(),
+      fc
+        .tuple(fc.stringMatching(/^'{0,2}$/), fc.constantFrom(...dangerous), fc.string())
+        .map(([quotes, first, rest]) => quotes + first + rest),
+    );
+    fc.assert(
+      fc.property(cell, (value) => {
+        const escaped = escapeFileCell(value);
+        assert.equal(unescapeCell(escaped), unescapeCell(value));
+        if (escaped !== '' && dangerous.includes(escaped[0]!)) assert.match(escaped, plainNumber);
       }),
     );
   });

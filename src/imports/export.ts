@@ -43,6 +43,15 @@ export function escapeCell(value: string): string {
   return quotedOnExport(value) ? `'${value}` : value;
 }
 
+/**
+ * A cell as read from a file (a rejects file repeats them), made safe to open in a spreadsheet
+ * like `escapeCell`, except that a cell an export already escaped ("'=A1") is kept as it is:
+ * the importer reads it as "=A1", and quoting it again would make it "'=A1".
+ */
+export function escapeFileCell(cell: string): string {
+  return cell[0] !== "'" && quotedOnExport(cell) ? `'${cell}` : cell;
+}
+
 /** A property value as one cell: lists as JSON (["a","b"]), booleans as true/false. */
 export function propertyCell(value: PropertyValue | undefined): string {
   if (value === undefined || value === null) return '';

@@ -167,6 +167,16 @@ describe('header aliases', () => {
     });
   });
 
+  test('skips the row, line and reason columns of a rejects file, and only there', () => {
+    assert.deepEqual(targetsOf(plan(['row', 'line', 'reason', 'Email'])), {
+      row: '-',
+      line: '-',
+      reason: '-',
+      Email: 'email',
+    });
+    assert.deepEqual(targetsOf(plan(['Email', 'reason'])), { Email: 'email', reason: 'properties.reason' });
+  });
+
   test('propertyNameFor always gives a valid property name', () => {
     fc.assert(
       fc.property(fc.string({ maxLength: 300 }), fc.integer({ min: 1, max: 500 }), (header, position) => {

@@ -254,6 +254,17 @@ export interface ImportPlan {
 }
 
 /**
+ * The columns `leadline import` writes before a rejected row's own cells in its rejects file.
+ * A file whose header starts with them is such a file, fixed to be imported as it is: they are
+ * skipped, not made custom properties of every lead.
+ */
+export const rejectsColumns = ['row', 'line', 'reason'] as const;
+
+function isRejectsHeader(header: readonly string[]): boolean {
+  return rejectsColumns.every((name, i) => header[i] === name);
+}
+
+/**
  * A header without the empty cells at its end: a header line ending in a delimiter
  * (`Email,Name,`, as spreadsheets write them) names no column there, and rows may leave those
  * cells out, as they may leave out empty cells past the header.
@@ -284,6 +295,7 @@ export function planImport(
   }
   const usedProperties = new Set<string>();
   const ranked: Array<{ target: ColumnTarget; rank: number; column: number }> = [];
+  const rejectsFile = isRejectsHeader(header);
   const targets = header.map((name, column): ColumnTarget => {
     const key = keys[column]!;
     const mapped = map.get(key);
@@ -291,6 +303,7 @@ export function planImport(
     let target: ColumnTarget;
     let rank: number;
     if (mapped) [target, rank] = [mapped.target, -1];
+    else if (rejectsFile && column < rejectsColumns.length) [target, rank] = [{ kind: 'ignore' }, 0];
     else if (explicit && propertyNamePattern.test(explicit[1]!))
       [target, rank] = [{ kind: 'property', name: explicit[1]! }, 0];
     else if (aliasesByKey.has(key)) [target, rank] = aliasesByKey.get(key)!;

@@ -232,6 +232,36 @@ describe('leadline import / export', () => {
     }
   });
 
+  it('writes a rejects file that, fixed, imports as the original rows would have', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'formulas.csv');
+    fs.writeFileSync(file, "Email,=Notes,Company\nbad-one,x,'=Acme\nbad-two,y,=Acme\n");
+    const first = await leadline(dir, ['import', file]);
+    assert.equal(first.code, 0, first.stderr);
+    const rejectsFile = path.join(dir, 'formulas.rejects.csv');
+    const rejects = parse(fs.readFileSync(rejectsFile, 'utf8')) as string[][];
+    assert.deepEqual(rejects, [
+      ['row', 'line', 'reason', 'Email', "'=Notes", 'Company'],
+      ['1', '2', 'email (Email): is not a valid email address', 'bad-one', 'x', "'=Acme"],
+      ['2', '3', 'email (Email): is not a valid email address', 'bad-two', 'y', "'=Acme"],
+    ]);
+
+    const fixed = fs.readFileSync(rejectsFile, 'utf8').replace(/bad-(\w+)/g, '$1@acme.example.com');
+    fs.writeFileSync(rejectsFile, fixed);
+    const again = await leadline(dir, ['import', rejectsFile, '--rejects', path.join(dir, 'r2.csv')]);
+    assert.equal(again.code, 0, again.stderr);
+    assert.deepEqual([summary(again.stdout).created, summary(again.stdout).rejected], ['2', '0']);
+    const jsonl = await leadline(dir, ['export', '--format', 'jsonl']);
+    const leads = jsonl.stdout
+      .trimEnd()
+      .split('\n')
+      .map((line) => JSON.parse(line));
+    assert.deepEqual(leads.map((l) => [l.email, l.company, l.properties]).sort(), [
+      ['one@acme.example.com', '=Acme', { notes: 'x' }],
+      ['two@acme.example.com', '=Acme', { notes: 'y' }],
+    ]);
+  });
+
   it('fails clearly on a bad map, a missing file, a file without a header and an unknown workspace', async () => {
     const dir = folder();
     const file = path.join(dir, 'c.csv');
