@@ -35,8 +35,12 @@ export interface FormPublicDeps {
 
 /** t.js's first-party anonymous id cookie: set on Leadline's origin by its landing pages. */
 const ANONYMOUS_ID_COOKIE = 'll_aid';
-/** Largest submission body. (64 KiB: a long textarea and every reserved field fit many times) */
-const SUBMISSION_BODY_LIMIT = 64 * 1024;
+/**
+ * Largest submission body. (1 MiB) A field may take 20,000 characters, and a browser sends each
+ * character outside ASCII as up to 9 bytes (%E6%97%A5): one such answer in Japanese is 180 KB.
+ * 64 KiB, the limit before, refused valid answers of a few thousand characters in Cyrillic or CJK.
+ */
+const SUBMISSION_BODY_LIMIT = 1024 * 1024;
 /** What a hosted form says when the database could not take a submission (503). */
 const UNSAVED_MESSAGE =
   'Your answers could not be saved just now. Please send the form again in a few seconds.';

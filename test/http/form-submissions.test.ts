@@ -501,6 +501,29 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal((await from('203.0.113.11', 7)).statusCode, 200, 'a minute later there is room again');
   });
 
+  it('takes long answers outside ASCII, which a browser sends as up to 9 bytes a character', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok(
+      'POST',
+      '/api/v1/forms',
+      signupForm({
+        fields: [
+          { name: 'email', type: 'email', maps: 'email', required: true },
+          { name: 'story', type: 'textarea', validation: { maxLength: 20_000 } },
+        ],
+      }),
+    );
+    const v = visitor(t, form.slug);
+    const story = '日本語'.repeat(6_000); // 18,000 characters, 162 KB form-encoded
+    const page = await v.postForm({ email: 'hana@example.com', story, _ll_ts: await v.token() });
+    assert.equal(page.statusCode, 303, page.body);
+    const [lead] = await leadsOf(w);
+    const submitted = (await timelineOf(w, lead!.id)).find((e) => e.type === 'form_submitted')!;
+    const answers = (submitted.properties as Json).answers as Json;
+    assert.ok(String(answers.story).startsWith('日本語'), 'stored (cut to fit the activity), not refused');
+  });
+
   it('does not count invalid submissions against the limits: a person fixing mistakes gets in', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
