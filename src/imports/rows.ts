@@ -165,8 +165,7 @@ export async function* parseRows(
 
   let plan: ImportPlan | undefined;
   let rows = 0;
-  let lastLine = 0;
-  let lastEmpty = 0;
+  const lines = new LineCounter();
   const batch = new BatchBuilder();
 
   /** The batch, when it is full. */
@@ -177,9 +176,7 @@ export async function* parseRows(
   /** A record csv-parse refused, as a rejected row at its place in the file. */
   function brokenRow(error: CsvError): RowBatch | undefined {
     const info = error as unknown as { lines: number; empty_lines: number; record?: string[] };
-    const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-    lastLine = info.lines;
-    lastEmpty = info.empty_lines;
+    const line = lines.startOf(info, info.record ?? []);
     if (!plan) return undefined;
     const errors = [{ path: '/', message: csvErrorMessage(error.code, error.message) }];
     batch.add({ row: ++rows, line, errors }, info.record ?? []);
@@ -195,9 +192,7 @@ export async function* parseRows(
         const done = brokenRow(broken.shift()!);
         if (done) yield { type: 'batch', batch: done };
       }
-      const line = lastLine + 1 + (info.empty_lines - lastEmpty);
-      lastLine = info.lines;
-      lastEmpty = info.empty_lines;
+      const line = lines.startOf(info, record);
       if (!plan) {
         // Blank lines before the header (csv-parse skips only the empty ones) are no header.
         if (record.every((cell) => cell.trim() === '')) continue;
@@ -226,6 +221,26 @@ export async function* parseRows(
   } finally {
     feed.destroy();
     parser.destroy();
+  }
+}
+
+/**
+ * The line of the file where each record starts, from csv-parse's `info` of the records in
+ * file order: the line after the previous record's last, plus the empty lines skipped between.
+ * csv-parse counts a CRLF inside a quoted cell as two lines (its CR, then its LF); each one is
+ * taken off again, from the records after it.
+ */
+class LineCounter {
+  #lastLine = 0;
+  #lastEmpty = 0;
+  #overcounted = 0;
+
+  startOf(info: { lines: number; empty_lines: number }, cells: readonly string[]): number {
+    const line = this.#lastLine + 1 + (info.empty_lines - this.#lastEmpty) - this.#overcounted;
+    this.#lastLine = info.lines;
+    this.#lastEmpty = info.empty_lines;
+    for (const cell of cells) if (cell.includes('\r\n')) this.#overcounted += cell.split('\r\n').length - 1;
+    return line;
   }
 }
 

@@ -146,6 +146,27 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual(emails, ['good1@acme.example.com', 'good3@acme.example.com']);
   });
 
+  it('counts a line break inside a quoted cell of a CRLF file as one line', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const csv = [
+      'Email,Notes',
+      'crlf1@acme.example.com,"two\r\nlines"',
+      'not-an-email,x',
+      'crlf2@acme.example.com,"three\r\n\r\nlines"',
+      'only-one-column',
+    ].join('\r\n');
+    const response = await importCsv(t, key, csv, '?dryRun=true');
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual(
+      response.json().rejects.map((r: { row: number; line: number }) => [r.row, r.line]),
+      [
+        [2, 4],
+        [4, 8],
+      ],
+    );
+  });
+
   it('a quote never closed rejects its row (the rest of the file is in it), keeping the rows before', async () => {
     const t = get();
     const { key } = await workspace(t);
