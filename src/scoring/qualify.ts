@@ -261,7 +261,7 @@ export function qualifyActivities(
         });
       }
     }
-    if (moveTypes.has(activity.type)) {
+    if (moveTypes.has(activity.type) && !undoneByPerson(out.lead, activity)) {
       // Moves by activity are judged at the activity; moves by score once, after all of them.
       sync();
       const score = leadScore(ctx.model, out.lead.scoring, now).score;
@@ -276,6 +276,15 @@ export function qualifyActivities(
   settleStage(ctx, out, previous, now, newId);
   settleTemperature(ctx, out, now);
   return { ...withIds(out, newId), state: current, stateChanged };
+}
+
+/**
+ * Whether a person moved the lead back after this activity (a recycle, a sales rejection): the
+ * move the activity made then was undone on purpose, so a rescore replaying it, or the same
+ * activity arriving late, must not make it again. Later activities still move the lead.
+ */
+function undoneByPerson(lead: Lead, activity: Activity): boolean {
+  return lead.scoring.stageHold && activity.occurredAt <= lead.stageChangedAt;
 }
 
 /** Oldest first; at the same moment, by id (as the history index orders them). */

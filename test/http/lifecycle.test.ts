@@ -148,6 +148,35 @@ describeEachEngine('lifecycle', (engine) => {
     assert.equal((await stagesOf(t, lead.id)).changes.length, 1);
   });
 
+  it("a rescore does not undo a person's decision: an activity before a rejection or recycle moves the lead no more", async () => {
+    const t = await ownWorkspace(get(), 'decisions');
+    const rejected = await ok(t, 'POST', '/api/v1/leads', { email: 'rej@acme.io' });
+    const recycled = await ok(t, 'POST', '/api/v1/leads', { email: 'rec@acme.io' });
+    for (const lead of [rejected, recycled])
+      await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'demo_requested', leadId: lead.id }] });
+    t.clock.now += DAY;
+    assert.equal(
+      (await ok(t, 'POST', `/api/v1/leads/${rejected.id}/reject`, { reason: 'no_budget' })).stage,
+      'lead',
+    );
+    assert.equal(
+      (await ok(t, 'POST', `/api/v1/leads/${recycled.id}/recycle`, { reason: 'not ready yet' })).stage,
+      'lead',
+    );
+    t.clock.now += DAY;
+    await ok(t, 'POST', '/api/v1/scoring/rescore');
+    await t.services.rescore.settled(t.workspaceId);
+    for (const lead of [rejected, recycled])
+      assert.equal(
+        (await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).stage,
+        'lead',
+        'the demo request was judged already',
+      );
+    // A new activity after the decision still moves the lead.
+    await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'demo_requested', leadId: rejected.id }] });
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${rejected.id}`)).stage, 'mql');
+  });
+
   it('sales rejects an MQL with a reason code: back to nurture or disqualified; the metrics count decisions and reasons', async () => {
     const t = await ownWorkspace(get(), 'rejecting');
     const [a, b, c] = [await mql(t, 'a@acme.io'), await mql(t, 'b@acme.io'), await mql(t, 'c@acme.io')];
