@@ -14,6 +14,10 @@ export const eventTypes = [
   'email_opened',
   'email_clicked',
   'email_replied',
+  // Sent by the email tool like opens and clicks; the default negatives score them.
+  'email_unsubscribed',
+  'email_bounced',
+  'email_complained',
   // A rep's email to the lead, logged from their mailbox or CRM: a touch for speed-to-lead SLAs.
   'email_sent',
   'demo_requested',

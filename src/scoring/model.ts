@@ -107,16 +107,11 @@ export const MIN_HALF_LIFE_DAYS = 0.1;
 export const MAX_HALF_LIFE_DAYS = 3650;
 
 /**
- * Activity types a rule may name: what clients send (`eventTypes`) and what the email domain
- * will record for unsubscribes, bounces and spam complaints. A rule naming anything else would
- * never fire, so it is refused as a typo.
+ * Activity types a rule may name: what clients send (`eventTypes`, unsubscribes, bounces and
+ * spam complaints among them). A rule naming anything else would never fire, so it is refused
+ * as a typo.
  */
-export const scoringActivityTypes: readonly string[] = [
-  ...eventTypes,
-  'email_unsubscribed',
-  'email_bounced',
-  'email_complained',
-];
+export const scoringActivityTypes: readonly string[] = eventTypes;
 
 export const defaultGrades: GradeThresholds = {
   fit: { A: 40, B: 25, C: 10 },

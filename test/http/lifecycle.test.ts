@@ -641,6 +641,26 @@ describeEachEngine('lifecycle', (engine) => {
     assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}/qualification`)).framework, 'champ');
   });
 
+  it("presets score an email tool's unsubscribes, bounces and spam complaints as negatives", async () => {
+    const t = await ownWorkspace(get(), 'negatives');
+    await ok(t, 'POST', '/api/v1/lifecycle/presets/b2b-saas/apply');
+    await t.services.rescore.settled(t.workspaceId);
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'gone@acme.io', jobTitle: 'VP Sales' });
+    const sent = await ok(t, 'POST', '/api/v1/events', {
+      events: ['email_unsubscribed', 'email_bounced', 'email_complained'].map((type) => ({
+        type,
+        leadId: lead.id,
+      })),
+    });
+    assert.equal(sent.accepted, 3, JSON.stringify(sent.results));
+    const explained = await ok(t, 'GET', `/api/v1/leads/${lead.id}/score`);
+    const negatives = explained.rules.filter((r: { kind: string }) => r.kind === 'negative');
+    assert.deepEqual(
+      negatives.map((r: { pointsNow: number }) => r.pointsNow).sort((a: number, b: number) => a - b),
+      [-50, -30, -20],
+    );
+  });
+
   it('the stage history tells how long the lead stayed in each stage, and the metrics average those stays', async () => {
     const t = await ownWorkspace(get(), 'velocity');
     const created = t.clock.now;
