@@ -199,6 +199,8 @@ export interface SlaTimerRow {
   started_at: number;
   due_at: number;
   warn_at: number | null;
+  /** When the warning went out (the warning job's claim); null: not yet, or none. */
+  warned_at: number | null;
   /** pending | met | breached | cancelled */
   status: string;
   met_at: number | null;

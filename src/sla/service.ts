@@ -358,6 +358,14 @@ export function createSlaService(deps: SlaDeps) {
         const timer = await store.findTimer(trx, job.workspaceId, job.payload.timerId);
         if (timer?.status !== 'pending') return;
         const now = clock();
+        // A lead archived or merged away has nobody to call: its timer ends here, as at a breach.
+        const [lead] = await leads.findIn(trx, job.workspaceId, [timer.leadId]);
+        if (!lead || lead.archivedAt !== null) {
+          await store.closeTimer(trx, job.workspaceId, timer.id, 'cancelled', now);
+          return;
+        }
+        // Claimed once: a second run of this job (a retry) warns nobody again.
+        if (!(await store.claimWarning(trx, job.workspaceId, timer.id, now))) return;
         await signals.emitIn(
           trx,
           job.workspaceId,

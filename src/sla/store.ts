@@ -206,6 +206,27 @@ export async function closeTimer(
   return Number(result.numUpdatedRows) > 0;
 }
 
+/**
+ * Claims a pending timer's warning: true once, for the run that sets `warned_at`; false when
+ * the timer is no longer pending or its warning already went out.
+ */
+export async function claimWarning(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  at: number,
+): Promise<boolean> {
+  const result = await db
+    .updateTable('sla_timers')
+    .set({ warned_at: at })
+    .where('workspace_id', '=', workspaceId)
+    .where('id', '=', id)
+    .where('status', '=', 'pending')
+    .where('warned_at', 'is', null)
+    .executeTakeFirst();
+  return Number(result.numUpdatedRows) > 0;
+}
+
 /** What a breach did (who was told, who got the lead). */
 export async function recordEscalation(
   db: Kysely<DB>,

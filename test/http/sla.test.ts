@@ -216,16 +216,47 @@ describeEachEngine('speed-to-lead SLAs', (engine) => {
     await ok(t, 'PATCH', `/api/v1/users/${lead.ownerId}`, { active: true });
   });
 
-  it('cancels the timer of a lead archived before its due time', async () => {
+  it('cancels the timer of a lead archived before its due time, without warning anyone', async () => {
     const t = get();
+    await ok(t, 'DELETE', '/api/v1/mailbox');
     const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'fourth@buyer.example' });
     await event(t, lead.id, 'demo_requested');
     await ok(t, 'POST', `/api/v1/leads/${lead.id}/archive`);
-    t.clock.now += 61 * MINUTE; // past both policies' due times
+    t.clock.now += 3 * MINUTE; // the warning's time
+    await t.services.jobs.runDue();
+    const warnings = (await ok(t, 'GET', '/api/v1/mailbox')).data.filter(
+      (m: { subject: string }) =>
+        m.subject.includes('fourth@buyer.example') && m.subject.includes('about to breach'),
+    );
+    assert.deepEqual(warnings, [], 'nobody is told to call an archived lead');
+    t.clock.now += 58 * MINUTE; // past both policies' due times
     await t.services.jobs.runDue();
     const timers = (await ok(t, 'GET', `/api/v1/leads/${lead.id}/sla`)).timers;
     assert.ok(timers.length > 0);
     assert.ok(timers.every((x: { status: string }) => x.status === 'cancelled'));
+  });
+
+  it('warns the owner once, even when the warning job runs again', async () => {
+    const t = get();
+    await ok(t, 'DELETE', '/api/v1/mailbox');
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'fifth@buyer.example' });
+    await event(t, lead.id, 'demo_requested');
+    t.clock.now += 3 * MINUTE;
+    await t.services.jobs.runDue();
+    const warningsOf = async () =>
+      (await ok(t, 'GET', '/api/v1/mailbox')).data.filter(
+        (m: { subject: string }) =>
+          m.subject.includes('fifth@buyer.example') && m.subject.includes('about to breach'),
+      );
+    assert.equal((await warningsOf()).length, 1);
+    const [job] = (await ok(t, 'GET', '/api/v1/jobs?kind=sla.warn&limit=500')).data.filter(
+      (j: { payload: { timerId: string }; state: string }) => j.state === 'done',
+    );
+    await ok(t, 'POST', `/api/v1/jobs/${job.id}/retry`);
+    t.clock.now += 10_000;
+    await t.services.jobs.runDue();
+    assert.equal((await warningsOf()).length, 1, 'the retried job warned nobody again');
+    await event(t, lead.id, 'call_logged', { userId: lead.ownerId });
   });
 
   it('rounds fractional minutes to whole milliseconds', async () => {
