@@ -161,10 +161,14 @@ export function parsePolicies(inputs: readonly PolicyInput[]): ParsedPolicies {
         ms: Math.round(n * (key.endsWith('ours') ? 60 * MINUTE : MINUTE)),
         business: key.startsWith('business'),
       };
+      // Positive, but less than half a millisecond: it would be stored as no time at all.
+      if (within.ms < 1) errors.push({ path: `${at}/within/${key}`, message: 'must be at least 1 ms' });
     }
     const warnBeforeMs =
       input.warnBeforeMinutes == null ? null : Math.round(input.warnBeforeMinutes * MINUTE);
-    if (warnBeforeMs !== null && within.ms > 0 && warnBeforeMs >= within.ms)
+    if (warnBeforeMs === 0)
+      errors.push({ path: `${at}/warnBeforeMinutes`, message: 'must be at least 1 ms' });
+    else if (warnBeforeMs !== null && within.ms > 0 && warnBeforeMs >= within.ms)
       errors.push({ path: `${at}/warnBeforeMinutes`, message: 'must be shorter than the time allowed' });
     let task: SlaPolicy['task'] = null;
     if (input.task) {

@@ -97,6 +97,15 @@ describeEachEngine('speed-to-lead SLAs', (engine) => {
       ['/policies/0/when/0/temperature', '/policies/0/warnBeforeMinutes'],
     );
     assert.equal((await ok(t, 'GET', '/api/v1/sla/policies')).policies.length, 2, 'nothing half-written');
+    // Positive, but no whole millisecond: it would be stored as 0, which the API then refuses back.
+    const tiny = await api(t, 'PUT', '/api/v1/sla/policies', {
+      policies: [{ name: 'y', when: [{ stage: 'mql' }], within: { minutes: 0.000001 } }],
+    });
+    assert.equal(tiny.statusCode, 422, tiny.body);
+    assert.deepEqual(
+      tiny.json().errors.map((e: { path: string }) => e.path),
+      ['/policies/0/within/minutes'],
+    );
   });
 
   it('starts a 5-minute timer on a demo request and meets it with the owner’s call', async () => {
