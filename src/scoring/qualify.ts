@@ -216,7 +216,8 @@ export function qualifyActivities(
   /** The scoring before this change, for stage holds (default: `lead.scoring`). */
   previous: LeadScoring = lead.scoring,
 ): Qualified & { state: ScoreState | null; stateChanged: boolean } {
-  const ordered = inTimeOrder(activities) ? activities : [...activities].sort(byTime);
+  const present = notAfter(activities, now);
+  const ordered = inTimeOrder(present) ? present : [...present].sort(byTime);
   const rebased =
     state && state.halfLifeDays !== ctx.model.halfLifeDays
       ? rebaseState(state, ctx.model.halfLifeDays, now)
@@ -285,6 +286,16 @@ export function qualifyActivities(
  */
 function undoneByPerson(lead: Lead, activity: Activity): boolean {
   return lead.scoring.stageHold && activity.occurredAt <= lead.stageChangedAt;
+}
+
+/**
+ * The activities with any time after `now` moved to `now`: events may be stamped up to a day
+ * ahead (a client's clock), and points awarded in the future would be worth more than their
+ * value now, and more than their rule's cap.
+ */
+function notAfter(activities: readonly Activity[], now: number): readonly Activity[] {
+  if (!activities.some((a) => a.occurredAt > now)) return activities;
+  return activities.map((a) => (a.occurredAt > now ? { ...a, occurredAt: now } : a));
 }
 
 /** Oldest first; at the same moment, by id (as the history index orders them). */

@@ -149,6 +149,24 @@ describeEachEngine('scoring', (engine) => {
     assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).behaviourScore, 15);
   });
 
+  it('counts an event stamped ahead of the server clock from now: never more than its points or its cap', async () => {
+    const t = get();
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'ahead@example.org' });
+    const ahead = new Date(t.clock.now + 23 * 60 * 60 * 1000).toISOString();
+    await ok(t, 'POST', '/api/v1/events', {
+      events: [1, 2, 3].map(() => ({
+        type: 'page_view',
+        leadId: lead.id,
+        occurredAt: ahead,
+        properties: { url: 'https://northwind.io/pricing' },
+      })),
+    });
+    const explained = await ok(t, 'GET', `/api/v1/leads/${lead.id}/score`);
+    const pricing = explained.rules.find((r: { id: string }) => r.id === 'pricing-visit');
+    assert.ok(pricing.pointsNow <= pricing.pointsThen, JSON.stringify(pricing));
+    assert.equal(explained.behaviourScore, 50, 'the cap holds');
+  });
+
   it('saves models as versions (JSON or YAML), rescores every lead, and refuses a bad model naming the field', async () => {
     // A workspace of its own: the model and the lead count concern only this test.
     const shared = get();
