@@ -15,7 +15,8 @@ export function defaultRejectsFile(file: string): string {
 }
 
 /** How `leadline import` is called, as main's usage text shows it. */
-const SYNOPSIS = 'FILE.csv [--workspace W] [--map "Column=field,..."] [--dry-run] [--rejects FILE]';
+const SYNOPSIS =
+  'FILE.csv [--workspace W] [--map "Column=field,..."] [--encoding E] [--dry-run] [--rejects FILE]';
 
 /**
  * Why the rejects file cannot be written, if it cannot: checked before the import starts, as
@@ -86,9 +87,10 @@ function rejectsWriter(file: string) {
 }
 
 /**
- * `leadline import FILE.csv [--workspace W] [--map "Column=field,…"] [--dry-run] [--rejects FILE]`:
+ * `leadline import FILE.csv [--workspace W] [--map "Column=field,…"] [--encoding E] [--dry-run] [--rejects FILE]`:
  * imports a CSV export (HubSpot, Salesforce, or any file with an Email or Phone column), with
- * a progress bar when stderr is a terminal. Prints a summary on stdout; rejected rows go to the
+ * a progress bar when stderr is a terminal. `--encoding` names the file's encoding
+ * (windows-1252, utf-8…); without it, it is guessed from the file's start. Prints a summary on stdout; rejected rows go to the
  * rejects file. Exits 0 when the import ran, even with rejected rows.
  */
 export async function runImport(args: string[]): Promise<number> {
@@ -98,6 +100,7 @@ export async function runImport(args: string[]): Promise<number> {
     options: {
       workspace: { type: 'string', default: 'default' },
       map: { type: 'string' },
+      encoding: { type: 'string' },
       'dry-run': { type: 'boolean', default: false },
       rejects: { type: 'string' },
     },
@@ -140,8 +143,9 @@ export async function runImport(args: string[]): Promise<number> {
       return await services.imports.importCsv(fs.createReadStream(file), {
         workspace,
         map: values.map,
+        encoding: values.encoding,
         dryRun,
-        paths: { file: 'FILE', map: '--map' },
+        paths: { file: 'FILE', map: '--map', encoding: '--encoding' },
         onHeader: (header) => rejects.setHeader(header),
         onReject: (reject) => rejects.add(reject),
         onProgress: (bytes) => bar?.update(bytes, { mib: mib(bytes) }),

@@ -1,4 +1,5 @@
 import { Readable } from 'node:stream';
+import { MIMEType } from 'node:util';
 import type { Multipart, MultipartFile } from '@fastify/multipart';
 import type { FastifyRequest } from 'fastify';
 import Type from 'typebox';
@@ -93,6 +94,21 @@ async function* onlyFile(file: MultipartFile, parts: UploadParts): AsyncGenerato
 }
 
 /**
+ * The charset a text/csv body's Content-Type names (`text/csv; charset=windows-1252`), if any.
+ * A multipart upload's file part names none that reaches us: its encoding is guessed.
+ */
+function namedCharset(request: FastifyRequest): string | undefined {
+  const type = request.headers['content-type'];
+  if (request.isMultipart() || !type) return undefined;
+  try {
+    return new MIMEType(type).params.get('charset') ?? undefined;
+  } catch {
+    // Fastify matched the type already; a parameter list MIMEType cannot read names no charset.
+    return undefined;
+  }
+}
+
+/**
  * The CSV of an import request: the one file of a multipart form, or the raw body sent as
  * text/csv (the server's content-type parser hands it over unread). Either is a stream the
  * importer pulls from at its own pace.
@@ -127,7 +143,9 @@ export function registerImportRoutes(app: HttpApp, { imports, workspaces }: Impo
           'matched by header (HubSpot and Salesforce names, or our field names); `map` overrides them ' +
           '("Column=field,Other=properties.foo,Junk=-"). Rows are written in batches as they arrive; ' +
           'bad rows are reported (at most 1,000 listed) and written nowhere. Re-importing a file ' +
-          'updates the same leads. `dryRun=true` validates and counts without writing.',
+          'updates the same leads. `dryRun=true` validates and counts without writing. The file is read ' +
+          'in the charset its Content-Type names (text/csv; charset=windows-1252), else as UTF-8 when its ' +
+          'first 64 KiB are UTF-8 (a BOM also names UTF-8 or UTF-16), else as windows-1252.',
         consumes: ['multipart/form-data', 'text/csv'],
         querystring: Type.Object(
           {
@@ -148,7 +166,8 @@ export function registerImportRoutes(app: HttpApp, { imports, workspaces }: Impo
         workspace,
         map: request.query.map,
         dryRun: request.query.dryRun,
-        paths: { file: '/body', map: '/query/map' },
+        encoding: namedCharset(request),
+        paths: { file: '/body', map: '/query/map', encoding: '/headers/content-type' },
         onReject: ({ row, line, errors }) => {
           if (rejects.length < MAX_LISTED_REJECTS) rejects.push({ row, line, errors });
         },

@@ -3,6 +3,7 @@ import { type CsvError, parse } from 'csv-parse';
 import { type FieldError, validationError } from '../errors.ts';
 import { parseLeadInput } from '../leads/input.ts';
 import type { Channel, LeadCapture } from '../leads/model.ts';
+import { Utf8Input } from './encoding.ts';
 import {
   type ColumnMap,
   csvErrorMessage,
@@ -34,6 +35,8 @@ export interface RowSettings {
   paths: { file: string; map: string };
   /** The workspace's country for phone numbers without a country code. */
   defaultCountry: string | undefined;
+  /** The encoding the file is said to be in (`encodingNamed`); guessed when undefined. */
+  encoding?: string | undefined;
 }
 
 /**
@@ -97,7 +100,9 @@ export type RowEvent = { type: 'header'; plan: ImportPlan } | { type: 'batch'; b
 /**
  * Parses a CSV stream into a header plan, then batches of `BATCH_ROWS` rows. Reads the header
  * first (delimiter auto-detected among comma, semicolon and tab; a BOM and blank lines before
- * it are skipped). A row that breaks the CSV (wrong column count, a quote never closed) is a
+ * it are skipped). The bytes are read in the encoding `settings` names, else the one their start
+ * suggests (`Utf8Input`); a row with bytes that are not UTF-8 in a file read as UTF-8 is
+ * refused, not stored with U+FFFD in their place. A row that breaks the CSV (wrong column count, a quote never closed) is a
  * row with an error, at its place in the file. `now` is the import's clock, read for each row (create dates in the future are
  * refused). Throws VALIDATION_FAILED for an empty file or one without a usable header.
  */
@@ -107,10 +112,11 @@ export async function* parseRows(
   now: () => number,
 ): AsyncGenerator<RowEvent> {
   const { map, paths, defaultCountry } = settings;
+  const input = new Utf8Input(settings.encoding);
 
   // The header line decides the delimiter: read until it is complete (blank lines before it
   // are skipped).
-  const chunks = source[Symbol.asyncIterator]();
+  const chunks = input.chunks(source)[Symbol.asyncIterator]();
   const head: Buffer[] = [];
   let headBytes = 0;
   let ended = false;
@@ -196,6 +202,8 @@ export async function* parseRows(
       if (!plan) {
         // Blank lines before the header (csv-parse skips only the empty ones) are no header.
         if (record.every((cell) => cell.trim() === '')) continue;
+        if (input.notUtf8 && hasReplacement(record))
+          throw validationError([{ path: paths.file, message: NOT_UTF8 }], 'The file cannot be imported.');
         const planned = planImport(record, map, paths);
         if (!planned.ok) throw validationError(planned.errors, 'The file cannot be imported.');
         plan = planned.value;
@@ -204,6 +212,12 @@ export async function* parseRows(
       }
       // A line of delimiters only (spreadsheets pad files with them) is no row at all.
       if (record.every((cell) => cell === '')) continue;
+      if (input.notUtf8 && hasReplacement(record)) {
+        batch.add({ row: ++rows, line, errors: [{ path: '/', message: NOT_UTF8 }] }, record);
+        const done = full();
+        if (done) yield { type: 'batch', batch: done };
+        continue;
+      }
       batch.add(parseRow(plan, record, ++rows, line, defaultCountry, now()), record);
       const done = full();
       if (done) yield { type: 'batch', batch: done };
@@ -222,6 +236,21 @@ export async function* parseRows(
     feed.destroy();
     parser.destroy();
   }
+}
+
+/**
+ * Why a row holding bytes that are not UTF-8 is refused: stored, they would be U+FFFD, and the
+ * characters they stood for lost without a word.
+ */
+const NOT_UTF8 =
+  'has characters that are not UTF-8, in a file read as UTF-8 (as its start is): save the file as UTF-8 (in Excel: "CSV UTF-8") or name its encoding, and import it again';
+
+/**
+ * Whether a record holds U+FFFD, the character bytes that are not UTF-8 were decoded to. Asked
+ * only once such bytes were seen: a U+FFFD in a file that is UTF-8 throughout is its own.
+ */
+function hasReplacement(record: readonly string[]): boolean {
+  return record.some((cell) => cell.includes('\uFFFD'));
 }
 
 /**

@@ -8,6 +8,7 @@ import type { LeadReactions } from '../leads/reactions.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
 import { checkProperties, type PropertyDefinition } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
+import { encodingNamed } from './encoding.ts';
 import { csvRows, type ExportFormat, exportHeader, jsonLine, leadCells } from './export.ts';
 import { completeCapture, type ImportPlan, parseColumnMap, rejectReason } from './model.ts';
 import { decode, type ParsedRow, parseRows, type RowBatch, release } from './rows.ts';
@@ -44,8 +45,16 @@ export interface ImportOptions {
   map?: string | undefined;
   /** Validate and count (created vs updated by existing emails), write nothing. */
   dryRun?: boolean | undefined;
-  /** Where errors about the file and the map point: `FILE`/`--map` on the CLI, `/body`/`/query/map` over HTTP. */
-  paths?: { file: string; map: string };
+  /**
+   * The file's encoding, as a label ("utf-8", "windows-1252", "latin1"…) from `--encoding` or the
+   * Content-Type's charset. Without one it is guessed from the file's start (see `Utf8Input`).
+   */
+  encoding?: string | undefined;
+  /**
+   * Where errors about the file, the map and the encoding point: `FILE`/`--map`/`--encoding` on
+   * the CLI, `/body`/`/query/map`/`/headers/content-type` over HTTP.
+   */
+  paths?: { file: string; map: string; encoding: string };
   /** Called once with the header row, before any reject. */
   onHeader?: (header: readonly string[]) => void;
   /** Called for each rejected row, in file order; a returned promise is awaited (backpressure). */
@@ -257,15 +266,26 @@ export function createImportService({
    * reading waits while a round is written (backpressure), and a round waits as bytes
    * (`RowBatch`). A row that breaks the CSV (wrong column count, a quote never closed) is
    * rejected like a row with bad fields, and the import goes on. Throws VALIDATION_FAILED for
-   * an invalid map, an empty file or a file without a usable header.
+   * an invalid map, an unknown encoding, an empty file or a file without a usable header.
    */
   async function importCsv(source: AsyncIterable<unknown>, options: ImportOptions): Promise<ImportSummary> {
     const started = performance.now();
-    const paths = options.paths ?? { file: '/file', map: '/map' };
+    const paths = options.paths ?? { file: '/file', map: '/map', encoding: '/encoding' };
     const workspace = options.workspace;
     const dryRun = options.dryRun ?? false;
     const map = parseColumnMap(options.map, paths.map);
     if (!map.ok) throw validationError(map.errors, 'The column map is invalid.');
+    const encoding = options.encoding === undefined ? undefined : encodingNamed(options.encoding);
+    if (options.encoding !== undefined && encoding === undefined)
+      throw validationError(
+        [
+          {
+            path: paths.encoding,
+            message: `"${options.encoding}" is not an encoding Leadline reads (use utf-8, windows-1252, iso-8859-15, utf-16le, …)`,
+          },
+        ],
+        'The encoding is unknown.',
+      );
 
     const summary: ImportSummary = { dryRun, rows: 0, created: 0, updated: 0, rejected: 0, ms: 0 };
     const seen = new Set<string>();
@@ -312,7 +332,7 @@ export function createImportService({
 
     const events = parseRows(
       bytes(),
-      { map: map.value, paths, defaultCountry: workspace.settings.defaultCountry },
+      { map: map.value, paths, defaultCountry: workspace.settings.defaultCountry, encoding },
       clock,
     );
     for await (const event of events) {

@@ -139,6 +139,32 @@ describe('leadline import / export', () => {
     assert.equal(cell('channel'), 'offline');
   });
 
+  it('reads a windows-1252 file as such, guessed or named with --encoding; an unknown encoding is refused', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'excel.csv');
+    // Excel's plain "CSV" in Western Europe: "ü" is the byte 0xFC. The first line is ASCII, so
+    // the guess needs the second; --encoding needs none.
+    fs.writeFileSync(
+      file,
+      Buffer.from('Email,First Name,Last Name\nmuller@example.com,J\xfcrgen,M\xfcller\n', 'latin1'),
+    );
+    const guessed = await leadline(dir, ['import', file]);
+    assert.equal(summary(guessed.stdout).created, '1', guessed.stderr);
+    const named = await leadline(dir, ['import', file, '--encoding', 'latin1']);
+    assert.deepEqual(
+      [summary(named.stdout).updated, summary(named.stdout).rejected],
+      ['1', '0'],
+      named.stderr,
+    );
+    const exported = await leadline(dir, ['export', '--format', 'jsonl']);
+    const lead = JSON.parse(exported.stdout);
+    assert.deepEqual([lead.firstName, lead.lastName], ['Jürgen', 'Müller']);
+
+    const unknown = await leadline(dir, ['import', file, '--encoding', 'ebcdic-klingon']);
+    assert.equal(unknown.code, 1);
+    assert.match(unknown.stderr, /--encoding: "ebcdic-klingon" is not an encoding Leadline reads/);
+  });
+
   it('quotes a rejected cell holding a line break in the rejects file', async () => {
     const dir = folder();
     const file = path.join(dir, 'notes.csv');

@@ -41,6 +41,16 @@ async function importCsv(t: TestApp, key: string, csv: string, query = '') {
   });
 }
 
+/** Posts raw bytes as the body, with the given Content-Type. */
+async function importBytes(t: TestApp, key: string, bytes: Buffer, contentType: string, query = '') {
+  return t.app.inject({
+    method: 'POST',
+    url: `/api/v1/imports${query}`,
+    headers: authHeaders(key, { 'content-type': contentType }),
+    payload: bytes,
+  });
+}
+
 type LeadJson = Record<string, unknown> & { email: string | null; phone: string | null };
 
 async function allLeads(t: TestApp, key: string): Promise<LeadJson[]> {
@@ -305,6 +315,111 @@ describeEachEngine('CSV import and export', (engine) => {
     });
     assert.equal(json.statusCode, 415, json.body);
     assert.equal((await allLeads(t, key)).length, 0);
+  });
+
+  it('reads a windows-1252 file (Excel\'s plain "CSV") as such, sent as text/csv or multipart', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    // "ü" is the byte 0xFC, "€" 0x80: not UTF-8, so the file is read as windows-1252.
+    const file = Buffer.from(
+      'Email,First Name,Last Name,Budget\nmuller@example.com,J\xfcrgen,M\xfcller,\x80 5\n',
+      'latin1',
+    );
+    const plain = await importBytes(t, key, file, 'text/csv');
+    assert.equal(plain.statusCode, 200, plain.body);
+    assert.deepEqual([plain.json().created, plain.json().rejected], [1, 0]);
+    const [lead] = await allLeads(t, key);
+    assert.deepEqual(
+      [lead!.firstName, lead!.lastName, lead!.properties],
+      ['Jürgen', 'Müller', { budget: '€ 5' }],
+    );
+
+    const other = Buffer.from('Email,First Name\nbeatrix@example.com,B\xe9atrix\n', 'latin1');
+    const boundary = '----leadline-latin1';
+    const upload = await t.app.inject({
+      method: 'POST',
+      url: '/api/v1/imports',
+      headers: authHeaders(key, { 'content-type': `multipart/form-data; boundary=${boundary}` }),
+      payload: Buffer.concat([
+        Buffer.from(
+          `--${boundary}\r\nContent-Disposition: form-data; name="file"; filename="c.csv"\r\nContent-Type: text/csv\r\n\r\n`,
+        ),
+        other,
+        Buffer.from(`\r\n--${boundary}--\r\n`),
+      ]),
+    });
+    assert.equal(upload.statusCode, 200, upload.body);
+    const names = (await allLeads(t, key)).map((l) => l.firstName).sort();
+    assert.deepEqual(names, ['Béatrix', 'Jürgen']);
+  });
+
+  it('reads a file in the charset its Content-Type names; unnamed, bytes past a UTF-8 start reject their rows', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    // 70 KiB of ASCII rows, then one in windows-1252: its start is UTF-8.
+    const ascii = Array.from({ length: 3000 }, (_, i) => `a${i}@acme.example.com,Plain${i}`).join('\n');
+    const file = Buffer.from(
+      `Email,First Name\n${ascii}\nmuller@example.com,J\xfcrgen\nlast@acme.example.com,L\n`,
+      'latin1',
+    );
+    assert.ok(file.length > 64 * 1024);
+
+    const guessed = await importBytes(t, key, file, 'text/csv', '?dryRun=true');
+    assert.equal(guessed.statusCode, 200, guessed.body);
+    assert.deepEqual([guessed.json().created, guessed.json().rejected], [3001, 1]);
+    const [reject] = guessed.json().rejects;
+    assert.deepEqual([reject.row, reject.line, reject.errors[0].path], [3001, 3002, '/']);
+    assert.match(reject.errors[0].message, /not UTF-8.*"CSV UTF-8"/);
+
+    const named = await importBytes(t, key, file, 'text/csv; charset=windows-1252');
+    assert.equal(named.statusCode, 200, named.body);
+    assert.deepEqual([named.json().created, named.json().rejected], [3002, 0]);
+    const found = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=muller%40example.com',
+      headers: authHeaders(key),
+    });
+    assert.deepEqual(
+      found.json().data.map((l: LeadJson) => l.firstName),
+      ['Jürgen'],
+    );
+
+    // Named UTF-8, a windows-1252 file is not guessed at: its rows with other bytes are rejected.
+    const utf8 = await importBytes(
+      t,
+      key,
+      Buffer.from('Email,City\nz@acme.example.com,K\xf6ln\n', 'latin1'),
+      'text/csv; charset=UTF-8',
+    );
+    assert.deepEqual([utf8.json().created, utf8.json().rejected], [0, 1], utf8.body);
+
+    const unknown = await importBytes(t, key, file, 'text/csv; charset=klingon');
+    assert.equal(unknown.statusCode, 422, unknown.body);
+    assert.deepEqual(unknown.json().errors, [
+      {
+        path: '/headers/content-type',
+        message:
+          '"klingon" is not an encoding Leadline reads (use utf-8, windows-1252, iso-8859-15, utf-16le, …)',
+      },
+    ]);
+  });
+
+  it('reads UTF-16 files with a byte order mark (Excel\'s "Unicode Text")', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const text = 'Email\tFirst Name\r\nzoe@example.com\tZoë\r\n';
+    const little = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(text, 'utf16le')]);
+    const big = Buffer.concat([Buffer.from([0xfe, 0xff]), Buffer.from(text, 'utf16le').swap16()]);
+    for (const file of [little, big]) {
+      const response = await importBytes(t, key, file, 'text/csv');
+      assert.equal(response.statusCode, 200, response.body);
+      assert.equal(response.json().rejected, 0, response.body);
+    }
+    const leads = await allLeads(t, key);
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.firstName]),
+      [['zoe@example.com', 'Zoë']],
+    );
   });
 
   it('refuses a malformed multipart upload with 400, writing nothing', async () => {
