@@ -285,7 +285,7 @@ export function qualifyActivities(
  * activity arriving late, must not make it again. Later activities still move the lead.
  */
 function undoneByPerson(lead: Lead, activity: Activity): boolean {
-  return lead.scoring.stageHold && activity.occurredAt <= lead.stageChangedAt;
+  return lead.scoring.stageHold && activity.occurredAt < lead.stageChangedAt;
 }
 
 /**
