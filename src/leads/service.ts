@@ -9,7 +9,7 @@ import { stageHistory } from '../lifecycle/history.ts';
 import { defaultStage, forwardStage } from '../lifecycle/model.ts';
 import { checkProperties } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
-import type { Score, ScoreState } from '../scoring/engine.ts';
+import { arrivesLate, type Score, type ScoreState } from '../scoring/engine.ts';
 import {
   type Qualified,
   qualifyActivities,
@@ -358,17 +358,29 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const found =
       byLead.size === 0 ? [] : await store.findLeadsWithStates(trx, workspace.id, [...byLead.keys()], lock);
     const states = new Map(found.map(({ lead, state }) => [lead.id, state]));
+    // A lead with an activity older than what its rules took in already (a late event, a
+    // backfill) is replayed from its whole history, which holds the new activities too: the
+    // score is then the one its history in time order gives.
+    const late = new Set(
+      found.filter(({ lead, state }) => arrivesLate(state, byLead.get(lead.id)!)).map(({ lead }) => lead.id),
+    );
+    const histories = late.size > 0 ? await historiesToReplay(trx, workspace.id, [...late], ctx) : undefined;
     await qualifyAndWrite(
       trx,
       workspace,
       ctx,
       found.map(({ lead }) => lead),
-      (lead) => ({ state: states.get(lead.id) ?? null, activities: byLead.get(lead.id)! }),
+      (lead) =>
+        late.has(lead.id)
+          ? { state: null, activities: histories!.get(lead.id) ?? [], replace: true }
+          : { state: states.get(lead.id) ?? null, activities: byLead.get(lead.id)! },
       true,
       (changes) => {
         for (const [i, change] of changes.entries()) {
-          const more = unscored.get(change.leadId);
-          if (more) changes[i] = { ...change, entries: [...more, ...change.entries] };
+          // A replayed lead's change holds what the replay changed: the new activities are news too.
+          const replayed = late.has(change.leadId) ? byLead.get(change.leadId)! : [];
+          const more = [...(unscored.get(change.leadId) ?? []), ...replayed];
+          if (more.length > 0) changes[i] = { ...change, entries: [...more, ...change.entries] };
         }
         for (const [leadId, list] of unscored)
           if (!byLead.has(leadId)) changes.push({ leadId, entries: list });

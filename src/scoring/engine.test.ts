@@ -6,6 +6,7 @@ import { DAY_MS, halfLifeMs, valueAt } from './decay.ts';
 import {
   applyActivities,
   applyActivity,
+  arrivesLate,
   behaviourAt,
   behaviourThresholdK,
   computeFit,
@@ -642,3 +643,34 @@ function simulate(
   }
   return { behaviour, negative };
 }
+
+describe('arrivesLate', () => {
+  const m = model({
+    behaviour: [
+      { id: 'pricing', label: 'Pricing', points: 25, type: 'pricing_viewed', cap: 50 },
+      { id: 'use', label: 'Use', points: 10, type: 'product_used', frequency: { atLeast: 3, withinDays: 7 } },
+    ],
+  });
+
+  test('an activity older than one a rule fired on, or counted toward a frequency, arrives late', () => {
+    assert.equal(
+      arrivesLate(null, [activity('pricing_viewed', t0)]),
+      false,
+      'no state: nothing to be late for',
+    );
+    const fired = run(m, [activity('pricing_viewed', t0)]);
+    assert.equal(arrivesLate(fired, [activity('pricing_viewed', t0 + 1)]), false);
+    assert.equal(
+      arrivesLate(fired, [activity('pricing_viewed', t0)]),
+      false,
+      'the same moment is not earlier',
+    );
+    assert.equal(arrivesLate(fired, [activity('product_used', t0 - 1)]), true);
+    const counted = run(m, [activity('product_used', t0 + DAY_MS)]);
+    assert.equal(
+      arrivesLate(counted, [activity('product_used', t0)]),
+      true,
+      'a pending frequency time counts',
+    );
+  });
+});

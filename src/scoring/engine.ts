@@ -398,6 +398,23 @@ export function replay(model: ScoringModel, start: ScoreState | null, now: numbe
   };
 }
 
+/**
+ * Whether any of `activities` is older than an activity the state's rules already took in
+ * (fired on, or counted toward a frequency). Caps and frequency windows are judged in time
+ * order, so applying such an activity on top would give another score than the history in
+ * order: the lead must be replayed instead.
+ */
+export function arrivesLate(state: ScoreState | null, activities: readonly Activity[]): boolean {
+  if (state === null) return false;
+  let newest = Number.NEGATIVE_INFINITY;
+  for (const rule of Object.values(state.rules)) {
+    if (rule.lastAt !== null && rule.lastAt > newest) newest = rule.lastAt;
+    const pending = rule.times?.[rule.times.length - 1];
+    if (pending !== undefined && pending > newest) newest = pending;
+  }
+  return activities.some((activity) => activity.occurredAt < newest);
+}
+
 function newRuleState(kind: RuleState['kind']): RuleState {
   return { kind, k: null, awarded: 0, capped: 0, fired: 0, matched: 0, firstAt: null, lastAt: null };
 }

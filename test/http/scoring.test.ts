@@ -167,6 +167,32 @@ describeEachEngine('scoring', (engine) => {
     assert.equal(explained.behaviourScore, 50, 'the cap holds');
   });
 
+  it('scores events that arrive out of time order as if they had come in order (caps are judged in time)', async () => {
+    const t = get();
+    const visit = (leadId: string, at: number) => ({
+      type: 'page_view',
+      leadId,
+      occurredAt: at,
+      properties: { url: 'https://northwind.io/pricing' },
+    });
+    const old = [1, 2, 3].map((i) => t.clock.now - 30 * DAY + i);
+    const inOrder = await ok(t, 'POST', '/api/v1/leads', { email: 'in-order@example.org' });
+    await ok(t, 'POST', '/api/v1/events', { events: old.map((at) => visit(inOrder.id, at)) });
+    await ok(t, 'POST', '/api/v1/events', { events: [visit(inOrder.id, t.clock.now)] });
+    const late = await ok(t, 'POST', '/api/v1/leads', { email: 'late@example.org' });
+    await ok(t, 'POST', '/api/v1/events', { events: [visit(late.id, t.clock.now)] });
+    // The three older visits arrive afterwards (a backfill, a delayed sender).
+    await ok(t, 'POST', '/api/v1/events', { events: old.map((at) => visit(late.id, at)) });
+    const [a, b] = [
+      await ok(t, 'GET', `/api/v1/leads/${inOrder.id}/score`),
+      await ok(t, 'GET', `/api/v1/leads/${late.id}/score`),
+    ];
+    assert.equal(a.behaviourScore, 50, 'the decayed 25 topped up to the cap');
+    assert.equal(b.behaviourScore, a.behaviourScore);
+    const timeline = (await ok(t, 'GET', `/api/v1/leads/${late.id}/timeline?limit=50`)).data;
+    assert.equal(timeline.filter((e: { type: string }) => e.type === 'page_view').length, 4);
+  });
+
   it('saves models as versions (JSON or YAML), rescores every lead, and refuses a bad model naming the field', async () => {
     // A workspace of its own: the model and the lead count concern only this test.
     const shared = get();
