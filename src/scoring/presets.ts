@@ -136,7 +136,7 @@ const b2bSaas: Preset = {
       { id: 'email-click', label: 'Email link clicked', points: 3, type: 'email_clicked', cap: 9 },
       {
         id: 'active-in-product',
-        label: 'Used the product on 3 days within a week',
+        label: 'Used the product 3 times within a week',
         points: 10,
         type: 'product_used',
         frequency: { atLeast: 3, withinDays: 7 },
