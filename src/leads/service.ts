@@ -11,6 +11,7 @@ import { checkProperties } from '../properties/model.ts';
 import type { PropertyService } from '../properties/service.ts';
 import { arrivesLate, type Score, type ScoreState } from '../scoring/engine.ts';
 import {
+  moveStage,
   type Qualified,
   qualifyActivities,
   qualifyProfile,
@@ -759,7 +760,16 @@ export function createLeadService({ database, properties, scoring, reactions, cl
           throw new DomainError('MERGE_CONFLICT', 'One of the leads was already merged into another.');
         }
         const now = clock();
-        const merged = mergeLeads(winner, loser, now, (a, b) => forwardStage(a, b));
+        const combined = mergeLeads(winner, loser, now, (a, b) => forwardStage(a, b));
+        // The survivor takes the later stage of the two: a stage change like any other, with
+        // its time and cause.
+        const moved: Qualified = {
+          lead: { ...combined, stage: winner.stage },
+          entries: [],
+          stageChanges: [],
+        };
+        moveStage(moved, combined.stage, now, 'merge', { mergedLeadId: loser.id }, newId);
+        const merged = moved.lead;
         // The survivor takes the other's email only if it had none; then the redirect row gives it up.
         const redirectEmail = merged.email === loser.email ? null : loser.email;
         // The redirect keeps its phone while it keeps its email, or while it was phone-only and the
@@ -791,9 +801,11 @@ export function createLeadService({ database, properties, scoring, reactions, cl
               occurredAt: now,
               properties: { mergedLeadId: loser.id, mergedEmail: loser.email },
             },
+            ...moved.entries,
           ],
           now,
         );
+        await stageHistory.recordIn(trx, workspaceId, moved.stageChanges);
         // Both histories are now one: score the survivor from all of it.
         await rescoreIn(trx, workspace, [winner.id]);
         return (await store.findLead(trx, workspaceId, winner.id)) ?? merged;

@@ -42,7 +42,9 @@ export type StageCauseKind =
   | 'sales'
   | 'qualification'
   | 'opportunity'
-  | 'recycle';
+  | 'recycle'
+  /** Two leads merged: the survivor takes the later stage of the two. */
+  | 'merge';
 
 export interface StageChange {
   id: string;

@@ -724,4 +724,22 @@ describeEachEngine('lifecycle', (engine) => {
     assertProblem(response, 409, 'CONFLICT');
     assert.match(response.json().detail, new RegExp(winner.id));
   });
+
+  it('a merge that moves the survivor to the later stage records the change, with its cause', async () => {
+    const t = await ownWorkspace(get(), 'merge-stage');
+    const survivor = await ok(t, 'POST', '/api/v1/leads', { email: 'una@acme.io' });
+    const other = await mql(t, 'una.work@acme.io');
+    t.clock.now += DAY;
+    const merged = await ok(t, 'POST', `/api/v1/leads/${survivor.id}/merge`, { otherId: other.id });
+    assert.equal(merged.stage, 'mql');
+    const ours = (await stagesOf(t, survivor.id)).changes.filter(
+      (c: { causeKind: string }) => c.causeKind === 'merge',
+    );
+    assert.deepEqual(
+      ours.map((c: { from: string; to: string; at: string }) => [c.from, c.to, c.at]),
+      [['lead', 'mql', new Date(t.clock.now).toISOString()]],
+    );
+    const entries = await timelineOf(t, survivor.id);
+    assert.ok(entries.some((e) => e.type === 'stage_changed' && e.properties.cause === 'merge'));
+  });
 });
