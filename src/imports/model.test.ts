@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
 import { parseLeadInput } from '../leads/input.ts';
 import type { LeadCapture } from '../leads/model.ts';
@@ -515,6 +516,42 @@ describe('file shape', () => {
     assert.equal(firstLine('Email,Na', false), undefined);
     assert.equal(firstLine('Email,Name', true), 'Email,Name');
     assert.equal(firstLine('', true), '');
+  });
+
+  test('reads a quote inside a field as a character, as the parser does: an inch mark opens nothing', () => {
+    assert.equal(
+      firstLine('Email,Screen 27" Owner,First Name\na@b.co,x,y', false),
+      'Email,Screen 27" Owner,First Name',
+    );
+    assert.equal(firstLine('Email;Size 5"x7";"Last;\nName"\nx', false), 'Email;Size 5"x7";"Last;\nName"');
+    assert.equal(firstLine('"Say ""hi\n""",Email\nx', false), '"Say ""hi\n""",Email');
+    assert.equal(detectDelimiter('Email;Screen 27" Owner;First, Name;"a,b,c,d"'), ';');
+    assert.equal(detectDelimiter('Email,12" Screen,Notes;x'), ',');
+  });
+
+  test('ends the first line where csv-parse (relax_quotes) ends the first record', () => {
+    const field = fc.stringMatching(/^[a" ,\n]{0,6}$/);
+    const text = fc
+      .array(field, { minLength: 1, maxLength: 6 })
+      .map((fields) => `${fields.join(',')}\nx,y\n`);
+    fc.assert(
+      fc.property(text, (csv) => {
+        let records: Array<{ raw: string }>;
+        try {
+          records = parse(csv, {
+            relax_quotes: true,
+            relax_column_count: true,
+            raw: true,
+          }) as unknown as Array<{
+            raw: string;
+          }>;
+        } catch {
+          return; // A quote never closed: the parser refuses the file.
+        }
+        assert.equal(firstLine(csv, true), records[0]!.raw.replace(/\n$/, ''));
+      }),
+      { numRuns: 2000 },
+    );
   });
 
   test('the header line is the first line that is not blank', () => {

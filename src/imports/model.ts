@@ -743,16 +743,43 @@ export function rejectReason(plan: ImportPlan, errors: readonly FieldError[]): s
 // The file's shape
 
 /**
+ * Visits the characters of a CSV text that are outside quoted fields, with their index, until
+ * `visit` returns true; returns the index it stopped at, or -1. Quotes are read as csv-parse
+ * reads them with `relax_quotes`: a quote opens a quoted field only at the start of a field (of
+ * the text, of a line, or after a delimiter: any of comma, semicolon and tab, as the delimiter
+ * may not be known yet); in a quoted field "" is a quote and a lone quote ends it. Anywhere else
+ * a quote is a character like any other: an inch mark in `Screen 27" Owner` opens nothing.
+ */
+function scanUnquoted(text: string, visit: (char: string, index: number) => boolean): number {
+  let quoted = false;
+  let fieldStart = true;
+  for (let i = 0; i < text.length; i++) {
+    const char = text[i]!;
+    if (quoted) {
+      if (char !== '"') continue;
+      if (text[i + 1] === '"') i++;
+      else quoted = false;
+    } else if (char === '"' && fieldStart) {
+      quoted = true;
+      fieldStart = false;
+    } else {
+      if (visit(char, i)) return i;
+      fieldStart = char === ',' || char === ';' || char === '\t' || char === '\n' || char === '\r';
+    }
+  }
+  return -1;
+}
+
+/**
  * The delimiter of a CSV file from its header line: whichever of comma, semicolon and tab
- * occurs most often outside quotes (a comma on a tie, or when there is none: a one-column file).
+ * occurs most often outside quoted fields (a comma on a tie, or when there is none: a one-column file).
  */
 export function detectDelimiter(headerLine: string): ',' | ';' | '\t' {
   const counts = { ',': 0, ';': 0, '\t': 0 };
-  let quoted = false;
-  for (const char of headerLine) {
-    if (char === '"') quoted = !quoted;
-    else if (!quoted && (char === ',' || char === ';' || char === '\t')) counts[char]++;
-  }
+  scanUnquoted(headerLine, (char) => {
+    if (char === ',' || char === ';' || char === '\t') counts[char]++;
+    return false;
+  });
   if (counts[';'] > counts[','] && counts[';'] >= counts['\t']) return ';';
   if (counts['\t'] > counts[',']) return '\t';
   return ',';
@@ -760,16 +787,13 @@ export function detectDelimiter(headerLine: string): ',' | ';' | '\t' {
 
 /**
  * The first line of a file's text (without a BOM), or undefined while it may still continue:
- * a line ends at a line break outside quotes. `complete` says the text is the whole file.
+ * a line ends at a line break outside quoted fields (see `scanUnquoted`). `complete` says the
+ * text is the whole file.
  */
 export function firstLine(text: string, complete: boolean): string | undefined {
   const body = text.charCodeAt(0) === 0xfeff ? text.slice(1) : text;
-  let quoted = false;
-  for (let i = 0; i < body.length; i++) {
-    const char = body[i];
-    if (char === '"') quoted = !quoted;
-    else if (!quoted && (char === '\n' || char === '\r')) return body.slice(0, i);
-  }
+  const end = scanUnquoted(body, (char) => char === '\n' || char === '\r');
+  if (end >= 0) return body.slice(0, end);
   return complete ? body : undefined;
 }
 

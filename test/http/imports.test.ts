@@ -297,6 +297,27 @@ describeEachEngine('CSV import and export', (engine) => {
     );
   });
 
+  it('reads a header with an inch mark in it (Screen 27" Owner) whatever the size of the file', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    // The quote is inside a field, so it is a character: it opens no quoted cell that would run
+    // on to the end of the file (which, past 1 MiB, was refused as "a first line longer than 1 MiB").
+    const padding = 'x'.repeat(200);
+    const rows = Array.from({ length: 5500 }, (_, i) => `s${i}@acme.example.com,yes,S${i},${padding}`);
+    const csv = `Email,Screen 27" Owner,First Name,Notes\n${rows.join('\n')}\n`;
+    assert.ok(csv.length > 1 << 20);
+    const response = await importCsv(t, key, csv);
+    assert.equal(response.statusCode, 200, response.body);
+    assert.deepEqual([response.json().created, response.json().rejected], [5500, 0]);
+    const found = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?q=s7%40acme.example.com',
+      headers: authHeaders(key),
+    });
+    const [lead] = found.json().data;
+    assert.deepEqual([lead.firstName, lead.properties.screen27Owner], ['S7', 'yes']);
+  });
+
   it('refuses an empty file, a file without a header, and a body that is not CSV', async () => {
     const t = get();
     const { key } = await workspace(t);
