@@ -33,6 +33,8 @@ Commands:
                                 prints the team's id
   teams list [--workspace W]    one team a line: id, name, members as id:weight
   import FILE.csv [--workspace W] [--map "Column=field,..."] [--dry-run] [--rejects FILE]
+                [--encoding E]  E: utf-8, windows-1252 (latin1)...; default: a byte order
+                                mark, else UTF-8 if the start of the file is valid UTF-8
   export [--workspace W] [--format csv|jsonl] [--out FILE]
   init --preset b2b-saas|real-estate|ecommerce|services [--workspace W]
                                 set the scoring model, stage rules, temperature and
