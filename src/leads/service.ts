@@ -363,7 +363,9 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     // backfill) is replayed from its whole history, which holds the new activities too: the
     // score is then the one its history in time order gives.
     const late = new Set(
-      found.filter(({ lead, state }) => arrivesLate(state, byLead.get(lead.id)!)).map(({ lead }) => lead.id),
+      found
+        .filter(({ lead, state }) => arrivesLate(ctx.model, state, byLead.get(lead.id)!))
+        .map(({ lead }) => lead.id),
     );
     const histories = late.size > 0 ? await historiesToReplay(trx, workspace.id, [...late], ctx) : undefined;
     await qualifyAndWrite(

@@ -649,28 +649,39 @@ describe('arrivesLate', () => {
     behaviour: [
       { id: 'pricing', label: 'Pricing', points: 25, type: 'pricing_viewed', cap: 50 },
       { id: 'use', label: 'Use', points: 10, type: 'product_used', frequency: { atLeast: 3, withinDays: 7 } },
+      { id: 'webinar', label: 'Webinar', points: 15, type: 'webinar_attended' },
     ],
   });
 
-  test('an activity older than one a rule fired on, or counted toward a frequency, arrives late', () => {
+  test('an activity older than one its capped or frequency rule took in arrives late', () => {
     assert.equal(
-      arrivesLate(null, [activity('pricing_viewed', t0)]),
+      arrivesLate(m, null, [activity('pricing_viewed', t0)]),
       false,
       'no state: nothing to be late for',
     );
     const fired = run(m, [activity('pricing_viewed', t0)]);
-    assert.equal(arrivesLate(fired, [activity('pricing_viewed', t0 + 1)]), false);
+    assert.equal(arrivesLate(m, fired, [activity('pricing_viewed', t0 + 1)]), false);
     assert.equal(
-      arrivesLate(fired, [activity('pricing_viewed', t0)]),
+      arrivesLate(m, fired, [activity('pricing_viewed', t0)]),
       false,
       'the same moment is not earlier',
     );
-    assert.equal(arrivesLate(fired, [activity('product_used', t0 - 1)]), true);
+    assert.equal(arrivesLate(m, fired, [activity('pricing_viewed', t0 - 1)]), true);
+    assert.equal(
+      arrivesLate(m, fired, [activity('product_used', t0 - 1)]),
+      false,
+      'its own rule took nothing',
+    );
     const counted = run(m, [activity('product_used', t0 + DAY_MS)]);
     assert.equal(
-      arrivesLate(counted, [activity('product_used', t0)]),
+      arrivesLate(m, counted, [activity('product_used', t0)]),
       true,
       'a pending frequency time counts',
     );
+  });
+
+  test('a plain rule adds up in any order: never late', () => {
+    const attended = run(m, [activity('webinar_attended', t0)]);
+    assert.equal(arrivesLate(m, attended, [activity('webinar_attended', t0 - DAY_MS)]), false);
   });
 });

@@ -399,20 +399,39 @@ export function replay(model: ScoringModel, start: ScoreState | null, now: numbe
 }
 
 /**
- * Whether any of `activities` is older than an activity the state's rules already took in
- * (fired on, or counted toward a frequency). Caps and frequency windows are judged in time
- * order, so applying such an activity on top would give another score than the history in
- * order: the lead must be replayed instead.
+ * Whether any of `activities` is older than an activity a rule it triggers already took in
+ * (fired on, or counted toward a frequency), for the rules whose result depends on order:
+ * caps and frequency windows are judged in time order, so applying such an activity on top
+ * would give another score than the history in order, and the lead must be replayed instead.
+ * Plain rules add up in any order, and a once-rule without a window moves its firing earlier
+ * by itself. Filters are not looked at: a rule of the activity's type is enough (a replay
+ * too many costs time, never a wrong score).
  */
-export function arrivesLate(state: ScoreState | null, activities: readonly Activity[]): boolean {
+export function arrivesLate(
+  model: ScoringModel,
+  state: ScoreState | null,
+  activities: readonly Activity[],
+): boolean {
   if (state === null) return false;
-  let newest = Number.NEGATIVE_INFINITY;
-  for (const rule of Object.values(state.rules)) {
-    if (rule.lastAt !== null && rule.lastAt > newest) newest = rule.lastAt;
-    const pending = rule.times?.[rule.times.length - 1];
-    if (pending !== undefined && pending > newest) newest = pending;
-  }
-  return activities.some((activity) => activity.occurredAt < newest);
+  const { triggersByType } = compiledModel(model);
+  return activities.some((activity) =>
+    (triggersByType.get(activity.type) ?? []).some(({ rule }) => {
+      const dependsOnOrder =
+        rule.cap !== undefined ||
+        (rule.frequency !== undefined && !(rule.once && !rule.frequency.withinDays));
+      if (!dependsOnOrder) return false;
+      const taken = newestTaken(state.rules[rule.id]);
+      return taken !== null && activity.occurredAt < taken;
+    }),
+  );
+}
+
+/** The latest time a rule fired or counted toward its frequency; null if none. */
+function newestTaken(rule: RuleState | undefined): number | null {
+  if (rule === undefined) return null;
+  const pending = rule.times?.[rule.times.length - 1] ?? null;
+  if (rule.lastAt === null) return pending;
+  return pending === null ? rule.lastAt : Math.max(rule.lastAt, pending);
 }
 
 function newRuleState(kind: RuleState['kind']): RuleState {
