@@ -87,11 +87,12 @@ function rejectsWriter(file: string) {
 }
 
 /**
- * `leadline import FILE.csv [--workspace W] [--map "Column=field,…"] [--encoding E] [--dry-run] [--rejects FILE]`:
- * imports a CSV export (HubSpot, Salesforce, or any file with an Email or Phone column), with
- * a progress bar when stderr is a terminal. `--encoding` names the file's encoding
- * (windows-1252, utf-8…); without it, it is guessed from the file's start. Prints a summary on stdout; rejected rows go to the
- * rejects file. Exits 0 when the import ran, even with rejected rows.
+ * `leadline import FILE.csv [--workspace W] [--map "Column=field,…"] [--encoding E] [--dry-run]
+ * [--rejects FILE]`: imports a CSV export (HubSpot, Salesforce, or any file with an Email or
+ * Phone column), with a progress bar when stderr is a terminal. `--encoding` names the file's
+ * encoding (windows-1252, utf-8…); without it, it is guessed from the file's start. Prints a
+ * summary on stdout; rejected rows go to the rejects file. Exits 0 when the import ran, even
+ * with rejected rows.
  */
 export async function runImport(args: string[]): Promise<number> {
   const parsed = commandArgs('import', SYNOPSIS, {
