@@ -44,46 +44,7 @@ export interface IdentifyOutcome {
 /** Expired anonymous rows deleted per transaction, so a purge never holds the writer for long. */
 export const PURGE_CHUNK = 5000;
 
-/** Largest number of keys in one `in (…)` list. */
-const LOOKUP_CHUNK = 500;
-
 export type EventService = ReturnType<typeof createEventService>;
-
-/**
- * Maps requested lead ids to the lead that receives their events: itself, or the survivor it
- * was merged into. Ids that are not leads of the workspace are absent. One query per merge hop
- * (normally just one), whatever the number of ids.
- */
-async function resolveLeadIds(
-  db: Kysely<DB>,
-  workspaceId: string,
-  ids: string[],
-): Promise<Map<string, string>> {
-  const resolved = new Map<string, string>();
-  /** Lead id -> the lead it was merged into. */
-  const redirects = new Map<string, string>();
-  let pending = [...new Set(ids)];
-  for (let hop = 0; pending.length > 0 && hop < 10; hop++) {
-    const next: string[] = [];
-    for (let i = 0; i < pending.length; i += LOOKUP_CHUNK) {
-      const targets = await store.findMergeTargets(db, workspaceId, pending.slice(i, i + LOOKUP_CHUNK));
-      for (const [id, mergedIntoId] of targets) {
-        if (mergedIntoId) {
-          redirects.set(id, mergedIntoId);
-          if (!redirects.has(mergedIntoId) && !resolved.has(mergedIntoId)) next.push(mergedIntoId);
-        } else resolved.set(id, id);
-      }
-    }
-    pending = [...new Set(next)];
-  }
-  const out = new Map<string, string>();
-  for (const id of ids) {
-    let current: string | undefined = id;
-    for (let hop = 0; current && redirects.has(current) && hop < 10; hop++) current = redirects.get(current);
-    if (current && resolved.has(current)) out.set(id, current);
-  }
-  return out;
-}
 
 export function createEventService({ database, leads, clock, config }: EventServiceDeps) {
   const { db } = database;
@@ -147,7 +108,7 @@ export function createEventService({ database, leads, clock, config }: EventServ
     }
 
     const links = await anonymous.findIdentities(trx, workspace.id, [...anonymousIds]);
-    const resolved = await resolveLeadIds(trx, workspace.id, [...leadIds, ...links.values()]);
+    const resolved = await store.resolveLeadIds(trx, workspace.id, [...leadIds, ...links.values()]);
     const identities = new Map<string, string>();
     for (const [anonymousId, leadId] of links) {
       // A link to a lead that no longer exists (erased) leaves the visitor anonymous again.
@@ -197,7 +158,7 @@ export function createEventService({ database, leads, clock, config }: EventServ
 
     let lead: { id: string; created: boolean };
     if (target.kind === 'lead') {
-      const id = (await resolveLeadIds(trx, workspace.id, [target.leadId])).get(target.leadId);
+      const id = (await store.resolveLeadIds(trx, workspace.id, [target.leadId])).get(target.leadId);
       if (!id)
         throw new DomainError('LEAD_NOT_FOUND', `No lead ${target.leadId} in this workspace.`, [
           { path: '/leadId', message: 'is not a lead in this workspace' },
@@ -209,7 +170,7 @@ export function createEventService({ database, leads, clock, config }: EventServ
 
     const linkedTo = async (): Promise<string | undefined> => {
       const leadId = (await anonymous.findIdentities(trx, workspace.id, [anonymousId])).get(anonymousId);
-      return leadId && ((await resolveLeadIds(trx, workspace.id, [leadId])).get(leadId) ?? leadId);
+      return leadId && ((await store.resolveLeadIds(trx, workspace.id, [leadId])).get(leadId) ?? leadId);
     };
     // Read first, insert only when unlinked; a concurrent identify that wins the insert race
     // is caught by the re-read. A conflict throws, which also rolls back a lead created above.
@@ -261,7 +222,9 @@ export function createEventService({ database, leads, clock, config }: EventServ
      */
     async leadOfAnonymousIdIn(db: Kysely<DB>, workspaceId: string, anonymousId: string) {
       const leadId = (await anonymous.findIdentities(db, workspaceId, [anonymousId])).get(anonymousId);
-      return leadId === undefined ? undefined : (await resolveLeadIds(db, workspaceId, [leadId])).get(leadId);
+      return leadId === undefined
+        ? undefined
+        : (await store.resolveLeadIds(db, workspaceId, [leadId])).get(leadId);
     },
 
     /** Validates and writes a batch of raw events in one grouped transaction. */

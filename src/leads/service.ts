@@ -919,17 +919,8 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     ): Promise<{ survivorId: string; ids: string[] } | undefined> {
       // Ids and merge pointers only (two columns): a form submission asks this of every lead
       // it records consent for.
-      const mergedInto = (leadId: string) => store.findMergeTargets(trx, workspaceId, [leadId]);
-      const first = await mergedInto(id);
-      if (!first.has(id)) return undefined;
-      let survivorId = id;
-      let next = first.get(id) ?? null;
-      for (let hops = 0; next && hops < 10; hops++) {
-        const after = (await mergedInto(next)).get(next);
-        if (after === undefined) break; // merged into a lead that is gone: stay at the last one
-        survivorId = next;
-        next = after;
-      }
+      const survivorId = (await store.resolveLeadIds(trx, workspaceId, [id])).get(id);
+      if (survivorId === undefined) return undefined;
       const ids = [survivorId];
       let frontier = [survivorId];
       // A merge refuses leads merged already, so chains are short; the bound stops a cycle.

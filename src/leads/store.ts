@@ -210,6 +210,45 @@ export async function findMergeTargets(
   return out;
 }
 
+/** Largest number of ids `resolveLeadIds` asks about in one `in (…)` list. */
+const MERGE_LOOKUP_CHUNK = 500;
+
+/**
+ * Maps requested lead ids to the lead that receives their events: itself, or the survivor it
+ * was merged into. Ids that are not leads of the workspace are absent. One query per merge hop
+ * (normally just one), whatever the number of ids.
+ */
+export async function resolveLeadIds(
+  db: Kysely<DB>,
+  workspaceId: string,
+  ids: string[],
+): Promise<Map<string, string>> {
+  const resolved = new Map<string, string>();
+  /** Lead id -> the lead it was merged into. */
+  const redirects = new Map<string, string>();
+  let pending = [...new Set(ids)];
+  for (let hop = 0; pending.length > 0 && hop < 10; hop++) {
+    const next: string[] = [];
+    for (let i = 0; i < pending.length; i += MERGE_LOOKUP_CHUNK) {
+      const targets = await findMergeTargets(db, workspaceId, pending.slice(i, i + MERGE_LOOKUP_CHUNK));
+      for (const [id, mergedIntoId] of targets) {
+        if (mergedIntoId) {
+          redirects.set(id, mergedIntoId);
+          if (!redirects.has(mergedIntoId) && !resolved.has(mergedIntoId)) next.push(mergedIntoId);
+        } else resolved.set(id, id);
+      }
+    }
+    pending = [...new Set(next)];
+  }
+  const out = new Map<string, string>();
+  for (const id of ids) {
+    let current: string | undefined = id;
+    for (let hop = 0; current && redirects.has(current) && hop < 10; hop++) current = redirects.get(current);
+    if (current && resolved.has(current)) out.set(id, current);
+  }
+  return out;
+}
+
 /** Ids of the leads merged into any of `ids` (their redirect rows), through leads_merged_into_ix. */
 export async function findMergedInto(db: Kysely<DB>, workspaceId: string, ids: string[]): Promise<string[]> {
   if (ids.length === 0) return [];
