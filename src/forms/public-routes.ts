@@ -379,16 +379,30 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
           'Send the form as application/x-www-form-urlencoded or application/json.',
         );
       const read = readValues(request.body);
+      /**
+       * The page again (to people), with what they typed and `errors` to show. Without the
+       * known lead: its fields are left out of a progressive form only when the lead was read.
+       */
+      const pageAgain = async (status: number, errors: readonly FieldError[], knownLead = true) =>
+        hostedPage(
+          reply,
+          status,
+          form,
+          await forms.fieldsFor(
+            workspace,
+            form,
+            knownLead ? textValue(read.values, reserved.anonymousId) : undefined,
+          ),
+          {
+            values: read.values,
+            errors,
+            token: textValue(read.values, reserved.token) ?? forms.token(form),
+          },
+        );
       if (!read.ok) {
         if (json)
           throw new DomainError('VALIDATION_FAILED', 'The submission has invalid fields.', read.errors);
-        // The page again, with what could be read and what to fix.
-        const aid = textValue(read.values, reserved.anonymousId);
-        return hostedPage(reply, 422, form, await forms.fieldsFor(workspace, form, aid), {
-          values: read.values,
-          errors: read.errors,
-          token: textValue(read.values, reserved.token) ?? forms.token(form),
-        });
+        return pageAgain(422, read.errors);
       }
       const submission: Submission = {
         values: read.values,
@@ -401,27 +415,15 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
       try {
         outcome = await forms.submit(workspace, form, submission);
       } catch (error) {
-        if (!json && isDomainError(error) && error.code === 'VALIDATION_FAILED') {
-          // The page again, with what the person typed and what to fix next to each field.
-          const aid = textValue(read.values, reserved.anonymousId);
-          const token = textValue(read.values, reserved.token) ?? forms.token(form);
-          return hostedPage(reply, 422, form, await forms.fieldsFor(workspace, form, aid), {
-            values: read.values,
-            errors: error.errors,
-            token,
-          });
-        }
+        // What to fix, next to each field.
+        if (!json && isDomainError(error) && error.code === 'VALIDATION_FAILED')
+          return pageAgain(422, error.errors);
         if (isDomainError(error) && error.code === 'FORM_CLOSED') return closed(request, reply, form);
         if (!json && isDatabaseUnavailable(error)) {
           // Nothing was stored: the page again with what the person typed, to send once more. The
           // fields without the known lead's (progressive forms look it up in the same database).
           reply.header('retry-after', String(DATABASE_RETRY_AFTER_S));
-          const token = textValue(read.values, reserved.token) ?? forms.token(form);
-          return hostedPage(reply, 503, form, await forms.fieldsFor(workspace, form, undefined), {
-            values: read.values,
-            errors: [{ path: '/', message: UNSAVED_MESSAGE }],
-            token,
-          });
+          return pageAgain(503, [{ path: '/', message: UNSAVED_MESSAGE }], false);
         }
         throw error;
       }
@@ -432,13 +434,8 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
         if (json)
           return sendProblem(reply, problem('RATE_LIMITED', `Too many submissions: try again in ${wait} s.`));
         const message = `Too many submissions from here just now. Please try again in ${wait} seconds.`;
-        // The page again with what the person typed, to send once the wait is over.
-        const aid = textValue(read.values, reserved.anonymousId);
-        return hostedPage(reply, 429, form, await forms.fieldsFor(workspace, form, aid), {
-          values: read.values,
-          errors: [{ path: '/', message }],
-          token: textValue(read.values, reserved.token) ?? forms.token(form),
-        });
+        // To send once the wait is over.
+        return pageAgain(429, [{ path: '/', message }]);
       }
       // Accepted, a duplicate and a quarantined submission get the same answer: a bot learns
       // nothing about which of its attempts got through.
