@@ -54,9 +54,14 @@ export interface SubmissionLimiter {
   readonly size: number;
 }
 
+/** Start of the fixed minute containing `now` (epoch ms, a multiple of WINDOW_MS). */
+function minuteOf(now: number): number {
+  return now - (now % WINDOW_MS);
+}
+
 /** Moves `counter` to the fixed minute containing `now`. */
 function roll(counter: Counter, now: number): void {
-  const start = now - (now % WINDOW_MS);
+  const start = minuteOf(now);
   if (start === counter.start) return;
   counter.previous = start - counter.start === WINDOW_MS ? counter.current : 0;
   counter.current = 0;
@@ -145,7 +150,7 @@ export function createSubmissionLimiter(
   function counterOf(key: string, now: number): Counter {
     let counter = counters.get(key);
     if (counter) counters.delete(key);
-    else counter = { start: now - (now % WINDOW_MS), current: 0, previous: 0 };
+    else counter = { start: minuteOf(now), current: 0, previous: 0 };
     counters.set(key, counter);
     while (counters.size > maxKeys) {
       const oldest = counters.keys().next().value;
@@ -174,7 +179,7 @@ export function createSubmissionLimiter(
       }
       if (refused) return { ok: false, retryAfterSeconds: Math.max(1, Math.ceil(waitMs / 1000)) };
       for (const { counter } of checks) counter.current++;
-      const counted = now - (now % WINDOW_MS);
+      const counted = minuteOf(now);
       return {
         ok: true,
         refund() {
