@@ -371,11 +371,17 @@ export function fitSubmissionProperties(
 ): Record<string, unknown> {
   const properties = { ...meta };
   const size = () => Buffer.byteLength(JSON.stringify(properties), 'utf8');
-  for (const key of DROPPABLE_META)
-    if (size() > limitBytes - MIN_ANSWERS_BYTES && properties[key] != null) properties[key] = null;
+  // Measured again only after a drop: every submission passes here.
+  let bytes = size();
+  for (const key of DROPPABLE_META) {
+    if (bytes <= limitBytes - MIN_ANSWERS_BYTES) break;
+    if (properties[key] == null) continue;
+    properties[key] = null;
+    bytes = size();
+  }
   if (Object.keys(answers).length === 0) return properties;
   // `,"answers":` and the answers object itself.
-  const room = Math.min(answersBudgetBytes, limitBytes - size() - ',"answers":'.length);
+  const room = Math.min(answersBudgetBytes, limitBytes - bytes - ',"answers":'.length);
   const fitted = fitAnswers(answers, room);
   if (Object.keys(fitted).length > 0) properties.answers = fitted;
   if (size() > limitBytes) delete properties.answers;
