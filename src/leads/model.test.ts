@@ -129,6 +129,25 @@ describe('applyCapture', () => {
     assert.ok(changed.includes('source'));
   });
 
+  test('a touch older than those known becomes the first touch, not the last', () => {
+    const first = touch('paid_search', T0, 'google');
+    const last = touch('referral', T0 + 50);
+    const known = lead({ firstTouch: first, lastTouch: last, source: 'google', channel: 'paid_search' });
+    const older = touch('events', T0 - 1000, 'Trade Show');
+    const { lead: after, changed } = applyCapture(known, { touch: older }, T0 + 60, forwardStage);
+    assert.deepEqual(after.firstTouch, older);
+    assert.deepEqual(after.lastTouch, last);
+    assert.equal(after.source, 'Trade Show');
+    assert.equal(after.channel, 'events');
+    assert.ok(changed.includes('source'));
+
+    const between = touch('email', T0 + 20);
+    const { lead: kept, changed: none } = applyCapture(known, { touch: between }, T0 + 60, forwardStage);
+    assert.deepEqual(kept.firstTouch, first);
+    assert.deepEqual(kept.lastTouch, last);
+    assert.deepEqual(none, []);
+  });
+
   test('restores an archived lead', () => {
     const { lead: after } = applyCapture(lead({ archivedAt: T0 }), {}, T0 + 1, forwardStage);
     assert.equal(after.archivedAt, null);

@@ -292,7 +292,8 @@ function withoutNulls(values: Record<string, PropertyValue>): Record<string, Pro
 /**
  * A later capture of a known lead: given fields overwrite (the latest word wins), absent ones
  * stay, properties merge key by key (null removes a key), the stage only moves forward, the
- * first touch is kept and the last touch replaced. Returns the lead and the fields that changed.
+ * earlier first touch and the later last touch win (a touch is dated by its `at`). Returns the
+ * lead and the fields that changed.
  */
 export function applyCapture(
   lead: Lead,
@@ -333,12 +334,15 @@ export function applyCapture(
     next.stageChangedAt = now;
     changed.push('stage');
   }
-  if (capture.touch) {
-    next.lastTouch = capture.touch;
-    if (!lead.firstTouch) {
-      next.firstTouch = capture.touch;
-      next.source = capture.touch.source;
-      next.channel = capture.touch.channel;
+  // Touches are ordered by when they happened, not by when they arrive: an import of a CRM's
+  // history can bring a touch older than those already known (as a merge compares them too).
+  const touch = capture.touch;
+  if (touch) {
+    if (!lead.lastTouch || touch.at >= lead.lastTouch.at) next.lastTouch = touch;
+    if (!lead.firstTouch || touch.at < lead.firstTouch.at) {
+      next.firstTouch = touch;
+      next.source = touch.source;
+      next.channel = touch.channel;
       changed.push('source');
     }
   }

@@ -557,6 +557,50 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.equal(inB.find((l) => l.email === 'plain@acme.example.com')!.source, null);
   });
 
+  it('re-importing an export keeps the last touch; an older touch in a file becomes the first', async () => {
+    const t = get();
+    const w = await workspace(t);
+    const capture = async (payload: Record<string, unknown>) => {
+      const response = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(w.key),
+        payload,
+      });
+      assert.ok(response.statusCode < 300, response.body);
+      return response.json();
+    };
+    await capture({ email: 'touched@acme.example.com', utm: { source: 'google', medium: 'cpc' } });
+    t.clock.now += 60_000;
+    const before = await capture({
+      email: 'touched@acme.example.com',
+      referrer: 'https://news.example.org/post',
+    });
+    assert.equal(before.lastTouch.channel, 'referral');
+
+    t.clock.now += 60_000;
+    const exported = await t.app.inject({
+      method: 'GET',
+      url: '/api/v1/exports/leads?format=csv',
+      headers: authHeaders(w.key),
+    });
+    assert.equal(exported.statusCode, 200, exported.body);
+    const reimport = await importCsv(t, w.key, exported.body);
+    assert.deepEqual([reimport.json().updated, reimport.json().rejected], [1, 0], reimport.body);
+    const [after] = await allLeads(t, w.key);
+    assert.deepEqual(after!.firstTouch, before.firstTouch);
+    assert.deepEqual(after!.lastTouch, before.lastTouch);
+    assert.deepEqual([after!.source, after!.channel], ['google', 'paid_search']);
+
+    // A CRM's history: the person came from a trade show a year before the first web visit.
+    const history = 'Email,Lead Source,Create Date\ntouched@acme.example.com,Trade Show,2025-01-02 10:00\n';
+    assert.equal((await importCsv(t, w.key, history)).statusCode, 200);
+    const [older] = await allLeads(t, w.key);
+    assert.deepEqual([older!.source, older!.channel], ['Trade Show', 'events']);
+    assert.equal((older!.firstTouch as { at: string }).at, '2025-01-02T10:00:00.000Z');
+    assert.deepEqual(older!.lastTouch, before.lastTouch);
+  });
+
   it('escapes cells a spreadsheet would run as formulas, but not phone numbers', async () => {
     const t = get();
     const { key } = await workspace(t);
