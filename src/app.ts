@@ -136,6 +136,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   // Before any capture is written: an ownerId must be an active user (a bad batch item, not a failed batch).
   reactions.registerCheck('routing', routing.checkCaptures);
   const tasks = createTaskService({ database, jobs, signals, leads, users, clock });
+  reactions.registerMerge('tasks', tasks.moveOnMergeIn);
   const sla = createSlaService({
     database,
     jobs,

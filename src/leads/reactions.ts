@@ -47,6 +47,17 @@ export type CaptureCheck = (
 ) => Promise<Map<number, FieldError[]>>;
 
 /**
+ * Something that follows an explicit merge inside its transaction: what belongs to the lead
+ * merged away (`from`) moves to the survivor (`into`), as its timeline does (tasks).
+ */
+export type MergeReaction = (
+  trx: Kysely<DB>,
+  workspaceId: string,
+  from: string,
+  into: string,
+) => Promise<void>;
+
+/**
  * The registry the lead service calls after each write. Reactions are registered by the
  * composition root (app.ts) after every service exists, which keeps the lead service free of
  * imports from the domains that react to it (routing, webhooks, alerts).
@@ -54,9 +65,20 @@ export type CaptureCheck = (
 export class LeadReactions {
   readonly #list: Array<{ name: string; react: Reaction }> = [];
   readonly #checks: Array<{ name: string; check: CaptureCheck }> = [];
+  readonly #merges: Array<{ name: string; follow: MergeReaction }> = [];
 
   register(name: string, react: Reaction): void {
     this.#list.push({ name, react });
+  }
+
+  /** Adds what moves with a merge from the lead merged away to the survivor. */
+  registerMerge(name: string, follow: MergeReaction): void {
+    this.#merges.push({ name, follow });
+  }
+
+  /** Runs every merge reaction, in registration order, in the merge's transaction. */
+  async mergedIn(trx: Kysely<DB>, workspaceId: string, from: string, into: string): Promise<void> {
+    for (const { follow } of this.#merges) await follow(trx, workspaceId, from, into);
   }
 
   /** Adds a check every batch of captures passes before it is written. */

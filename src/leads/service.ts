@@ -792,6 +792,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         await store.updateLead(trx, redirect);
         await store.updateLead(trx, merged);
         await timeline.moveEntries(trx, workspaceId, loser.id, winner.id);
+        await reactions.mergedIn(trx, workspaceId, loser.id, winner.id);
         await timeline.insertEntries(
           trx,
           workspaceId,

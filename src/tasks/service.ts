@@ -89,6 +89,12 @@ export function createTaskService({ database, jobs, signals, leads, users, clock
       await database.writes.run(async (trx) => {
         const task = await store.findTask(trx, job.workspaceId, job.payload.taskId);
         if (task?.status !== 'open' || task.dueAt !== job.payload.dueAt) return;
+        // An archived lead is out of play: nobody is reminded of it. Its tasks stay open (lists
+        // of overdue tasks show them if it comes back); a merge moved its tasks to the survivor.
+        if (task.leadId) {
+          const [lead] = await leads.findIn(trx, job.workspaceId, [task.leadId]);
+          if (lead && lead.archivedAt !== null) return;
+        }
         await signals.emitIn(
           trx,
           job.workspaceId,
@@ -164,6 +170,10 @@ export function createTaskService({ database, jobs, signals, leads, users, clock
 
   return {
     createIn,
+
+    /** A merge's part for tasks (registered with the lead reactions): they follow the survivor. */
+    moveOnMergeIn: (trx: Kysely<DB>, workspaceId: string, from: string, into: string) =>
+      store.moveTasks(trx, workspaceId, from, into, clock()),
 
     create: (workspaceId: string, draft: TaskDraft) =>
       database.writes.run((trx) => createIn(trx, workspaceId, draft, { kind: 'api', id: null })),

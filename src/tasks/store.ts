@@ -83,6 +83,22 @@ export async function updateOpenTask(db: Kysely<DB>, task: Task): Promise<boolea
   return Number(result.numUpdatedRows) > 0;
 }
 
+/** Gives every task of lead `from` to lead `into` (a merge: the survivor's people keep them). */
+export async function moveTasks(
+  db: Kysely<DB>,
+  workspaceId: string,
+  from: string,
+  into: string,
+  now: number,
+): Promise<void> {
+  await db
+    .updateTable('tasks')
+    .set({ lead_id: into, updated_at: now })
+    .where('workspace_id', '=', workspaceId)
+    .where('lead_id', '=', from)
+    .execute();
+}
+
 export async function findTask(db: Kysely<DB>, workspaceId: string, id: string): Promise<Task | undefined> {
   const row = await db
     .selectFrom('tasks')

@@ -177,6 +177,46 @@ describeEachEngine('tasks', (engine) => {
     assert.equal(mine().length, 1);
   });
 
+  it('reminds nobody of an archived lead; a merge moves the tasks to the survivor, which is reminded', async () => {
+    const t = get();
+    received.length = 0;
+    const lead = async (email: string) => (await ok(t, 'POST', '/api/v1/leads', { email })).id as string;
+    const [archived, mergedAway, survivor] = [
+      await lead('gone@buyer.example'),
+      await lead('old-address@buyer.example'),
+      await lead('new-address@buyer.example'),
+    ];
+    const task = async (leadId: string) =>
+      (
+        await ok(t, 'POST', '/api/v1/tasks', {
+          ownerId: ada,
+          type: 'call',
+          dueAt: t.clock.now + 60_000,
+          leadId,
+        })
+      ).id as string;
+    const ofArchived = await task(archived);
+    const ofMerged = await task(mergedAway);
+    await ok(t, 'POST', `/api/v1/leads/${archived}/archive`);
+    await ok(t, 'POST', `/api/v1/leads/${survivor}/merge`, { otherId: mergedAway });
+
+    const listed = await ok(t, 'GET', `/api/v1/tasks?leadId=${survivor}`);
+    assert.deepEqual(
+      listed.data.map((x: { id: string }) => x.id),
+      [ofMerged],
+    );
+    assert.equal((await ok(t, 'GET', `/api/v1/tasks?leadId=${mergedAway}`)).data.length, 0);
+
+    t.clock.now += 60_000;
+    await t.services.jobs.runDue();
+    const due = received.filter((r) => r.type === 'task.due');
+    assert.deepEqual(
+      due.map((r) => [r.data.taskId, r.data.leadId]),
+      [[ofMerged, survivor]],
+    );
+    assert.equal((await ok(t, 'GET', `/api/v1/tasks/${ofArchived}`)).status, 'open');
+  });
+
   it('edits and cancels an open task', async () => {
     const t = get();
     const task = await ok(t, 'POST', '/api/v1/tasks', {
