@@ -3,7 +3,7 @@ import Type from 'typebox';
 import { newId } from '../db/ids.ts';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { DomainError, type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
-import { DATABASE_RETRY_AFTER_S, problem, sendProblem } from '../http/errors.ts';
+import { DATABASE_RETRY_AFTER_S, handleError, problem, sendProblem } from '../http/errors.ts';
 import type { HttpApp } from '../http/types.ts';
 import { privacySignal } from '../tracking/model.ts';
 import { readValues } from './fields.ts';
@@ -358,10 +358,33 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
     },
   );
 
+  /** What a browser posting the form is told when its body cannot be read at all. */
+  const unreadable = {
+    title: 'Form not sent',
+    message: 'This form could not be read as it was sent. Please go back and send it from its page.',
+  };
   app.post(
     '/f/:slug',
-    // Unstorable text is refused by readValues: on its field, and to people on the page again.
-    { ...open, config: { ...open.config, checksBodyText: true }, bodyLimit: SUBMISSION_BODY_LIMIT },
+    {
+      ...open,
+      // Unstorable text is refused by readValues: on its field, and to people on the page again.
+      config: { ...open.config, checksBodyText: true },
+      bodyLimit: SUBMISSION_BODY_LIMIT,
+      // A body refused before the handler (too large, a type no parser reads) is a page to people
+      // too, not a problem document they cannot read. Their browser's Back keeps what they typed.
+      errorHandler: (error, request, reply) => {
+        if (wantsJson(request)) return handleError(error, request, reply);
+        if (error.statusCode === 413)
+          return sendError(request, reply, 'PAYLOAD_TOO_LARGE', error.message, {
+            title: 'Form not sent',
+            message:
+              'Your answers are too long to send. Please go back, shorten them and send the form again.',
+          });
+        if (error.statusCode === 415)
+          return sendError(request, reply, 'UNSUPPORTED_MEDIA_TYPE', error.message, unreadable);
+        return handleError(error, request, reply);
+      },
+    },
     async (request, reply) => {
       const found = await publicForm(request, reply, request.params.slug);
       if (!found) return reply;
@@ -373,11 +396,10 @@ export function registerFormPublicRoutes(app: HttpApp, { forms, publicUrl, clock
       }
       if (!isOpen(form)) return closed(request, reply, form);
       const type = request.headers['content-type'] ?? '';
-      if (!/^\s*(?:application\/(?:[\w.+-]*\+)?json|application\/x-www-form-urlencoded)/i.test(type))
-        throw new DomainError(
-          'UNSUPPORTED_MEDIA_TYPE',
-          'Send the form as application/x-www-form-urlencoded or application/json.',
-        );
+      if (!/^\s*(?:application\/(?:[\w.+-]*\+)?json|application\/x-www-form-urlencoded)/i.test(type)) {
+        const detail = 'Send the form as application/x-www-form-urlencoded or application/json.';
+        return sendError(request, reply, 'UNSUPPORTED_MEDIA_TYPE', detail, unreadable);
+      }
       const read = readValues(request.body);
       /**
        * The page again (to people), with what they typed and `errors` to show. Without the

@@ -674,7 +674,7 @@ describeEachEngine('form submissions', (engine) => {
     assert.equal(text.statusCode, 410, 'closed comes first');
   });
 
-  it('refuses bodies it cannot read: another content type (415), nested objects (422)', async () => {
+  it('refuses bodies it cannot read: another content type (415), too large (413), nested objects (422)', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
     const form = await w.ok('POST', '/api/v1/forms', signupForm());
@@ -685,6 +685,39 @@ describeEachEngine('form submissions', (engine) => {
       payload: 'email=a@example.com',
     });
     assert.equal(text.statusCode, 415, text.body);
+    // A browser posting it gets a page; a script (Accept: application/json) the problem.
+    assert.match(String(text.headers['content-type']), /^text\/html/);
+    assert.match(text.body, /This form could not be read as it was sent/);
+    const multipart = await t.app.inject({
+      method: 'POST',
+      url: `/f/${form.slug}`,
+      headers: { 'content-type': 'multipart/form-data; boundary=x', accept: 'application/json' },
+      payload: '--x\r\nContent-Disposition: form-data; name="email"\r\n\r\na@example.com\r\n--x--\r\n',
+    });
+    assert.equal(multipart.statusCode, 415, multipart.body);
+    assert.equal(multipart.json().code, 'UNSUPPORTED_MEDIA_TYPE');
+
+    // Over the 1 MiB limit: refused before it is read, as a page to people and a problem to scripts.
+    const huge = `email=a%40example.com&notes=${'x'.repeat(1024 * 1024)}`;
+    const tooLarge = await t.app.inject({
+      method: 'POST',
+      url: `/f/${form.slug}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded' },
+      payload: huge,
+    });
+    assert.equal(tooLarge.statusCode, 413);
+    assert.match(String(tooLarge.headers['content-type']), /^text\/html/);
+    assert.match(tooLarge.body, /Your answers are too long to send/);
+    const tooLargeJson = await t.app.inject({
+      method: 'POST',
+      url: `/f/${form.slug}`,
+      headers: { 'content-type': 'application/x-www-form-urlencoded', accept: 'application/json' },
+      payload: huge,
+    });
+    assert.equal(tooLargeJson.statusCode, 413);
+    assert.match(String(tooLargeJson.headers['content-type']), /^application\/problem\+json/);
+    assert.deepEqual(await leadsOf(w), []);
+
     const nested = await visitor(t, form.slug).postJson({ email: { $ne: 1 } } as never);
     assert.equal(nested.statusCode, 422);
     assert.deepEqual(nested.json().errors, [
