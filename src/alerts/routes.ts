@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import { describeFacts, triggerName } from './messages.ts';
 import {
@@ -13,7 +14,6 @@ import {
 import type { AlertService } from './service.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 /** Requests take one object shape per trigger; the service checks which fields apply to which type. */
 const TriggerInput = Type.Object(

@@ -2,6 +2,7 @@ import Type from 'typebox';
 import { parseTime } from '../http/cursor.ts';
 import { problem } from '../http/errors.ts';
 import { sendIdempotent } from '../http/idempotent-write.ts';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import type { IdempotencyService } from '../idempotency/service.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
@@ -16,7 +17,6 @@ export interface ConsentRouteDeps {
 }
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Problem = Type.Object({}, { additionalProperties: true });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const IdempotencyHeaders = Type.Object({

@@ -1,11 +1,11 @@
 import Type from 'typebox';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import { leadTargets } from './mapping.ts';
 import { type InboundLead, type InboundSource, inboundKinds, inboundStatuses } from './model.ts';
 import type { InboundService } from './service.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const FieldErrorSchema = Type.Object({ path: Type.String(), message: Type.String() });
 const Counts = Type.Object({

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { validationError } from '../errors.ts';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import {
   chooseVariant,
@@ -16,7 +17,6 @@ import { type PageHtml, sendHtml } from './page-html.ts';
 import type { LandingService } from './service.ts';
 
 const iso = (ms: number) => new Date(ms).toISOString();
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Problem = Type.Object({}, { additionalProperties: true });
 const Url = Type.String({ maxLength: 2000 });

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { Nullable } from '../http/schemas.ts';
 import { stages } from '../lifecycle/model.ts';
 import { temperatures } from '../lifecycle/temperature.ts';
 import type { Score } from '../scoring/engine.ts';
@@ -13,7 +14,6 @@ import {
 } from './model.ts';
 
 /** How leads look in the API: camelCase, ISO 8601 times. The response schemas stop field leaks. */
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 export const TouchSchema = Type.Object({
   source: Nullable(Type.String()),

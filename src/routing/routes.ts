@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { validationError } from '../errors.ts';
 import { sendIdempotent } from '../http/idempotent-write.ts';
+import { ClientIdSchema, Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import type { IdempotencyService } from '../idempotency/service.ts';
 import { LeadSchema, leadJson } from '../leads/json.ts';
@@ -16,7 +17,6 @@ export interface RoutingRouteDeps {
   idempotency: IdempotencyService;
 }
 
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Problem = Type.Object({}, { additionalProperties: true });
 const Id = Type.String({ minLength: 1, maxLength: 64 });
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
@@ -56,7 +56,7 @@ const StrategySchema = Type.Object(
 /** A rule as PUT takes it and GET gives it back (so a GET can be edited and PUT as it is). */
 const RuleSchema = Type.Object(
   {
-    id: Type.Optional(Type.String({ maxLength: 64 })),
+    id: Type.Optional(ClientIdSchema),
     name: Type.String({ minLength: 1, maxLength: 200 }),
     enabled: Type.Optional(Type.Boolean()),
     when: Type.Optional(ConditionsSchema),

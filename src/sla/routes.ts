@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { validationError } from '../errors.ts';
 import { parseTime } from '../http/cursor.ts';
+import { ClientIdSchema, Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import { stages } from '../lifecycle/model.ts';
 import { taskTypes } from '../tasks/model.ts';
@@ -9,7 +10,6 @@ import type { SlaService } from './service.ts';
 import type { SlaTimer } from './store.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 /** Longest period `/sla/metrics` covers. (366 days) */
 const MAX_METRICS_RANGE_MS = 366 * 86_400_000;
 const Minutes = Type.Number({ exclusiveMinimum: 0, maximum: 525_600 });
@@ -25,7 +25,7 @@ const Trigger = Type.Union([
 
 const PolicyBody = Type.Object(
   {
-    id: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
+    id: Type.Optional(ClientIdSchema),
     name: Type.String({ minLength: 1, maxLength: 200 }),
     enabled: Type.Optional(Type.Boolean()),
     when: Type.Array(Type.Object({}, { additionalProperties: true }), { minItems: 1, maxItems: 20 }),

@@ -1,11 +1,11 @@
 import Type from 'typebox';
 import { decodeCursor, encodeCursor, parseTime } from '../http/cursor.ts';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import { type Task, taskStatuses, taskTypes } from './model.ts';
 import type { TaskService } from './service.ts';
 
 const iso = (ms: number | null) => (ms === null ? null : new Date(ms).toISOString());
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const Time = Type.Union([Type.String({ maxLength: 40 }), Type.Integer({ minimum: 0 })], {
   description: 'ISO 8601 with a zone, or epoch milliseconds',
 });

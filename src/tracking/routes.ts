@@ -2,6 +2,7 @@ import type { FastifyReply, FastifyRequest } from 'fastify';
 import Type from 'typebox';
 import { serveClientScript } from '../client/bundle.ts';
 import { isDomainError } from '../errors.ts';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import {
   ANONYMOUS_ID_PATTERN,
@@ -20,7 +21,6 @@ import {
 import type { TrackingService } from './service.ts';
 
 const Problem = Type.Object({}, { additionalProperties: true });
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 
 const HitSchema = Type.Object(
   {

@@ -1,4 +1,5 @@
 import Type from 'typebox';
+import { Nullable } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import {
   MAX_ABSENCES,
@@ -13,7 +14,6 @@ import {
 import type { UserService } from './service.ts';
 import type { TeamService } from './teams-service.ts';
 
-const Nullable = <T extends Type.TSchema>(schema: T) => Type.Union([schema, Type.Null()]);
 const IdParams = Type.Object({ id: Type.String({ maxLength: 64 }) });
 const Problem = Type.Object({}, { additionalProperties: true });
 const Id = Type.String({ minLength: 1, maxLength: 64 });

@@ -195,6 +195,16 @@ describeEachEngine('lead routing', (engine) => {
       await send(t, 'PUT', '/api/v1/routing/rules', { rules: [{ name: 'X', strategy: { type: 'coin' } }] }),
       400,
     );
+    // An id is a name for URLs and logs: not empty, no spaces or slashes.
+    for (const id of ['', 'two words', 'a/b']) {
+      assertProblem(
+        await send(t, 'PUT', '/api/v1/routing/rules', {
+          rules: [{ id, name: 'X', strategy: { type: 'account' } }],
+        }),
+        400,
+        '/rules/0/id',
+      );
+    }
     assert.deepEqual(
       (await ok(t, 'GET', '/api/v1/routing/rules')).rules,
       made.rules,

@@ -106,6 +106,18 @@ describeEachEngine('speed-to-lead SLAs', (engine) => {
       tiny.json().errors.map((e: { path: string }) => e.path),
       ['/policies/0/within/minutes'],
     );
+    // An id is a name for URLs and logs: not empty, no spaces or slashes.
+    for (const id of ['', 'hot 5', 'a/b']) {
+      const badId = await api(t, 'PUT', '/api/v1/sla/policies', {
+        policies: [{ id, name: 'z', when: [{ stage: 'mql' }], within: { minutes: 5 } }],
+      });
+      assert.equal(badId.statusCode, 400, badId.body);
+      assert.deepEqual(
+        badId.json().errors.map((e: { path: string }) => e.path),
+        ['/policies/0/id'],
+      );
+    }
+    assert.equal((await ok(t, 'GET', '/api/v1/sla/policies')).policies.length, 2, 'nothing half-written');
   });
 
   it('starts a 5-minute timer on a demo request and meets it with the owner’s call', async () => {
