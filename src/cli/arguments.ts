@@ -32,3 +32,20 @@ export function commandArgs<T extends ParseArgsConfig>(
     return undefined;
   }
 }
+
+/**
+ * `commandArgs` for a command with subcommands (`users create`, `users list`), `synopses` being
+ * each one's usage after its name. A refusal shows the usage of the subcommand the arguments
+ * start with, else of them all, as alternatives.
+ */
+export function subcommandArgs<T extends ParseArgsConfig>(
+  command: string,
+  synopses: Readonly<Record<string, string>>,
+  config: T,
+): Parsed<T> | undefined {
+  const sub = config.args?.[0];
+  if (sub !== undefined && Object.hasOwn(synopses, sub))
+    return commandArgs(`${command} ${sub}`, synopses[sub]!, config);
+  const all = Object.entries(synopses).map(([name, synopsis]) => `${name} ${synopsis}`.trimEnd());
+  return commandArgs(command, all.join(' | '), config);
+}

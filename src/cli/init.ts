@@ -1,7 +1,7 @@
-import { parseArgs } from 'node:util';
 import { validationError } from '../errors.ts';
 import { criteriaOf } from '../lifecycle/qualification.ts';
 import { presetNamed, presetNames } from '../scoring/presets.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
 import { rescoreEntries, rescoreInForeground, summaryLines } from './rescore-progress.ts';
 
@@ -21,7 +21,7 @@ function level(l: { minBehaviour?: number; highIntentWithinDays?: number }): str
  * history; the lifecycle settings replaced are not kept.
  */
 export async function runInit(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = commandArgs('init', `--preset ${presetNames.join('|')} [--workspace W]`, {
     args,
     allowPositionals: true,
     options: {
@@ -29,6 +29,8 @@ export async function runInit(args: string[]): Promise<number> {
       workspace: { type: 'string', default: 'default' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values, positionals } = parsed;
   if (positionals.length > 0)
     throw validationError([
       { path: 'command', message: `unexpected "${positionals[0]}": use init --preset NAME` },

@@ -1,7 +1,13 @@
-import { parseArgs } from 'node:util';
 import { validationError } from '../errors.ts';
 import { type JobState, jobStates } from '../jobs/model.ts';
+import { subcommandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
+
+/** How `leadline jobs` subcommands are called, as main's usage text shows them. */
+const SYNOPSES = {
+  list: '[--workspace W] [--state queued|running|done|dead] [--kind K] [--limit N]',
+  retry: 'ID [--workspace W]',
+};
 
 /**
  * `leadline jobs list [--workspace W] [--state S] [--kind K] [--limit N]` prints one job per
@@ -9,7 +15,7 @@ import { withServices } from './context.ts';
  * `leadline jobs retry ID [--workspace W]` queues a dead job again.
  */
 export async function runJobs(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = subcommandArgs('jobs', SYNOPSES, {
     args,
     allowPositionals: true,
     options: {
@@ -19,6 +25,8 @@ export async function runJobs(args: string[]): Promise<number> {
       limit: { type: 'string', default: '50' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values, positionals } = parsed;
   const [sub, id] = positionals;
   const state = values.state;
   if (state !== undefined && !(jobStates as readonly string[]).includes(state))

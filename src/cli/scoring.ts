@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { parseArgs } from 'node:util';
 import { validationError } from '../errors.ts';
 import {
   type ModelError,
@@ -9,6 +8,7 @@ import {
   modelToYaml,
   parseModelText,
 } from '../scoring/model-format.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
 import { rescoreEntries, rescoreInForeground, summaryLines } from './rescore-progress.ts';
 
@@ -30,13 +30,15 @@ const formats: readonly ModelFormat[] = ['yaml', 'json'];
 
 /** `leadline scoring export [--workspace W] [--format yaml|json]`: the active model on stdout. */
 async function exportModel(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = commandArgs('scoring export', '[--workspace W] [--format yaml|json]', {
     args,
     options: {
       workspace: { type: 'string', default: 'default' },
       format: { type: 'string', default: 'yaml' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values } = parsed;
   const format = values.format as ModelFormat;
   if (!formats.includes(format))
     throw validationError([{ path: '--format', message: `must be one of: ${formats.join(', ')}` }]);
@@ -70,7 +72,7 @@ function errorLine(file: string, error: ModelError): string {
  * An invalid file is reported field by field, with lines, before the database is opened.
  */
 async function applyModel(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsedArgs = commandArgs('scoring apply', 'FILE [--workspace W] [--dry-run]', {
     args,
     allowPositionals: true,
     options: {
@@ -78,6 +80,8 @@ async function applyModel(args: string[]): Promise<number> {
       'dry-run': { type: 'boolean', default: false },
     },
   });
+  if (!parsedArgs) return USAGE_EXIT;
+  const { values, positionals } = parsedArgs;
   const file = positionals[0];
   if (!file || positionals.length > 1)
     throw validationError([{ path: 'FILE', message: 'give exactly one model file (YAML or JSON)' }]);
@@ -143,7 +147,12 @@ async function applyModel(args: string[]): Promise<number> {
  * foreground (after an interrupted `apply`, or a model saved by another process).
  */
 async function rescore(args: string[]): Promise<number> {
-  const { values } = parseArgs({ args, options: { workspace: { type: 'string', default: 'default' } } });
+  const parsed = commandArgs('scoring rescore', '[--workspace W]', {
+    args,
+    options: { workspace: { type: 'string', default: 'default' } },
+  });
+  if (!parsed) return USAGE_EXIT;
+  const { values } = parsed;
   return withServices(async (services) => {
     const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
     const { version } = await services.scoring.activeModel(workspace.id);

@@ -1,6 +1,6 @@
-import { parseArgs } from 'node:util';
 import { createHttpApp, createServices } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { releaseStartupMemory } from './startup-memory.ts';
 import { parseConcurrency, startWorker } from './worker.ts';
 
@@ -8,11 +8,13 @@ import { parseConcurrency, startWorker } from './worker.ts';
 const TEMPERATURE_SWEEP_MS = 60_000;
 
 export async function runServe(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = commandArgs('serve', '[--no-worker] [--concurrency N]', {
     args,
     options: { 'no-worker': { type: 'boolean' }, concurrency: { type: 'string' } },
     allowPositionals: false,
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values } = parsed;
   const concurrency = parseConcurrency(values.concurrency);
   const config = loadConfig();
   const services = await createServices(config);

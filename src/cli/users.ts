@@ -1,7 +1,19 @@
-import { parseArgs } from 'node:util';
 import { validationError } from '../errors.ts';
 import { type Role, roles } from '../users/model.ts';
+import { subcommandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
+
+/** How `leadline users` subcommands are called, as main's usage text shows them. */
+const USERS_SYNOPSES = {
+  create: '--name N --email E [--timezone TZ] [--role rep|manager] [--workspace W]',
+  list: '[--workspace W]',
+};
+
+/** How `leadline teams` subcommands are called, as main's usage text shows them. */
+const TEAMS_SYNOPSES = {
+  create: 'NAME --members ID[:WEIGHT],... [--workspace W]',
+  list: '[--workspace W]',
+};
 
 /**
  * `leadline users create --name N --email E [--timezone TZ] [--role rep|manager]` prints the new
@@ -9,7 +21,7 @@ import { withServices } from './context.ts';
  * role, timezone, active|inactive). Both take `--workspace W` (Default: default).
  */
 export async function runUsers(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = subcommandArgs('users', USERS_SYNOPSES, {
     args,
     allowPositionals: true,
     options: {
@@ -20,6 +32,8 @@ export async function runUsers(args: string[]): Promise<number> {
       role: { type: 'string' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values, positionals } = parsed;
   const [sub] = positionals;
   if (sub === 'create') {
     if (!values.name) throw validationError([{ path: '--name', message: 'is required' }]);
@@ -81,7 +95,7 @@ function parseMembers(text: string): Array<{ ref: string; weight: number }> {
  * (tab-separated: id, name, members as id:weight). Both take `--workspace W`.
  */
 export async function runTeams(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
+  const parsed = subcommandArgs('teams', TEAMS_SYNOPSES, {
     args,
     allowPositionals: true,
     options: {
@@ -89,6 +103,8 @@ export async function runTeams(args: string[]): Promise<number> {
       members: { type: 'string', default: '' },
     },
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values, positionals } = parsed;
   const [sub, name] = positionals;
   if (sub === 'create' && name) {
     const given = parseMembers(values.members!);

@@ -1,8 +1,8 @@
-import { parseArgs } from 'node:util';
 import { createServices, type Services } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import { validationError } from '../errors.ts';
 import { JobWorker } from '../jobs/worker.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 
 /** How often finished jobs past their retention are pruned. (1 h) */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -64,11 +64,13 @@ export function parseConcurrency(raw: string | undefined): number | undefined {
 
 /** `leadline worker [--concurrency N]`: runs jobs only (no HTTP), until SIGINT or SIGTERM. */
 export async function runWorker(args: string[]): Promise<number> {
-  const { values } = parseArgs({
+  const parsed = commandArgs('worker', '[--concurrency N]', {
     args,
     options: { concurrency: { type: 'string' } },
     allowPositionals: false,
   });
+  if (!parsed) return USAGE_EXIT;
+  const { values } = parsed;
   const concurrency = parseConcurrency(values.concurrency);
   const services = await createServices(loadConfig());
   const stopWorker = await startWorker(services, concurrency);
