@@ -2,12 +2,13 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
-import { validationError } from '../errors.ts';
+import type { Services } from '../app.ts';
+import { DomainError, validationError } from '../errors.ts';
 import { csvRows, escapeCell, escapeFileCell } from '../imports/export.ts';
 import { rejectsColumns } from '../imports/model.ts';
 import type { ImportReject } from '../imports/service.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
-import { withServices } from './context.ts';
+import { noDatabaseYet, withServices } from './context.ts';
 
 /** The default rejects file: next to the input, `contacts.csv` → `contacts.rejects.csv`. */
 export function defaultRejectsFile(file: string): string {
@@ -42,6 +43,23 @@ function rejectsFileProblem(file: string, input: string): string | undefined {
 function checkRejectsFile(file: string, input: string): void {
   const problem = rejectsFileProblem(file, input);
   if (problem) throw validationError([{ path: '--rejects', message: `"${file}" ${problem}` }]);
+}
+
+/**
+ * A dry run's refusal when there is no workspace at all (a new data folder, or a database no
+ * command has used yet). A dry run checks the file against a workspace: which rows would create
+ * a lead and which would update one, whether owners are its users. Creating the database and
+ * workspace "default" to check against, as other commands do on first use, would be writing
+ * (and would print a new admin key) when the user was promised nothing is written; checking
+ * against a make-believe empty workspace would answer for one that does not exist. So it says
+ * what to do instead, and leaves the data folder as it was.
+ */
+function nothingToCheckAgainst(): DomainError {
+  return new DomainError(
+    'WORKSPACE_NOT_FOUND',
+    'There is no workspace to check the file against yet, and a dry run creates none. Start ' +
+      'Leadline once (`leadline serve`) to create workspace "default", then check the file again.',
+  );
 }
 
 /**
@@ -122,8 +140,10 @@ export async function runImport(args: string[]): Promise<number> {
   const rejectsFile = values.rejects ?? defaultRejectsFile(file);
   checkRejectsFile(rejectsFile, file);
   const dryRun = values['dry-run'] ?? false;
+  if (dryRun && noDatabaseYet()) throw nothingToCheckAgainst();
 
-  const summary = await withServices(async (services) => {
+  const importFile = async (services: Services) => {
+    if (dryRun && (await services.workspaces.listIds()).length === 0) throw nothingToCheckAgainst();
     const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
     const rejects = rejectsWriter(rejectsFile);
     const bar = process.stderr.isTTY
@@ -155,7 +175,8 @@ export async function runImport(args: string[]): Promise<number> {
       bar?.stop();
       await rejects.close();
     }
-  });
+  };
+  const summary = await withServices(importFile, { bootstrap: !dryRun });
 
   const seconds = summary.ms / 1000;
   const lines = [

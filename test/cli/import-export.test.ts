@@ -118,6 +118,8 @@ describe('leadline import / export', () => {
     const dir = folder();
     const file = path.join(dir, 'leads.tsv');
     fs.writeFileSync(file, '\ufeffEmail\tFirst Name\tNotes\nlin@acme.example.com\tLin\t=1+1\n');
+    // The first command creates the database and workspace "default": a dry run would not.
+    assert.equal((await leadline(dir, ['export'])).code, 0);
     const dry = await leadline(dir, ['import', file, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /dry run: nothing was written/);
@@ -137,6 +139,32 @@ describe('leadline import / export', () => {
     assert.equal(cell('properties.notes'), "'=1+1");
     assert.equal(cell('source'), 'import');
     assert.equal(cell('channel'), 'offline');
+  });
+
+  it('a dry run on a new data folder creates no database and no key, and says what to do', async () => {
+    const dir = folder();
+    const file = path.join(dir, 'contacts.csv');
+    fs.writeFileSync(file, contacts);
+    const database = path.join(dir, 'data', 'leadline.db');
+    const refused = (result: { code: number | null; stdout: string; stderr: string }) => {
+      assert.equal(result.code, 1, result.stdout);
+      assert.equal(result.stdout, '');
+      assert.equal(result.stderr.includes('ll_'), false, `no admin key: ${result.stderr}`);
+      assert.match(
+        result.stderr,
+        /^leadline: There is no workspace to check the file against yet, and a dry run creates none\. Start Leadline once \(`leadline serve`\)/,
+      );
+    };
+
+    refused(await leadline(dir, ['import', file, '--dry-run']));
+    assert.equal(fs.existsSync(database), false, 'no database file');
+    assert.equal(fs.existsSync(path.join(dir, 'data')), false, 'no data folder');
+    assert.equal(fs.existsSync(path.join(dir, 'contacts.rejects.csv')), false, 'no rejects file');
+
+    // A database without a workspace yet (migrated only): refused too, and still without one.
+    assert.equal((await leadline(dir, ['migrate'])).code, 0);
+    refused(await leadline(dir, ['import', file, '--dry-run']));
+    refused(await leadline(dir, ['import', file, '--dry-run']));
   });
 
   it('reads a windows-1252 file as such, guessed or named with --encoding; an unknown encoding is refused', async () => {
