@@ -66,11 +66,12 @@ function nothingToCheckAgainst(): DomainError {
  * A CSV file of rejected rows, created on the first reject: row, line, reason, then the row's
  * own columns under the input's header (escaped against formulas; a re-import strips that
  * again), so the file can be fixed and imported as it is: the importer skips the first three
- * columns of such a file (`rejectsColumns`). Waits for the disk when it lags.
+ * columns of such a file (`rejectsColumns`). Waits for the disk when it lags. An import that
+ * reads the file and rejects no row removes the file an earlier import left (see `close`).
  */
 function rejectsWriter(file: string) {
   let out: fs.WriteStream | undefined;
-  let header: readonly string[] = [];
+  let header: readonly string[] | undefined;
   let failure: Error | undefined;
   const write = async (text: string) => {
     if (failure) throw failure;
@@ -86,7 +87,7 @@ function rejectsWriter(file: string) {
         out.on('error', (error) => {
           failure = error;
         });
-        await write(csvRows([[...rejectsColumns, ...header.map(escapeFileCell)]]));
+        await write(csvRows([[...rejectsColumns, ...(header ?? []).map(escapeFileCell)]]));
       }
       const cells = reject.cells.map(escapeFileCell);
       await write(csvRows([[String(reject.row), String(reject.line), escapeCell(reject.reason), ...cells]]));
@@ -94,8 +95,16 @@ function rejectsWriter(file: string) {
     get used() {
       return out !== undefined;
     },
+    /**
+     * Ends the file. Without a reject, once the import has read the header, a file at the path
+     * (an earlier import's rejects) is removed: left there, it would be read as this import's.
+     * An import refused before its header (a bad --map, an unreadable file) leaves it alone.
+     */
     async close() {
-      if (!out) return;
+      if (!out) {
+        if (header !== undefined) fs.rmSync(file, { force: true });
+        return;
+      }
       await new Promise<void>((resolve, reject) =>
         out!.end((error?: Error | null) => (error ? reject(error) : resolve())),
       );
@@ -109,7 +118,8 @@ function rejectsWriter(file: string) {
  * [--rejects FILE]`: imports a CSV export (HubSpot, Salesforce, or any file with an Email or
  * Phone column), with a progress bar when stderr is a terminal. `--encoding` names the file's
  * encoding (windows-1252, utf-8…); without it, it is guessed from the file's start. Prints a
- * summary on stdout; rejected rows go to the rejects file. Exits 0 when the import ran, even
+ * summary on stdout; rejected rows go to the rejects file, which is removed when no row is
+ * rejected, so it never holds an earlier import's rejects. Exits 0 when the import ran, even
  * with rejected rows.
  */
 export async function runImport(args: string[]): Promise<number> {

@@ -251,6 +251,31 @@ describe('leadline import / export', () => {
     ]);
   });
 
+  it("removes an earlier import's rejects file when this import rejects no row", async () => {
+    const dir = folder();
+    const rejectsFile = path.join(dir, 'rejects.csv');
+    const withReject = path.join(dir, 'first.csv');
+    fs.writeFileSync(withReject, 'Email\nok@acme.example.com\nnot-an-email\n');
+    const first = await leadline(dir, ['import', withReject, '--rejects', rejectsFile]);
+    assert.equal(summary(first.stdout).rejects, rejectsFile, first.stderr);
+    assert.ok(fs.existsSync(rejectsFile));
+
+    const clean = path.join(dir, 'second.csv');
+    fs.writeFileSync(clean, 'Email\nother@acme.example.com\n');
+    // Refused before reading the file (a bad --map): nothing ran, the earlier rejects stay.
+    const refused = await leadline(dir, ['import', clean, '--rejects', rejectsFile, '--map', 'Email=emial']);
+    assert.equal(refused.code, 1, refused.stdout);
+    assert.ok(fs.existsSync(rejectsFile));
+
+    for (const args of [['--dry-run'], []]) {
+      fs.copyFileSync(withReject, rejectsFile); // whatever an earlier run left there
+      const second = await leadline(dir, ['import', clean, '--rejects', rejectsFile, ...args]);
+      assert.equal(second.code, 0, second.stderr);
+      assert.deepEqual([summary(second.stdout).rejected, summary(second.stdout).rejects], ['0', 'none']);
+      assert.equal(fs.existsSync(rejectsFile), false, `${args.join(' ')}: no stale rejects file`);
+    }
+  });
+
   it('refuses a rejects file it cannot write before importing anything', async () => {
     const dir = folder();
     const file = path.join(dir, 'c.csv');
