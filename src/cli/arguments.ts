@@ -28,7 +28,8 @@ export function commandArgs<T extends ParseArgsConfig>(
     if (!isArgumentError(error)) throw error;
     // parseArgs' reasons go on with advice about '--' ("To specify a positional argument…").
     const reason = error.message.split(/(?<=\.) /)[0]!.replace(/\.?$/, '.');
-    process.stderr.write(`leadline ${command}: ${reason} Usage: leadline ${command} ${synopsis}\n`);
+    const usage = synopsis === '' ? command : `${command} ${synopsis}`;
+    process.stderr.write(`leadline ${command}: ${reason} Usage: leadline ${usage}\n`);
     return undefined;
   }
 }

@@ -3,12 +3,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import cliProgress from 'cli-progress';
 import type { Services } from '../app.ts';
-import { DomainError, validationError } from '../errors.ts';
+import { validationError } from '../errors.ts';
 import { csvRows, escapeCell, escapeFileCell } from '../imports/export.ts';
 import { rejectsColumns } from '../imports/model.ts';
 import type { ImportReject } from '../imports/service.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
-import { noDatabaseYet, withServices } from './context.ts';
+import { withServices } from './context.ts';
 
 /** The default rejects file: next to the input, `contacts.csv` → `contacts.rejects.csv`. */
 export function defaultRejectsFile(file: string): string {
@@ -46,23 +46,6 @@ function checkRejectsFile(file: string, input: string): void {
 }
 
 /**
- * A dry run's refusal when there is no workspace at all (a new data folder, or a database no
- * command has used yet). A dry run checks the file against a workspace: which rows would create
- * a lead and which would update one, whether owners are its users. Creating the database and
- * workspace "default" to check against, as other commands do on first use, would be writing
- * (and would print a new admin key) when the user was promised nothing is written; checking
- * against a make-believe empty workspace would answer for one that does not exist. So it says
- * what to do instead, and leaves the data folder as it was.
- */
-function nothingToCheckAgainst(): DomainError {
-  return new DomainError(
-    'WORKSPACE_NOT_FOUND',
-    'There is no workspace to check the file against yet, and a dry run creates none. Start ' +
-      'Leadline once (`leadline serve`) to create workspace "default", then check the file again.',
-  );
-}
-
-/**
  * A CSV file of rejected rows, created on the first reject: row, line, reason, then the row's
  * own columns under the input's header (escaped against formulas; a re-import strips that
  * again), so the file can be fixed and imported as it is: the importer skips the first three
@@ -91,9 +74,6 @@ function rejectsWriter(file: string) {
       }
       const cells = reject.cells.map(escapeFileCell);
       await write(csvRows([[String(reject.row), String(reject.line), escapeCell(reject.reason), ...cells]]));
-    },
-    get used() {
-      return out !== undefined;
     },
     /**
      * Ends the file. Without a reject, once the import has read the header, a file at the path
@@ -150,10 +130,8 @@ export async function runImport(args: string[]): Promise<number> {
   const rejectsFile = values.rejects ?? defaultRejectsFile(file);
   checkRejectsFile(rejectsFile, file);
   const dryRun = values['dry-run'] ?? false;
-  if (dryRun && noDatabaseYet()) throw nothingToCheckAgainst();
 
   const importFile = async (services: Services) => {
-    if (dryRun && (await services.workspaces.listIds()).length === 0) throw nothingToCheckAgainst();
     const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
     const rejects = rejectsWriter(rejectsFile);
     const bar = process.stderr.isTTY
@@ -186,7 +164,7 @@ export async function runImport(args: string[]): Promise<number> {
       await rejects.close();
     }
   };
-  const summary = await withServices(importFile, { bootstrap: !dryRun });
+  const summary = await withServices(importFile, { dryRun });
 
   const seconds = summary.ms / 1000;
   const lines = [

@@ -2,8 +2,11 @@ import path from 'node:path';
 import { loadConfig } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
+import { commandArgs, USAGE_EXIT } from './arguments.ts';
 
-export async function runMigrate(_args: string[]): Promise<number> {
+export async function runMigrate(args: string[]): Promise<number> {
+  // It takes no options: one it does not know must not be run past (`migrate --dry-run`).
+  if (!commandArgs('migrate', '', { args, options: {} })) return USAGE_EXIT;
   const config = loadConfig();
   const database = openDatabase({
     databaseUrl: config.databaseUrl,

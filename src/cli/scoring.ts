@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import type { Services } from '../app.ts';
 import { validationError } from '../errors.ts';
 import {
   type ModelError,
@@ -103,7 +104,7 @@ async function applyModel(args: string[]): Promise<number> {
   const dryRun = values['dry-run'] ?? false;
   const name = path.basename(file);
 
-  return withServices(async (services) => {
+  const apply = async (services: Services) => {
     const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
     if (dryRun) {
       const context = { ...(await services.scoring.context(workspace)), model: parsed.model };
@@ -139,7 +140,8 @@ async function applyModel(args: string[]): Promise<number> {
       ]),
     );
     return 0;
-  });
+  };
+  return withServices(apply, { dryRun });
 }
 
 /**

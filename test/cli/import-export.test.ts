@@ -152,7 +152,7 @@ describe('leadline import / export', () => {
       assert.equal(result.stderr.includes('ll_'), false, `no admin key: ${result.stderr}`);
       assert.match(
         result.stderr,
-        /^leadline: There is no workspace to check the file against yet, and a dry run creates none\. Start Leadline once \(`leadline serve`\)/,
+        /^leadline: There is no workspace to check against yet, and a dry run creates none\. Start Leadline once \(`leadline serve`\)/,
       );
     };
 

@@ -136,6 +136,18 @@ describe('leadline scoring / init', () => {
     assert.ok(!fs.existsSync(path.join(dir, 'data')), 'the file is checked before the database is opened');
   });
 
+  it('a dry run on a new data folder creates no database and no key, and says what to do', async () => {
+    const dir = tempFolder('leadline-scoring-cli-');
+    const file = path.join(dir, 'model.json');
+    fs.writeFileSync(file, JSON.stringify(defaultModel));
+    const dry = await leadline(dir, ['scoring', 'apply', file, '--dry-run']);
+    assert.equal(dry.code, 1, dry.stdout);
+    assert.equal(dry.stdout, '');
+    assert.equal(dry.stderr.includes('ll_'), false, `no admin key: ${dry.stderr}`);
+    assert.match(dry.stderr, /There is no workspace to check against yet, and a dry run creates none/);
+    assert.equal(fs.existsSync(path.join(dir, 'data')), false, 'no data folder');
+  });
+
   it('a dry run prints how many leads would change band and stage, and saves nothing', async () => {
     const dir = tempFolder('leadline-scoring-cli-');
     await addLeads(dir);
