@@ -362,6 +362,9 @@ describe('parseDateTime', () => {
     ['2025-13-01', null],
     ['03/14/2025', null],
     ['yesterday', null],
+    // Years before 100 as written, not 1900-1999 (Date.UTC's reading).
+    ['0001-01-01', Date.parse('0001-01-01T00:00:00Z')],
+    ['0099-12-31 10:00', Date.parse('0099-12-31T10:00:00Z')],
   ];
   for (const [text, expected] of cases) {
     test(`${JSON.stringify(text)} → ${expected}`, () => assert.equal(parseDateTime(text), expected));

@@ -2,6 +2,7 @@ import type { FieldError } from '../errors.ts';
 import { LeadInputSchema } from '../leads/input.ts';
 import { type Channel, channels, type LeadCapture, type PropertyValue, type Touch } from '../leads/model.ts';
 import type { Stage } from '../lifecycle/model.ts';
+import { isCalendarDate } from '../time.ts';
 
 /**
  * CSV import, the pure part: which lead field each column fills (built-in HubSpot and
@@ -508,8 +509,12 @@ export function parseDateTime(text: string): number | null {
   ];
   const ms = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
   if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  if (day > new Date(Date.UTC(year, month, 0)).getUTCDate()) return null;
-  let at = Date.UTC(year, month - 1, day, hour, minute, second, ms);
+  if (!isCalendarDate(trimmed)) return null;
+  // Not Date.UTC: it reads years 0-99 as 1900-1999 (0001-01-01 would be 1901).
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, ms);
+  let at = utc.getTime();
   const zone = m[8];
   if (zone && zone.toUpperCase() !== 'Z') {
     const sign = zone[0] === '-' ? -1 : 1;
@@ -646,6 +651,12 @@ export function rowInput(plan: ImportPlan, cells: readonly string[], now: number
           });
         else if (at > now + FUTURE_SLACK_MS)
           row.errors.push({ path: '/createdAt', message: 'is in the future' });
+        // Before any CRM kept records: a placeholder for "no date" (0001-01-01, .NET's smallest).
+        else if (at < 0)
+          row.errors.push({
+            path: '/createdAt',
+            message: 'is before 1970, a placeholder rather than a create date (leave the cell empty)',
+          });
         else row.at = at;
         break;
       }

@@ -156,6 +156,28 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual(emails, ['good1@acme.example.com', 'good3@acme.example.com']);
   });
 
+  it('refuses create dates before 1970 (placeholders such as 0001-01-01) instead of moving them to 1901', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const csv = [
+      'Email,Create Date',
+      'min@acme.example.com,0001-01-01',
+      'late@acme.example.com,0099-12-31T10:00:00Z',
+      'epoch@acme.example.com,1970-01-01',
+    ].join('\n');
+    const body = (await importCsv(t, key, csv)).json();
+    const message = 'is before 1970, a placeholder rather than a create date (leave the cell empty)';
+    assert.deepEqual(body.rejects, [
+      { row: 1, line: 2, errors: [{ path: '/createdAt', message }] },
+      { row: 2, line: 3, errors: [{ path: '/createdAt', message }] },
+    ]);
+    const leads = await allLeads(t, key);
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.createdAt]),
+      [['epoch@acme.example.com', '1970-01-01T00:00:00.000Z']],
+    );
+  });
+
   it('counts a line break inside a quoted cell of a CRLF file as one line', async () => {
     const t = get();
     const { key } = await workspace(t);
