@@ -33,6 +33,43 @@ export function parseIsoTime(text: string): number {
   return Date.parse(text);
 }
 
+const DATE_TIME =
+  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
+
+/**
+ * Epoch ms of an ISO 8601 date or date-time as spreadsheets, CRM exports and a browser's
+ * `datetime-local` input write it ("2025-03-14", "2025-03-14 09:21", "2025-03-14T09:21:05.000Z",
+ * "…+02:00"), where a time without a zone is read as UTC: such text does not say which zone it
+ * meant. Null when the text is not such a date, or names a day or time that does not exist.
+ * (The API's own times take `parseIsoTime`, which wants the zone.)
+ */
+export function parseDateTimeAsUtc(text: string): number | null {
+  const m = DATE_TIME.exec(text);
+  if (!m || !isCalendarDate(text)) return null;
+  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
+    number,
+    number,
+    number,
+    number,
+    number,
+    number,
+  ];
+  if (hour > 23 || minute > 59 || second > 59) return null;
+  const ms = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
+  // Not Date.UTC: it reads years 0-99 as 1900-1999 (0001-01-01 would be 1901).
+  const utc = new Date(0);
+  utc.setUTCFullYear(year, month - 1, day);
+  utc.setUTCHours(hour, minute, second, ms);
+  let at = utc.getTime();
+  const zone = m[8];
+  if (zone && zone.toUpperCase() !== 'Z') {
+    const sign = zone[0] === '-' ? -1 : 1;
+    const digits = zone.slice(1).replace(':', '');
+    at -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
+  }
+  return at;
+}
+
 /** Latest instant a JavaScript Date can hold (epoch ms). */
 const MAX_INSTANT = 8.64e15;
 

@@ -2,7 +2,7 @@ import type { FieldError } from '../errors.ts';
 import { LeadInputSchema } from '../leads/input.ts';
 import { type Channel, channels, type LeadCapture, type PropertyValue, type Touch } from '../leads/model.ts';
 import type { Stage } from '../lifecycle/model.ts';
-import { isCalendarDate } from '../time.ts';
+import { parseDateTimeAsUtc } from '../time.ts';
 
 /**
  * CSV import, the pure part: which lead field each column fills (built-in HubSpot and
@@ -484,44 +484,16 @@ export function parseEmployees(text: string): number | null | undefined {
   return Math.floor(value * multiplier);
 }
 
-const DATE_TIME =
-  /^(\d{4})-(\d{2})-(\d{2})(?:[T ](\d{2}):(\d{2})(?::(\d{2})(?:\.(\d{1,9}))?)?\s*(Z|[+-]\d{2}:?\d{2})?)?$/i;
-
 /**
  * Epoch ms of a create date: ISO 8601 as HubSpot and Salesforce exports write it
- * ("2025-03-14", "2025-03-14 09:21", "2025-03-14T09:21:05.000Z", "…+02:00"), or epoch
- * milliseconds (12 or 13 digits). A time without a zone is read as UTC: CRM exports do not say
- * which zone they used. Day-first and month-first dates ("03/04/2025") are refused rather than
- * guessed. Null when the text is not such a date, or names a day that does not exist.
+ * ("2025-03-14", "2025-03-14 09:21", "2025-03-14T09:21:05.000Z", "…+02:00"; see
+ * `parseDateTimeAsUtc`), or epoch milliseconds (12 or 13 digits). Day-first and month-first
+ * dates ("03/04/2025") are refused rather than guessed.
  */
 export function parseDateTime(text: string): number | null {
   const trimmed = text.trim();
   if (/^\d{12,13}$/.test(trimmed)) return Number(trimmed);
-  const m = DATE_TIME.exec(trimmed);
-  if (!m) return null;
-  const [year, month, day, hour, minute, second] = [1, 2, 3, 4, 5, 6].map((i) => Number(m[i] ?? 0)) as [
-    number,
-    number,
-    number,
-    number,
-    number,
-    number,
-  ];
-  const ms = Math.floor(Number(`0.${m[7] ?? '0'}`) * 1000);
-  if (month < 1 || month > 12 || day < 1 || hour > 23 || minute > 59 || second > 59) return null;
-  if (!isCalendarDate(trimmed)) return null;
-  // Not Date.UTC: it reads years 0-99 as 1900-1999 (0001-01-01 would be 1901).
-  const utc = new Date(0);
-  utc.setUTCFullYear(year, month - 1, day);
-  utc.setUTCHours(hour, minute, second, ms);
-  let at = utc.getTime();
-  const zone = m[8];
-  if (zone && zone.toUpperCase() !== 'Z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    const digits = zone.slice(1).replace(':', '');
-    at -= sign * (Number(digits.slice(0, 2)) * 60 + Number(digits.slice(2))) * 60_000;
-  }
-  return at;
+  return parseDateTimeAsUtc(trimmed);
 }
 
 /** Create dates may lie at most this far ahead of the import's clock (time-zone slack). (1 day) */

@@ -63,12 +63,17 @@ describe('coercePropertyValue', () => {
     for (const bad of ['maybe', '', 1, 0, ['true']] as PropertyValue[]) refuses('boolean', bad);
   });
 
-  test('date: ISO 8601 dates and date-times that name a real day, trimmed', () => {
+  test('date: a real day as YYYY-MM-DD, a real instant as UTC ISO 8601 (no zone: UTC)', () => {
     accepts('date', '2026-03-01', '2026-03-01');
     accepts('date', ' 2024-02-29 ', '2024-02-29');
-    accepts('date', '2026-03-01T10:00:00Z', '2026-03-01T10:00:00Z');
-    accepts('date', '2026-03-01T10:00:00.123+01:00', '2026-03-01T10:00:00.123+01:00');
+    accepts('date', '2026-03-01T10:00:00Z', '2026-03-01T10:00:00.000Z');
+    accepts('date', '2026-03-01T10:00:00.123+01:00', '2026-03-01T09:00:00.123Z');
+    accepts('date', '2026-01-31 10:00:00Z', '2026-01-31T10:00:00.000Z');
+    accepts('date', '2026-01-31T10:00', '2026-01-31T10:00:00.000Z');
+    accepts('date', '2026-01-31T10:00:00.123456789Z', '2026-01-31T10:00:00.123Z');
     for (const bad of [
+      '2026-01-31T24:00:00Z',
+      '2026-01-31T10:60Z',
       '2026-02-29',
       '2026-02-30',
       '2026-04-31',

@@ -1,6 +1,6 @@
 import type { FieldError } from '../errors.ts';
 import type { PropertyValue } from '../leads/model.ts';
-import { isCalendarDate } from '../time.ts';
+import { parseDateTimeAsUtc } from '../time.ts';
 
 export const propertyTypes = ['string', 'number', 'boolean', 'date', 'enum'] as const;
 export type PropertyType = (typeof propertyTypes)[number];
@@ -16,7 +16,8 @@ export interface PropertyDefinition {
   updatedAt: number;
 }
 
-const isoDate = /^\d{4}-\d{2}-\d{2}(?:[T ]\d{2}:\d{2}(?::\d{2}(?:\.\d{1,9})?)?(?:Z|[+-]\d{2}:?\d{2})?)?$/;
+/** A day without a time. */
+const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A decimal number as text: 42, -1.5, .5, 1e3. */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
@@ -48,15 +49,12 @@ export function coercePropertyValue(
       return { ok: false, message: 'must be a boolean' };
     }
     case 'date': {
-      if (
-        typeof value !== 'string' ||
-        !isoDate.test(value.trim()) ||
-        Number.isNaN(Date.parse(value.trim())) ||
-        !isCalendarDate(value.trim())
-      ) {
-        return { ok: false, message: 'must be an ISO 8601 date (YYYY-MM-DD or a date-time)' };
-      }
-      return { ok: true, value: value.trim() };
+      // One stored form per kind, so values compare and sort as text: a day as YYYY-MM-DD, an
+      // instant as UTC ISO 8601 (a time without a zone, as a datetime-local input sends it, is UTC).
+      const text = typeof value === 'string' ? value.trim() : '';
+      const at = parseDateTimeAsUtc(text);
+      if (at === null) return { ok: false, message: 'must be an ISO 8601 date (YYYY-MM-DD or a date-time)' };
+      return { ok: true, value: DAY.test(text) ? text : new Date(at).toISOString() };
     }
     case 'enum':
       return typeof value === 'string' && (definition.options ?? []).includes(value)
@@ -81,7 +79,9 @@ export function checkProperties(
     const definition = definitions.get(name);
     const path = `${basePath}/properties/${name}`;
     if (!definition) {
-      if (strict) errors.push({ path, message: 'is not a defined property' });
+      // Removing a value (null) is always allowed: strictness is about what gets stored, and a
+      // key written before the workspace became strict must stay removable.
+      if (strict && value !== null) errors.push({ path, message: 'is not a defined property' });
       else out[name] = value;
       continue;
     }

@@ -160,6 +160,25 @@ describeEachEngine('custom properties', (engine) => {
     assert.equal(cleared.json().properties.vip, false);
     assert.equal(cleared.json().properties.score, 0);
     assert.ok(!('note' in cleared.json().properties));
+
+    // A date-time is kept in one form, UTC ISO 8601, whatever way it was written.
+    for (const [written, stored] of [
+      ['2026-01-31T11:00:00+01:00', '2026-01-31T10:00:00.000Z'],
+      ['2026-01-31 10:00:00Z', '2026-01-31T10:00:00.000Z'],
+      ['2026-01-31T10:00', '2026-01-31T10:00:00.000Z'],
+    ]) {
+      const dated = await send(t, 'POST', '/api/v1/leads', {
+        email: 'coerced@props.io',
+        properties: { renewal: written },
+      });
+      assert.equal(dated.json().properties.renewal, stored, written);
+    }
+    const impossible = await send(t, 'POST', '/api/v1/leads', {
+      email: 'coerced@props.io',
+      properties: { renewal: '2026-01-31T24:00:00Z' },
+    });
+    assertProblem(impossible, 422);
+    assert.deepEqual(errorPaths(impossible), ['/properties/renewal']);
   });
 
   it('refuses property values of no JSON property type and unnamed keys', async () => {
@@ -240,6 +259,22 @@ describeEachEngine('custom properties', (engine) => {
       properties: { favouriteColour: 'teal' },
     });
     assert.equal(loose.statusCode, 200, loose.body);
+
+    // Strict again: the key stored while relaxed can still be removed (null), not set.
+    await send(t, 'PATCH', '/api/v1/workspace', { settings: { strictProperties: true } });
+    const removed = await send(t, 'POST', '/api/v1/leads', {
+      email: 'strict@props.io',
+      properties: { favouriteColour: null },
+    });
+    assert.equal(removed.statusCode, 200, removed.body);
+    assert.equal('favouriteColour' in removed.json().properties, false);
+    assertProblem(
+      await send(t, 'POST', '/api/v1/leads', {
+        email: 'strict@props.io',
+        properties: { favouriteColour: 'red' },
+      }),
+      422,
+    );
   });
 
   it('lets only admin keys define properties, and only write keys capture leads', async () => {
