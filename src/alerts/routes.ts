@@ -241,7 +241,7 @@ export function registerAlertRoutes(app: HttpApp, alerts: AlertService): void {
     async (request) => {
       const { leadId, ruleId, status, cursor } = request.query;
       const limit = request.query.limit ?? 50;
-      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      const before = cursor === undefined ? undefined : decodeCursor('alerts', cursor);
       const list = await alerts.listAlerts(request.principal.workspaceId, {
         leadId,
         ruleId,
@@ -252,7 +252,7 @@ export function registerAlertRoutes(app: HttpApp, alerts: AlertService): void {
       const last = list[list.length - 1];
       return {
         data: list.map(alertJson),
-        nextCursor: list.length === limit && last ? encodeCursor(last.firedAt, last.id) : null,
+        nextCursor: list.length === limit && last ? encodeCursor('alerts', last.firedAt, last.id) : null,
       };
     },
   );

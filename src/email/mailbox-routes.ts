@@ -68,13 +68,14 @@ export function registerMailboxRoutes(app: HttpApp, mail: MailService): void {
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const before =
+        request.query.cursor === undefined ? undefined : decodeCursor('mailbox', request.query.cursor);
       const list = await mail.mailbox.list(request.principal.workspaceId, limit, before);
       const last = list[list.length - 1];
       return {
         transport: mail.transport,
         data: list.map(summaryJson),
-        nextCursor: list.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: list.length === limit && last ? encodeCursor('mailbox', last.createdAt, last.id) : null,
       };
     },
   );

@@ -69,12 +69,13 @@ export function registerQuarantineRoutes(app: HttpApp, quarantine: QuarantineSer
     async (request) => {
       const { formId, status, cursor } = request.query;
       const limit = request.query.limit ?? 50;
-      const before = cursor === undefined ? undefined : decodeCursor(cursor);
+      const before = cursor === undefined ? undefined : decodeCursor('forms/quarantine', cursor);
       const list = await quarantine.list(request.principal.workspaceId, { formId, status, limit, before });
       const last = list[list.length - 1];
       return {
         data: list.map(entryJson),
-        nextCursor: list.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor:
+          list.length === limit && last ? encodeCursor('forms/quarantine', last.createdAt, last.id) : null,
       };
     },
   );

@@ -309,7 +309,8 @@ export function registerFormRoutes(
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const before =
+        request.query.cursor === undefined ? undefined : decodeCursor('forms', request.query.cursor);
       const list = await forms.list(request.principal.workspaceId, {
         includeArchived: request.query.includeArchived ?? false,
         limit,
@@ -318,7 +319,7 @@ export function registerFormRoutes(
       const last = list[list.length - 1];
       return {
         data: list.map(formJson),
-        nextCursor: list.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor: list.length === limit && last ? encodeCursor('forms', last.createdAt, last.id) : null,
       };
     },
   );
@@ -382,12 +383,15 @@ export function registerFormRoutes(
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const before = request.query.cursor === undefined ? undefined : decodeCursor(request.query.cursor);
+      const submissionList = `forms/${request.params.id}/submissions`;
+      const before =
+        request.query.cursor === undefined ? undefined : decodeCursor(submissionList, request.query.cursor);
       const list = await forms.submissions(request.principal.workspaceId, request.params.id, limit, before);
       const last = list[list.length - 1];
       return {
         data: list.map((s) => ({ ...s, createdAt: iso(s.createdAt) })),
-        nextCursor: list.length === limit && last ? encodeCursor(last.createdAt, last.id) : null,
+        nextCursor:
+          list.length === limit && last ? encodeCursor(submissionList, last.createdAt, last.id) : null,
       };
     },
   );

@@ -10,23 +10,50 @@ function refusedAt(path: string) {
 }
 
 describe('cursors', () => {
-  test('decode what encode made (property)', () => {
+  test('decode what encode made for the same list (property)', () => {
     fc.assert(
-      fc.property(fc.nat({ max: 8.64e15 }), fc.uuid(), (value, id) => {
-        assert.deepEqual(decodeCursor(encodeCursor(value, id)), { value, id });
+      fc.property(fc.string(), fc.nat({ max: 8.64e15 }), fc.uuid(), (list, value, id) => {
+        assert.deepEqual(decodeCursor(list, encodeCursor(list, value, id)), { value, id });
       }),
     );
   });
 
-  test('are opaque url-safe text', () => {
-    assert.match(encodeCursor(1767225600000, '01900000-0000-7000-8000-000000000000'), /^[A-Za-z0-9_-]+$/);
+  test('are opaque url-safe text, short enough for every list’s cursor limit (200)', () => {
+    const cursor = encodeCursor(
+      'leads/01900000-0000-7000-8000-000000000000/timeline',
+      8.64e15,
+      'x'.repeat(36),
+    );
+    assert.match(cursor, /^[A-Za-z0-9_-]+$/);
+    assert.ok(!Buffer.from(cursor, 'base64url').toString().includes('timeline'), 'the list is not readable');
+    assert.ok(cursor.length <= 120, String(cursor.length));
+  });
+
+  test('refuse a cursor of another list, sort or lead at /query/cursor, saying to start again', () => {
+    const id = '01900000-0000-7000-8000-000000000000';
+    for (const [made, used] of [
+      ['leads?sort=createdAt', 'leads?sort=-createdAt'],
+      ['leads?sort=createdAt', 'leads?sort=-updatedAt'],
+      [`leads/${id}/timeline`, 'leads/01900000-0000-7000-8000-000000000001/timeline'],
+      [`leads/${id}/timeline`, 'leads?sort=-createdAt'],
+      ['forms', 'forms/quarantine'],
+    ]) {
+      assert.throws(
+        () => decodeCursor(used!, encodeCursor(made!, 1767225600000, id)),
+        (error: unknown) =>
+          refusedAt('/query/cursor')(error) &&
+          isDomainError(error) &&
+          /another list.*start again without it/.test(error.errors[0]?.message ?? ''),
+        `${made} used on ${used}`,
+      );
+    }
   });
 
   test('refuse anything else as a validation error at /query/cursor, never another error (property)', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary' }), (text) => {
         try {
-          const decoded = decodeCursor(text);
+          const decoded = decodeCursor('tasks', text);
           // A random string may decode by chance: then it must be well-formed.
           assert.ok(Number.isSafeInteger(decoded.value));
           assert.equal(typeof decoded.id, 'string');
@@ -39,23 +66,30 @@ describe('cursors', () => {
 
   test('refuse values the database cannot compare with an integer column, and odd ids', () => {
     const forge = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+    const tag = JSON.parse(Buffer.from(encodeCursor('tasks', 1, 'x'), 'base64url').toString())[0];
+    assert.doesNotThrow(
+      () => decodeCursor('tasks', forge([tag, 1, 'x'])),
+      'the forgeries below differ in one way',
+    );
     for (const forged of [
-      forge([1.5, 'x']),
-      forge([1e300, 'x']),
-      forge([-1e300, 'x']),
-      forge(['1', 'x']),
-      forge([1, 2]),
-      forge([1, 'x', 'extra']),
-      forge([1]),
+      forge([tag, 1.5, 'x']),
+      forge([tag, 1e300, 'x']),
+      forge([tag, -1e300, 'x']),
+      forge([tag, '1', 'x']),
+      forge([tag, 1, 2]),
+      forge([tag, 1, 'x', 'extra']),
+      forge([tag, 1]),
+      forge([1, 'x']),
+      forge([1, tag, 'x']),
       forge({ value: 1, id: 'x' }),
-      forge([1, 'x'.repeat(201)]),
-      forge([1, 'a\u0000b']),
-      forge([1, '\ud800']),
+      forge([tag, 1, 'x'.repeat(201)]),
+      forge([tag, 1, 'a\u0000b']),
+      forge([tag, 1, '\ud800']),
       forge(null),
       '',
       '%%%',
     ]) {
-      assert.throws(() => decodeCursor(forged), refusedAt('/query/cursor'), forged);
+      assert.throws(() => decodeCursor('tasks', forged), refusedAt('/query/cursor'), forged);
     }
   });
 });

@@ -169,6 +169,8 @@ export function registerLeadRoutes(
       const q = request.query;
       const sort = q.sort ?? '-createdAt';
       const limit = q.limit ?? 50;
+      // A cursor pages one order; the filters may change between pages (see encodeCursor).
+      const list = `leads?sort=${sort}`;
       const page = await leads.list(request.principal.workspaceId, {
         stage: q.stage,
         ownerId: q.owner,
@@ -182,7 +184,7 @@ export function registerLeadRoutes(
         includeArchived: q.includeArchived,
         sort,
         limit,
-        after: q.cursor ? decodeCursor(q.cursor) : undefined,
+        after: q.cursor ? decodeCursor(list, q.cursor) : undefined,
       });
       const score = await scoring.scorer(request.principal.workspaceId);
       const last = page.at(-1);
@@ -190,7 +192,7 @@ export function registerLeadRoutes(
         sort.endsWith('updatedAt') ? lead.updatedAt : lead.createdAt;
       return {
         data: page.map((lead) => leadJson(lead, score(lead))),
-        nextCursor: page.length === limit && last ? encodeCursor(sortValue(last), last.id) : null,
+        nextCursor: page.length === limit && last ? encodeCursor(list, sortValue(last), last.id) : null,
       };
     },
   );
@@ -225,7 +227,8 @@ export function registerLeadRoutes(
     },
     async (request) => {
       const limit = request.query.limit ?? 50;
-      const after = request.query.cursor ? decodeCursor(request.query.cursor) : undefined;
+      const list = `leads/${request.params.id}/timeline`;
+      const after = request.query.cursor ? decodeCursor(list, request.query.cursor) : undefined;
       const entries = await leads.timeline(
         request.principal.workspaceId,
         request.params.id,
@@ -235,7 +238,7 @@ export function registerLeadRoutes(
       const last = entries.at(-1);
       return {
         data: entries.map(timelineEntryJson),
-        nextCursor: entries.length === limit && last ? encodeCursor(last.occurredAt, last.id) : null,
+        nextCursor: entries.length === limit && last ? encodeCursor(list, last.occurredAt, last.id) : null,
       };
     },
   );

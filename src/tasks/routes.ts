@@ -112,7 +112,7 @@ export function registerTaskRoutes(app: HttpApp, tasks: TaskService, clock: () =
     async (request) => {
       const q = request.query;
       const limit = q.limit ?? 50;
-      const after = q.cursor ? decodeCursor(q.cursor) : undefined;
+      const after = q.cursor ? decodeCursor('tasks', q.cursor) : undefined;
       const list = await tasks.list(request.principal.workspaceId, {
         ownerId: q.ownerId,
         leadId: q.leadId,
@@ -125,7 +125,7 @@ export function registerTaskRoutes(app: HttpApp, tasks: TaskService, clock: () =
       const now = clock();
       return {
         data: list.map((t) => taskJson(t, now)),
-        nextCursor: list.length === limit && last ? encodeCursor(last.dueAt, last.id) : null,
+        nextCursor: list.length === limit && last ? encodeCursor('tasks', last.dueAt, last.id) : null,
       };
     },
   );

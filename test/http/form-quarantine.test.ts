@@ -266,6 +266,32 @@ describeEachEngine('form quarantine', (engine) => {
     assert.equal(third.nextCursor, null);
   });
 
+  it('refuses a cursor of another list (the forms list pages by the same columns) with 422 at /query/cursor', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const form = await makeForm(w);
+    await makeForm(w);
+    for (let i = 0; i < 3; i++) {
+      t.clock.now += 1000;
+      await post(t, form.slug, { email: `bot${i}@example.com` });
+    }
+    const held = await w.ok('GET', '/api/v1/forms/quarantine?limit=1');
+    const forms = await w.ok('GET', '/api/v1/forms?limit=1');
+    await w.ok('POST', '/api/v1/leads', { email: 'one@lead.example' });
+    await w.ok('POST', '/api/v1/leads', { email: 'two@lead.example' });
+    const leads = await w.ok('GET', '/api/v1/leads?limit=1');
+    for (const url of [
+      `/api/v1/forms/quarantine?cursor=${forms.nextCursor}`,
+      `/api/v1/forms?cursor=${held.nextCursor}`,
+      `/api/v1/forms/quarantine?cursor=${leads.nextCursor}`,
+      `/api/v1/forms/${form.id}/submissions?cursor=${held.nextCursor}`,
+    ]) {
+      const body = await w.problem(422, 'GET', url);
+      assert.equal(body.errors[0].path, '/query/cursor', url);
+    }
+    assert.equal((await w.ok('GET', `/api/v1/forms/quarantine?cursor=${held.nextCursor}`)).data.length, 2);
+  });
+
   it('limits submissions per IP with 429 and Retry-After, storing nothing for the refused', async () => {
     const t = get();
     const w = await tenant(t, 'quarantine');

@@ -357,6 +357,52 @@ describeEachEngine('leads API', (engine) => {
         assert.deepEqual(seen, everything, `${sort}: pages disagree with one big page`);
       }
     });
+
+    it('refuses a cursor of another sort, another lead or another list: 422 at /query/cursor, not an empty page', async () => {
+      const t = get();
+      const api = client(t);
+      const [a, b] = [
+        await api.capture({ email: 'a@cursor.io' }),
+        await api.capture({ email: 'b@cursor.io' }),
+      ];
+      for (let i = 0; i < 4; i++) {
+        t.clock.now += 1000;
+        await api.capture({ email: `more${i}@cursor.io`, source: i % 2 ? 'ads' : 'seo' });
+        await api.capture({ email: 'a@cursor.io', city: `City ${i}` });
+      }
+      const cursorOf = async (url: string): Promise<string> => {
+        const response = await api.get(url);
+        assert.equal(response.statusCode, 200, response.body);
+        const cursor = response.json().nextCursor;
+        assert.equal(typeof cursor, 'string', `${url} has a next page`);
+        return cursor;
+      };
+      const refused = async (url: string) => {
+        const response = await api.get(url);
+        assertProblem(response, 422, '/query/cursor');
+        const error = (response.json() as { errors: Array<{ path: string; message: string }> }).errors[0]!;
+        assert.match(error.message, /another list.*start again without it/, url);
+      };
+
+      const ascending = await cursorOf('/api/v1/leads?limit=2&sort=createdAt');
+      for (const sort of ['-updatedAt', '-createdAt', 'updatedAt']) {
+        await refused(`/api/v1/leads?limit=2&sort=${sort}&cursor=${ascending}`);
+      }
+      await refused(`/api/v1/leads?limit=2&cursor=${ascending}`); // the default sort, -createdAt
+      const newest = await cursorOf('/api/v1/leads?limit=2');
+      await refused(`/api/v1/leads?limit=2&sort=createdAt&cursor=${newest}`);
+      assert.equal((await api.get(`/api/v1/leads?limit=2&sort=-createdAt&cursor=${newest}`)).statusCode, 200);
+      // A filter is not part of what a cursor pages: changing it between pages keeps the position.
+      const filtered = await api.get(`/api/v1/leads?limit=2&sort=createdAt&source=ads&cursor=${ascending}`);
+      assert.equal(filtered.statusCode, 200, filtered.body);
+
+      const timelineOfA = await cursorOf(`/api/v1/leads/${a.id}/timeline?limit=2`);
+      await refused(`/api/v1/leads/${b.id}/timeline?cursor=${timelineOfA}`);
+      await refused(`/api/v1/leads/${a.id}/timeline?cursor=${ascending}`);
+      await refused(`/api/v1/leads/${a.id}/timeline?cursor=${newest}`);
+      await refused(`/api/v1/leads?cursor=${timelineOfA}`);
+      assert.equal((await api.get(`/api/v1/leads/${a.id}/timeline?cursor=${timelineOfA}`)).statusCode, 200);
+    });
   });
 
   describe('timeline', () => {

@@ -234,4 +234,27 @@ describeEachEngine('tasks', (engine) => {
     const cancelled = await ok(t, 'POST', `/api/v1/tasks/${task.id}/cancel`);
     assert.equal(cancelled.status, 'cancelled');
   });
+
+  it('refuses a cursor of another list (422 at /query/cursor) and pages with its own', async () => {
+    const t = get();
+    await ok(t, 'POST', '/api/v1/tasks', {
+      ownerId: grace,
+      type: 'email',
+      dueAt: t.clock.now + 60_000,
+      leadId,
+    });
+    const tasks = await ok(t, 'GET', '/api/v1/tasks?limit=1');
+    assert.equal(typeof tasks.nextCursor, 'string');
+    assert.equal((await ok(t, 'GET', `/api/v1/tasks?limit=1&cursor=${tasks.nextCursor}`)).data.length, 1);
+    await ok(t, 'POST', '/api/v1/leads', { email: 'second@buyer.example' });
+    const leads = await ok(t, 'GET', '/api/v1/leads?limit=1');
+    for (const url of [
+      `/api/v1/tasks?cursor=${leads.nextCursor}`,
+      `/api/v1/leads?cursor=${tasks.nextCursor}`,
+    ]) {
+      const body = await problem(t, 'GET', url, undefined, 422);
+      assert.equal(body.errors[0].path, '/query/cursor', url);
+      assert.match(body.errors[0].message, /another list/, url);
+    }
+  });
 });
