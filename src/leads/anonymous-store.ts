@@ -59,6 +59,28 @@ export async function insertActivities(
   return inserted;
 }
 
+/**
+ * Locks these visitors until the transaction ends (PostgreSQL; SQLite serialises its writers):
+ * an identify of a visitor moves its stored activities to the lead, and an event of the same
+ * visitor written at that moment by another process would be left behind, unlinked and never
+ * scored, had it not waited (or made the identify wait) here. Transaction-scoped advisory
+ * locks keyed by workspace and visitor, taken in key order so that two batches never hold one
+ * each while waiting for the other's.
+ */
+export async function lockVisitors(
+  db: Kysely<DB>,
+  workspaceId: string,
+  anonymousIds: string[],
+): Promise<void> {
+  if (anonymousIds.length === 0) return;
+  await sql`
+    select pg_advisory_xact_lock(k) from (
+      select distinct hashtextextended(${workspaceId} || ':' || a, 0) as k
+      from unnest(${anonymousIds}::text[]) as a
+      order by k
+    ) as keys`.execute(db);
+}
+
 /** The lead each of these anonymous ids was identified as; unknown ids are absent from the map. */
 export async function findIdentities(
   db: Kysely<DB>,

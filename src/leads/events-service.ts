@@ -49,6 +49,8 @@ export type EventService = ReturnType<typeof createEventService>;
 export function createEventService({ database, leads, clock, config }: EventServiceDeps) {
   const { db } = database;
   const { anonymousRetentionDays } = config;
+  /** Whether writes lock what they read to write (PostgreSQL: API processes write side by side). */
+  const lock = database.engine === 'postgres';
 
   /**
    * The lead of every email, creating the unknown ones, through the lead service so that
@@ -107,8 +109,9 @@ export function createEventService({ database, leads, clock, config }: EventServ
       } else anonymousIds.add(subject.anonymousId);
     }
 
+    if (lock) await anonymous.lockVisitors(trx, workspace.id, [...anonymousIds]);
     const links = await anonymous.findIdentities(trx, workspace.id, [...anonymousIds]);
-    const resolved = await store.resolveLeadIds(trx, workspace.id, [...leadIds, ...links.values()]);
+    const resolved = await store.resolveLeadIds(trx, workspace.id, [...leadIds, ...links.values()], lock);
     const identities = new Map<string, string>();
     for (const [anonymousId, leadId] of links) {
       // A link to a lead that no longer exists (erased) leaves the visitor anonymous again.
@@ -155,10 +158,13 @@ export function createEventService({ database, leads, clock, config }: EventServ
     if (!parsed.ok) throw validationError(parsed.errors);
     const { anonymousId, target } = parsed.value;
     const now = clock();
+    // Before anything else: events of this visitor written meanwhile by another process land
+    // either before the move below (and are moved) or after the link (and go to the lead).
+    if (lock) await anonymous.lockVisitors(trx, workspace.id, [anonymousId]);
 
     let lead: { id: string; created: boolean };
     if (target.kind === 'lead') {
-      const id = (await store.resolveLeadIds(trx, workspace.id, [target.leadId])).get(target.leadId);
+      const id = (await store.resolveLeadIds(trx, workspace.id, [target.leadId], lock)).get(target.leadId);
       if (!id)
         throw new DomainError('LEAD_NOT_FOUND', `No lead ${target.leadId} in this workspace.`, [
           { path: '/leadId', message: 'is not a lead in this workspace' },

@@ -722,7 +722,9 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     /** Hides a lead from lists; a later capture of the same person restores it. */
     async archive(workspaceId: string, id: string): Promise<Lead> {
       return database.writes.run(async (trx) => {
-        const lead = await store.findLead(trx, workspaceId, id);
+        // Locked (PostgreSQL): the whole row is written back, and a capture or an event another
+        // process commits meanwhile must not be overwritten by this copy.
+        const lead = await store.findLeadForUpdate(trx, workspaceId, id, database.engine);
         if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
         if (lead.archivedAt !== null) return lead;
         const now = clock();
@@ -749,10 +751,15 @@ export function createLeadService({ database, properties, scoring, reactions, cl
           { path: '/otherId', message: 'must differ from the lead id' },
         ]);
       return database.writes.run(async (trx) => {
-        const [winner, loser] = await Promise.all([
-          store.findLead(trx, workspaceId, id),
-          store.findLead(trx, workspaceId, otherId),
-        ]);
+        // Both rows locked (PostgreSQL), in id order as every locking read takes leads: both are
+        // written back whole, and an event or capture of either in another process either
+        // committed before (and is merged) or waits, then finds the survivor.
+        const locked = async (leadId: string) =>
+          store.findLeadForUpdate(trx, workspaceId, leadId, database.engine);
+        const [first, second] = [id, otherId].sort();
+        const lockedFirst = await locked(first!);
+        const lockedSecond = await locked(second!);
+        const [winner, loser] = first === id ? [lockedFirst, lockedSecond] : [lockedSecond, lockedFirst];
         if (!winner) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
         if (!loser)
           throw new DomainError('LEAD_NOT_FOUND', `No lead ${otherId} in this workspace.`, [

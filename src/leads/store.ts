@@ -185,25 +185,33 @@ export async function findLead(db: Kysely<DB>, workspaceId: string, id: string):
   return (await leadsWhereIn(db, 'id', workspaceId, [id]))[0];
 }
 
-/** Which of these ids are leads, and where each merged one points: an id check reads two columns. */
+/**
+ * Which of these ids are leads, and where each merged one points: an id check reads two columns.
+ * With `lock` (PostgreSQL, in a write) the rows stay locked until the transaction ends, so a
+ * merge of one of them running in another process is either seen whole or waits for this write.
+ */
 export async function findMergeTargets(
   db: Kysely<DB>,
   workspaceId: string,
   ids: string[],
+  lock = false,
 ): Promise<Map<string, string | null>> {
   const out = new Map<string, string | null>();
   if (ids.length === 0) return out;
   const list = paddedInList(ids);
   const rows = await selectCompiled<{ id: string; merged_into_id: string | null }>(
     db,
-    'findMergeTargets',
+    lock ? 'findMergeTargetsLocked' : 'findMergeTargets',
     list.length,
     (q, n) =>
-      q
-        .selectFrom('leads')
-        .select(['id', 'merged_into_id'])
-        .where('workspace_id', '=', '')
-        .where('id', 'in', placeholders(n)),
+      locked(
+        q
+          .selectFrom('leads')
+          .select(['id', 'merged_into_id'])
+          .where('workspace_id', '=', '')
+          .where('id', 'in', placeholders(n)),
+        lock,
+      ),
     [workspaceId, ...list],
   );
   for (const row of rows) out.set(row.id, row.merged_into_id);
@@ -216,21 +224,25 @@ const MERGE_LOOKUP_CHUNK = 500;
 /**
  * Maps requested lead ids to the lead that receives their events: itself, or the survivor it
  * was merged into. Ids that are not leads of the workspace are absent. One query per merge hop
- * (normally just one), whatever the number of ids.
+ * (normally just one), whatever the number of ids. With `lock` (PostgreSQL, in a write that
+ * stores something for these leads) every lead read is locked: a merge committed by another
+ * process while this waited is then followed to its survivor, not written past.
  */
 export async function resolveLeadIds(
   db: Kysely<DB>,
   workspaceId: string,
   ids: string[],
+  lock = false,
 ): Promise<Map<string, string>> {
   const resolved = new Map<string, string>();
   /** Lead id -> the lead it was merged into. */
   const redirects = new Map<string, string>();
-  let pending = [...new Set(ids)];
+  // Sorted: chunks lock in id order too.
+  let pending = [...new Set(ids)].sort();
   for (let hop = 0; pending.length > 0 && hop < 10; hop++) {
     const next: string[] = [];
     for (let i = 0; i < pending.length; i += MERGE_LOOKUP_CHUNK) {
-      const targets = await findMergeTargets(db, workspaceId, pending.slice(i, i + MERGE_LOOKUP_CHUNK));
+      const targets = await findMergeTargets(db, workspaceId, pending.slice(i, i + MERGE_LOOKUP_CHUNK), lock);
       for (const [id, mergedIntoId] of targets) {
         if (mergedIntoId) {
           redirects.set(id, mergedIntoId);
