@@ -1,6 +1,7 @@
 import type { ControlledTransaction, Kysely, Transaction } from 'kysely';
 import { retryReleasingConnection } from './lock-wait.ts';
 import type { DB } from './schema.ts';
+import { isWriteConflict } from './unavailable.ts';
 
 type Work<T> = (trx: Transaction<DB>) => Promise<T>;
 
@@ -202,11 +203,11 @@ export class GroupCommit {
         if (error instanceof JointRunFailed) {
           // The group was one joint run, without a savepoint: a conflict runs it again; any other
           // error runs the units again each in its own savepoint, so only its own caller gets it.
-          if (!(attempt < MAX_ATTEMPTS && isRetryableConflict(error.cause))) join = false;
+          if (!(attempt < MAX_ATTEMPTS && isWriteConflict(error.cause))) join = false;
           continue;
         }
         // A lone unit runs without a savepoint, so its conflict retry is the whole transaction.
-        if (group.length === 1 && attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
+        if (group.length === 1 && attempt < MAX_ATTEMPTS && isWriteConflict(error)) continue;
         for (const unit of group) unit.reject(error);
         return;
       }
@@ -315,7 +316,7 @@ export class GroupCommit {
         return { ok: true, value };
       } catch (error) {
         await point.rollbackToSavepoint('unit').execute();
-        if (attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
+        if (attempt < MAX_ATTEMPTS && isWriteConflict(error)) continue;
         return { ok: false, error };
       }
     }
@@ -331,7 +332,7 @@ export class GroupCommit {
         return outcomes;
       } catch (error) {
         await point.rollbackToSavepoint('unit').execute();
-        if (attempt < MAX_ATTEMPTS && isRetryableConflict(error)) continue;
+        if (attempt < MAX_ATTEMPTS && isWriteConflict(error)) continue;
         // One of the items may be what failed: each runs alone, so only its caller gets the error.
         const outcomes: Outcome[] = [];
         for (const unit of units) outcomes.push(await this.#runInSavepoint(trx, unit));
@@ -385,20 +386,3 @@ type Outcome = Settled<unknown>;
 
 /** Tries of one unit that lost a unique-index race before its error is final. */
 const MAX_ATTEMPTS = 3;
-
-/**
- * A conflict with another PostgreSQL transaction (another API process) that running the unit
- * again resolves:
- * - 23505, a unique-index conflict with a row committed while this one ran: e.g. two processes
- *   capture the same new email at once; both looked, found nothing and inserted. Running again
- *   sees the committed row and takes the update path.
- * - 40P01, a deadlock: units of two groups locked the same rows (a round-robin turn, a lead) in
- *   opposite orders; PostgreSQL aborted this one so the other could finish.
- * - 40001, a serialization failure.
- * SQLite needs no such retry: BEGIN IMMEDIATE serialises its writers, so a conflict there is
- * not a race and would only repeat.
- */
-function isRetryableConflict(error: unknown): boolean {
-  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
-  return code === '23505' || code === '40P01' || code === '40001';
-}

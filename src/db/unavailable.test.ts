@@ -18,6 +18,9 @@ it('recognises a database that cannot serve now, on either engine', () => {
     coded('SQLITE_BUSY_SNAPSHOT'),
     coded('SQLITE_FULL', 'database or disk is full'),
     coded('SQLITE_IOERR_WRITE'),
+    // Conflicts between processes that outlasted the group commit's retries.
+    coded('40P01', 'deadlock detected'),
+    coded('40001', 'could not serialize access due to concurrent update'),
   ])
     assert.ok(isDatabaseUnavailable(error), `${(error as { code?: string }).code} ${error.message}`);
 });

@@ -34,8 +34,30 @@ const SOCKET_UNAVAILABLE = new Set([
 const PG_CLIENT_MESSAGE =
   /^(connection terminated|timeout exceeded when trying to connect|client has encountered a connection error)/i;
 
+/**
+ * A conflict with another PostgreSQL transaction (another API process) that running the write
+ * again resolves (group-commit.ts retries it a few times):
+ * - 23505, a unique-index conflict with a row committed while this one ran: e.g. two processes
+ *   capture the same new email at once; both looked, found nothing and inserted. Running again
+ *   sees the committed row and takes the update path.
+ * - 40P01, a deadlock: writes of two processes locked the same rows (a round-robin turn, a
+ *   lead) in opposite orders; PostgreSQL aborted this one so the other could finish.
+ * - 40001, a serialization failure.
+ * SQLite needs no such retry: BEGIN IMMEDIATE serialises its writers, so a conflict there is
+ * not a race and would only repeat.
+ */
+export function isWriteConflict(error: unknown): boolean {
+  const code = typeof error === 'object' && error !== null ? (error as { code?: unknown }).code : undefined;
+  return code === '23505' || code === '40P01' || code === '40001';
+}
+
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
+  // A deadlock or serialization failure still there after the retries (heavy contention
+  // between processes): nothing was written, and sending it again a moment later goes through.
+  // (A unique-index conflict left after them is not a race any more: it stays an error.)
+  const conflict = (error as { code?: unknown }).code;
+  if (conflict === '40P01' || conflict === '40001') return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
     // better-sqlite3: another process held the write lock longer than a write waits for it; the disk is full
