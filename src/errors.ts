@@ -59,12 +59,15 @@ export function pointer(segment: string): string {
 export class DomainError extends Error {
   readonly code: ErrorCode;
   readonly errors: FieldError[];
+  /** When sending the same request again later may succeed: the seconds to wait (`Retry-After`). */
+  readonly retryAfterSeconds: number | undefined;
 
-  constructor(code: ErrorCode, message: string, errors: FieldError[] = []) {
+  constructor(code: ErrorCode, message: string, errors: FieldError[] = [], retryAfterSeconds?: number) {
     super(message);
     this.name = 'DomainError';
     this.code = code;
     this.errors = errors;
+    this.retryAfterSeconds = retryAfterSeconds;
   }
 }
 

@@ -34,8 +34,9 @@ export async function startWorker(services: Services, concurrency?: number): Pro
 
 /**
  * Prunes what grows with traffic past its retention: webhook messages and delivery log,
- * alerts log, dev mailbox, form quarantine, inbound lead log (the retentions: webhooks/model.ts,
- * alerts/model.ts, email/service.ts, forms/quarantine-service.ts, inbound/model.ts).
+ * alerts log, dev mailbox, form quarantine, inbound lead log, idempotency keys (the retentions:
+ * webhooks/model.ts, alerts/model.ts, email/service.ts, forms/quarantine-service.ts,
+ * inbound/model.ts, idempotency/service.ts).
  */
 async function pruneRecords(services: Services): Promise<void> {
   try {
@@ -46,6 +47,7 @@ async function pruneRecords(services: Services): Promise<void> {
       mailbox: await services.mail.prune(ids),
       quarantine: await services.quarantine.prune(ids),
       inbound: await services.inbound.prune(ids),
+      idempotencyKeys: await services.idempotency.prune(ids),
     };
     if (Object.values(deleted).some((n) => n > 0))
       services.logger.info({ deleted }, 'pruned records past their retention');

@@ -95,7 +95,10 @@ export const DATABASE_RETRY_AFTER_S = 2;
  * a database that cannot serve now as 503. Only a genuine bug becomes a 500, and it is logged.
  */
 export function handleError(error: FastifyError, request: FastifyRequest, reply: FastifyReply): FastifyReply {
-  if (isDomainError(error)) return sendProblem(reply, problem(error.code, error.message, error.errors));
+  if (isDomainError(error)) {
+    if (error.retryAfterSeconds !== undefined) reply.header('retry-after', String(error.retryAfterSeconds));
+    return sendProblem(reply, problem(error.code, error.message, error.errors));
+  }
   if (error.validation) {
     const body = problem('VALIDATION_FAILED', 'The request does not match the schema.', schemaErrors(error));
     return sendProblem(reply, { ...body, status: 400 });

@@ -8,6 +8,9 @@ import * as store from './store.ts';
 /** How long a stored response answers retries with the same key. (24 hours) */
 export const IDEMPOTENCY_WINDOW_MS = 24 * 60 * 60 * 1000;
 
+/** Keys deleted per transaction by `prune`: the writer is held only briefly. (5,000) */
+const PRUNE_CHUNK = 5_000;
+
 export interface StoredResponse {
   status: number;
   body: unknown;
@@ -71,11 +74,32 @@ export function createIdempotencyService({ database, clock }: { database: Databa
             throw new DomainError(
               'IDEMPOTENCY_KEY_IN_FLIGHT',
               'Another request with this Idempotency-Key was being processed; retry to get its response.',
+              [{ path: '/headers/idempotency-key', message: 'is in use by another request just now' }],
+              1,
             );
           }
         }
         return { ...response, replayed: false };
       });
+    },
+
+    /**
+     * Deletes the keys past the window: they answer nothing any more, and each holds a whole
+     * response (a lead's email, name and phone; a batch's results). Returns how many.
+     */
+    async prune(workspaceIds: readonly string[]): Promise<number> {
+      const before = clock() - IDEMPOTENCY_WINDOW_MS;
+      let deleted = 0;
+      for (const workspaceId of workspaceIds) {
+        for (;;) {
+          const n = await database.writes.run((trx) =>
+            store.deleteOlderThan(trx, workspaceId, before, PRUNE_CHUNK),
+          );
+          deleted += n;
+          if (n < PRUNE_CHUNK) break;
+        }
+      }
+      return deleted;
     },
   };
 }

@@ -38,11 +38,27 @@ export async function saveKey(db: Kysely<DB>, row: IdempotencyKeyRow, expiredAt:
   return Number(result.numInsertedOrUpdatedRows ?? 0n) > 0;
 }
 
-export async function deleteOlderThan(db: Kysely<DB>, workspaceId: string, before: number): Promise<number> {
+/**
+ * Deletes up to `limit` of a workspace's keys created before `before` (through
+ * idempotency_keys_age_ix); returns how many. Chunked like the other retention prunes.
+ */
+export async function deleteOlderThan(
+  db: Kysely<DB>,
+  workspaceId: string,
+  before: number,
+  limit: number,
+): Promise<number> {
   const result = await db
     .deleteFrom('idempotency_keys')
     .where('workspace_id', '=', workspaceId)
-    .where('created_at', '<', before)
+    .where('key', 'in', (eb) =>
+      eb
+        .selectFrom('idempotency_keys')
+        .select('key')
+        .where('workspace_id', '=', workspaceId)
+        .where('created_at', '<', before)
+        .limit(limit),
+    )
     .executeTakeFirst();
   return Number(result.numDeletedRows);
 }

@@ -142,6 +142,29 @@ describeEachEngine('Idempotency-Key', (engine) => {
     assert.deepEqual(retry.json(), reused.json());
   });
 
+  it('prunes the keys past the window (each holds a whole response), keeping the live ones', async () => {
+    const t = get();
+    const keys = () =>
+      t.services.database.db
+        .selectFrom('idempotency_keys')
+        .select(['key', 'created_at'])
+        .where('workspace_id', '=', t.workspaceId)
+        .execute();
+    assert.equal((await post(t, '/api/v1/leads', { email: 'stale@idem.io' }, 'stale-key')).statusCode, 201);
+    t.clock.now += IDEMPOTENCY_WINDOW_MS + 1;
+    const live = await post(t, '/api/v1/leads', { email: 'live@idem.io' }, 'live-key');
+    assert.equal(live.statusCode, 201, live.body);
+    const stale = (await keys()).filter((k) => k.created_at < t.clock.now - IDEMPOTENCY_WINDOW_MS);
+    assert.ok(stale.some((k) => k.key === 'stale-key'));
+
+    assert.equal(await t.services.idempotency.prune([t.workspaceId]), stale.length);
+    const left = await keys();
+    assert.ok(left.every((k) => k.created_at >= t.clock.now - IDEMPOTENCY_WINDOW_MS));
+    assert.ok(left.some((k) => k.key === 'live-key'));
+    const retry = await post(t, '/api/v1/leads', { email: 'live@idem.io' }, 'live-key');
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+  });
+
   it('refuses a key another transaction claimed meanwhile, and rolls the work back', async () => {
     // What another API process does between this request's look-up and its save; in one process
     // group commit serialises them, so the race is staged inside the unit of work.
@@ -164,7 +187,12 @@ describeEachEngine('Idempotency-Key', (engine) => {
     });
     await assert.rejects(
       attempt,
-      (error) => isDomainError(error) && error.code === 'IDEMPOTENCY_KEY_IN_FLIGHT',
+      (error) =>
+        isDomainError(error) &&
+        error.code === 'IDEMPOTENCY_KEY_IN_FLIGHT' &&
+        // Answered 409 naming the header, with Retry-After: 1 (the other request is about done).
+        error.errors[0]?.path === '/headers/idempotency-key' &&
+        error.retryAfterSeconds === 1,
     );
     assert.deepEqual(await leadsMatching(t, 'ghost@idem.io'), []);
   });
