@@ -1,4 +1,5 @@
 import { type Kysely, sql } from 'kysely';
+import { newId } from '../db/ids.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
@@ -155,12 +156,49 @@ export async function moveToLead(
     )
     .onConflict((oc) => oc.columns(['workspace_id', 'id']).doNothing())
     .executeTakeFirst();
+  // An id the lead's side already holds for another event (a client that reused one id for a
+  // visitor's event and a known lead's): both were acknowledged as stored, so this one moves
+  // under an id of its own rather than being dropped. The same event stored twice (same lead,
+  // type and time: a retry after the visitor was identified elsewhere) stays once.
+  const clashes = await db
+    .selectFrom('anonymous_activities as an')
+    .innerJoin('activities as a', (join) =>
+      join.onRef('a.workspace_id', '=', 'an.workspace_id').onRef('a.id', '=', 'an.id'),
+    )
+    .select(['an.type', 'an.occurred_at', 'an.properties', 'an.created_at'])
+    .where('an.workspace_id', '=', workspaceId)
+    .where('an.anonymous_id', '=', anonymousId)
+    .where('an.expires_at', '>=', now)
+    .where((eb) =>
+      eb.or([
+        eb('a.lead_id', '!=', leadId),
+        eb('a.type', '!=', eb.ref('an.type')),
+        eb('a.occurred_at', '!=', eb.ref('an.occurred_at')),
+      ]),
+    )
+    .execute();
+  if (clashes.length > 0) {
+    await db
+      .insertInto('activities')
+      .values(
+        clashes.map((row) => ({
+          workspace_id: workspaceId,
+          id: newId(),
+          lead_id: leadId,
+          type: row.type,
+          occurred_at: row.occurred_at,
+          properties: row.properties,
+          created_at: row.created_at,
+        })),
+      )
+      .execute();
+  }
   await db
     .deleteFrom('anonymous_activities')
     .where('workspace_id', '=', workspaceId)
     .where('anonymous_id', '=', anonymousId)
     .execute();
-  return Number(result.numInsertedOrUpdatedRows ?? 0);
+  return Number(result.numInsertedOrUpdatedRows ?? 0) + clashes.length;
 }
 
 /**

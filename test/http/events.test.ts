@@ -515,6 +515,35 @@ describeEachEngine('POST /api/v1/identify', (engine) => {
     );
   });
 
+  it('keeps a visitor event whose id a lead event also has: both were stored, neither is dropped', async () => {
+    const t = get();
+    const leadId = await createLead(t, 'clash@engines.dev');
+    const visitor = await postEvents(t, [
+      {
+        id: 'evt:clash',
+        type: 'pricing_viewed',
+        anonymousId: 'visitor-clash',
+        occurredAt: t.clock.now - 60_000,
+      },
+      { id: 'evt:same', type: 'page_view', anonymousId: 'visitor-clash', occurredAt: t.clock.now - 30_000 },
+    ]);
+    assert.equal(visitor.json().accepted, 2);
+    const known = await postEvents(t, [
+      { id: 'evt:clash', type: 'custom', leadId },
+      // The same event again, now sent for the lead: a retry, not another event.
+      { id: 'evt:same', type: 'page_view', leadId, occurredAt: t.clock.now - 30_000 },
+    ]);
+    assert.equal(known.json().accepted, 2);
+
+    const response = await identify(t, { anonymousId: 'visitor-clash', leadId });
+    assert.equal(response.json().moved, 1);
+    const stored = await activities(t, leadId);
+    assert.deepEqual(stored.map((e) => e.type).sort(), ['custom', 'page_view', 'pricing_viewed']);
+    const moved = stored.find((e) => e.type === 'pricing_viewed')!;
+    assert.notEqual(moved.id, 'evt:clash', 'under an id of its own');
+    assert.deepEqual(await anonymousRows(t, 'visitor-clash'), []);
+  });
+
   it('is a no-op the second time', async () => {
     const t = get();
     const leadId = await createLead(t, 'twice@engines.dev');
