@@ -33,6 +33,9 @@ export interface WorkspaceSettings {
   scoreThresholds?: number[];
 }
 
+/** A change of settings: given ones replace the stored ones, a null removes one. */
+export type SettingsPatch = { [K in keyof WorkspaceSettings]?: WorkspaceSettings[K] | null };
+
 export interface LifecycleSettings {
   stageRules: StageRules;
   temperature: TemperatureConfig;

@@ -12,7 +12,8 @@ import type { WorkspaceService } from './service.ts';
  */
 const SettingsSchema = Type.Object(
   {
-    defaultCountry: Type.Optional(Type.String({ maxLength: 100 })),
+    // null: none (national phone numbers are then refused rather than read as some country's).
+    defaultCountry: Type.Optional(Type.Union([Type.String({ maxLength: 100 }), Type.Null()])),
     strictProperties: Type.Optional(Type.Boolean()),
     allowPrivateWebhookTargets: Type.Optional(Type.Boolean()),
     scoreThresholds: Type.Optional(
@@ -68,7 +69,7 @@ export function registerWorkspaceRoutes(app: HttpApp, workspaces: WorkspaceServi
     },
     async (request) => {
       const settings = { ...request.body.settings };
-      if (settings.defaultCountry !== undefined) {
+      if (typeof settings.defaultCountry === 'string') {
         const country = normaliseCountry(settings.defaultCountry);
         if (!country.ok)
           throw validationError([{ path: '/settings/defaultCountry', message: country.message }]);

@@ -8,6 +8,7 @@ import {
   keyPrefix,
   type Principal,
   type Scope,
+  type SettingsPatch,
   slugPattern,
   type Workspace,
   type WorkspaceSettings,
@@ -117,11 +118,14 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
       return workspace;
     },
 
-    async updateSettings(id: string, patch: WorkspaceSettings): Promise<Workspace> {
+    /** Merges `patch` into the settings; a null removes that setting (its default applies). */
+    async updateSettings(id: string, patch: SettingsPatch): Promise<Workspace> {
       return database.writes.run(async (trx) => {
         const workspace = await store.findWorkspace(trx, id);
         if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
-        const settings = { ...workspace.settings, ...patch };
+        const settings: WorkspaceSettings = Object.fromEntries(
+          Object.entries({ ...workspace.settings, ...patch }).filter(([, value]) => value !== null),
+        );
         await store.updateWorkspaceSettings(trx, id, settings);
         workspaceCache.delete(id);
         return { ...workspace, settings };

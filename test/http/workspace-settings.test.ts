@@ -30,6 +30,25 @@ describeEachEngine('PATCH /api/v1/workspace', (engine) => {
     assert.equal(again.json().settings.defaultCountry, 'DE');
   });
 
+  it('clears the default country with null: national phone numbers are then refused', async () => {
+    const phone = (number: string) =>
+      get().app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(get().key),
+        payload: { email: 'national@phones.example', phone: number },
+      });
+    assert.equal((await patch({ defaultCountry: 'GB' })).statusCode, 200);
+    const national = await phone('020 7946 0958');
+    assert.equal(national.json().phone, '+442079460958', national.body);
+    const cleared = await patch({ defaultCountry: null });
+    assert.equal(cleared.statusCode, 200, cleared.body);
+    assert.equal('defaultCountry' in cleared.json().settings, false);
+    const refused = await phone('020 7946 0959');
+    assert.equal(refused.statusCode, 422, refused.body);
+    assert.equal(refused.json().errors[0].path, '/phone');
+  });
+
   it('refuses a setting it does not know, naming it, and stores nothing of the request', async () => {
     const before = await get().app.inject({
       method: 'GET',
