@@ -185,6 +185,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     database,
     workspaces,
     leads,
+    properties,
     events,
     consent,
     quarantine,

@@ -8,10 +8,16 @@ import { writeWithSlug } from '../db/unique-violation.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
 import { MAX_PROPERTIES_BYTES } from '../leads/events-model.ts';
 import type { EventService } from '../leads/events-service.ts';
-import type { Lead } from '../leads/model.ts';
+import type { Lead, LeadCapture, PropertyValue } from '../leads/model.ts';
 import type { LeadService, WorkspaceContext } from '../leads/service.ts';
+import type { PropertyService } from '../properties/service.ts';
 import type { Workspace } from '../workspaces/model.ts';
-import { captureErrorsAsFieldErrors, fitSubmissionProperties, parseSubmission } from './fields.ts';
+import {
+  type Answer,
+  captureErrorsAsFieldErrors,
+  fitSubmissionProperties,
+  parseSubmission,
+} from './fields.ts';
 import type { StoredMagnetFile } from './magnet-store.ts';
 import * as magnetStore from './magnet-store.ts';
 import {
@@ -97,6 +103,8 @@ export interface FormServiceDeps {
   database: Database;
   workspaces: { getWorkspace(id: string): Promise<Workspace> };
   leads: Pick<LeadService, 'captureIn' | 'findIn'>;
+  /** The workspace's property definitions: a strict workspace takes only defined ones. */
+  properties: Pick<PropertyService, 'definitionsIn'>;
   events: Pick<EventService, 'identifyIn' | 'ingestIn' | 'leadOfAnonymousIdIn'>;
   consent: ConsentRecorder;
   quarantine: QuarantineSink;
@@ -199,7 +207,7 @@ function settingsOf(input: FormInput, base?: Form): { settings: FormSettings; er
 }
 
 export function createFormService(deps: FormServiceDeps) {
-  const { database, workspaces, leads, events, consent, quarantine, followUps, clock } = deps;
+  const { database, workspaces, leads, properties, events, consent, quarantine, followUps, clock } = deps;
   const { db } = database;
   const limiter = deps.limiter ?? createSubmissionLimiter(clock);
   const publicCache = new Map<string, { form: Form; until: number }>();
@@ -224,6 +232,50 @@ export function createFormService(deps: FormServiceDeps) {
     const leadId = await events.leadOfAnonymousIdIn(trx, workspaceId, anonymousId);
     if (!leadId) return undefined;
     return (await leads.findIn(trx, workspaceId, [leadId]))[0];
+  }
+
+  /**
+   * A strict workspace refuses properties it does not define; a visitor cannot fix that, so a
+   * form's answer for one (its definition deleted, or the workspace made strict, after the form
+   * was built) is left off the lead. It stays in the submission's activity with the others.
+   */
+  async function withoutUndefinedProperties(
+    trx: Kysely<DB>,
+    workspace: WorkspaceContext,
+    form: Form,
+    parsed: { capture: LeadCapture; answers: Record<string, Answer> },
+  ): Promise<{ capture: LeadCapture; answers: Record<string, Answer> }> {
+    const { capture, answers } = parsed;
+    if (!workspace.settings.strictProperties || !capture.properties) return parsed;
+    const defined = await properties.definitionsIn(trx, workspace.id);
+    const kept: Record<string, PropertyValue> = {};
+    const left = { ...answers };
+    for (const [name, value] of Object.entries(capture.properties)) {
+      if (defined.has(name)) kept[name] = value;
+      else {
+        const field = form.fields.find((f) => f.maps === `properties.${name}`);
+        if (field) left[field.name] = value as Answer;
+      }
+    }
+    return { capture: { ...capture, properties: kept }, answers: left };
+  }
+
+  /** In a strict workspace, the fields that fill a property it does not define (to refuse the form). */
+  async function undefinedTargets(workspaceId: string, fields: readonly FormField[]): Promise<FieldError[]> {
+    const workspace = await workspaces.getWorkspace(workspaceId);
+    if (!workspace.settings.strictProperties) return [];
+    const defined = await properties.definitionsIn(db, workspaceId);
+    return fields.flatMap((field, i) => {
+      const name = field.maps?.startsWith('properties.') ? field.maps.slice('properties.'.length) : undefined;
+      return name === undefined || defined.has(name)
+        ? []
+        : [
+            {
+              path: `/fields/${i}/maps`,
+              message: 'is not a defined property, and this workspace takes only defined ones',
+            },
+          ];
+    });
   }
 
   /**
@@ -254,7 +306,8 @@ export function createFormService(deps: FormServiceDeps) {
       defaultCountry: workspace.settings.defaultCountry,
     });
     if (!parsed.ok) throw validationError(parsed.errors);
-    const { capture, meta } = parsed.value;
+    const { meta } = parsed.value;
+    const { capture, answers } = await withoutUndefinedProperties(trx, workspace, form, parsed.value);
 
     const tokenCheck =
       meta.token === undefined
@@ -334,7 +387,7 @@ export function createFormService(deps: FormServiceDeps) {
     };
     const properties = fitSubmissionProperties(
       described,
-      parsed.value.answers,
+      answers,
       MAX_PROPERTIES_BYTES,
       ANSWERS_BUDGET_BYTES,
     );
@@ -418,6 +471,7 @@ export function createFormService(deps: FormServiceDeps) {
     async create(workspaceId: string, input: FormInput): Promise<Form> {
       const { settings, errors: magnetErrors } = settingsOf(input);
       const errors = [...magnetErrors, ...checkFormSettings(settings)];
+      if (errors.length === 0) errors.push(...(await undefinedTargets(workspaceId, settings.fields)));
       if (errors.length > 0) throw validationError(errors);
       const now = clock();
       const form: Form = {
@@ -464,6 +518,8 @@ export function createFormService(deps: FormServiceDeps) {
             form,
           );
           const errors = [...magnetErrors, ...checkFormSettings(settings)];
+          if (errors.length === 0 && patch.fields)
+            errors.push(...(await undefinedTargets(workspaceId, settings.fields)));
           if (errors.length > 0) throw validationError(errors);
           if (slug !== undefined && slug !== form.slug && (await store.slugTaken(trx, slug, form.id)))
             throw slugTaken(slug);

@@ -132,6 +132,36 @@ describeEachEngine('form submissions', (engine) => {
     );
   });
 
+  it('in a strict workspace: refuses fields that fill undefined properties, and a visitor is never refused for one', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    await w.ok('PATCH', '/api/v1/workspace', { settings: { strictProperties: true } });
+    await w.ok('POST', '/api/v1/properties', { name: 'plan', type: 'string' });
+    const fields = [
+      { name: 'email', type: 'email', required: true, maps: 'email' },
+      { name: 'plan', type: 'text', maps: 'properties.plan' },
+    ];
+    const refused = await w.problem(422, 'POST', '/api/v1/forms', {
+      ...signupForm(),
+      fields: [...fields, { name: 'seats', type: 'text', maps: 'properties.seats' }],
+    });
+    assert.deepEqual(
+      refused.errors.map((e: Json) => e.path),
+      ['/fields/2/maps'],
+    );
+    const form = await w.ok('POST', '/api/v1/forms', { ...signupForm(), fields });
+
+    // The definition goes after the form was built: the visitor's answer stays on the activity.
+    await w.ok('DELETE', '/api/v1/properties/plan');
+    const v = visitor(t, form.slug);
+    const response = await v.postJson({ email: 'strict@example.com', plan: 'pro', _ll_ts: await v.token() });
+    assert.equal(response.statusCode, 200, response.body);
+    const lead = (await leadsOf(w))[0]!;
+    assert.deepEqual(lead.properties, {});
+    const submitted = (await timelineOf(w, lead.id)).find((e) => e.type === 'form_submitted')!;
+    assert.deepEqual(submitted.properties.answers, { plan: 'pro' });
+  });
+
   it('answers a browser with 303 to the thank-you page, which shows the message and the lead magnet', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
