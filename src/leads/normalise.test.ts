@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
+import { domainToUnicode } from 'node:url';
 import fc from 'fast-check';
 import {
   companyDomainFromEmail,
@@ -7,8 +8,30 @@ import {
   normaliseCountry,
   normaliseEmail,
   normalisePhone,
+  normaliseText,
   normaliseWebsite,
 } from './normalise.ts';
+
+describe('normaliseText', () => {
+  test('trims and composes to NFC', () => {
+    assert.equal(normaliseText('  Ame\u0301lie '), 'Am\u00e9lie');
+    assert.equal(normaliseText('Bjo\u0308rn'), normaliseText('Bj\u00f6rn'));
+  });
+
+  test('keeps compatibility characters as written (NFC, not NFKC)', () => {
+    assert.equal(normaliseText('\ufb01nance m\u00b2'), '\ufb01nance m\u00b2');
+  });
+
+  test('gives one form for both spellings of any text, and is a fixed point', () => {
+    fc.assert(
+      fc.property(fc.string({ unit: 'grapheme' }), (text) => {
+        const once = normaliseText(text);
+        assert.equal(normaliseText(text.normalize('NFD')), once);
+        assert.equal(normaliseText(once), once);
+      }),
+    );
+  });
+});
 
 describe('normaliseEmail', () => {
   const valid: [string, string][] = [
@@ -18,6 +41,12 @@ describe('normaliseEmail', () => {
     ["o'brien@acme.ie", "o'brien@acme.ie"],
     ['a_b-c{d}@sub-domain.acme.io', 'a_b-c{d}@sub-domain.acme.io'],
     ['x@xn--80ak6aa92e.xn--p1ai', 'x@xn--80ak6aa92e.xn--p1ai'],
+    ['x@пример.рф', 'x@xn--e1afmkfd.xn--p1ai'],
+    ['info@müller-gmbh.de', 'info@xn--mller-gmbh-9db.de'],
+    [' Info@MÜLLER-GMBH.de ', 'info@xn--mller-gmbh-9db.de'],
+    ['info@mu\u0308ller-gmbh.de', 'info@xn--mller-gmbh-9db.de'],
+    ['jane@acmé.com', 'jane@xn--acm-dma.com'],
+    ['jane@straße.de', 'jane@xn--strae-oqa.de'],
     [`${'a'.repeat(64)}@acme.com`, `${'a'.repeat(64)}@acme.com`],
   ];
   for (const [raw, expected] of valid) {
@@ -47,8 +76,25 @@ describe('normaliseEmail', () => {
     '"jane"@acme.com',
     'jane@[127.0.0.1]',
     'jané@acme.com',
-    'jane@acmé.com',
+    'jané@acmé.com',
     '\u212Aate@acme.com',
+    'info@müller gmbh.de',
+    'info@müller\tgmbh.de',
+    'info@müller_gmbh.de',
+    'info@-müller.de',
+    'info@müller-.de',
+    'info@müller..de',
+    'info@müller.de.',
+    'info@müller',
+    'info@müller.d',
+    'info@ｍüller.de',
+    'info@mü\u200bller.de',
+    'info@mü\u00adller.de',
+    'info@müller\u3002de',
+    'info@müller.de\u0000',
+    'info@[müller.de]',
+    `info@${'ü'.repeat(60)}.de`,
+    `${'a'.repeat(64)}@${'ü'.repeat(40)}.${'ö'.repeat(40)}.${'ä'.repeat(40)}.${'ß'.repeat(40)}.de`,
     `${'a'.repeat(65)}@acme.com`,
     `a@${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(63)}.${'e'.repeat(60)}.com`,
     `a@${'b'.repeat(64)}.com`,
@@ -76,6 +122,24 @@ describe('normaliseEmail', () => {
       }),
     );
     assert.ok(accepted > 0, 'the generators should produce some valid addresses');
+  });
+
+  test('gives the Unicode and the punycode spelling of a domain the same address', () => {
+    const idn = fc.stringMatching(/^[a-zäöüßéèàçñøåæœ]{1,20}$/).filter((label) => /[^a-z]/.test(label));
+    fc.assert(
+      fc.property(fc.emailAddress(), idn, (email, label) => {
+        const unicode = `${email.slice(0, email.indexOf('@'))}@${label}.${email.slice(email.indexOf('@') + 1)}`;
+        const result = normaliseEmail(unicode);
+        if (!result.ok) return;
+        const ascii = result.value.slice(result.value.indexOf('@') + 1);
+        assert.match(ascii, /^xn--/);
+        assert.equal(domainToUnicode(ascii).split('.')[0], label);
+        assert.deepEqual(normaliseEmail(result.value), result);
+        // 'ß' upper-cases to 'SS', another domain.
+        if (!label.includes('ß')) assert.deepEqual(normaliseEmail(unicode.toUpperCase()), result);
+        assert.deepEqual(normaliseEmail(unicode.normalize('NFD')), result);
+      }),
+    );
   });
 
   test('accepts what fast-check considers an email, lower-cased, unless over the length limits', () => {
@@ -176,6 +240,43 @@ describe('normaliseCountry', () => {
     ['Bosnia and Herzegovina', 'BA'],
     ['Bosnia & Herzegovina', 'BA'],
     ['Kosovo', 'XK'],
+    ['United Kingdom of Great Britain and Northern Ireland', 'GB'],
+    ['St. Lucia', 'LC'],
+    ['St Lucia', 'LC'],
+    ['St.Lucia', 'LC'],
+    ['Saint Lucia', 'LC'],
+    ['St Kitts and Nevis', 'KN'],
+    ['St. Vincent & the Grenadines', 'VC'],
+    ['St Barthélemy', 'BL'],
+    ['Saint-Martin', 'MF'],
+    ['Sint Maarten', 'SX'],
+    ['Bosnia', 'BA'],
+    ['Bosnia-Herzegovina', 'BA'],
+    ['Federal Republic of Germany', 'DE'],
+    ['Kingdom of the Netherlands', 'NL'],
+    ['Republic of Ireland', 'IE'],
+    ['Republic of the Union of Myanmar', 'MM'],
+    ['Hashemite Kingdom of Jordan', 'JO'],
+    ["People's Republic of China", 'CN'],
+    ['Republic of China', 'TW'],
+    ['Republic of China (Taiwan)', 'TW'],
+    ['Republic of Korea', 'KR'],
+    ["Democratic People's Republic of Korea", 'KP'],
+    ['Korea, South', 'KR'],
+    ['Iran, Islamic Republic of', 'IR'],
+    ['Congo, The Democratic Republic of the', 'CD'],
+    ['Democratic Republic of Congo', 'CD'],
+    ['Republic of Congo', 'CG'],
+    ['Micronesia, Federated States of', 'FM'],
+    ['Federated States of Micronesia', 'FM'],
+    ['British Virgin Islands', 'VG'],
+    ['US Virgin Islands', 'VI'],
+    ['Bahamas, The', 'BS'],
+    ['Falkland Islands', 'FK'],
+    ['French Republic', 'FR'],
+    ['Hellenic Republic', 'GR'],
+    ['Swiss Confederation', 'CH'],
+    ['United Mexican States', 'MX'],
   ];
   for (const [raw, expected] of cases) {
     test(`${JSON.stringify(raw)} → ${expected}`, () => {
@@ -183,22 +284,66 @@ describe('normaliseCountry', () => {
     });
   }
 
-  const unknown = ['', 'ZZ', 'XYZ', 'Atlantis', '276', 'Germany!!!x'];
+  const unknown = [
+    '',
+    'ZZ',
+    'XYZ',
+    'Atlantis',
+    '276',
+    'Germany!!!x',
+    'Republic of Atlantis',
+    'Republic of',
+    'Kingdom of the',
+    'Republic of Republic',
+    'St.',
+    'Saint',
+    'Northern',
+    'Islands',
+    // Not a country: a region of China, named with China's official name.
+    'Hong Kong Special Administrative Region of the Republic of Lucia',
+    'Turkish Republic of Northern Cyprus',
+  ];
   for (const raw of unknown) {
     test(`refuses ${JSON.stringify(raw)}`, () => {
       assert.deepEqual(normaliseCountry(raw), { ok: false, message: 'is not a known country' });
     });
   }
 
-  test('refuses a name two countries share', () => {
-    assert.deepEqual(normaliseCountry('Congo'), {
-      ok: false,
-      message: 'is ambiguous; use the ISO country code',
+  for (const raw of ['Congo', 'Korea', 'Virgin Islands', 'Democratic Republic of Korea']) {
+    test(`refuses ${JSON.stringify(raw)}, a name two countries share`, () => {
+      assert.deepEqual(normaliseCountry(raw), {
+        ok: false,
+        message: 'is ambiguous; use the ISO country code',
+      });
     });
+  }
+
+  test('reads every English name and alias of i18n-iso-countries as its own country', async () => {
+    const { default: countries } = await import('i18n-iso-countries/index.js');
+    for (const [code, names] of Object.entries(countries.getNames('en', { select: 'all' }))) {
+      for (const name of names) {
+        const result = normaliseCountry(name);
+        if (!result.ok) assert.equal(name, 'Congo', `${name} (${code}) refused: ${result.message}`);
+        else assert.equal(result.value, code, name);
+      }
+    }
   });
 
   test('is a fixed point on its own output', () => {
-    const names = ['Germany', 'usa', 'UK', 'Holland', 'fr', 'ITA', 'Japan', 'Brasil', 'Viet Nam'];
+    const names = [
+      'Germany',
+      'usa',
+      'UK',
+      'Holland',
+      'fr',
+      'ITA',
+      'Japan',
+      'Brasil',
+      'Viet Nam',
+      'St. Lucia',
+      'Republic of Ireland',
+      'Korea, Republic of',
+    ];
     let accepted = 0;
     fc.assert(
       fc.property(fc.oneof(fc.constantFrom(...names), fc.string({ maxLength: 4 }), fc.string()), (raw) => {
@@ -225,6 +370,33 @@ describe('companyDomainFromEmail', () => {
     ['jane@outlook.com', null],
     ['jane@yahoo.co.uk', null],
     ['jane@gmx.de', null],
+    ['jane@hotmail.de', null],
+    ['jane@hotmail.co.uk', null],
+    ['jane@outlook.de', null],
+    ['jane@ymail.com', null],
+    ['jane@hotmail.com.br', null],
+    ['jane@live.co.uk', null],
+    ['jane@live.ca', null],
+    ['jane@outlook.fr', null],
+    ['jane@outlook.com.br', null],
+    ['jane@yahoo.com.mx', null],
+    ['jane@yahoo.in', null],
+    ['jane@rocketmail.com', null],
+    ['jane@bol.com.br', null],
+    ['jane@gmx.ch', null],
+    ['jane@gmx.fr', null],
+    ['jane@laposte.fr', null],
+    ['jane@protonmail.ch', null],
+    ['jane@posteo.de', null],
+    ['jane@inbox.ru', null],
+    ['jane@bt.com', 'bt.com'],
+    ['jane@btinternet.com', null],
+    ['jane@nus.edu.sg', 'nus.edu.sg'],
+    // In email-providers' all.json, but no free-mail family's country domain.
+    ['jane@live.mdx.ac.uk', 'live.mdx.ac.uk'],
+    ['jane@mail.bcu.ac.uk', 'mail.bcu.ac.uk'],
+    ['jane@müller-gmbh.de', 'xn--mller-gmbh-9db.de'],
+    ['jane@hotmail.de.', null],
     ['not an email', null],
     ['jane@localhost', null],
   ];
@@ -241,6 +413,7 @@ describe('isDisposableEmail', () => {
     ['x@MAILINATOR.COM', true],
     ['x@eu.mailinator.com', true],
     ['x@yopmail.com', true],
+    ['x@ｍailinator.com', true],
     ['x@acme.com', false],
     ['x@gmail.com', false],
     ['x@mailinator.com.acme.com', false],
@@ -267,6 +440,7 @@ describe('normaliseWebsite', () => {
     ['shop.acme.co.uk:8443/x', 'https://shop.acme.co.uk:8443/x', 'shop.acme.co.uk'],
     ['https://acme.com:443', 'https://acme.com', 'acme.com'],
     ['exämple.de', 'https://xn--exmple-cua.de', 'xn--exmple-cua.de'],
+    ['https://Bücher.de/', 'https://xn--bcher-kva.de', 'xn--bcher-kva.de'],
     ['www.com', 'https://www.com', 'www.com'],
   ];
   for (const [raw, url, domain] of valid) {
@@ -292,6 +466,8 @@ describe('normaliseWebsite', () => {
     'acme dot com',
     'acme.c0m',
     'https://ac_me.com',
+    '-bücher.de',
+    'bücher-.de',
   ];
   for (const raw of invalid) {
     test(`refuses ${JSON.stringify(raw)}`, () => {
