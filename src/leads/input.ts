@@ -10,6 +10,7 @@ import {
   normaliseCountry,
   normaliseEmail,
   normalisePhone,
+  normaliseText,
   normaliseWebsite,
 } from './normalise.ts';
 
@@ -84,9 +85,12 @@ export interface ParseContext {
 
 export type Parsed<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
 
-/** Trimmed text, with empty strings as absent: forms and CSV files send "" for "not given". */
+/**
+ * Trimmed text in one Unicode form (NFC: an é typed as e + accent is stored as é, so search
+ * finds it either way), with empty strings as absent: forms and CSV files send "" for "not given".
+ */
 function clean(value: string | undefined): string | undefined {
-  const trimmed = value?.trim();
+  const trimmed = value === undefined ? undefined : normaliseText(value);
   return trimmed ? trimmed : undefined;
 }
 

@@ -859,7 +859,10 @@ export async function listLeads(db: Kysely<DB>, workspaceId: string, query: Lead
   if (query.createdFrom !== undefined) select = select.where('created_at', '>=', query.createdFrom);
   if (query.createdTo !== undefined) select = select.where('created_at', '<', query.createdTo);
   if (query.q) {
-    const pattern = `%${query.q.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+    const pattern = `%${query.q
+      .normalize('NFC')
+      .toLowerCase()
+      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
     select = select.where(sql<boolean>`search_text like ${pattern} escape '\\'`);
   }
   if (query.after) {

@@ -90,6 +90,8 @@ describe('coercePropertyValue', () => {
   test('enum: one of the options, exactly', () => {
     const options = ['free', 'pro'];
     accepts('enum', 'pro', 'pro', options);
+    // Decomposed (NFD) text is the composed option it reads as.
+    accepts('enum', 'U\u0308ber', '\u00dcber', ['\u00dcber']);
     refuses('enum', 'Pro', options);
     refuses('enum', 'gold', options);
     refuses('enum', ['pro'], options);

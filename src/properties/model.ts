@@ -56,10 +56,16 @@ export function coercePropertyValue(
       if (at === null) return { ok: false, message: 'must be an ISO 8601 date (YYYY-MM-DD or a date-time)' };
       return { ok: true, value: DAY.test(text) ? text : new Date(at).toISOString() };
     }
-    case 'enum':
-      return typeof value === 'string' && (definition.options ?? []).includes(value)
-        ? { ok: true, value }
+    case 'enum': {
+      // In one Unicode form: "Ü" typed as U + diaeresis is the option "Ü".
+      const option =
+        typeof value === 'string'
+          ? (definition.options ?? []).find((o) => o.normalize('NFC') === value.normalize('NFC'))
+          : undefined;
+      return option !== undefined
+        ? { ok: true, value: option }
         : { ok: false, message: `must be one of: ${(definition.options ?? []).join(', ')}` };
+    }
   }
 }
 
