@@ -107,7 +107,13 @@ export function handleError(error: FastifyError, request: FastifyRequest, reply:
   if (error.statusCode === 413) return sendProblem(reply, problem('PAYLOAD_TOO_LARGE', error.message));
   if (error.statusCode === 415) return sendProblem(reply, problem('UNSUPPORTED_MEDIA_TYPE', error.message));
   if (error.statusCode && error.statusCode >= 400 && error.statusCode < 500) {
-    const body = problem('VALIDATION_FAILED', error.message, [{ path: '/', message: error.message }]);
+    // The JSON parser refuses `__proto__` and `constructor.prototype` keys (prototype
+    // poisoning) with the same error as broken JSON: say both, or valid JSON reads as broken.
+    const message =
+      error.code === 'FST_ERR_CTP_INVALID_JSON_BODY'
+        ? 'Body is not valid JSON, or has a __proto__ or constructor.prototype key, which is refused'
+        : error.message;
+    const body = problem('VALIDATION_FAILED', message, [{ path: '/', message }]);
     return sendProblem(reply, { ...body, status: error.statusCode, title: 'Bad request' });
   }
   if (isDatabaseUnavailable(error)) {

@@ -225,7 +225,10 @@ describeEachEngine('platform', (engine) => {
         assertProblem(await post(broken, 'application/json'), 400);
       }
       assertProblem(await post('', 'application/json'), 400);
-      assertProblem(await post('{"__proto__":{"admin":true},"email":"p@b.co"}', 'application/json'), 400);
+      const poisoned = await post('{"__proto__":{"admin":true},"email":"p@b.co"}', 'application/json');
+      assertProblem(poisoned, 400);
+      // Valid JSON, refused for its key: the answer says so rather than "not valid JSON" alone.
+      assert.match(poisoned.json().detail, /__proto__/);
       for (const type of [
         'text/plain',
         'application/xml',
