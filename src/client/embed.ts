@@ -41,6 +41,8 @@ interface Field {
 interface Consent {
   purpose: string;
   text: string;
+  /** The wording's version: the box's value names it, so the consent is recorded as read. */
+  version: string;
   privacyUrl?: string;
   required?: boolean;
 }
@@ -336,7 +338,7 @@ class EmbeddedForm {
       type: 'checkbox',
       id,
       name,
-      value: 'on',
+      value: `v:${consent.version}`,
       required: consent.required === true,
     });
     const privacy = consent.privacyUrl

@@ -5,6 +5,7 @@ import { isUnstorable } from '../storable-text.ts';
 import {
   type ConsentDefinition,
   consentField,
+  consentWordingChanged,
   DEFAULT_MAX_LENGTH,
   type Form,
   type FormField,
@@ -17,6 +18,10 @@ import {
   utmFields,
 } from './model.ts';
 import { matchesPattern } from './patterns.ts';
+
+/** Next to a consent box ticked on a page whose wording has changed since (see `consentBoxValue`). */
+export const CONSENT_WORDING_CHANGED =
+  'The wording of this consent has changed since the page was shown: please read it again and tick the box.';
 
 /**
  * The values of a submission checked against the form's fields (pure): each value by its type
@@ -286,7 +291,10 @@ export function parseSubmission(
   const consents: ConsentDefinition[] = [];
   for (const consent of form.consents) {
     const name = consentField(consent.purpose);
-    if (isChecked(submittedValue(values, name))) consents.push(consent);
+    const value = submittedValue(values, name);
+    if (consentWordingChanged(consent, value))
+      errors.push({ path: fieldPath(name), message: CONSENT_WORDING_CHANGED });
+    else if (isChecked(value)) consents.push(consent);
     else if (consent.required) errors.push({ path: fieldPath(name), message: 'Tick this box to continue.' });
   }
   if (errors.length > 0) return { ok: false, errors };

@@ -252,6 +252,11 @@ export interface Submission {
   userAgent: string | null;
   /** When Leadline received it (epoch ms); the activity happened then, even when released later. */
   receivedAt: number;
+  /**
+   * The consents ticked, with the wording they were given under, kept with a submission held in
+   * quarantine: its release records these, even if the form's wording changed meanwhile.
+   */
+  consentsSeen?: ConsentDefinition[] | undefined;
 }
 
 /** A submission that was written: what follow-up emails and consent evidence refer to. */
@@ -289,7 +294,33 @@ export function textValue(values: SubmittedValues, name: string): string | undef
 /** Truthy checkbox values as browsers and JSON clients send them. */
 export function isChecked(value: string | string[] | undefined): boolean {
   const text = Array.isArray(value) ? value[value.length - 1] : value;
-  return text !== undefined && ['on', 'true', '1', 'yes', 'checked'].includes(text.trim().toLowerCase());
+  if (text === undefined) return false;
+  return (
+    text.startsWith(CONSENT_VERSION_PREFIX) ||
+    ['on', 'true', '1', 'yes', 'checked'].includes(text.trim().toLowerCase())
+  );
+}
+
+/**
+ * A consent box's value names the version of the wording shown next to it (`v:2024-05`): the
+ * consent is then recorded with the wording the person read, and a submission made on a page
+ * rendered before the wording changed is sent back to be read again rather than recorded with
+ * words the person never saw. Plain values ('on', 'true'…, from hand-made forms and scripts)
+ * stand for the current wording.
+ */
+const CONSENT_VERSION_PREFIX = 'v:';
+
+/** The value of the consent box for `consent`'s current wording. */
+export const consentBoxValue = (consent: Pick<ConsentDefinition, 'version'>) =>
+  `${CONSENT_VERSION_PREFIX}${consent.version}`;
+
+/** Whether a ticked box's value names another version of the wording than `consent`'s current one. */
+export function consentWordingChanged(
+  consent: Pick<ConsentDefinition, 'version'>,
+  value: string | string[] | undefined,
+): boolean {
+  const text = Array.isArray(value) ? value[value.length - 1] : value;
+  return text !== undefined && text.startsWith(CONSENT_VERSION_PREFIX) && text !== consentBoxValue(consent);
 }
 
 /**

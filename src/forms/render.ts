@@ -5,7 +5,9 @@ import { fieldPath } from './fields.ts';
 import { escapeHtml } from './html.ts';
 import {
   type ConsentDefinition,
+  consentBoxValue,
   consentField,
+  consentWordingChanged,
   DEFAULT_MAX_LENGTH,
   type Form,
   type FormField,
@@ -199,7 +201,9 @@ function renderField(field: FormField, ctx: FieldContext): string {
 
 function renderConsent(consent: ConsentDefinition, ctx: FieldContext): string {
   const name = consentField(consent.purpose);
-  const checked = isChecked(valuesOf(ctx.values, name));
+  const given = valuesOf(ctx.values, name);
+  // A box ticked next to other wording is shown unticked again, next to the wording to read.
+  const checked = isChecked(given) && !consentWordingChanged(consent, given);
   const privacy = consent.privacyUrl
     ? ` <a${attr('href', consent.privacyUrl)} target="_blank" rel="noopener noreferrer">Privacy notice</a>`
     : '';
@@ -207,7 +211,7 @@ function renderConsent(consent: ConsentDefinition, ctx: FieldContext): string {
     ? `<p class="ll-error"${attr('id', `${ctx.id}-error`)}>${escapeHtml(ctx.error)}</p>`
     : '';
   const required = consent.required ? ' required aria-required="true"' : '';
-  return `<div class="ll-field ll-consent"><div class="ll-choice"><input type="checkbox"${attr('id', ctx.id)}${attr('name', name)} value="on"${checked ? ' checked' : ''}${required}${attr('aria-describedby', ctx.describedBy)}${ctx.error ? ' aria-invalid="true"' : ''}><label${attr('for', ctx.id)}>${escapeHtml(consent.text)}${consent.required ? ' <span class="ll-required" aria-hidden="true">*</span>' : ''}</label></div>${privacy ? `<p class="ll-help">${privacy.trim()}</p>` : ''}${error}</div>`;
+  return `<div class="ll-field ll-consent"><div class="ll-choice"><input type="checkbox"${attr('id', ctx.id)}${attr('name', name)}${attr('value', consentBoxValue(consent))}${checked ? ' checked' : ''}${required}${attr('aria-describedby', ctx.describedBy)}${ctx.error ? ' aria-invalid="true"' : ''}><label${attr('for', ctx.id)}>${escapeHtml(consent.text)}${consent.required ? ' <span class="ll-required" aria-hidden="true">*</span>' : ''}</label></div>${privacy ? `<p class="ll-help">${privacy.trim()}</p>` : ''}${error}</div>`;
 }
 
 /**

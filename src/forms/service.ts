@@ -302,7 +302,10 @@ export function createFormService(deps: FormServiceDeps) {
     const anonymousId = textValue(values, reserved.anonymousId);
     const known = form.progressive ? await knownLead(trx, workspace.id, anonymousId) : undefined;
     const shown = fieldsToShow(form, known);
-    const parsed = parseSubmission(form, shown, values, {
+    // A released submission records the consents with the wording they were given under (its
+    // snapshot), whatever the form says by the time a person lets it through.
+    const consentsAsGiven = submission.consentsSeen ? { ...form, consents: submission.consentsSeen } : form;
+    const parsed = parseSubmission(consentsAsGiven, shown, values, {
       defaultCountry: workspace.settings.defaultCountry,
     });
     if (!parsed.ok) throw validationError(parsed.errors);
@@ -351,7 +354,7 @@ export function createFormService(deps: FormServiceDeps) {
         await quarantine.addIn(trx, workspace.id, {
           formId: form.id,
           email: parsed.value.email ?? null,
-          submission,
+          submission: { ...submission, consentsSeen: parsed.value.consents },
           reasons: verdict.reasons,
           ip: submission.ip,
           userAgent: submission.userAgent,

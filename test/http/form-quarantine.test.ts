@@ -132,6 +132,31 @@ describeEachEngine('form quarantine', (engine) => {
     );
   });
 
+  it('a release records consents with the wording the person ticked, even after the form changed it', async () => {
+    const t = get();
+    const w = await tenant(t, 'quarantine');
+    const consent = (purpose: string, text: string, version: string) => ({ purpose, text, version });
+    const form = await makeForm(w, {
+      consents: [consent('marketing', 'Send me product news.', '1'), consent('events', 'Invite me.', '1')],
+    });
+    await post(t, form.slug, {
+      email: 'ticked@example.com',
+      _ll_consent_marketing: 'on',
+      _ll_consent_events: 'on',
+    });
+    const [entry] = await quarantined(w);
+    // Meanwhile the form asks for something else, and no longer for events.
+    await w.ok('PATCH', `/api/v1/forms/${form.id}`, {
+      consents: [consent('marketing', 'We share your data with partners.', '2')],
+    });
+    const released = await w.ok('POST', `/api/v1/forms/quarantine/${entry!.id}/release`);
+    const consents = (await w.ok('GET', `/api/v1/leads/${released.leadId}/consents`)).data as Json[];
+    assert.deepEqual(consents.map((c) => [c.purpose, c.status, c.version, c.text]).sort(), [
+      ['events', 'granted', '1', 'Invite me.'],
+      ['marketing', 'granted', '1', 'Send me product news.'],
+    ]);
+  });
+
   it('releases an entry: the submission is written as received (lead, activity) and marked released, once', async () => {
     const t = get();
     const w = await tenant(t, 'quarantine');

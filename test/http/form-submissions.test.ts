@@ -162,6 +162,46 @@ describeEachEngine('form submissions', (engine) => {
     assert.deepEqual(submitted.properties.answers, { plan: 'pro' });
   });
 
+  it('sends a consent ticked next to wording that has changed since back to be read again', async () => {
+    const t = get();
+    const w = await tenant(t, 'subs');
+    const form = await w.ok('POST', '/api/v1/forms', signupForm());
+    const v = visitor(t, form.slug);
+    const page = await t.app.inject({ method: 'GET', url: `/f/${form.slug}` });
+    // The box's value names the wording it stands next to.
+    assert.match(page.body, /name="_ll_consent_marketing" value="v:v1"/);
+    const definition = (await v.definition()).json();
+    assert.equal(definition.consents[0].version, 'v1');
+
+    await w.ok('PATCH', `/api/v1/forms/${form.id}`, {
+      consents: [{ purpose: 'marketing', text: 'We share your data with partners.', version: 'v2' }],
+    });
+    const stale = { email: 'stale@example.com', _ll_consent_marketing: 'v:v1', _ll_ts: await v.token() };
+    const json = await v.postJson(stale);
+    assert.equal(json.statusCode, 422, json.body);
+    assert.deepEqual(json.json().errors, [
+      {
+        path: '/fields/_ll_consent_marketing',
+        message:
+          'The wording of this consent has changed since the page was shown: please read it again and tick the box.',
+      },
+    ]);
+    const browser = await v.postForm({ ...stale, _ll_ts: await v.token() });
+    assert.equal(browser.statusCode, 422);
+    assert.match(browser.body, /We share your data with partners\./);
+    assert.match(browser.body, /name="_ll_consent_marketing" value="v:v2"(?! checked)/);
+    assert.deepEqual(await leadsOf(w), []);
+
+    const current = await v.postJson({ ...stale, _ll_consent_marketing: 'v:v2', _ll_ts: await v.token() });
+    assert.equal(current.statusCode, 200, current.body);
+    const lead = (await leadsOf(w))[0]!;
+    const consents = (await w.ok('GET', `/api/v1/leads/${lead.id}/consents`)).data as Json[];
+    assert.deepEqual(
+      consents.map((c) => [c.version, c.text]),
+      [['v2', 'We share your data with partners.']],
+    );
+  });
+
   it('answers a browser with 303 to the thank-you page, which shows the message and the lead magnet', async () => {
     const t = get();
     const w = await tenant(t, 'subs');
