@@ -31,7 +31,7 @@ import * as store from './store.ts';
 
 export interface ConsentServiceDeps {
   database: Database;
-  leads: Pick<LeadService, 'findIn' | 'get' | 'appendTimelineIn' | 'mergeFamilyIn'>;
+  leads: Pick<LeadService, 'findIn' | 'findForUpdateIn' | 'get' | 'appendTimelineIn' | 'mergeFamilyIn'>;
   mail: Pick<MailService, 'sendIn'>;
   workspaces: Pick<WorkspaceService, 'getWorkspace'>;
   config: Pick<Config, 'publicUrl'>;
@@ -84,9 +84,20 @@ export function createConsentService({
 }: ConsentServiceDeps) {
   const { db } = database;
 
+  /**
+   * The lead a decision is recorded for, locked until the transaction ends (PostgreSQL): two
+   * processes deciding for one lead at once decide one after the other, against the same history
+   * (else both grant, and both send a confirmation past the hourly cap). A lead merged into
+   * another is refused (CONFLICT), naming the lead to record it on.
+   */
   async function liveLead(trx: Kysely<DB>, workspaceId: string, leadId: string): Promise<Lead> {
-    const [lead] = await leads.findIn(trx, workspaceId, [leadId]);
+    const lead = await leads.findForUpdateIn(trx, workspaceId, leadId);
     if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${leadId} in this workspace.`);
+    if (lead.mergedIntoId)
+      throw new DomainError(
+        'CONFLICT',
+        `Lead ${leadId} was merged into lead ${lead.mergedIntoId}; record consent on that lead instead.`,
+      );
     return lead;
   }
 
@@ -255,8 +266,9 @@ export function createConsentService({
       leadId: string,
     ): Promise<{ current: ConsentRecord[]; history: ConsentRecord[] }> {
       const lead = await leads.get(workspaceId, leadId);
-      const history = await store.listRecords(db, workspaceId, await family(db, workspaceId, lead.id));
-      return { current: currentStates(history), history };
+      const ids = await family(db, workspaceId, lead.id);
+      const history = await store.listRecords(db, workspaceId, ids);
+      return { current: currentStates(await store.currentRecords(db, workspaceId, ids)), history };
     },
 
     /**
@@ -325,11 +337,13 @@ export function createConsentService({
       } else {
         written = await withdrawIn(trx, workspace, leadId, [input.purpose], evidence, now);
       }
-      if (written[0]) return { changed: true, consent: written[0], confirmation };
+      // The state after the call: a record dated before the current one (`recordedAt` in the
+      // past) is history, kept as evidence, and changes nothing now.
       const current = await store.latestOf(trx, workspace.id, await family(trx, workspace.id, leadId), [
         input.purpose,
       ]);
-      return { changed: false, consent: current.get(input.purpose) ?? null, confirmation };
+      const after = current.get(input.purpose) ?? null;
+      return { changed: written.some((r) => r.id === after?.id), consent: after, confirmation };
     },
 
     /**

@@ -123,6 +123,32 @@ export async function latestOf(
   return latest;
 }
 
+/**
+ * The latest record of every purpose ever recorded for `leadIds`: the current state, read
+ * apart from the history's newest MAX_HISTORY records (a purpose decided long ago and many
+ * records of another since is still in force).
+ */
+export async function currentRecords(
+  db: Kysely<DB>,
+  workspaceId: string,
+  leadIds: readonly string[],
+): Promise<ConsentRecord[]> {
+  const purposes = await db
+    .selectFrom('consents')
+    .select('purpose')
+    .distinct()
+    .where('workspace_id', '=', workspaceId)
+    .where('lead_id', 'in', paddedInList([...leadIds]))
+    .execute();
+  const latest = await latestOf(
+    db,
+    workspaceId,
+    leadIds,
+    purposes.map((row) => row.purpose),
+  );
+  return [...latest.values()];
+}
+
 export async function insertRecords(
   db: Kysely<DB>,
   workspaceId: string,

@@ -940,6 +940,14 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     },
 
     /** The live leads among `ids` (merged-away ids resolve to nothing), read in the caller's transaction. */
+    /**
+     * One lead, merged-away ones included, locked until the caller's transaction ends
+     * (PostgreSQL; SQLite serialises its writers): for a decision on the lead another process
+     * must not make at the same time (consent).
+     */
+    findForUpdateIn: (trx: Kysely<DB>, workspaceId: string, id: string): Promise<Lead | undefined> =>
+      store.findLeadForUpdate(trx, workspaceId, id, database.engine),
+
     findIn: async (trx: Kysely<DB>, workspaceId: string, ids: readonly string[]): Promise<Lead[]> =>
       (await store.findLeadsByIds(trx, workspaceId, [...ids])).filter((l) => !l.mergedIntoId),
 

@@ -205,4 +205,30 @@ describeEachEngine('two processes writing the same leads at once', (engine) => {
       assert.equal(types.filter((type) => type === 'content_downloaded').length, 20, `round ${round}`);
     }
   });
+
+  it('one grant between two processes granting the same consent at once', { skip }, async () => {
+    const workspace = await first.workspaces.resolveWorkspace('default');
+    for (let round = 0; round < 3; round++) {
+      const lead = (
+        await first.database.writes.run((trx) =>
+          first.leads.captureIn(trx, workspace, { email: `consent-${round}@concurrent.example.org` }, 'api'),
+        )
+      ).lead;
+      const grant = (services: Services) => () =>
+        services.database.writes.run((trx) =>
+          services.consent.decideIn(trx, workspace, lead.id, {
+            purpose: 'newsletter',
+            status: 'granted',
+            text: 'Send me the newsletter',
+            version: '1',
+          }),
+        );
+      await race(
+        Array.from({ length: 10 }, (_, i) => grant(i % 2 === 0 ? first : second)),
+        grant(second),
+      );
+      const { history } = await first.consent.list(workspace.id, lead.id);
+      assert.equal(history.length, 1, `round ${round}: one record`);
+    }
+  });
 });

@@ -337,6 +337,61 @@ describeEachEngine('consent', (engine) => {
     );
   });
 
+  it('refuses a decision on a merged-away lead with 409, naming the survivor', async () => {
+    const t = get();
+    const w = await tenant(t, 'consent');
+    const gone = await w.ok('POST', '/api/v1/leads', { email: 'gone@example.com' });
+    const survivor = await w.ok('POST', '/api/v1/leads', { email: 'kept@example.com' });
+    await w.ok('POST', `/api/v1/leads/${survivor.id}/merge`, { otherId: gone.id });
+    const refused = await w.problem(409, 'POST', `/api/v1/leads/${gone.id}/consents`, NEWSLETTER);
+    assert.equal(refused.code, 'CONFLICT');
+    assert.match(refused.detail, new RegExp(`merged into lead ${survivor.id}`));
+  });
+
+  it('a grant dated before the current withdrawal is history: it changes nothing now, and says so', async () => {
+    const t = get();
+    const w = await tenant(t, 'consent');
+    const lead = await w.ok('POST', '/api/v1/leads', { email: 'backdated@example.com' });
+    const url = `/api/v1/leads/${lead.id}/consents`;
+    await w.ok('POST', url, { purpose: 'newsletter', status: 'withdrawn' });
+    const backdated = await w.call('POST', url, { ...NEWSLETTER, recordedAt: '2025-06-01T00:00:00Z' });
+    assert.equal(backdated.statusCode, 200, backdated.body);
+    assert.equal(backdated.json().changed, false);
+    assert.equal(backdated.json().consent.status, 'withdrawn');
+    const state = await consents(w, lead.id);
+    assert.deepEqual(
+      state.data.map((c: Json) => [c.purpose, c.status]),
+      [['newsletter', 'withdrawn']],
+    );
+    assert.equal(state.history.length, 2, 'the grant is kept as evidence');
+  });
+
+  it('shows every purpose in force, however many records came after it', async () => {
+    const t = get();
+    const w = await tenant(t, 'consent');
+    const lead = await w.ok('POST', '/api/v1/leads', { email: 'churn@example.com' });
+    const url = `/api/v1/leads/${lead.id}/consents`;
+    await w.ok('POST', url, { ...NEWSLETTER, purpose: 'partners' });
+    const workspace = await t.services.workspaces.getWorkspace(w.id);
+    // 501 decisions on another purpose, written directly (through the API this takes a while).
+    for (let i = 0; i < 501; i++) {
+      t.clock.now += 1000;
+      await t.services.database.writes.run((trx) =>
+        t.services.consent.decideIn(trx, workspace, lead.id, {
+          purpose: 'newsletter',
+          status: i % 2 === 0 ? 'granted' : 'withdrawn',
+          text: NEWSLETTER.text,
+          version: NEWSLETTER.version,
+        }),
+      );
+    }
+    const state = await consents(w, lead.id);
+    assert.deepEqual(state.data.map((c: Json) => [c.purpose, c.status]).sort(), [
+      ['newsletter', 'granted'],
+      ['partners', 'granted'],
+    ]);
+  });
+
   it('a confirmation link opened after its lead was merged grants on the survivor', async () => {
     const t = get();
     const w = await tenant(t, 'consent');
