@@ -110,7 +110,7 @@ export function registerConsentRoutes(
                 {
                   source: Type.Optional(Type.String({ minLength: 1, maxLength: 64 })),
                   formId: Type.Optional(Type.String({ maxLength: 64 })),
-                  pageUrl: Type.Optional(Type.String({ maxLength: 2000 })),
+                  pageUrl: Type.Optional(HttpUrl),
                   ip: Type.Optional(Type.String({ maxLength: 64 })),
                   userAgent: Type.Optional(Type.String({ maxLength: 1000 })),
                 },

@@ -1,4 +1,5 @@
 import { randomBytes } from 'node:crypto';
+import { isIP } from 'node:net';
 import type { Kysely } from 'kysely';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
@@ -296,6 +297,14 @@ export function createConsentService({
       }
       if (input.evidence?.source === 'double_opt_in')
         errors.push({ path: '/evidence/source', message: 'is recorded by confirmation links only' });
+      // A record sent through the API must not pass for one Leadline's own forms made.
+      if (input.evidence?.source === 'form')
+        errors.push({
+          path: '/evidence/source',
+          message: "is recorded by Leadline's forms only (use import, or your own name for the source)",
+        });
+      if (typeof input.evidence?.ip === 'string' && isIP(input.evidence.ip) === 0)
+        errors.push({ path: '/evidence/ip', message: 'is not an IPv4 or IPv6 address' });
       if (input.recordedAt !== undefined && input.recordedAt > now + MAX_FUTURE_MS)
         errors.push({ path: '/recordedAt', message: 'must not be in the future' });
       if (errors.length > 0) throw validationError(errors);

@@ -144,6 +144,23 @@ describeEachEngine('consent', (engine) => {
     assert.deepEqual(await paths(422, { ...NEWSLETTER, evidence: { source: 'double_opt_in' } }), [
       '/evidence/source',
     ]);
+    // Evidence that could pass for a Leadline form's, or that is not what it says it is.
+    assert.deepEqual(await paths(422, { ...NEWSLETTER, evidence: { source: 'form', ip: 'not-an-ip' } }), [
+      '/evidence/ip',
+      '/evidence/source',
+    ]);
+    assert.deepEqual(await paths(400, { ...NEWSLETTER, evidence: { pageUrl: 'javascript:alert(1)' } }), [
+      '/evidence/pageUrl',
+    ]);
+    assert.equal(
+      (
+        await w.call('POST', `/api/v1/leads/${phoneOnly.id}/consents`, {
+          ...NEWSLETTER,
+          evidence: { source: 'import', ip: '2001:db8::1' },
+        })
+      ).statusCode,
+      201,
+    );
     assert.deepEqual(
       await paths(422, { ...NEWSLETTER, doubleOptIn: true }, `/api/v1/leads/${phoneOnly.id}/consents`),
       ['/doubleOptIn'],
