@@ -1,6 +1,6 @@
 import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
-import { markdownToHtml } from './markdown.ts';
+import { markdownToHtml, unrenderableBody } from './markdown.ts';
 import { plainSummary } from './render.ts';
 
 describe('markdownToHtml', () => {
@@ -63,6 +63,20 @@ describe('markdownToHtml', () => {
   });
 });
 
+describe('unrenderableBody', () => {
+  it('refuses quotes or lists nested thousands deep (marked overflows its stack on them)', () => {
+    const refusal = 'is nested too deeply to show (quotes or lists inside each other)';
+    assert.equal(unrenderableBody(`${'> '.repeat(5000)}hi`), refusal);
+    assert.equal(unrenderableBody(`${'- '.repeat(5000)}x`), refusal);
+    assert.equal(unrenderableBody(`${'> '.repeat(20)}a quote in a quote`), undefined);
+  });
+
+  it('refuses a body that takes longer than the budget to render (here none)', () => {
+    assert.match(unrenderableBody('_a'.repeat(3000), -1) ?? '', /^takes too long to show \(\d+ ms\)/);
+    assert.equal(unrenderableBody('# Title\n\nSome *text*.'), undefined);
+  });
+});
+
 describe('plainSummary', () => {
   it('is the body as plain text, cut at a word near the limit', () => {
     assert.equal(
@@ -72,5 +86,12 @@ describe('plainSummary', () => {
     const long = plainSummary('word '.repeat(100), 30);
     assert.ok(long.length <= 30, long);
     assert.ok(long.endsWith('…'));
+  });
+
+  it('is made from the start of the body only, however long the markup that follows', () => {
+    // Its expressions are quadratic on some markup ("<a" or "[" repeated): the start bounds them.
+    const long = `Intro words here. ${'<a'.repeat(49_000)}`;
+    assert.equal(plainSummary(long), plainSummary(long.slice(0, 2000)));
+    assert.ok(plainSummary('['.repeat(99_000)).length <= 160);
   });
 });

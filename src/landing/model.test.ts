@@ -183,9 +183,14 @@ describe('safe addresses', () => {
       ' JavaScript:alert(1)',
       'data:text/html,x',
       '//evil.example',
+      // Browsers read a backslash as a slash and drop tabs: these leave the site too.
+      '/\\evil.example/',
+      '/\\\\evil.example/login',
+      '/\t/evil.example',
       'vbscript:x',
     ])
       assert.equal(isSafeLink(url), false, url);
+    assert.equal(isSafeImageUrl('/\\evil.example/x.png'), false);
     assert.equal(isSafeImageUrl('https://cdn.example/x.png'), true);
     assert.equal(isSafeImageUrl('/img/x.png'), true);
     assert.equal(isSafeImageUrl('data:image/png;base64,AAAA'), false);

@@ -75,6 +75,21 @@ export interface LandingPageInput {
 const slugRe = new RegExp(SLUG_PATTERN);
 const keyRe = new RegExp(VARIANT_KEY_PATTERN);
 
+const SITE = 'https://site.invalid';
+
+/**
+ * Whether a path stays on this site as a browser resolves it: `//host`, `/\\host` and `/<tab>/host`
+ * all leave it (browsers read a backslash as a slash and drop tabs and line breaks), and so
+ * would a link written as any of them.
+ */
+function isSitePath(path: string): boolean {
+  try {
+    return new URL(path, SITE).origin === SITE;
+  } catch {
+    return false;
+  }
+}
+
 /**
  * A link a visitor may be sent to: http(s), mailto/tel, or a path or fragment of this site.
  * `javascript:` and `data:` are refused, so a page cannot run script through its own links.
@@ -82,7 +97,7 @@ const keyRe = new RegExp(VARIANT_KEY_PATTERN);
 export function isSafeLink(url: string): boolean {
   const value = url.trim();
   if (value.startsWith('#')) return true;
-  if (value.startsWith('/') && !value.startsWith('//')) return true;
+  if (value.startsWith('/')) return isSitePath(value);
   try {
     const parsed = new URL(value);
     return ['http:', 'https:', 'mailto:', 'tel:'].includes(parsed.protocol);
@@ -94,7 +109,7 @@ export function isSafeLink(url: string): boolean {
 /** An image address: absolute http(s), or a path on this site. */
 export function isSafeImageUrl(url: string): boolean {
   const value = url.trim();
-  if (value.startsWith('/') && !value.startsWith('//')) return true;
+  if (value.startsWith('/')) return isSitePath(value);
   try {
     const parsed = new URL(value);
     return parsed.protocol === 'http:' || parsed.protocol === 'https:';

@@ -29,6 +29,9 @@ export function registerLandingPublicRoutes(app: HttpApp, deps: LandingPublicDep
   const { landing, pageHtml } = deps;
   const random = deps.random ?? Math.random;
   const secure = deps.publicUrl.startsWith('https://');
+  // The path browsers see: behind a proxy's prefix (`https://acme.example/leadline`) the page is
+  // `/leadline/l/{slug}`, and a cookie for `/l/{slug}` would never be sent back (no sticky variant).
+  const basePath = new URL(deps.publicUrl).pathname.replace(/\/+$/, '');
 
   app.get('/embed.js', { config: { public: true }, schema: { hide: true } }, async (_request, reply) =>
     serveClientScript(reply, 'embed'),
@@ -72,7 +75,7 @@ export function registerLandingPublicRoutes(app: HttpApp, deps: LandingPublicDep
       if (choice.remember) {
         reply.header(
           'set-cookie',
-          `${cookieName}=${choice.variant.key}; Path=/l/${page.slug}; Max-Age=${VARIANT_COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly${secure ? '; Secure' : ''}`,
+          `${cookieName}=${choice.variant.key}; Path=${basePath}/l/${page.slug}; Max-Age=${VARIANT_COOKIE_MAX_AGE}; SameSite=Lax; HttpOnly${secure ? '; Secure' : ''}`,
         );
       }
       // The variant differs per visitor: no shared cache may keep one for everybody.

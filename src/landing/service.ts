@@ -5,6 +5,7 @@ import type { DB } from '../db/schema.ts';
 import { writeWithSlug } from '../db/unique-violation.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
 import type { Workspace } from '../workspaces/model.ts';
+import { unrenderableBody } from './markdown.ts';
 import {
   embeddedForms,
   type LandingPage,
@@ -61,6 +62,15 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
     if (errors.length > 0) throw validationError(errors);
   }
 
+  /** Refuses bodies that would fail or stall every view of the page (see `unrenderableBody`). */
+  function checkBodiesRender(variants: LandingPageInput['variants']): void {
+    const errors = (variants ?? []).flatMap((variant, i) => {
+      const problem = variant.body === undefined ? undefined : unrenderableBody(variant.body);
+      return problem ? [{ path: `/variants/${i}/body`, message: problem }] : [];
+    });
+    if (errors.length > 0) throw validationError(errors);
+  }
+
   /** Runs a write, turning a lost race for the slug into the same 409 as a taken one. */
   const writeWithTakenSlug = <T>(slug: string, work: (trx: Transaction<DB>) => Promise<T>): Promise<T> =>
     writeWithSlug(database, work, () => slugTaken(slug));
@@ -78,6 +88,7 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
     async create(workspaceId: string, input: LandingPageInput): Promise<LandingPage> {
       const prepared = prepareLandingPage(null, input, { id: newId(), workspaceId }, clock());
       if (!prepared.ok) throw validationError(prepared.errors);
+      checkBodiesRender(input.variants);
       await checkForms(workspaceId, input.variants);
       const page = prepared.page;
       return writeWithTakenSlug(page.slug, async (trx) => {
@@ -90,6 +101,7 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
 
     /** Changes the given fields; `variants` replaces the whole list. */
     async update(workspaceId: string, id: string, input: LandingPageInput): Promise<LandingPage> {
+      checkBodiesRender(input.variants);
       await checkForms(workspaceId, input.variants);
       return writeWithTakenSlug(input.slug ?? '', async (trx) => {
         const current = await store.findLandingPage(trx, workspaceId, id);

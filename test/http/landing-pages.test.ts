@@ -195,6 +195,28 @@ describeEachEngine('landing pages', (engine) => {
     assert.deepEqual(unknownForm.errors, [
       { path: '/variants/0/formSlug', message: 'is not a form of this workspace' },
     ]);
+    // A link that leaves the site though it reads as a path (browsers take \ for /).
+    const offSite = await w.problem(422, 'POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'X',
+      variants: [{ key: 'a', headline: 'A', cta: { label: 'Go', url: '/\\evil.example/login' } }],
+    });
+    assert.deepEqual(
+      offSite.errors.map((e: Json) => e.path),
+      ['/variants/0/cta/url'],
+    );
+    // A body marked cannot render (it overflows the stack): refused, not a page that fails.
+    const nested = await w.problem(422, 'POST', '/api/v1/landing-pages', {
+      slug: slug(),
+      name: 'X',
+      variants: [{ key: 'a', headline: 'A', body: `${'> '.repeat(5000)}hi` }],
+    });
+    assert.deepEqual(nested.errors, [
+      {
+        path: '/variants/0/body',
+        message: 'is nested too deeply to show (quotes or lists inside each other)',
+      },
+    ]);
     assert.deepEqual((await w.ok('GET', '/api/v1/landing-pages?status=draft')).data, []);
     assert.deepEqual((await w.ok('GET', '/api/v1/landing-pages')).data, []);
     const missing = await w.problem(404, 'GET', '/api/v1/landing-pages/nope');
@@ -499,5 +521,21 @@ describeEachEngine('landing pages behind a path prefix', (engine) => {
     const policy = policyOf(response.headers);
     assert.deepEqual(policy['script-src']?.slice(0, 2), ["'self'", 'https://www.acme.example']);
     assert.deepEqual(policy['connect-src'], ["'self'", 'https://www.acme.example']);
+  });
+
+  it('keeps the variant cookie on the path the browser sees, prefix included', async () => {
+    const t = get();
+    const w = await tenant(t, 'landing');
+    const pageSlug = slug();
+    await w.ok('POST', '/api/v1/landing-pages', {
+      slug: pageSlug,
+      name: 'Sticky',
+      variants: [
+        { key: 'a', weight: 1, headline: 'A' },
+        { key: 'b', weight: 1, headline: 'B' },
+      ],
+    });
+    const response = await t.app.inject({ method: 'GET', url: `/l/${pageSlug}` });
+    assert.match(variantCookie(response.headers) ?? '', new RegExp(`; Path=/leadline/l/${pageSlug};`));
   });
 });
