@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
-import { Nullable } from '../http/schemas.ts';
+import { Nullable, TargetUrlSchema } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import { describeFacts, triggerName } from './messages.ts';
 import {
@@ -46,7 +46,7 @@ const TriggerInput = Type.Object(
 const ChannelInput = Type.Object(
   {
     type: Type.Union([Type.Literal('email'), Type.Literal('webhook')]),
-    url: Type.Optional(Type.String({ minLength: 1, maxLength: 2000 })),
+    url: Type.Optional(TargetUrlSchema),
     format: Type.Optional(Type.Enum(webhookFormats)),
   },
   { additionalProperties: false },

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { decodeIdCursor } from '../http/cursor.ts';
+import { TargetUrlSchema } from '../http/schemas.ts';
 import type { HttpApp } from '../http/types.ts';
 import { type Delivery, deliveryTriggers, type WebhookSubscription, webhookEventTypes } from './model.ts';
 import type { WebhookService } from './service.ts';
@@ -14,11 +15,7 @@ const Events = Type.Array(EventName, {
   maxItems: 20,
   description: 'Event types to receive; ["*"] for all. Repeats are ignored.',
 });
-const Url = Type.String({
-  minLength: 1,
-  maxLength: 2000,
-  description: 'http(s) URL that receives the POSTs',
-});
+const Url = TargetUrlSchema;
 const Description = Type.String({ maxLength: 500 });
 
 const SubscriptionSchema = Type.Object({

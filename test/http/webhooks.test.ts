@@ -243,6 +243,12 @@ describeEachEngine('outbound webhooks', (engine) => {
       await api(t, 'POST', '/api/v1/webhooks', { url: 'https://u:p@example.org/', events: ['*'] }),
       422,
     );
+    // A URL parser drops line breaks and tabs and encodes spaces: stored, such a URL is not the one called.
+    for (const url of [`${receiver.url}\r\nX-Injected: 1`, `${receiver.url}\tx`, `${receiver.url} x`]) {
+      const spaced = await api(t, 'POST', '/api/v1/webhooks', { url, events: ['*'] });
+      assertProblem(spaced, 400);
+      assert.equal(spaced.json().errors[0].path, '/url');
+    }
     assertProblem(await api(t, 'GET', '/api/v1/webhooks/nope'), 404);
     assertProblem(await api(t, 'PATCH', '/api/v1/webhooks/nope', { enabled: true }), 404);
     const badCursor = await api(t, 'GET', `/api/v1/webhooks/${subscription.id}/deliveries?cursor=zzz`);
