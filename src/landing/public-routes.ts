@@ -41,13 +41,12 @@ export function registerLandingPublicRoutes(app: HttpApp, deps: LandingPublicDep
     '/l/:slug',
     {
       config: { public: true },
-      schema: {
-        hide: true,
-        params: Type.Object({ slug: Type.String({ maxLength: 64 }) }),
-      },
+      schema: { hide: true },
     },
     async (request, reply) => {
       const { slug } = request.params as { slug: string };
+      // A page for people: an address no slug can have is a page that is not there, not a 400.
+      if (slug.length > 64) return sendHtml(reply, 404, notFoundPage());
       const found = await landing.getPublic(slug).catch((error: unknown) => {
         if (isDomainError(error) && error.code === 'LANDING_PAGE_NOT_FOUND') return undefined;
         throw error;

@@ -338,6 +338,10 @@ describeEachEngine('landing pages', (engine) => {
     assert.equal(policy['script-src'], undefined);
     assert.deepEqual(policy['form-action'], ["'none'"]);
     assert.equal(unknown.headers['referrer-policy'], 'strict-origin-when-cross-origin');
+    // An address no slug can have is a page that is not there too, not a JSON 400.
+    const tooLong = await t.app.inject({ method: 'GET', url: `/l/${'a'.repeat(65)}` });
+    assert.equal(tooLong.statusCode, 404);
+    assert.match(String(tooLong.headers['content-type']), /^text\/html/);
   });
 
   it('previews any page through the API (a draft too), any variant, without remembering it', async () => {
