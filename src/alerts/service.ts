@@ -3,6 +3,7 @@ import type pino from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
+import { pruneInChunks } from '../db/prune.ts';
 import type { DB } from '../db/schema.ts';
 import type { MailService } from '../email/service.ts';
 import { DomainError, type FieldError, isDomainError, validationError } from '../errors.ts';
@@ -597,17 +598,9 @@ export function createAlertService(deps: AlertServiceDeps) {
     /** Deletes alerts fired more than ALERT_RETENTION_MS ago, in chunks; returns how many. */
     async prune(workspaceIds: readonly string[]): Promise<number> {
       const before = clock() - ALERT_RETENTION_MS;
-      let deleted = 0;
-      for (const workspaceId of workspaceIds) {
-        for (;;) {
-          const n = await database.writes.run((trx) =>
-            store.pruneAlerts(trx, workspaceId, before, PRUNE_CHUNK),
-          );
-          deleted += n;
-          if (n < PRUNE_CHUNK) break;
-        }
-      }
-      return deleted;
+      return pruneInChunks(database, workspaceIds, PRUNE_CHUNK, (trx, workspaceId, limit) =>
+        store.pruneAlerts(trx, workspaceId, before, limit),
+      );
     },
 
     /** The alerts log, newest first. */

@@ -1,5 +1,28 @@
-import { type Kysely, sql } from 'kysely';
+import { type Kysely, sql, type Transaction } from 'kysely';
+import type { Database } from './database.ts';
 import type { DB } from './schema.ts';
+
+/**
+ * Runs `deleteChunk` for each workspace, each call in a write of its own, until one deletes
+ * fewer than `chunk` rows; returns how many rows went in all. Chunked so that a retention prune
+ * never holds the writer for long.
+ */
+export async function pruneInChunks(
+  database: Pick<Database, 'writes'>,
+  workspaceIds: readonly string[],
+  chunk: number,
+  deleteChunk: (trx: Transaction<DB>, workspaceId: string, limit: number) => Promise<number>,
+): Promise<number> {
+  let deleted = 0;
+  for (const workspaceId of workspaceIds) {
+    for (;;) {
+      const n = await database.writes.run((trx) => deleteChunk(trx, workspaceId, chunk));
+      deleted += n;
+      if (n < chunk) break;
+    }
+  }
+  return deleted;
+}
 
 /**
  * Deletes up to `limit` of a workspace's rows of `table` whose `timeColumn` is before `before`

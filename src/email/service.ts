@@ -2,6 +2,7 @@ import type { Kysely } from 'kysely';
 import type pino from 'pino';
 import type { Config } from '../config.ts';
 import type { Database } from '../db/database.ts';
+import { pruneInChunks } from '../db/prune.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError, validationError } from '../errors.ts';
 import { PermanentJobFailure } from '../jobs/model.ts';
@@ -115,17 +116,9 @@ export function createMailService({ database, jobs, config, clock, logger }: Mai
     /** Deletes dev mailbox messages older than MAILBOX_RETENTION_MS, in chunks; returns how many. */
     async prune(workspaceIds: readonly string[]): Promise<number> {
       const before = clock() - MAILBOX_RETENTION_MS;
-      let deleted = 0;
-      for (const workspaceId of workspaceIds) {
-        for (;;) {
-          const n = await database.writes.run((trx) =>
-            mailbox.pruneMessages(trx, workspaceId, before, PRUNE_CHUNK),
-          );
-          deleted += n;
-          if (n < PRUNE_CHUNK) break;
-        }
-      }
-      return deleted;
+      return pruneInChunks(database, workspaceIds, PRUNE_CHUNK, (trx, workspaceId, limit) =>
+        mailbox.pruneMessages(trx, workspaceId, before, limit),
+      );
     },
 
     /** Closes the SMTP pool (its idle connections would keep the process alive). */

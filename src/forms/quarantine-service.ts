@@ -1,6 +1,7 @@
 import type { Kysely, Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
+import { pruneInChunks } from '../db/prune.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import type { Workspace } from '../workspaces/model.ts';
@@ -144,17 +145,9 @@ export function createQuarantineService({ database, workspaces, clock, forms }: 
     /** Deletes entries decided more than QUARANTINE_RETENTION_MS ago, in chunks; returns how many. */
     async prune(workspaceIds: readonly string[]): Promise<number> {
       const before = clock() - QUARANTINE_RETENTION_MS;
-      let deleted = 0;
-      for (const workspaceId of workspaceIds) {
-        for (;;) {
-          const n = await database.writes.run((trx) =>
-            store.pruneDecided(trx, workspaceId, before, PRUNE_CHUNK),
-          );
-          deleted += n;
-          if (n < PRUNE_CHUNK) break;
-        }
-      }
-      return deleted;
+      return pruneInChunks(database, workspaceIds, PRUNE_CHUNK, (trx, workspaceId, limit) =>
+        store.pruneDecided(trx, workspaceId, before, limit),
+      );
     },
   };
 }

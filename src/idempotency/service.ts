@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { pruneInChunks } from '../db/prune.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import * as store from './store.ts';
@@ -89,17 +90,9 @@ export function createIdempotencyService({ database, clock }: { database: Databa
      */
     async prune(workspaceIds: readonly string[]): Promise<number> {
       const before = clock() - IDEMPOTENCY_WINDOW_MS;
-      let deleted = 0;
-      for (const workspaceId of workspaceIds) {
-        for (;;) {
-          const n = await database.writes.run((trx) =>
-            store.deleteOlderThan(trx, workspaceId, before, PRUNE_CHUNK),
-          );
-          deleted += n;
-          if (n < PRUNE_CHUNK) break;
-        }
-      }
-      return deleted;
+      return pruneInChunks(database, workspaceIds, PRUNE_CHUNK, (trx, workspaceId, limit) =>
+        store.deleteOlderThan(trx, workspaceId, before, limit),
+      );
     },
   };
 }
