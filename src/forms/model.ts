@@ -320,7 +320,7 @@ export function consentWordingChanged(
   value: string | string[] | undefined,
 ): boolean {
   const text = Array.isArray(value) ? value[value.length - 1] : value;
-  return text !== undefined && text.startsWith(CONSENT_VERSION_PREFIX) && text !== consentBoxValue(consent);
+  return text?.startsWith(CONSENT_VERSION_PREFIX) === true && text !== consentBoxValue(consent);
 }
 
 /**

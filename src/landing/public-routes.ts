@@ -1,4 +1,3 @@
-import Type from 'typebox';
 import { serveClientScript } from '../client/bundle.ts';
 import { isDomainError } from '../errors.ts';
 import { messagePage } from '../forms/html.ts';
