@@ -1,7 +1,9 @@
 import Type from 'typebox';
 import type { Config } from '../config.ts';
+import { DomainError } from '../errors.ts';
 import { decodeCursor, encodeCursor } from '../http/cursor.ts';
 import type { HttpApp } from '../http/types.ts';
+import { type Principal, scopeAllows } from '../workspaces/model.ts';
 import { registerMagnetFileRoutes } from './magnet-routes.ts';
 import {
   type Form,
@@ -233,6 +235,20 @@ const SubmissionSchema = Type.Object({
   createdAt: Type.String({ format: 'date-time' }),
 });
 
+/**
+ * Who may make a form email its submissions somewhere (`notify`): an admin key, as for webhooks
+ * and alert channels. Each email carries the person's answers and consents out of Leadline, so a
+ * write key (a script that captures leads) must not be able to add a recipient.
+ */
+function requireAdminToNotify(principal: Principal, notify: readonly string[] | null | undefined): void {
+  if (!notify || notify.length === 0 || scopeAllows(principal.scope, 'admin')) return;
+  throw new DomainError(
+    'FORBIDDEN',
+    'Emailing submissions to an address (notify) needs an admin key, as webhooks do.',
+    [{ path: '/notify', message: 'needs an admin key' }],
+  );
+}
+
 export function registerFormRoutes(
   app: HttpApp,
   forms: FormService,
@@ -285,6 +301,7 @@ export function registerFormRoutes(
       },
     },
     async (request, reply) => {
+      requireAdminToNotify(request.principal, request.body.notify);
       const form = await forms.create(request.principal.workspaceId, request.body);
       return reply.status(201).send(formJson(form));
     },
@@ -341,8 +358,10 @@ export function registerFormRoutes(
         response: { 200: FormSchema },
       },
     },
-    async (request) =>
-      formJson(await forms.update(request.principal.workspaceId, request.params.id, request.body)),
+    async (request) => {
+      requireAdminToNotify(request.principal, request.body.notify);
+      return formJson(await forms.update(request.principal.workspaceId, request.params.id, request.body));
+    },
   );
 
   app.delete(

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { type Json, tenant } from '../support/api.ts';
-import { describeEachEngine, useApp } from '../support/engines.ts';
+import { authHeaders, describeEachEngine, useApp } from '../support/engines.ts';
 
 let slugs = 0;
 /** A slug no other test of the run uses: slugs are global across workspaces. */
@@ -255,5 +255,32 @@ describeEachEngine('forms API', (engine) => {
       [ids[0]],
     );
     assert.equal(second.nextCursor, null);
+  });
+
+  it('lets only an admin key make a form email its submissions (notify), as webhooks', async () => {
+    const t = get();
+    const w = await tenant(t, 'forms');
+    const { key } = await t.services.workspaces.createKey(w.id, 'capture script', 'write');
+    const asWriter = (method: 'POST' | 'PATCH', url: string, payload: Json) =>
+      t.app.inject({ method, url, headers: authHeaders(key), payload });
+    const refused = await asWriter(
+      'POST',
+      '/api/v1/forms',
+      demoForm({ notify: ['collector@elsewhere.example'] }),
+    );
+    assert.equal(refused.statusCode, 403, refused.body);
+    assert.deepEqual(refused.json().errors, [{ path: '/notify', message: 'needs an admin key' }]);
+    // Without recipients a write key builds and changes forms as before.
+    const created = await asWriter('POST', '/api/v1/forms', demoForm());
+    assert.equal(created.statusCode, 201, created.body);
+    const id = created.json().id;
+    assert.equal((await asWriter('PATCH', `/api/v1/forms/${id}`, { name: 'Renamed' })).statusCode, 200);
+    assert.equal(
+      (await asWriter('PATCH', `/api/v1/forms/${id}`, { notify: ['collector@elsewhere.example'] }))
+        .statusCode,
+      403,
+    );
+    assert.deepEqual((await w.ok('GET', `/api/v1/forms/${id}`)).notify, []);
+    await w.ok('PATCH', `/api/v1/forms/${id}`, { notify: ['sales@example.com'] });
   });
 });
