@@ -28,18 +28,27 @@ export async function pruneInChunks(
  * Deletes up to `limit` of a workspace's rows of `table` whose `timeColumn` is before `before`
  * (and whose `stateColumn` is `state`, when given); returns how many. Chunked so that a prune
  * never holds the writer for long: callers loop until fewer than `limit` come back. The
- * retention prunes of jobs, alerts, the dev mailbox and the inbound log share it; each store
- * names its own table.
+ * retention prunes of jobs, alerts, the dev mailbox, the inbound log, the form quarantine,
+ * idempotency keys and expired anonymous activities share it; each store names its own table.
  */
 export async function deleteOlderThan(
   db: Kysely<DB>,
   target: {
-    table: 'jobs' | 'alerts' | 'mailbox_messages' | 'inbound_leads' | 'form_quarantine';
+    table:
+      | 'jobs'
+      | 'alerts'
+      | 'mailbox_messages'
+      | 'inbound_leads'
+      | 'form_quarantine'
+      | 'idempotency_keys'
+      | 'anonymous_activities';
     // `decided_at` (form quarantine): null until decided, so undecided rows are never before anything.
-    timeColumn: 'updated_at' | 'fired_at' | 'created_at' | 'received_at' | 'decided_at';
+    timeColumn: 'updated_at' | 'fired_at' | 'created_at' | 'received_at' | 'decided_at' | 'expires_at';
     state?: string;
     /** The column `state` is compared with. (Default: state) */
     stateColumn?: 'state' | 'status';
+    /** The row's key within its workspace. (Default: id; idempotency keys: key) */
+    keyColumn?: 'id' | 'key';
   },
   workspaceId: string,
   before: number,
@@ -48,11 +57,12 @@ export async function deleteOlderThan(
   const table = sql.table(target.table);
   const stateFilter =
     target.state === undefined ? sql`` : sql`and ${sql.ref(target.stateColumn ?? 'state')} = ${target.state}`;
+  const key = sql.ref(target.keyColumn ?? 'id');
   const result = await sql`
     delete from ${table}
     where workspace_id = ${workspaceId}
-      and id in (
-        select id from ${table}
+      and ${key} in (
+        select ${key} from ${table}
         where workspace_id = ${workspaceId} and ${sql.ref(target.timeColumn)} < ${before} ${stateFilter}
         limit ${limit}
       )`.execute(db);

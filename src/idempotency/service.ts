@@ -91,7 +91,7 @@ export function createIdempotencyService({ database, clock }: { database: Databa
     async prune(workspaceIds: readonly string[]): Promise<number> {
       const before = clock() - IDEMPOTENCY_WINDOW_MS;
       return pruneInChunks(database, workspaceIds, PRUNE_CHUNK, (trx, workspaceId, limit) =>
-        store.deleteOlderThan(trx, workspaceId, before, limit),
+        store.deleteKeysOlderThan(trx, workspaceId, before, limit),
       );
     },
   };

@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { DB, IdempotencyKeyRow } from '../db/schema.ts';
 
 export async function findKey(
@@ -42,23 +43,17 @@ export async function saveKey(db: Kysely<DB>, row: IdempotencyKeyRow, expiredAt:
  * Deletes up to `limit` of a workspace's keys created before `before` (through
  * idempotency_keys_age_ix); returns how many. Chunked like the other retention prunes.
  */
-export async function deleteOlderThan(
+export function deleteKeysOlderThan(
   db: Kysely<DB>,
   workspaceId: string,
   before: number,
   limit: number,
 ): Promise<number> {
-  const result = await db
-    .deleteFrom('idempotency_keys')
-    .where('workspace_id', '=', workspaceId)
-    .where('key', 'in', (eb) =>
-      eb
-        .selectFrom('idempotency_keys')
-        .select('key')
-        .where('workspace_id', '=', workspaceId)
-        .where('created_at', '<', before)
-        .limit(limit),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteOlderThan(
+    db,
+    { table: 'idempotency_keys', timeColumn: 'created_at', keyColumn: 'key' },
+    workspaceId,
+    before,
+    limit,
+  );
 }

@@ -2,6 +2,7 @@ import { type Kysely, sql } from 'kysely';
 import { newId } from '../db/ids.ts';
 import { paddedInList } from '../db/in-list.ts';
 import { toJson } from '../db/json.ts';
+import { deleteOlderThan } from '../db/prune.ts';
 import type { DB } from '../db/schema.ts';
 import type { AnonymousActivity } from './events-model.ts';
 
@@ -221,23 +222,17 @@ export async function workspacesWithAnonymous(db: Kysely<DB>): Promise<string[]>
 }
 
 /** Deletes up to `limit` of a workspace's activities that expired before `now`; returns how many. */
-export async function deleteExpired(
+export function deleteExpired(
   db: Kysely<DB>,
   workspaceId: string,
   now: number,
   limit: number,
 ): Promise<number> {
-  const result = await db
-    .deleteFrom('anonymous_activities')
-    .where('workspace_id', '=', workspaceId)
-    .where('id', 'in', (eb) =>
-      eb
-        .selectFrom('anonymous_activities')
-        .select('id')
-        .where('workspace_id', '=', workspaceId)
-        .where('expires_at', '<', now)
-        .limit(limit),
-    )
-    .executeTakeFirst();
-  return Number(result.numDeletedRows);
+  return deleteOlderThan(
+    db,
+    { table: 'anonymous_activities', timeColumn: 'expires_at' },
+    workspaceId,
+    now,
+    limit,
+  );
 }
