@@ -1,8 +1,7 @@
-import path from 'node:path';
 import pino from 'pino';
 import { registerAlertRoutes } from './alerts/routes.ts';
 import { createAlertService } from './alerts/service.ts';
-import type { Config } from './config.ts';
+import { type Config, sqliteFileOf } from './config.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
 import { createConsentService } from './consent/service.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './db/database.ts';
@@ -76,7 +75,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const database: Database = openDatabase({
     ...(options.database ?? {
       databaseUrl: config.databaseUrl,
-      sqliteFile: path.join(config.dataDir, 'leadline.db'),
+      sqliteFile: sqliteFileOf(config),
     }),
     onConnectionLost: (error) =>
       logger.warn(

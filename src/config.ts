@@ -2,6 +2,11 @@ import { isIP } from 'node:net';
 import path from 'node:path';
 import { DomainError, type FieldError } from './errors.ts';
 
+/** The embedded SQLite database's file in the data folder: what the server, `migrate` and dry runs open or look for. */
+export function sqliteFileOf(config: Pick<Config, 'dataDir'>): string {
+  return path.join(config.dataDir, 'leadline.db');
+}
+
 /** Everything Leadline reads from its environment, validated once at start. */
 export interface Config {
   /** HTTP port. (Default: 3000) */

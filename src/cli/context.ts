@@ -1,8 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import pino from 'pino';
 import { createServices, type Services } from '../app.ts';
-import { type Config, loadConfig } from '../config.ts';
+import { type Config, loadConfig, sqliteFileOf } from '../config.ts';
 import { DomainError } from '../errors.ts';
 
 /** How a one-shot command opens the database. */
@@ -20,8 +19,7 @@ export interface ServicesOptions {
  * it would create it. Always false on PostgreSQL, whose database is made by its server.
  */
 function noDatabaseYet(config: Config): boolean {
-  // The file createServices opens.
-  return config.databaseUrl === undefined && !fs.existsSync(path.join(config.dataDir, 'leadline.db'));
+  return config.databaseUrl === undefined && !fs.existsSync(sqliteFileOf(config));
 }
 
 /**

@@ -1,5 +1,4 @@
-import path from 'node:path';
-import { loadConfig } from '../config.ts';
+import { loadConfig, sqliteFileOf } from '../config.ts';
 import { openDatabase } from '../db/database.ts';
 import { migrateToLatest } from '../db/migrate.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
@@ -10,7 +9,7 @@ export async function runMigrate(args: string[]): Promise<number> {
   const config = loadConfig();
   const database = openDatabase({
     databaseUrl: config.databaseUrl,
-    sqliteFile: path.join(config.dataDir, 'leadline.db'),
+    sqliteFile: sqliteFileOf(config),
   });
   try {
     const { error, results } = await migrateToLatest(database, {

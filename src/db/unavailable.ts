@@ -53,13 +53,12 @@ export function isWriteConflict(error: unknown): boolean {
 
 export function isDatabaseUnavailable(error: unknown): boolean {
   if (!(error instanceof Error)) return false;
-  // A deadlock or serialization failure still there after the retries (heavy contention
-  // between processes): nothing was written, and sending it again a moment later goes through.
-  // (A unique-index conflict left after them is not a race any more: it stays an error.)
-  const conflict = (error as { code?: unknown }).code;
-  if (conflict === '40P01' || conflict === '40001') return true;
   const code = (error as { code?: unknown }).code;
   if (typeof code === 'string') {
+    // A deadlock or serialization failure still there after the retries (heavy contention
+    // between processes): nothing was written, and sending it again a moment later goes through.
+    // (A unique-index conflict left after them is not a race any more: it stays an error.)
+    if (code === '40P01' || code === '40001') return true;
     // better-sqlite3: another process held the write lock longer than a write waits for it; the disk is full
     // or failing.
     if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) return true;
