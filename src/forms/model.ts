@@ -291,9 +291,13 @@ export function textValue(values: SubmittedValues, name: string): string | undef
   return trimmed ? trimmed : undefined;
 }
 
+/** A checkbox's value: the last one posted under its name. */
+const boxValue = (value: string | string[] | undefined): string | undefined =>
+  Array.isArray(value) ? value[value.length - 1] : value;
+
 /** Truthy checkbox values as browsers and JSON clients send them. */
 export function isChecked(value: string | string[] | undefined): boolean {
-  const text = Array.isArray(value) ? value[value.length - 1] : value;
+  const text = boxValue(value);
   if (text === undefined) return false;
   return (
     text.startsWith(CONSENT_VERSION_PREFIX) ||
@@ -319,7 +323,7 @@ export function consentWordingChanged(
   consent: Pick<ConsentDefinition, 'version'>,
   value: string | string[] | undefined,
 ): boolean {
-  const text = Array.isArray(value) ? value[value.length - 1] : value;
+  const text = boxValue(value);
   return text?.startsWith(CONSENT_VERSION_PREFIX) === true && text !== consentBoxValue(consent);
 }
 
