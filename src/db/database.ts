@@ -4,6 +4,7 @@ import SQLite from 'better-sqlite3';
 import {
   CompiledQuery,
   type DatabaseConnection,
+  type DatabaseIntrospector,
   type Driver,
   Kysely,
   PostgresDialect,
@@ -11,6 +12,7 @@ import {
 } from 'kysely';
 import pg from 'pg';
 import { Checkpointer } from './checkpointer.ts';
+import { CurrentSchemaIntrospector } from './current-schema-introspector.ts';
 import { GroupCommit } from './group-commit.ts';
 import { executeWaitingForLock } from './lock-wait.ts';
 import { StatisticsKeeper } from './pg-statistics.ts';
@@ -186,7 +188,9 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
   const pool = new pg.Pool({
     connectionString: url,
     max: options.pgPoolSize ?? 10,
-    // Queries are written without waiting for the previous reply (see BeginWithoutWaitingDialect).
+    // What pg_stat_activity shows a DBA (and a test) for Leadline's own connections.
+    application_name: 'leadline',
+    // Queries are written without waiting for the previous reply (see LeadlinePostgresDialect).
     pipeline: true,
     // Epoch-millisecond times are bigint columns; they fit a JS number exactly.
     types: {
@@ -201,12 +205,13 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
   // while it is idle: unheard, that too would end the process. Its query fails with the cause
   // (a 503 to the request), and the pool drops it when released with that error.
   pool.on('connect', (client) => client.on('error', () => {}));
-  return new Kysely<DB>({ dialect: new BeginWithoutWaitingDialect({ pool }) });
+  return new Kysely<DB>({ dialect: new LeadlinePostgresDialect({ pool }) });
 }
 
 /**
- * PostgreSQL whose transactions send their first statement right behind `BEGIN`, without
- * waiting for its answer: the pool's clients run in pipeline mode (`pipeline: true`), where
+ * PostgreSQL as Leadline uses it: introspection of its own schema only (see
+ * CurrentSchemaIntrospector), and transactions that send their first statement right behind
+ * `BEGIN`, without waiting for its answer: the pool's clients run in pipeline mode (`pipeline: true`), where
  * node-postgres writes a query at once instead of after the previous one's reply, and each query
  * still syncs on its own. A group commit of one-lead captures is begin, a lookup, two inserts
  * and commit; the wait for `BEGIN` was one of those five round trips. Measured
@@ -218,7 +223,11 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
  * rethrown at COMMIT all the same, so the group is never reported as written.
  * Kysely runs one statement at a time on a connection, so no other query overlaps.
  */
-class BeginWithoutWaitingDialect extends PostgresDialect {
+class LeadlinePostgresDialect extends PostgresDialect {
+  override createIntrospector(db: Kysely<unknown>): DatabaseIntrospector {
+    return new CurrentSchemaIntrospector(db);
+  }
+
   override createDriver(): Driver {
     const driver = super.createDriver();
     const begin = driver.beginTransaction.bind(driver);

@@ -5,12 +5,10 @@ import { columnTypes } from './migrations/types.ts';
 import type { DB } from './schema.ts';
 
 /**
- * PostgreSQL advisory lock held while migrating. Kysely's migrator introspects every schema of
- * the database (has_schema_privilege on each), which fails if another client drops a schema in
- * the middle; and processes starting together should migrate one at a time anyway. Whatever
- * drops Leadline schemas (the test harness) takes the same lock.
+ * PostgreSQL advisory lock held while migrating: processes starting together migrate one at a
+ * time. (The migrator reads only Leadline's own schema: see CurrentSchemaIntrospector.)
  */
-export const MIGRATION_LOCK_KEY = 742_019_001;
+const MIGRATION_LOCK_KEY = 742_019_001;
 
 export interface MigrateOptions {
   /**
@@ -21,18 +19,28 @@ export interface MigrateOptions {
   onPending?: ((names: string[]) => void) | undefined;
 }
 
-/** Applies every pending migration. Reports `{ error, results }` rather than throwing. */
+/**
+ * Applies every pending migration. Reports `{ error, results }` rather than throwing, whatever
+ * failed: reading the migrations done as much as applying one.
+ */
 export async function migrateToLatest(
   database: Database,
   options: MigrateOptions = {},
 ): Promise<MigrationResultSet> {
+  try {
+    return await migrateLocked(database, options);
+  } catch (error) {
+    return { error };
+  }
+}
+
+async function migrateLocked(database: Database, options: MigrateOptions): Promise<MigrationResultSet> {
   if (database.engine !== 'postgres') return migrateWith(database, database.db, undefined, options);
   return database.db.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
     try {
-      // Unless told the schema, Kysely looks for its migration tables in every schema of the
-      // database: beside another schema's (a test file each) it would skip creating its own
-      // lock table and then fail to use it.
+      // Kysely's migration tables are named with the schema, so that they are this schema's
+      // whatever else the database holds (another Leadline's, or a test file's each).
       const schema = (await sql<{ schema: string }>`select current_schema() as schema`.execute(connection))
         .rows[0]?.schema;
       return await migrateWith(database, connection, schema, options);

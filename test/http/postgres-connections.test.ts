@@ -82,9 +82,12 @@ describeOnPostgres('lost PostgreSQL connections', () => {
       const adminPid = (await admin.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
       const answer = request();
       let waiting: number | undefined;
-      for (let i = 0; i < 250 && waiting === undefined; i++) {
+      // Leadline's own connection: autovacuum, say, may wait on that lock too. Up to a minute,
+      // however busy the machine.
+      for (let i = 0; i < 3000 && waiting === undefined; i++) {
         const blocked = await admin.query<{ pid: number }>(
-          'select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
+          `select pid from pg_stat_activity
+            where application_name = 'leadline' and $1 = any(pg_blocking_pids(pid))`,
           [adminPid],
         );
         waiting = blocked.rows[0]?.pid;

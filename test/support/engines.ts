@@ -7,7 +7,6 @@ import pino from 'pino';
 import { createHttpApp, createServices, type Services } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseOptions, Engine } from '../../src/db/database.ts';
-import { MIGRATION_LOCK_KEY } from '../../src/db/migrate.ts';
 import type { HttpApp } from '../../src/http/types.ts';
 
 /** PostgreSQL the suite runs against. (Default: the CI machine's trust-auth server) */
@@ -57,11 +56,7 @@ export async function freshDatabase(
     drop: async () => {
       const client = new pg.Client({ connectionString: pgUrl });
       await client.connect();
-      // Under the migration lock: a schema dropped while another test file's app migrates
-      // would break that migrator's look over every schema (see src/db/migrate.ts).
-      await client.query('select pg_advisory_lock($1)', [MIGRATION_LOCK_KEY]);
       await client.query(`drop schema ${schema} cascade`);
-      await client.query('select pg_advisory_unlock($1)', [MIGRATION_LOCK_KEY]);
       await client.end();
     },
   };
@@ -89,6 +84,9 @@ export async function startApp(engine: Engine, env: Record<string, string> = {})
     database: options,
     clock: () => clock.now,
     logger: pino({ level: 'silent' }),
+  }).catch(async (error: unknown) => {
+    await drop();
+    throw error;
   });
   const boot = await services.workspaces.bootstrap();
   const app = await createHttpApp(services);
