@@ -91,8 +91,10 @@ export async function createServices(config: Config, options: AppOptions = {}) {
       logger.info({ migrations: names }, `applying ${names.length} database migration(s)…`),
   });
   if (migration.error) {
+    // Closed, or its connections would keep a process that cannot start alive for good.
     await database.close();
-    throw migration.error;
+    const reason = migration.error instanceof Error ? migration.error.message : String(migration.error);
+    throw new Error(`the database could not be migrated: ${reason}`, { cause: migration.error });
   }
   if ((migration.results ?? []).length > 0)
     logger.info(
@@ -211,6 +213,11 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     clock,
     logger,
     database,
+    /** Ends what the services hold open (mail transports, database connections). */
+    async close(): Promise<void> {
+      await mail.close();
+      await database.close();
+    },
     jobs,
     reactions,
     mail,
@@ -282,8 +289,7 @@ export async function createHttpApp(services: Services): Promise<HttpApp> {
     workspaces,
     idempotency,
   });
-  app.addHook('onClose', async () => services.mail.close());
-  app.addHook('onClose', async () => database.close());
+  app.addHook('onClose', async () => services.close());
   await app.ready();
   return app;
 }

@@ -59,6 +59,6 @@ export async function withServices<T>(
     }
     return await run(services);
   } finally {
-    await services.database.close();
+    await services.close();
   }
 }

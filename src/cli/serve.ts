@@ -1,5 +1,6 @@
 import { createHttpApp, createServices } from '../app.ts';
 import { loadConfig } from '../config.ts';
+import type { HttpApp } from '../http/types.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { releaseStartupMemory } from './startup-memory.ts';
 import { parseConcurrency, startWorker } from './worker.ts';
@@ -18,22 +19,24 @@ export async function runServe(args: string[]): Promise<number> {
   const concurrency = parseConcurrency(values.concurrency);
   const config = loadConfig();
   const services = await createServices(config);
-  const boot = await services.workspaces.bootstrap(config.bootstrapKey);
-  // Shown before listening: the key is committed now, and a start that then fails (port in use)
-  // would otherwise lose it for good, since the next start finds the workspace and shows none.
-  if (boot) {
-    const shown = config.bootstrapKey ? '(the value of LEADLINE_BOOTSTRAP_KEY)' : boot.key;
-    process.stdout.write(
-      `\nCreated workspace "default". Its admin API key is shown this once:\n\n  ${shown}\n\n` +
-        'Keep it safe; create more with `leadline keys create`.\n\n',
-    );
-  }
-  const app = await createHttpApp(services);
-  releaseStartupMemory();
+  let app: HttpApp | undefined;
   try {
+    const boot = await services.workspaces.bootstrap(config.bootstrapKey);
+    // Shown before listening: the key is committed now, and a start that then fails (port in use)
+    // would otherwise lose it for good, since the next start finds the workspace and shows none.
+    if (boot) {
+      const shown = config.bootstrapKey ? '(the value of LEADLINE_BOOTSTRAP_KEY)' : boot.key;
+      process.stdout.write(
+        `\nCreated workspace "default". Its admin API key is shown this once:\n\n  ${shown}\n\n` +
+          'Keep it safe; create more with `leadline keys create`.\n\n',
+      );
+    }
+    app = await createHttpApp(services);
+    releaseStartupMemory();
     await app.listen({ port: config.port, host: config.host });
   } catch (error) {
-    await app.close(); // closes the database too, so the process can exit
+    // A start that failed ends the process: nothing it opened may keep it alive.
+    await (app ? app.close() : services.close()); // app.close() closes the services too
     throw error;
   }
   const address = app.server.address();

@@ -81,8 +81,7 @@ export async function runWorker(args: string[]): Promise<number> {
     const stop = async (signal: string) => {
       services.logger.info({ signal }, 'shutting down');
       await stopWorker();
-      await services.mail.close();
-      await services.database.close();
+      await services.close();
       resolve();
     };
     process.once('SIGINT', () => void stop('SIGINT'));

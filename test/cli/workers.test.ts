@@ -1,22 +1,12 @@
 import assert from 'node:assert/strict';
 import { type ChildProcessWithoutNullStreams, spawn } from 'node:child_process';
-import path from 'node:path';
 import { after, before, it } from 'node:test';
 import pino from 'pino';
 import { createServices, type Services } from '../../src/app.ts';
 import { loadConfig } from '../../src/config.ts';
 import type { DatabaseOptions } from '../../src/db/database.ts';
-import { main, node, root } from '../support/cli.ts';
+import { databaseEnv, main, node, root } from '../support/cli.ts';
 import { describeEachEngine, freshDatabase } from '../support/engines.ts';
-
-/** The environment that points a `leadline` process at the test's database. */
-function databaseEnv(options: DatabaseOptions): Record<string, string> {
-  if (options.databaseUrl) {
-    const schema = encodeURIComponent(`-c search_path=${options.pgSchema}`);
-    return { DATABASE_URL: `${options.databaseUrl}?options=${schema}` };
-  }
-  return { LEADLINE_DATA_DIR: path.dirname(options.sqliteFile!) };
-}
 
 interface WorkerProcess {
   child: ChildProcessWithoutNullStreams;

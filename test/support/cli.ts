@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { after } from 'node:test';
 import { fileURLToPath } from 'node:url';
+import type { DatabaseOptions } from '../../src/db/database.ts';
 
 /** The repository root, the project's Node 24 and the CLI entry the CLI tests spawn. */
 export const root = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -47,4 +48,13 @@ export function leadline(dir: string, args: string[]): Promise<Finished> {
     child.on('error', reject);
     child.on('close', (code) => resolve({ code, ...out }));
   });
+}
+
+/** The environment that points a `leadline` process at a test's database (see freshDatabase). */
+export function databaseEnv(options: DatabaseOptions): Record<string, string> {
+  if (options.databaseUrl) {
+    const schema = encodeURIComponent(`-c search_path=${options.pgSchema}`);
+    return { DATABASE_URL: `${options.databaseUrl}?options=${schema}` };
+  }
+  return { LEADLINE_DATA_DIR: path.dirname(options.sqliteFile!) };
 }
