@@ -40,6 +40,9 @@ describeOnPostgres('migrating beside other schemas', () => {
       });
       let waitedOnTheLock = false;
       while (!finished && !waitedOnTheLock) {
+        // Read afresh: in a transaction pg_stat_activity is otherwise read once and kept, and
+        // the migration's connection may open after that.
+        await holder.query('select pg_stat_clear_snapshot()');
         const blocked = await holder.query(
           'select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
           [holderPid],

@@ -83,8 +83,11 @@ describeOnPostgres('lost PostgreSQL connections', () => {
       const answer = request();
       let waiting: number | undefined;
       // Leadline's own connection: autovacuum, say, may wait on that lock too. Up to a minute,
-      // however busy the machine.
+      // however busy the machine. Inside a transaction pg_stat_activity is read once and kept:
+      // a connection the pool opens for the request after that would never show, unless the
+      // snapshot is cleared before each look.
       for (let i = 0; i < 3000 && waiting === undefined; i++) {
+        await admin.query('select pg_stat_clear_snapshot()');
         const blocked = await admin.query<{ pid: number }>(
           `select pid from pg_stat_activity
             where application_name = 'leadline' and $1 = any(pg_blocking_pids(pid))`,
