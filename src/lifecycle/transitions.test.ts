@@ -195,7 +195,7 @@ describe('BANT answers', () => {
     });
     const done = answerQualification(ctx, partly.lead, { authority: yes, timeline: yes }, by, t0 + 1, newId);
     assert.equal(done.lead.stage, 'sql');
-    assert.deepEqual(done.stageChanges[0]!.cause, { framework: 'bant' });
+    assert.deepEqual(done.stageChanges[0]!.cause, { framework: 'bant', by });
     assert.deepEqual(
       done.lead.qualification?.criteria.budget,
       { ...yes, by, at: t0 },

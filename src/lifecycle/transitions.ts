@@ -349,6 +349,7 @@ export function answerQualification(
       },
     });
   }
-  qualifyBySql(ctx, out, now, newId);
+  // On a lead a person moved back, only new answers qualify it again (see settleStage).
+  if (changed.length > 0 || !lead.scoring.stageHold) qualifyBySql(ctx, out, now, newId, by);
   return out;
 }

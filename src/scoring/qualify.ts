@@ -150,7 +150,9 @@ function settleStage(
   const move = nextStage(ctx.stageRules, out.lead.stage, score, undefined, out.lead);
   if (move && !heldBack(ctx, out, previous, move, now))
     moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
-  qualifyBySql(ctx, out, now, newId);
+  // A person moved the lead back (a recycle, a lost deal): answers it already had do not undo
+  // that on its next event or capture. New answers can (answerQualification).
+  if (!out.lead.scoring.stageHold) qualifyBySql(ctx, out, now, newId);
 }
 
 /**
@@ -170,13 +172,22 @@ function heldBack(
   return earlier !== null && stages.indexOf(earlier.stage) >= stages.indexOf(move.stage);
 }
 
-/** A lead whose BANT/CHAMP criteria meet the workspace rule is sales-qualified (forward only). */
-export function qualifyBySql(ctx: ScoringContext, out: Qualified, now: number, newId: () => string): void {
+/**
+ * A lead whose BANT/CHAMP criteria meet the workspace rule is sales-qualified (forward only).
+ * `by`: who gave the answers that made it so (absent when a settings change or rescore did).
+ */
+export function qualifyBySql(
+  ctx: ScoringContext,
+  out: Qualified,
+  now: number,
+  newId: () => string,
+  by?: string,
+): void {
   const q = out.lead.qualification;
   if (!q || q.framework !== ctx.qualification.framework) return;
   if (!['subscriber', 'lead', 'mql'].includes(out.lead.stage)) return;
   if (isQualified(q.framework, ctx.qualification, q.criteria))
-    moveStage(out, 'sql', now, 'qualification', { framework: q.framework }, newId);
+    moveStage(out, 'sql', now, 'qualification', { framework: q.framework, ...(by ? { by } : {}) }, newId);
 }
 
 function withIds(out: Qualified, newId: () => string): Qualified {

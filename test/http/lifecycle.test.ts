@@ -516,11 +516,51 @@ describeEachEngine('lifecycle', (engine) => {
     const change = (await stagesOf(t, lead.id)).changes.at(-1);
     assert.deepEqual(
       [change.from, change.to, change.causeKind, change.cause],
-      ['lead', 'sql', 'qualification', { framework: 'bant' }],
+      ['lead', 'sql', 'qualification', { framework: 'bant', by: `key:${t.keyId}` }],
     );
     const entries = (await timelineOf(t, lead.id)).filter((e) => e.type === 'qualification_updated');
     assert.deepEqual(Object.keys(entries[0]!.properties.changed as object).sort(), ['need', 'timeline']);
     assert.equal(entries[0]!.properties.qualified, true);
+  });
+
+  it('a qualified lead recycled or lost stays back until new answers come: not on its next event, capture or settings save', async () => {
+    const t = await ownWorkspace(get(), 'requalify');
+    const yes = { status: 'yes' };
+    const all = { criteria: { budget: yes, authority: yes, need: yes, timeline: yes } };
+    const recycled = await ok(t, 'POST', '/api/v1/leads', { email: 'back@acme.io' });
+    const lost = await ok(t, 'POST', '/api/v1/leads', { email: 'lost@acme.io' });
+    for (const lead of [recycled, lost])
+      assert.equal((await ok(t, 'PUT', `/api/v1/leads/${lead.id}/qualification`, all)).lead.stage, 'sql');
+    await ok(t, 'POST', `/api/v1/leads/${recycled.id}/recycle`, { reason: 'went quiet' });
+    await ok(t, 'POST', `/api/v1/leads/${lost.id}/opportunity`, { amount: 1000, currency: 'EUR' });
+    await ok(t, 'POST', `/api/v1/leads/${lost.id}/opportunity/lost`, { reason: 'no budget after all' });
+
+    t.clock.now += DAY;
+    for (const lead of [recycled, lost]) {
+      await ok(t, 'POST', '/api/v1/events', { events: [{ type: 'email_opened', leadId: lead.id }] });
+      await ok(t, 'POST', '/api/v1/leads', { email: lead.email, city: 'Lyon' });
+    }
+    const settings = await ok(t, 'GET', '/api/v1/lifecycle/settings');
+    const { stageRules, temperature, qualification } = settings;
+    await ok(t, 'PUT', '/api/v1/lifecycle/settings', { stageRules, temperature, qualification });
+    // The same answers again are no new answers.
+    await ok(t, 'PUT', `/api/v1/leads/${recycled.id}/qualification`, all);
+    for (const lead of [recycled, lost]) {
+      const now = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+      assert.equal(now.stage, 'lead', lead.email);
+      assert.notEqual((await stagesOf(t, lead.id)).changes.at(-1).to, 'sql', lead.email);
+    }
+
+    // A new answer is sales' word again: an SQL, recorded with who gave it.
+    const again = await ok(t, 'PUT', `/api/v1/leads/${recycled.id}/qualification`, {
+      criteria: { timeline: { status: 'yes', value: 'Next quarter' } },
+    });
+    assert.equal(again.lead.stage, 'sql');
+    const change = (await stagesOf(t, recycled.id)).changes.at(-1);
+    assert.deepEqual(
+      [change.from, change.to, change.causeKind, change.cause],
+      ['lead', 'sql', 'qualification', { framework: 'bant', by: `key:${t.keyId}` }],
+    );
   });
 
   it('lifecycle settings: defaults, refused with every bad field named, stored, and every lead rescored by them', async () => {
