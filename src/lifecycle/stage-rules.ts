@@ -8,6 +8,7 @@ import {
   activityMatches,
   type Conditions,
   ConditionsSchema,
+  checkActivityMatchers,
   checkConditions,
   emptyContext,
   leadMatches,
@@ -207,12 +208,6 @@ const checkShape = compileValidator(StageRulesSchema);
 
 export type StageRulesResult = { ok: true; value: StageRules } | { ok: false; errors: FieldError[] };
 
-function checkMatchers(matchers: ActivityMatcher[] | undefined, path: string): FieldError[] {
-  return (matchers ?? []).flatMap((m, i) =>
-    m.where ? checkConditions(m.where, `${path}/${i}/where`, 'activity') : [],
-  );
-}
-
 /** Validates a workspace's stage rules (ids unique across moves and flags). */
 export function parseStageRules(raw: unknown): StageRulesResult {
   const shape = checkShape(raw);
@@ -235,7 +230,7 @@ export function parseStageRules(raw: unknown): StageRulesResult {
       });
     if (move.minScore === undefined && move.activities === undefined)
       errors.push({ path, message: 'needs minScore or activities' });
-    errors.push(...checkMatchers(move.activities, `${path}/activities`));
+    errors.push(...checkActivityMatchers(move.activities, `${path}/activities`));
     if (move.lead) errors.push(...checkConditions(move.lead, `${path}/lead`, 'lead'));
   });
   value.flags.forEach((rule, i) => {
@@ -243,7 +238,7 @@ export function parseStageRules(raw: unknown): StageRulesResult {
     unique(rule.id, path);
     if (!(leadFlags as readonly string[]).includes(rule.flag))
       errors.push({ path: `${path}/flag`, message: `must be one of: ${leadFlags.join(', ')}` });
-    errors.push(...checkMatchers(rule.activities, `${path}/activities`));
+    errors.push(...checkActivityMatchers(rule.activities, `${path}/activities`));
     if (rule.lead) errors.push(...checkConditions(rule.lead, `${path}/lead`, 'lead'));
   });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value };

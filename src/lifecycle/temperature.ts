@@ -5,7 +5,7 @@ import {
   type ActivityMatcher,
   ActivityMatcherSchema,
   activityMatches,
-  checkConditions,
+  checkActivityMatchers,
 } from '../scoring/conditions.ts';
 import { DAY_MS, halfLifeMs, timeValueReaches, valueAt } from '../scoring/decay.ts';
 import { roundPoints } from '../scoring/engine.ts';
@@ -199,13 +199,28 @@ export function parseTemperatureConfig(raw: unknown): TemperatureConfigResult {
     warm: input.warm ?? defaultTemperatureConfig.warm,
   };
   const errors: FieldError[] = [];
-  value.highIntent.forEach((matcher, i) => {
-    if (matcher.where) errors.push(...checkConditions(matcher.where, `/highIntent/${i}/where`, 'activity'));
-  });
+  errors.push(...checkActivityMatchers(value.highIntent, '/highIntent'));
   for (const name of ['hot', 'warm'] as const) {
     const level = value[name];
     if (level.minBehaviour === undefined && level.highIntentWithinDays === undefined)
       errors.push({ path: `/${name}`, message: 'needs minBehaviour or highIntentWithinDays' });
   }
+  // Hot is tried first: a hot level easier to reach than warm would leave warm unreachable.
+  const { hot, warm } = value;
+  if (
+    hot.minBehaviour !== undefined &&
+    warm.minBehaviour !== undefined &&
+    hot.minBehaviour < warm.minBehaviour
+  )
+    errors.push({ path: '/hot/minBehaviour', message: `must be at least warm's (${warm.minBehaviour})` });
+  if (
+    hot.highIntentWithinDays !== undefined &&
+    warm.highIntentWithinDays !== undefined &&
+    hot.highIntentWithinDays > warm.highIntentWithinDays
+  )
+    errors.push({
+      path: '/hot/highIntentWithinDays',
+      message: `must be at most warm's (${warm.highIntentWithinDays})`,
+    });
   return errors.length > 0 ? { ok: false, errors } : { ok: true, value };
 }

@@ -1,5 +1,6 @@
 import Type from 'typebox';
 import { type FieldError, pointer } from '../errors.ts';
+import { eventTypes, isEventType } from '../leads/events-model.ts';
 import type { Lead } from '../leads/model.ts';
 import { companyDomainFromEmail, isDisposableEmail } from '../leads/normalise.ts';
 import { isRegion, type Region, regions, regionsOf } from './regions.ts';
@@ -140,6 +141,28 @@ export const ActivityMatcherSchema = Type.Object(
   },
   { additionalProperties: false },
 );
+
+/**
+ * Field errors of an activity type a rule names: only what clients send (`eventTypes`,
+ * unsubscribes, bounces and spam complaints among them), since a rule naming anything else
+ * would never fire. A typo ("demo_request") is refused instead of disabling the rule unseen.
+ */
+export function checkActivityType(type: string, path: string): FieldError[] {
+  return isEventType(type)
+    ? []
+    : [{ path, message: `is not a known activity type (${eventTypes.join(', ')})` }];
+}
+
+/** Field errors of a list of activity matchers: each type known, each condition sound. */
+export function checkActivityMatchers(
+  matchers: readonly ActivityMatcher[] | undefined,
+  path: string,
+): FieldError[] {
+  return (matchers ?? []).flatMap((m, i) => [
+    ...checkActivityType(m.type, `${path}/${i}/type`),
+    ...(m.where ? checkConditions(m.where, `${path}/${i}/where`, 'activity') : []),
+  ]);
+}
 
 function isScalar(value: unknown): value is Scalar {
   return (

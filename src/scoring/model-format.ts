@@ -2,7 +2,7 @@ import Type from 'typebox';
 import { Document, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { FieldError } from '../errors.ts';
 import { compileValidator } from '../validate.ts';
-import { type Conditions, ConditionsSchema, checkConditions } from './conditions.ts';
+import { type Conditions, ConditionsSchema, checkActivityType, checkConditions } from './conditions.ts';
 import {
   type ActivityTrigger,
   DEFAULT_HALF_LIFE_DAYS,
@@ -14,7 +14,6 @@ import {
   type NegativeRule,
   type RuleBase,
   type ScoringModel,
-  scoringActivityTypes,
 } from './model.ts';
 
 /**
@@ -128,11 +127,7 @@ const DOMAIN = /^(?=.{3,253}$)[a-z0-9]([a-z0-9-]*[a-z0-9])?(\.[a-z0-9]([a-z0-9-]
 
 function checkTrigger(rule: RawRule, path: string): FieldError[] {
   const errors: FieldError[] = [];
-  if (rule.type !== undefined && !scoringActivityTypes.includes(rule.type))
-    errors.push({
-      path: `${path}/type`,
-      message: `is not a known activity type (${scoringActivityTypes.join(', ')})`,
-    });
+  if (rule.type !== undefined) errors.push(...checkActivityType(rule.type, `${path}/type`));
   if (rule.where) errors.push(...checkConditions(rule.where, `${path}/where`, 'activity'));
   if (rule.frequency?.withinDays !== undefined && rule.frequency.atLeast < 2)
     errors.push({ path: `${path}/frequency/withinDays`, message: 'needs atLeast of 2 or more' });

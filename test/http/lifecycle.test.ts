@@ -595,6 +595,27 @@ describeEachEngine('lifecycle', (engine) => {
       qualification: { framework: 'bant', required: ['money'] },
     });
     assertProblem(badTo, 422, 'VALIDATION_FAILED', ['/stageRules/moves/0/to', '/qualification/required/0']);
+    // A typo in an activity type would disable its rule unseen; a hot level easier to reach
+    // than warm would leave warm unreachable.
+    const typos = await api(t, 'PUT', '/api/v1/lifecycle/settings', {
+      stageRules: {
+        moves: [{ id: 'mql-demo', to: 'mql', activities: [{ type: 'demo_request' }] }],
+        flags: [{ id: 'pql', flag: 'pql', activities: [{ type: 'usage_limit' }] }],
+      },
+      temperature: {
+        highIntent: [{ type: 'pricing_view' }],
+        hot: { minBehaviour: 10, highIntentWithinDays: 30 },
+        warm: { minBehaviour: 20, highIntentWithinDays: 14 },
+      },
+      qualification: { framework: 'bant' },
+    });
+    assertProblem(typos, 422, 'VALIDATION_FAILED', [
+      '/stageRules/moves/0/activities/0/type',
+      '/stageRules/flags/0/activities/0/type',
+      '/temperature/highIntent/0/type',
+      '/temperature/hot/minBehaviour',
+      '/temperature/hot/highIntentWithinDays',
+    ]);
     assertProblem(
       await api(t, 'PUT', '/api/v1/lifecycle/settings', { stageRules: { moves: [] } }),
       400,
