@@ -28,6 +28,7 @@ function exitsWithEntry(db: Kysely<DB>, workspaceId: string, from: number, to: n
       'lead_id',
       'from_stage',
       'at',
+      'cause_kind',
       eb.fn
         .agg<number | string | null>('lag', ['at'])
         .over((ob) => ob.partitionBy('lead_id').orderBy('at').orderBy('id'))
@@ -36,8 +37,19 @@ function exitsWithEntry(db: Kysely<DB>, workspaceId: string, from: number, to: n
     .where('workspace_id', '=', workspaceId)
     .where('at', '<', to)
     .where('lead_id', 'in', movedInWindow);
-  return db.selectFrom(withEntry.as('m')).where('m.at', '>=', from).where('m.from_stage', 'is not', null);
+  return db
+    .selectFrom(withEntry.as('m'))
+    .where('m.at', '>=', from)
+    .where('m.from_stage', 'is not', null)
+    .where('m.cause_kind', '<>', MERGE);
 }
+
+/**
+ * A merge moves the survivor to the later stage of the two leads (a 'merge' change): the merged
+ * lead's own history already has that move, made when it happened, so counting the merge too
+ * would count one person twice (two customers, two exits).
+ */
+const MERGE = 'merge';
 
 /** Per stage left in [from, to) after a recorded entry: how many exits and their total time in it. */
 export async function stageExitTotals(
@@ -84,6 +96,7 @@ export async function becameCustomers(
     .select((eb) => ['lead_id', eb.fn.min('at').as('at')])
     .where('workspace_id', '=', workspaceId)
     .where('to_stage', '=', 'customer')
+    .where('cause_kind', '<>', MERGE)
     .where('at', '>=', from)
     .where('at', '<', to)
     .groupBy('lead_id')

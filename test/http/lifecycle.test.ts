@@ -803,4 +803,24 @@ describeEachEngine('lifecycle', (engine) => {
     const entries = await timelineOf(t, survivor.id);
     assert.ok(entries.some((e) => e.type === 'stage_changed' && e.properties.cause === 'merge'));
   });
+
+  it('a merge with a customer counts one customer and one exit per move in the metrics, not two', async () => {
+    const t = await ownWorkspace(get(), 'merge-metrics');
+    const buyer = await mql(t, 'buyer@acme.io');
+    t.clock.now += DAY;
+    await ok(t, 'POST', `/api/v1/leads/${buyer.id}/accept`, {});
+    await ok(t, 'POST', `/api/v1/leads/${buyer.id}/opportunity`, { amount: 1000, currency: 'EUR' });
+    t.clock.now += DAY;
+    await ok(t, 'POST', `/api/v1/leads/${buyer.id}/opportunity/won`, {});
+    const before = await ok(t, 'GET', '/api/v1/lifecycle/metrics');
+    assert.equal(before.salesCycle.customers, 1);
+
+    t.clock.now += DAY;
+    const home = await ok(t, 'POST', '/api/v1/leads', { email: 'buyer@home.example' });
+    const merged = await ok(t, 'POST', `/api/v1/leads/${home.id}/merge`, { otherId: buyer.id });
+    assert.equal(merged.stage, 'customer');
+    const after = await ok(t, 'GET', '/api/v1/lifecycle/metrics');
+    assert.deepEqual(after.salesCycle, before.salesCycle);
+    assert.deepEqual(after.timeInStage, before.timeInStage);
+  });
 });
