@@ -119,7 +119,7 @@ async function servicePhase(
       problems,
     };
   } finally {
-    await services.database.close();
+    await services.close();
     await target.drop();
   }
 }

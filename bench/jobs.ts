@@ -189,7 +189,7 @@ async function run(ctx: BenchContext): Promise<BenchResult> {
     };
   } finally {
     for (const p of processes) p.child.kill('SIGKILL');
-    await services.database.close();
+    await services.close();
     await target.drop();
   }
 }

@@ -259,7 +259,7 @@ async function measureRescore(
       writeMs: writeMs.slice(0, -1),
     };
   } finally {
-    await services.database.close();
+    await services.close();
   }
 }
 

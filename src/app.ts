@@ -104,6 +104,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
   const workspaces = createWorkspaceService({ database, clock });
   const properties = createPropertyService({ database, clock });
   const scoring = createScoringService({ database, clock });
+  const stopModelListening = await scoring.listenForModelChanges();
   const jobs = createJobService({ database, clock, logger });
   const mail = createMailService({ database, jobs, config, clock, logger });
   // Filled below, once the domains that react to lead changes exist.
@@ -215,6 +216,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     database,
     /** Ends what the services hold open (mail transports, database connections). */
     async close(): Promise<void> {
+      await stopModelListening();
       await mail.close();
       await database.close();
     },

@@ -107,7 +107,7 @@ async function build(ctx: BenchContext, dir: string, leads: number, events: numb
   const clock = anchoredClock();
   let services = await servicesOn(dir, clock);
   const workspaceId = (await services.workspaces.bootstrap())!.workspace.id;
-  await services.database.close();
+  await services.close();
 
   const r = new Random(SEED);
   const counts = eventsPerLead(r, leads, events);
@@ -134,7 +134,7 @@ async function build(ctx: BenchContext, dir: string, leads: number, events: numb
     });
     if (progress.status !== 'done') throw new Error(`pre-scoring ${progress.status}: ${progress.error}`);
   } finally {
-    await services.database.close();
+    await services.close();
   }
   const prescoreS = (performance.now() - prescoreStarted) / 1000;
   ctx.log(`pre-scored in ${prescoreS.toFixed(0)} s`);

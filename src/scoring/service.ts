@@ -23,11 +23,15 @@ export interface ScoringServiceDeps {
 export type ScoringService = ReturnType<typeof createScoringService>;
 
 /**
- * How long a workspace's active model is cached. Every capture and scored event reads it; a
- * change made by this process is seen at once, one made by another process within this time
- * (and the rescore that follows a change corrects what was scored meanwhile). (5 s)
+ * How long a workspace's active model is cached on PostgreSQL when no word of a change comes.
+ * Every capture and scored event reads it. A change made by this process is seen at once; one
+ * made by another process is announced by NOTIFY on `MODEL_CHANNEL` as it commits, and this
+ * is the bound should that connection be down. (SQLite needs none: see `isCurrent`.) (5 s)
  */
 const MODEL_CACHE_MS = 5_000;
+
+/** NOTIFY channel on which a process that saved a model tells the others (PostgreSQL). */
+const MODEL_CHANNEL = 'scoring_model';
 
 /** The active model: the latest saved version, or the built-in default (version 0). */
 export interface ActiveModel {
@@ -105,13 +109,26 @@ function relevantMatchers(ctx: ScoringContext): Map<string, Matcher[]> {
 }
 
 export function createScoringService({ database, clock }: ScoringServiceDeps) {
-  const cache = new Map<string, { active: ActiveModel; until: number }>();
+  const cache = new Map<string, { active: ActiveModel; until: number; dataVersion: number | undefined }>();
   const contexts = new WeakMap<ActiveModel, WeakMap<object, ScoringContext>>();
+  const channel = database.channel(MODEL_CHANNEL);
+
+  /**
+   * Whether a cached model is still the active one. On SQLite exactly: PRAGMA data_version
+   * moves only when another process commits (a `leadline scoring apply` beside the server),
+   * and inside a write transaction, which holds the write lock, none can commit before this
+   * one does. A lead scored by a model already replaced would keep that score until the next
+   * rescore (the rescore that follows a change may have passed it already).
+   */
+  function isCurrent(cached: { until: number; dataVersion: number | undefined }, now: number): boolean {
+    return database.dataVersion ? cached.dataVersion === database.dataVersion() : cached.until > now;
+  }
 
   async function activeModelIn(db: Kysely<DB>, workspaceId: string): Promise<ActiveModel> {
     const now = clock();
     const cached = cache.get(workspaceId);
-    if (cached && cached.until > now) return cached.active;
+    if (cached && isCurrent(cached, now)) return cached.active;
+    const dataVersion = database.dataVersion?.();
     const latest = await store.latestModel(db, workspaceId);
     const active: ActiveModel = latest ?? {
       version: 0,
@@ -120,7 +137,7 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
       createdAt: null,
     };
     if (cache.size > 10_000) cache.clear();
-    cache.set(workspaceId, { active, until: now + MODEL_CACHE_MS });
+    cache.set(workspaceId, { active, until: now + MODEL_CACHE_MS, dataVersion });
     return active;
   }
 
@@ -157,6 +174,12 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
     activeModelIn,
     activeModel: (workspaceId: string) => activeModelIn(database.db, workspaceId),
 
+    /**
+     * Forgets cached models whenever another process saves one (PostgreSQL; a no-op on
+     * SQLite). Resolves to the stop.
+     */
+    listenForModelChanges: () => database.listen(channel, () => cache.clear()),
+
     contextIn,
 
     /** The rules as the database (outside any transaction) sees them. */
@@ -172,6 +195,7 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
           const version = { version: (latest?.version ?? 0) + 1, model, createdBy, createdAt: clock() };
           if (await store.insertModel(trx, workspaceId, version)) {
             cache.delete(workspaceId);
+            if (database.engine === 'postgres') await store.notifyModelSaved(trx, channel);
             return version;
           }
         }

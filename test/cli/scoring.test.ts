@@ -43,7 +43,7 @@ async function withServices<T>(dir: string, use: (services: Services) => Promise
   try {
     return await use(services);
   } finally {
-    await services.database.close();
+    await services.close();
   }
 }
 

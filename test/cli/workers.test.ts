@@ -76,7 +76,7 @@ describeEachEngine('worker processes sharing one queue', (engine) => {
 
   after(async () => {
     for (const w of workers) w.child.kill('SIGKILL');
-    await services.database.close();
+    await services.close();
     await drop();
   });
 

@@ -29,8 +29,8 @@ describeEachEngine('two processes writing the same leads at once', (engine) => {
 
   after(async () => {
     if (engine === 'sqlite') return;
-    await first.database.close();
-    await second.database.close();
+    await first.close();
+    await second.close();
     await drop();
   });
 
@@ -230,5 +230,67 @@ describeEachEngine('two processes writing the same leads at once', (engine) => {
       const { history } = await first.consent.list(workspace.id, lead.id);
       assert.equal(history.length, 1, `round ${round}: one record`);
     }
+  });
+});
+
+/**
+ * A model saved by another process (`leadline scoring apply` beside the server) is the one the
+ * next write of this process scores by: a lead scored by the replaced model would keep that
+ * score, since the rescore that follows the change may have passed it already. The clock is
+ * frozen, so the cache's time bound never runs out here: only the word of the change counts.
+ */
+describeEachEngine('a scoring model saved by another process', (engine) => {
+  let first: Services;
+  let second: Services;
+  let drop: () => Promise<void>;
+
+  before(async () => {
+    const fresh = await freshDatabase(engine);
+    drop = fresh.drop;
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const logger = pino({ level: 'silent' });
+    const clock = () => Date.UTC(2026, 0, 1);
+    first = await createServices(config, { database: fresh.options, logger, clock });
+    second = await createServices(config, { database: fresh.options, logger, clock });
+    await first.workspaces.bootstrap();
+  });
+
+  after(async () => {
+    await first?.close();
+    await second?.close();
+    await drop?.();
+  });
+
+  it("is the model this process's next write scores by", async () => {
+    const workspace = await first.workspaces.resolveWorkspace('default');
+    const pricingPoints = async (email: string) => {
+      const { lead } = await first.database.writes.run((trx) =>
+        first.leads.captureIn(trx, workspace, { email }, 'api'),
+      );
+      await first.database.writes.run((trx) =>
+        first.events.ingestIn(trx, workspace, [
+          { type: 'page_view', leadId: lead.id, properties: { url: 'https://x.example/pricing' } },
+        ]),
+      );
+      const explained = await first.scoring.explain(await first.leads.get(workspace.id, lead.id));
+      return explained.rules.find((r) => r.id === 'pricing-visit')?.pointsThen;
+    };
+    assert.equal(await pricingPoints('before@example.org'), 25, 'the default model, now cached');
+
+    const { model } = await second.scoring.activeModel(workspace.id);
+    const cheaper = {
+      ...model,
+      behaviour: model.behaviour.map((rule) => (rule.id === 'pricing-visit' ? { ...rule, points: 3 } : rule)),
+    };
+    const saved = await second.scoring.saveModel(workspace.id, cheaper, 'cli');
+    if (engine === 'postgres') {
+      // The NOTIFY is delivered to the other process's listening connection a moment after commit.
+      for (let i = 0; i < 500; i++) {
+        if ((await first.scoring.activeModel(workspace.id)).version === saved.version) break;
+        await new Promise((resolve) => setTimeout(resolve, 10));
+      }
+    }
+    assert.equal((await first.scoring.activeModel(workspace.id)).version, saved.version);
+    assert.equal(await pricingPoints('after@example.org'), 3, 'the saved model, at once');
   });
 });

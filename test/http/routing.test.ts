@@ -653,8 +653,8 @@ describeEachEngine('round robin across two processes', (engine) => {
 
   after(async () => {
     if (skip) return;
-    await first.database.close();
-    await second.database.close();
+    await first.close();
+    await second.close();
     await drop();
   });
 
@@ -713,8 +713,8 @@ describeEachEngine('routing configuration across two processes', (engine) => {
   after(async () => {
     if (skip) return;
     for (const app of apps) await app.close();
-    await first.database.close();
-    await second.database.close();
+    await first.close();
+    await second.close();
     await drop();
   });
 
