@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import type { FieldError } from '../errors.ts';
-import { capturableLeadFields, type Lead } from '../leads/model.ts';
+import { capturableLeadFields, type Lead, propertyOf } from '../leads/model.ts';
 import { normaliseEmail } from '../leads/normalise.ts';
 import { normaliseOrigin, originInList } from '../origins.ts';
 import { patternProblem } from './patterns.ts';
@@ -378,7 +378,7 @@ export { normaliseOrigin };
 /** The lead's value for a field's target, or undefined when the field maps to nothing. */
 function knownValue(lead: Lead, maps: string): unknown {
   const property = PROPERTY_TARGET.exec(maps);
-  if (property) return lead.properties[property[1]!];
+  if (property) return propertyOf(lead, property[1]!);
   return lead[maps as LeadFieldTarget];
 }
 

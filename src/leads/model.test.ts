@@ -9,6 +9,7 @@ import {
   leadFields,
   mergeLeads,
   newLead,
+  propertyOf,
   searchText,
   type Touch,
 } from './model.ts';
@@ -256,5 +257,16 @@ describe('searchText', () => {
       searchText({ firstName: 'Ada', lastName: null, email: 'ADA@X.IO', company: 'Analytical Engines' }),
       'ada ada@x.io analytical engines',
     );
+  });
+});
+
+describe('propertyOf', () => {
+  test("reads a lead's own properties only, never what a plain object inherits", () => {
+    const withOwn = lead({ properties: { constructor: 'yes', plan: 'pro' } });
+    const without = lead({ properties: {} });
+    assert.equal(propertyOf(withOwn, 'constructor'), 'yes');
+    assert.equal(propertyOf(withOwn, 'plan'), 'pro');
+    for (const name of ['constructor', 'toString', 'hasOwnProperty', '__proto__'])
+      assert.equal(propertyOf(without, name), undefined, name);
   });
 });

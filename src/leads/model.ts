@@ -226,6 +226,15 @@ export const timelineTypes = [
   'consent_withdrawn',
 ] as const;
 
+/**
+ * A custom property's value, or undefined. Only the lead's own keys: property names such as
+ * `constructor` or `toString` are allowed, and a plain lookup would find the object's
+ * inherited members under them (a rule on `properties.constructor` fired for every lead).
+ */
+export function propertyOf(lead: Pick<Lead, 'properties'>, name: string): unknown {
+  return Object.hasOwn(lead.properties, name) ? lead.properties[name] : undefined;
+}
+
 /** One entry of a lead's timeline (an activity or a system entry). */
 export interface TimelineEntry {
   id: string;

@@ -67,7 +67,7 @@ function isHostname(host: string): boolean {
  * parser behind `normaliseWebsite` maps those as a browser does; an email is the lead's identity
  * and dedupe key, and such an address only looks like the one it becomes.
  */
-function emailDomainToAscii(domain: string): string | null {
+export function emailDomainToAscii(domain: string): string | null {
   if (VISIBLE_ASCII.test(domain)) return domain.toLowerCase();
   const unicode = domain.normalize('NFC').toLowerCase().normalize('NFC');
   const ascii = domainToASCII(unicode);

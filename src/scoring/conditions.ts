@@ -1,7 +1,7 @@
 import Type from 'typebox';
 import { type FieldError, pointer } from '../errors.ts';
 import { eventTypes, isEventType } from '../leads/events-model.ts';
-import type { Lead } from '../leads/model.ts';
+import { type Lead, propertyOf } from '../leads/model.ts';
 import { companyDomainFromEmail, isDisposableEmail } from '../leads/normalise.ts';
 import { isRegion, type Region, regions, regionsOf } from './regions.ts';
 
@@ -526,7 +526,7 @@ function compiled(conditions: Conditions): CompiledConditions {
 
 /** A lead field's value, or a custom property's for `properties.<name>`. */
 export function leadValue(lead: Lead, field: string): unknown {
-  if (field.startsWith('properties.')) return lead.properties[field.slice('properties.'.length)];
+  if (field.startsWith('properties.')) return propertyOf(lead, field.slice('properties.'.length));
   return (lead as unknown as Record<string, unknown>)[field];
 }
 

@@ -159,7 +159,7 @@ describe('parseModelText', () => {
   test('reads JSON, with the line of a syntax error', () => {
     assert.equal(detectFormat('  {"fit": []}'), 'json');
     assert.equal(detectFormat('fit: []'), 'yaml');
-    assert.ok(parseModelText('{"halfLifeDays": 7}').ok);
+    assert.ok(parseModelText('{"halfLifeDays": 7, "fit": []}').ok);
     const bad = parseModelText('{\n  "halfLifeDays": 7,\n  fit: []\n}');
     assert.equal(bad.ok, false);
     if (!bad.ok) assert.equal(bad.errors[0]?.line, 3);
@@ -169,10 +169,41 @@ describe('parseModelText', () => {
       assert.deepEqual([invalid.errors[0]?.path, invalid.errors[0]?.line], ['/halfLifeDays', 2]);
   });
 
-  test('an empty document is the default-filled empty model', () => {
-    const result = parseModelText('');
-    assert.ok(result.ok);
-    assert.deepEqual(result.model.fit, []);
+  test('an empty document, or one naming no rule list, is refused: it would wipe every rule', () => {
+    for (const text of ['', '{}', 'halfLifeDays: 7', '# exported model\n']) {
+      const result = parseModelText(text);
+      assert.equal(result.ok, false, JSON.stringify(text));
+      if (!result.ok)
+        assert.deepEqual(
+          result.errors.map((e) => e.path),
+          ['/'],
+        );
+    }
+    const empty = parseModelText('fit: []');
+    assert.ok(empty.ok);
+    assert.deepEqual([empty.model.fit, empty.model.behaviour, empty.model.negative], [[], [], []]);
+  });
+
+  test('keeps text in NFC, as lead text is stored, and competitor domains in punycode', () => {
+    const decomposed = 'e\u0301nergie';
+    const result = parseModelText(
+      JSON.stringify({
+        fit: [
+          {
+            id: 'energy',
+            points: 20,
+            when: { industry: { in: [decomposed] }, city: { matches: ['Zu\u0308rich'] } },
+          },
+        ],
+        competitorDomains: ['Müller.de'],
+      }),
+    );
+    assert.ok(result.ok, JSON.stringify(!result.ok && result.errors));
+    assert.deepEqual(result.model.fit[0]!.when, {
+      industry: { in: ['énergie'] },
+      city: { matches: ['Zürich'] },
+    });
+    assert.deepEqual(result.model.competitorDomains, ['xn--mller-kva.de']);
   });
 
   test('refuses oversized text and alias bombs', () => {

@@ -1,6 +1,7 @@
 import Type from 'typebox';
 import { Document, isScalar, LineCounter, parseDocument, visit } from 'yaml';
 import type { FieldError } from '../errors.ts';
+import { emailDomainToAscii } from '../leads/normalise.ts';
 import { compileValidator } from '../validate.ts';
 import { type Conditions, ConditionsSchema, checkActivityType, checkConditions } from './conditions.ts';
 import {
@@ -240,10 +241,45 @@ function canonical(raw: RawModel): ScoringModel {
   };
 }
 
+/** Every string in NFC, copied: values nested in arrays and objects too. */
+function inNfc(value: unknown): unknown {
+  if (typeof value === 'string') return value.normalize('NFC');
+  if (Array.isArray(value)) return value.map(inNfc);
+  if (value !== null && typeof value === 'object')
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, inNfc(v)]));
+  return value;
+}
+
+/**
+ * The model's text as lead text is stored: in NFC (an "é" typed as e + accent, as macOS
+ * keyboards may send it, would otherwise never match a lead's), and competitor domains in the
+ * punycode form lead emails take ('müller.de' as 'xn--mller-kva.de').
+ */
+function asStored(input: unknown): unknown {
+  const raw = inNfc(input);
+  if (raw === null || typeof raw !== 'object' || Array.isArray(raw)) return raw;
+  const domains = (raw as { competitorDomains?: unknown }).competitorDomains;
+  if (!Array.isArray(domains)) return raw;
+  return {
+    ...raw,
+    competitorDomains: domains.map((d) => (typeof d === 'string' ? (emailDomainToAscii(d.trim()) ?? d) : d)),
+  };
+}
+
 /** Validates a model given as plain data (parsed JSON/YAML, or an object built in code) and fills its defaults. */
-export function validateModel(raw: unknown): ModelResult {
+export function validateModel(input: unknown): ModelResult {
+  const raw = asStored(input);
   const shape = checkShape(raw);
   if (shape.length > 0) return { ok: false, errors: shape };
+  const rules = raw as RawModel;
+  // An empty file or body (a failed `scoring export > model.yaml`) would wipe every rule.
+  if (rules.fit === undefined && rules.behaviour === undefined && rules.negative === undefined)
+    return {
+      ok: false,
+      errors: [
+        { path: '/', message: 'names no rules: give fit, behaviour or negative (an empty list is allowed)' },
+      ],
+    };
   const meaning = checkMeaning(raw as RawModel);
   if (meaning.length > 0) return { ok: false, errors: meaning };
   return { ok: true, model: canonical(raw as RawModel) };

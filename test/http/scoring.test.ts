@@ -263,6 +263,62 @@ describeEachEngine('scoring', (engine) => {
     assert.equal((await ok(t, 'GET', '/api/v1/scoring/model/versions')).data.length, 1);
   });
 
+  it("matches model text typed in any Unicode form, reads only a lead's own properties, and refuses an empty model", async () => {
+    const shared = get();
+    const workspace = await shared.services.workspaces.createWorkspace('model-text', 'Model text');
+    const { key } = await shared.services.workspaces.createKey(workspace.id, 'model-text admin', 'admin');
+    const t: TestApp = { ...shared, key, workspaceId: workspace.id };
+    const saved = await api(t, 'PUT', '/api/v1/scoring/model', {
+      fit: [
+        // Decomposed, as a macOS keyboard may type them: lead text is stored composed.
+        { id: 'energy', points: 20, when: { industry: { in: ['e\u0301nergie'] } } },
+        { id: 'zurich', points: 5, when: { city: { matches: ['Zu\u0308rich'] } } },
+        // Names a property may have, and a plain object inherits.
+        { id: 'constructor', points: 7, when: { 'properties.constructor': { exists: true } } },
+        { id: 'to-string', points: 3, when: { 'properties.toString': { exists: true } } },
+      ],
+      behaviour: [],
+      negative: [{ id: 'competitor', points: -30, when: { email: { domainType: ['competitor'] } } }],
+      competitorDomains: ['müller.de'],
+    });
+    assert.equal(saved.statusCode, 200, saved.body);
+    const lead = await ok(t, 'POST', '/api/v1/leads', {
+      email: 'ana@energie.example',
+      industry: 'énergie',
+      city: 'Zürich',
+    });
+    assert.equal(lead.fitScore, 25, 'the two text rules and nothing for properties it does not have');
+    const competitor = await ok(t, 'POST', '/api/v1/leads', { email: 'spy@müller.de' });
+    assert.equal(
+      competitor.negativeScore,
+      -30,
+      'a competitor domain written in Unicode matches the punycode the lead is stored with',
+    );
+    const own = await ok(t, 'POST', '/api/v1/leads', {
+      email: 'own@example.org',
+      properties: { constructor: 'yes' },
+    });
+    assert.equal(own.fitScore, 7);
+
+    for (const body of [{}, { halfLifeDays: 7 }]) {
+      const empty = await api(t, 'PUT', '/api/v1/scoring/model', body);
+      assert.equal(empty.statusCode, 422, empty.body);
+      assert.deepEqual(
+        empty.json().errors.map((e: { path: string }) => e.path),
+        ['/'],
+      );
+    }
+    const blankYaml = await api(t, 'PUT', '/api/v1/scoring/model', '# nothing here\n', {
+      'content-type': 'application/yaml',
+    });
+    assert.equal(blankYaml.statusCode, 422, blankYaml.body);
+    assert.equal(
+      (await ok(t, 'GET', '/api/v1/scoring/model')).version,
+      saved.json().version,
+      'nothing saved',
+    );
+  });
+
   it('filters lists by the exact score now and by temperature; decay cools a hot lead down and the timeline records it', async () => {
     const shared = get();
     const workspace = await shared.services.workspaces.createWorkspace('decay', 'Decay');
