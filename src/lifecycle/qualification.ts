@@ -34,6 +34,18 @@ export interface Qualification {
   framework: Framework;
   /** By criterion name; every criterion of the framework is present. */
   criteria: Record<string, Criterion>;
+  /**
+   * The answers recorded under the other framework before the workspace switched, kept for when
+   * it switches back (a BANT → CHAMP → BANT round trip loses nothing).
+   */
+  other?: Partial<Record<Framework, Record<string, Criterion>>>;
+}
+
+/** A lead's answers under `framework`: current, kept from before a switch, or none yet. */
+export function qualificationUnder(stored: Qualification | null, framework: Framework): Qualification {
+  if (stored?.framework === framework) return { framework, criteria: stored.criteria };
+  const kept = stored?.other?.[framework];
+  return kept ? { framework, criteria: kept } : emptyQualification(framework);
 }
 
 /**
@@ -174,8 +186,7 @@ export function applyQualificationUpdate(
   by: string | null,
   now: number,
 ): { qualification: Qualification; changed: string[] } {
-  const base = current?.framework === framework ? current : emptyQualification(framework);
-  const criteria = { ...base.criteria };
+  const criteria = { ...qualificationUnder(current, framework).criteria };
   const changed: string[] = [];
   for (const [name, next] of Object.entries(update)) {
     const before = criteria[name] ?? unknownCriterion;
@@ -183,7 +194,14 @@ export function applyQualificationUpdate(
     criteria[name] = { ...next, by, at: now };
     changed.push(name);
   }
-  return { qualification: { framework, criteria }, changed };
+  // Answers under the framework the workspace used before are kept aside, not dropped.
+  const other = { ...current?.other };
+  delete other[framework];
+  if (current && current.framework !== framework) other[current.framework] = current.criteria;
+  return {
+    qualification: { framework, criteria, ...(Object.keys(other).length > 0 ? { other } : {}) },
+    changed,
+  };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -16,11 +16,11 @@ import * as metricsStore from './metrics-store.ts';
 import { type Stage, stages } from './model.ts';
 import {
   type Criterion,
-  emptyQualification,
   type Framework,
   parseQualificationUpdate,
   type QualificationRule,
   type QualificationSummary,
+  qualificationUnder,
   summariseQualification,
 } from './qualification.ts';
 import { lifecycleSettingsOf, parseLifecycleSettings } from './settings.ts';
@@ -114,8 +114,7 @@ export const MAX_METRICS_DAYS = 366 * 5;
 /** The lead's answers under `rule`'s framework; answers kept for another framework show as unknown. */
 function qualificationView(rule: QualificationRule, lead: Lead): QualificationView {
   const framework = rule.framework;
-  const stored = lead.qualification;
-  const qualification = stored?.framework === framework ? stored : emptyQualification(framework);
+  const qualification = qualificationUnder(lead.qualification, framework);
   const summary = summariseQualification(framework, rule, qualification.criteria);
   return { framework, rule, criteria: qualification.criteria, summary, prospect: summary.qualified };
 }

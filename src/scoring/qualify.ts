@@ -1,7 +1,7 @@
 import type { Lead, LeadScoring, TimelineEntry } from '../leads/model.ts';
 import { type Stage, stages } from '../lifecycle/model.ts';
 import type { QualificationRule } from '../lifecycle/qualification.ts';
-import { isQualified } from '../lifecycle/qualification.ts';
+import { isQualified, qualificationUnder } from '../lifecycle/qualification.ts';
 import { newFlags, nextStage, type RuleCause, type StageRules } from '../lifecycle/stage-rules.ts';
 import { noteHighIntent, type TemperatureConfig, temperatureAt } from '../lifecycle/temperature.ts';
 import { halfLifeMs, valueAt } from './decay.ts';
@@ -183,11 +183,12 @@ export function qualifyBySql(
   newId: () => string,
   by?: string,
 ): void {
-  const q = out.lead.qualification;
-  if (!q || q.framework !== ctx.qualification.framework) return;
+  if (!out.lead.qualification) return;
   if (!['subscriber', 'lead', 'mql'].includes(out.lead.stage)) return;
-  if (isQualified(q.framework, ctx.qualification, q.criteria))
-    moveStage(out, 'sql', now, 'qualification', { framework: q.framework, ...(by ? { by } : {}) }, newId);
+  const { framework } = ctx.qualification;
+  const q = qualificationUnder(out.lead.qualification, framework);
+  if (isQualified(framework, ctx.qualification, q.criteria))
+    moveStage(out, 'sql', now, 'qualification', { framework, ...(by ? { by } : {}) }, newId);
 }
 
 function withIds(out: Qualified, newId: () => string): Qualified {

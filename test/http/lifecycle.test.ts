@@ -563,6 +563,38 @@ describeEachEngine('lifecycle', (engine) => {
     );
   });
 
+  it('answers given under BANT survive a switch to CHAMP and back, and CHAMP answers the way back', async () => {
+    const t = await ownWorkspace(get(), 'switch-framework');
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'sam@acme.io' });
+    const url = `/api/v1/leads/${lead.id}/qualification`;
+    const bant = await ok(t, 'PUT', url, {
+      criteria: {
+        budget: { status: 'yes', value: '10k', note: 'signed off' },
+        authority: { status: 'yes', value: 'CTO' },
+      },
+    });
+    const settings = await ok(t, 'GET', '/api/v1/lifecycle/settings');
+    const use = (qualification: object) =>
+      ok(t, 'PUT', '/api/v1/lifecycle/settings', { ...settings, qualification });
+    await use({ framework: 'champ', minConfirmed: 3, required: ['challenges'] });
+    await ok(t, 'PUT', url, { criteria: { challenges: { status: 'yes', note: 'churn' } } });
+    await use({ framework: 'bant', minConfirmed: 2, required: [] });
+
+    const back = await ok(t, 'GET', url);
+    assert.deepEqual(back.criteria.budget, bant.criteria.budget);
+    assert.deepEqual(back.criteria.authority, bant.criteria.authority);
+    assert.deepEqual([back.summary.confirmed, back.prospect], [2, true]);
+    // The settings' rescore applied the rule to the answers kept: two confirmed now suffice.
+    await t.services.rescore.settled(t.workspaceId);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).stage, 'sql');
+
+    await ok(t, 'PUT', url, { criteria: { need: { status: 'no' } } });
+    await use({ framework: 'champ', minConfirmed: 3, required: ['challenges'] });
+    const champ = await ok(t, 'GET', url);
+    assert.equal(champ.criteria.challenges.note, 'churn');
+    assert.equal(champ.criteria.money.status, 'unknown');
+  });
+
   it('lifecycle settings: defaults, refused with every bad field named, stored, and every lead rescored by them', async () => {
     const t = await ownWorkspace(get(), 'settings');
     const defaults = await ok(t, 'GET', '/api/v1/lifecycle/settings');
