@@ -8,6 +8,7 @@ import {
   isQualified,
   parseQualificationRule,
   parseQualificationUpdate,
+  qualificationUnder,
   summariseQualification,
 } from './qualification.ts';
 
@@ -99,7 +100,7 @@ describe('qualification updates', () => {
     assert.equal(again.qualification.criteria.need?.at, t0 + 1);
   });
 
-  test('a qualification of another framework starts afresh', () => {
+  test('another framework starts afresh, keeping the answers of the first aside for a switch back', () => {
     const bant = applyQualificationUpdate(
       null,
       'bant',
@@ -108,7 +109,14 @@ describe('qualification updates', () => {
       t0,
     );
     const champ = applyQualificationUpdate(bant.qualification, 'champ', {}, 'u', t0);
-    assert.deepEqual(champ.qualification, emptyQualification('champ'));
+    assert.deepEqual(champ.qualification, {
+      ...emptyQualification('champ'),
+      other: { bant: bant.qualification.criteria },
+    });
+    assert.deepEqual(qualificationUnder(champ.qualification, 'champ'), emptyQualification('champ'));
+    const back = applyQualificationUpdate(champ.qualification, 'bant', {}, 'u', t0 + 1);
+    assert.deepEqual(back.qualification.criteria, bant.qualification.criteria);
+    assert.deepEqual(back.qualification.other, { champ: champ.qualification.criteria });
   });
 });
 
