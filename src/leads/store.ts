@@ -643,6 +643,16 @@ export async function updateLeadsScoring(
   engine: Engine,
   updates: readonly ScoringUpdate[],
 ): Promise<void> {
+  // A lead a stage rule made a customer had its open deal won on the way (moveStage): rare, so
+  // written apart rather than widening the statement every scored lead goes through.
+  for (const { lead, before } of updates)
+    if (before && before.opportunity?.status !== lead.opportunity?.status)
+      await db
+        .updateTable('leads')
+        .set({ opportunity: lead.opportunity ? toJson(lead.opportunity) : null })
+        .where('workspace_id', '=', lead.workspaceId)
+        .where('id', '=', lead.id)
+        .execute();
   if (engine === 'sqlite') {
     for (const update of updates) await updateLeadScoring(db, update);
     return;

@@ -1,8 +1,9 @@
 import { DomainError, type FieldError } from '../errors.ts';
-import type { Lead, Opportunity, TimelineEntry } from '../leads/model.ts';
+import type { Lead, Opportunity } from '../leads/model.ts';
 import { moveStage, type Qualified, qualifyBySql, type ScoringContext } from '../scoring/qualify.ts';
 import { isCalendarDate } from '../time.ts';
 import { type Stage, stages } from './model.ts';
+import { opportunityEntry } from './opportunity-entry.ts';
 import {
   applyQualificationUpdate,
   type QualificationUpdate,
@@ -171,32 +172,6 @@ export function checkWonInput(input: { value?: number | null }): FieldError[] {
 }
 
 const opportunityFields = ['amount', 'currency', 'expectedCloseDate'] as const;
-
-function opportunityEntry(
-  lead: Lead,
-  action: 'opened' | 'edited' | 'won' | 'lost',
-  opportunity: Opportunity,
-  extra: Record<string, unknown>,
-  now: number,
-  newId: () => string,
-): TimelineEntry {
-  return {
-    id: newId(),
-    leadId: lead.id,
-    type: 'opportunity_updated',
-    occurredAt: now,
-    properties: {
-      action,
-      status: opportunity.status,
-      amount: opportunity.amount,
-      currency: opportunity.currency,
-      expectedCloseDate: opportunity.expectedCloseDate,
-      ...(opportunity.status === 'won' ? { value: opportunity.value } : {}),
-      ...(opportunity.status === 'lost' ? { lostReason: opportunity.lostReason } : {}),
-      ...extra,
-    },
-  };
-}
 
 function openOpportunityOf(lead: Lead): Opportunity {
   if (lead.opportunity?.status !== 'open')

@@ -1,5 +1,6 @@
 import type { Lead, LeadScoring, TimelineEntry } from '../leads/model.ts';
 import { type Stage, stages } from '../lifecycle/model.ts';
+import { opportunityEntry } from '../lifecycle/opportunity-entry.ts';
 import type { QualificationRule } from '../lifecycle/qualification.ts';
 import { isQualified, qualificationUnder } from '../lifecycle/qualification.ts';
 import { newFlags, nextStage, type RuleCause, type StageRules } from '../lifecycle/stage-rules.ts';
@@ -105,6 +106,14 @@ export function moveStage(
     occurredAt: at,
     properties: { from, to, cause: causeKind, ...cause },
   });
+  // A lead that became a customer another way (a stage rule on an order, say) bought: its open
+  // deal is won, at its amount, rather than left open to be "lost" by a customer later.
+  const deal = out.lead.opportunity;
+  if (to === 'customer' && deal?.status === 'open') {
+    const won = { ...deal, status: 'won' as const, closedAt: at, value: deal.amount };
+    out.lead = { ...out.lead, opportunity: won };
+    out.entries.push(opportunityEntry(out.lead, 'won', won, { cause: causeKind }, at, newId));
+  }
 }
 
 function ruleCause(cause: RuleCause): Record<string, unknown> {

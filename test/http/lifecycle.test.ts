@@ -402,6 +402,37 @@ describeEachEngine('lifecycle', (engine) => {
     assert.deepEqual(metrics.salesCycle, { customers: 1, averageDays: 5, medianDays: 5 });
   });
 
+  it('a stage rule that makes a lead a customer wins its open deal at its amount; it cannot be lost then', async () => {
+    const t = await ownWorkspace(get(), 'rule-customer');
+    const settings = await ok(t, 'GET', '/api/v1/lifecycle/settings');
+    const order = { type: 'custom', where: { name: { in: ['order_placed'] } } };
+    await ok(t, 'PUT', '/api/v1/lifecycle/settings', {
+      ...settings,
+      stageRules: { moves: [{ id: 'ordered', to: 'customer', activities: [order] }] },
+    });
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'shopper@acme.io' });
+    await ok(t, 'POST', `/api/v1/leads/${lead.id}/opportunity`, { amount: 250, currency: 'EUR' });
+    t.clock.now += DAY;
+    await ok(t, 'POST', '/api/v1/events', {
+      events: [{ type: 'custom', leadId: lead.id, properties: { name: 'order_placed' } }],
+    });
+    const customer = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.equal(customer.stage, 'customer');
+    assert.deepEqual(
+      [customer.opportunity.status, customer.opportunity.value, customer.opportunity.closedAt],
+      ['won', 250, new Date(t.clock.now).toISOString()],
+    );
+    const won = (await timelineOf(t, lead.id)).find(
+      (e) => e.type === 'opportunity_updated' && e.properties.action === 'won',
+    );
+    assert.deepEqual([won?.properties.value, won?.properties.cause], [250, 'rule']);
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${lead.id}/opportunity/lost`, { reason: 'cancelled' }),
+      409,
+      'STAGE_TRANSITION_INVALID',
+    );
+  });
+
   it('a lost opportunity closes with its reason and recycles the lead; a new one can be opened later', async () => {
     const t = await ownWorkspace(get(), 'losing');
     const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'ida@acme.io' });
