@@ -256,8 +256,8 @@ export function registerLifecycleRoutes(
         ...leadWrite,
         summary: 'Open an opportunity (deal): the lead moves to stage `opportunity`',
         description:
-          "`amount` in the currency's major unit, `currency` ISO 4217 (EUR), `expectedCloseDate` " +
-          'YYYY-MM-DD. From any stage before `opportunity`; 409 STAGE_TRANSITION_INVALID for a ' +
+          "`amount` in the currency's major unit, `currency` ISO 4217 (EUR; required with an amount), " +
+          '`expectedCloseDate` YYYY-MM-DD. From any stage before `opportunity`; 409 STAGE_TRANSITION_INVALID for a ' +
           'customer, a disqualified lead, or a lead with an open opportunity. Honours Idempotency-Key.',
         body: OpportunityBody,
       },
@@ -279,7 +279,9 @@ export function registerLifecycleRoutes(
       schema: {
         ...leadWrite,
         summary: 'Change the open opportunity (null clears a field)',
-        description: '409 STAGE_TRANSITION_INVALID when the lead has no open opportunity.',
+        description:
+          '409 STAGE_TRANSITION_INVALID when the lead has no open opportunity; 422 on /currency when ' +
+          'the deal would keep an amount without a currency.',
         body: OpportunityBody,
       },
     },

@@ -136,9 +136,16 @@ describe('opportunities', () => {
     const unchanged = editOpportunity(opened.lead, { amount: 100 }, by, t0, newId);
     assert.equal(unchanged.lead, opened.lead, 'nothing changed: the same lead, nothing to write');
     assert.equal(unchanged.entries.length, 0);
-    const edited = editOpportunity(opened.lead, { amount: 150, currency: null }, by, t0, newId);
-    assert.deepEqual([edited.lead.opportunity?.amount, edited.lead.opportunity?.currency], [150, null]);
+    // An amount needs its currency, whether left out at the start or cleared later.
+    const namesCurrency = (error: unknown) =>
+      (error as { errors: Array<{ path: string }> }).errors[0]?.path === '/currency';
+    assert.throws(() => editOpportunity(opened.lead, { currency: null }, by, t0, newId), namesCurrency);
+    assert.throws(() => openOpportunity(leadAt('sql'), { amount: 5 }, by, t0, newId), namesCurrency);
+    const edited = editOpportunity(opened.lead, { amount: 150, currency: 'USD' }, by, t0, newId);
+    assert.deepEqual([edited.lead.opportunity?.amount, edited.lead.opportunity?.currency], [150, 'USD']);
     assert.deepEqual(edited.entries[0]!.properties.changed, ['amount', 'currency']);
+    const unpriced = editOpportunity(opened.lead, { amount: null, currency: null }, by, t0, newId);
+    assert.deepEqual([unpriced.lead.opportunity?.amount, unpriced.lead.opportunity?.currency], [null, null]);
 
     const won = winOpportunity(edited.lead, { value: null }, by, t0 + DAY, newId);
     assert.equal(won.lead.stage, 'customer');

@@ -1,4 +1,4 @@
-import { DomainError, type FieldError } from '../errors.ts';
+import { DomainError, type FieldError, validationError } from '../errors.ts';
 import type { Lead, Opportunity } from '../leads/model.ts';
 import { moveStage, type Qualified, qualifyBySql, type ScoringContext } from '../scoring/qualify.ts';
 import { isCalendarDate } from '../time.ts';
@@ -47,6 +47,15 @@ export function checkReason(reason: string, path: string): FieldError[] {
 
 function refuse(message: string): never {
   throw new DomainError('STAGE_TRANSITION_INVALID', message);
+}
+
+/**
+ * A deal's amount means nothing without its currency (a won deal's value is reported in it):
+ * refused whether the currency was left out or cleared later.
+ */
+function checkPriced(opportunity: Opportunity): void {
+  if (opportunity.amount !== null && opportunity.currency === null)
+    throw validationError([{ path: '/currency', message: 'is required with an amount' }]);
 }
 
 function begin(lead: Lead): Qualified {
@@ -205,6 +214,7 @@ export function openOpportunity(
     value: null,
     lostReason: null,
   };
+  checkPriced(opportunity);
   const out: Qualified = { lead: { ...lead, opportunity }, entries: [], stageChanges: [] };
   out.entries.push(opportunityEntry(lead, 'opened', opportunity, { by }, now, newId));
   moveStage(out, 'opportunity', now, 'opportunity', { action: 'opened', by }, newId);
@@ -229,6 +239,7 @@ export function editOpportunity(
     changed.push(field);
   }
   if (changed.length === 0) return begin(lead);
+  checkPriced(next);
   return {
     lead: { ...lead, opportunity: next },
     entries: [opportunityEntry(lead, 'edited', next, { changed, by }, now, newId)],

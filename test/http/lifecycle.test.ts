@@ -319,6 +319,12 @@ describeEachEngine('lifecycle', (engine) => {
       'VALIDATION_FAILED',
       ['/amount'],
     );
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${lead.id}/opportunity`, { amount: 12000 }),
+      422,
+      'VALIDATION_FAILED',
+      ['/currency'],
+    );
     const untouched = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
     assert.deepEqual([untouched.stage, untouched.opportunity], ['sql', null]);
 
