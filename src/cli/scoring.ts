@@ -5,8 +5,10 @@ import { validationError } from '../errors.ts';
 import {
   type ModelError,
   type ModelFormat,
+  modelTextOf,
   modelToJson,
   modelToYaml,
+  notUtf8,
   parseModelText,
 } from '../scoring/model-format.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
@@ -86,12 +88,14 @@ async function applyModel(args: string[]): Promise<number> {
   const file = positionals[0];
   if (!file || positionals.length > 1)
     throw validationError([{ path: 'FILE', message: 'give exactly one model file (YAML or JSON)' }]);
-  let text: string;
+  let bytes: Buffer;
   try {
-    text = fs.readFileSync(file, 'utf8');
+    bytes = fs.readFileSync(file);
   } catch {
     throw validationError([{ path: 'FILE', message: `"${file}" is not a readable file` }]);
   }
+  const text = modelTextOf(bytes);
+  if (text === undefined) throw validationError([{ ...notUtf8, path: 'FILE' }]);
   const parsed = parseModelText(text, formatOf(file));
   if (!parsed.ok) {
     const count = parsed.errors.length === 1 ? '1 error' : `${parsed.errors.length} errors`;

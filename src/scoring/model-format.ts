@@ -287,6 +287,23 @@ export function validateModel(input: unknown): ModelResult {
 
 export type ModelFormat = 'yaml' | 'json';
 
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A model file's or body's text, or undefined when its bytes are not UTF-8 (a Latin-1 file):
+ * decoded leniently, "München" would be saved as "M\uFFFDnchen", a value no lead ever has.
+ */
+export function modelTextOf(bytes: Uint8Array): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** The field error of a model that is not UTF-8 text. */
+export const notUtf8: FieldError = { path: '/', message: 'is not UTF-8 text (save the file as UTF-8)' };
+
 /** JSON when the text starts with `{`, else YAML. */
 export function detectFormat(text: string): ModelFormat {
   return text.trimStart().startsWith('{') ? 'json' : 'yaml';

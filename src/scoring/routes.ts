@@ -4,7 +4,7 @@ import type { HttpApp } from '../http/types.ts';
 import { iso } from '../leads/json.ts';
 import type { LeadService } from '../leads/service.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
-import { modelToYaml, parseModelText, validateModel } from './model-format.ts';
+import { modelTextOf, modelToYaml, notUtf8, parseModelText, validateModel } from './model-format.ts';
 import type { RescoreProgress, RescoreService } from './rescore.ts';
 import type { ScoringService } from './service.ts';
 
@@ -53,7 +53,11 @@ export function registerScoringRoutes(
   { scoring, rescore, leads, workspaces }: ScoringRouteDeps,
 ): void {
   const tags = ['scoring'];
-  app.addContentTypeParser(YAML_TYPES, { parseAs: 'string' }, (_request, body, done) => done(null, body));
+  app.addContentTypeParser(YAML_TYPES, { parseAs: 'buffer' }, (_request, body, done) => {
+    const text = modelTextOf(body as Buffer);
+    if (text === undefined) done(validationError([notUtf8]));
+    else done(null, text);
+  });
 
   app.get(
     '/api/v1/scoring/model',

@@ -134,6 +134,22 @@ describe('leadline scoring / init', () => {
     assert.match(result.stderr, /bad\.yaml:4:\d+: \/behaviour\/0\/points: must be > 0/);
     assert.match(result.stderr, /bad\.yaml:8:\d+: \/behaviour\/1\/type: is not a known activity type/);
     assert.ok(!fs.existsSync(path.join(dir, 'data')), 'the file is checked before the database is opened');
+
+    // An empty file (a failed `scoring export > model.yaml`) and a Latin-1 file save nothing either.
+    const empty = path.join(dir, 'empty.yaml');
+    fs.writeFileSync(empty, '');
+    const emptied = await leadline(dir, ['scoring', 'apply', empty]);
+    assert.equal(emptied.code, 1, emptied.stderr);
+    assert.match(emptied.stderr, /names no rules/);
+    const latin1 = path.join(dir, 'latin1.yaml');
+    fs.writeFileSync(
+      latin1,
+      Buffer.from('fit:\n  - id: a\n    points: 5\n    when: { city: { in: [M\xfcnchen] } }\n', 'latin1'),
+    );
+    const refused = await leadline(dir, ['scoring', 'apply', latin1, '--dry-run']);
+    assert.equal(refused.code, 1, refused.stderr);
+    assert.match(refused.stderr, /FILE: is not UTF-8 text/);
+    assert.ok(!fs.existsSync(path.join(dir, 'data')), 'nothing opened the database');
   });
 
   it('a dry run on a new data folder creates no database and no key, and says what to do', async () => {

@@ -312,6 +312,20 @@ describeEachEngine('scoring', (engine) => {
       'content-type': 'application/yaml',
     });
     assert.equal(blankYaml.statusCode, 422, blankYaml.body);
+    // Latin-1 bytes (M\xfcnchen): decoded leniently they would be saved as a value no lead has.
+    const latin1 = Buffer.from(
+      'fit:\n  - id: a\n    points: 5\n    when: { city: { in: [M\xfcnchen] } }\n',
+      'latin1',
+    );
+    const notUtf8 = await api(t, 'PUT', '/api/v1/scoring/model', latin1, {
+      'content-type': 'application/yaml',
+    });
+    assert.equal(notUtf8.statusCode, 422, notUtf8.body);
+    assert.match(notUtf8.headers['content-type'] as string, /application\/problem\+json/);
+    assert.deepEqual(
+      notUtf8.json().errors.map((e: { path: string }) => e.path),
+      ['/'],
+    );
     assert.equal(
       (await ok(t, 'GET', '/api/v1/scoring/model')).version,
       saved.json().version,
