@@ -27,11 +27,11 @@ interface ColumnRow {
 /**
  * PostgreSQL introspection of Leadline's own schema (`current_schema()`, what `search_path`
  * names) instead of every schema of the database. Kysely's migrator asks for the tables before
- * each run, and its stock introspector looks up every column of every table the database holds
- * (`pg_get_serial_sequence` by name), taking a lock on each until the query ends: a start then
- * waited behind any other application's `ALTER TABLE` or `LOCK TABLE` on a shared database, and
- * failed outright when a table it had listed was dropped before it got there. Seen in CI, where
- * every test file has a schema of its own in one database.
+ * each run, and its stock introspector reads every column of every table the database holds,
+ * looking each table up again by name (`pg_get_serial_sequence`): a start failed outright when
+ * another client dropped a table it had listed before it got there ('relation … does not
+ * exist', seen in CI, where every test file has a schema of its own in one database), and on a
+ * database shared with other applications it read their whole catalogue.
  */
 export class CurrentSchemaIntrospector implements DatabaseIntrospector {
   readonly #db: Kysely<unknown>;

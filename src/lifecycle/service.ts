@@ -111,7 +111,7 @@ export const DEFAULT_METRICS_DAYS = 30;
 /** The longest period metrics are computed over, in days: each call reads its whole history. (1830) */
 export const MAX_METRICS_DAYS = 366 * 5;
 
-/** The lead's answers under `rule`'s framework; answers kept for another framework show as unknown. */
+/** The lead's answers under `rule`'s framework (those kept from before a switch count again). */
 function qualificationView(rule: QualificationRule, lead: Lead): QualificationView {
   const framework = rule.framework;
   const qualification = qualificationUnder(lead.qualification, framework);
