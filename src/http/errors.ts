@@ -82,9 +82,18 @@ function schemaErrors(error: FastifyError): FieldError[] {
     // Query errors read `/query/limit`, as the handlers' own checks (cursor, times) write them.
     const context = error.validationContext === 'querystring' ? 'query' : error.validationContext;
     const where = context && context !== 'body' ? `/${context}` : '';
-    return { path: `${where}${path}` || '/', message: v.message ?? 'is invalid' };
+    // ajv says only "must be equal to one of the allowed values": name them (a reason code, a stage).
+    const allowed = params.allowedValues;
+    const message =
+      Array.isArray(allowed) && allowed.length <= MAX_LISTED_VALUES
+        ? `must be one of: ${allowed.join(', ')}`
+        : (v.message ?? 'is invalid');
+    return { path: `${where}${path}` || '/', message };
   });
 }
+
+/** Longest list of allowed values an error message names. (30) */
+const MAX_LISTED_VALUES = 30;
 
 /** What a 503 for an unavailable database asks the client to wait, in seconds. (2) */
 export const DATABASE_RETRY_AFTER_S = 2;
