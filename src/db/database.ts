@@ -9,6 +9,7 @@ import {
   Kysely,
   PostgresDialect,
   SqliteDialect,
+  type SqliteDialectConfig,
 } from 'kysely';
 import pg from 'pg';
 import { Checkpointer } from './checkpointer.ts';
@@ -94,19 +95,29 @@ export function openDatabase(options: DatabaseOptions): Database {
     };
   }
   const file = options.sqliteFile ?? path.resolve('data', 'leadline.db');
-  const { db, sqlite } = openSqlite(file);
+  const { db, sqlite, transactions } = openSqlite(file);
   const wal = new WalSync(file);
   const checkpointer = new Checkpointer(file);
   const writes = new GroupCommit(db, { durable: () => wal.sync() });
-  // Prepared once: read before every scoring write (the model cache's check), and
-  // `sqlite.pragma()` prepares it anew each call (38 µs against 8 µs here).
-  const dataVersion = sqlite.prepare('pragma data_version').pluck();
+  // Read before scoring writes (the model cache's check): prepared once, as `sqlite.pragma()`
+  // prepares it anew each call (38 µs against 8 µs here), and read once per write transaction:
+  // BEGIN IMMEDIATE holds the write lock, so no other process can commit until it ends and the
+  // value read first stands.
+  const readDataVersion = sqlite.prepare('pragma data_version').pluck();
+  let seen: { transaction: number; version: number } | undefined;
+  const dataVersion = (): number => {
+    const current = transactions.current;
+    if (current !== undefined && seen?.transaction === current) return seen.version;
+    const version = readDataVersion.get() as number;
+    if (current !== undefined) seen = { transaction: current, version };
+    return version;
+  };
   return {
     db,
     engine: 'sqlite',
     writes,
     sqliteFile: file,
-    dataVersion: () => dataVersion.get() as number,
+    dataVersion,
     listen: async () => async () => {},
     channel: (name) => name,
     async close() {
@@ -118,7 +129,16 @@ export function openDatabase(options: DatabaseOptions): Database {
   };
 }
 
-function openSqlite(file: string): { db: Kysely<DB>; sqlite: SQLite.Database } {
+/** The write transaction open on a SQLite connection: a serial number, or undefined between transactions. */
+interface OpenTransaction {
+  current: number | undefined;
+}
+
+function openSqlite(file: string): {
+  db: Kysely<DB>;
+  sqlite: SQLite.Database;
+  transactions: OpenTransaction;
+} {
   fs.mkdirSync(path.dirname(file), { recursive: true });
   const sqlite = new SQLite(file);
   // WAL lets readers run beside the writer. Durability: with synchronous=NORMAL a commit
@@ -141,9 +161,13 @@ function openSqlite(file: string): { db: Kysely<DB>; sqlite: SQLite.Database } {
   sqlite.pragma('busy_timeout = 0');
   sqlite.pragma('cache_size = -65536');
   sqlite.pragma('temp_store = MEMORY');
+  const transactions: OpenTransaction = { current: undefined };
   return {
-    db: new Kysely<DB>({ dialect: new LockWaitingDialect({ database: withStatementCache(sqlite) }) }),
+    db: new Kysely<DB>({
+      dialect: new LockWaitingDialect({ database: withStatementCache(sqlite) }, transactions),
+    }),
     sqlite,
+    transactions,
   };
 }
 
@@ -166,6 +190,14 @@ export function openSqliteReader(file: string): Kysely<DB> {
  * waits for the lock instead. Every statement goes through `executeWaitingForLock`.
  */
 class LockWaitingDialect extends SqliteDialect {
+  readonly #transactions: OpenTransaction;
+  #serial = 0;
+
+  constructor(config: SqliteDialectConfig, transactions: OpenTransaction) {
+    super(config);
+    this.#transactions = transactions;
+  }
+
   override createDriver(): Driver {
     const driver = super.createDriver();
     const acquire = driver.acquireConnection.bind(driver);
@@ -180,8 +212,19 @@ class LockWaitingDialect extends SqliteDialect {
       }
       return connection;
     };
+    const commit = driver.commitTransaction.bind(driver);
+    const rollback = driver.rollbackTransaction.bind(driver);
     driver.beginTransaction = async (connection) => {
       await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+      this.#transactions.current = ++this.#serial;
+    };
+    driver.commitTransaction = async (connection) => {
+      this.#transactions.current = undefined;
+      await commit(connection);
+    };
+    driver.rollbackTransaction = async (connection) => {
+      this.#transactions.current = undefined;
+      await rollback(connection);
     };
     return driver;
   }
