@@ -3,6 +3,7 @@ import type pino from 'pino';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import { retryReleasingConnection } from '../db/lock-wait.ts';
+import { notify } from '../db/notify.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import {
@@ -64,7 +65,7 @@ export function createJobService({ database, clock, logger }: JobServiceDeps) {
     enqueuedSinceCommit = false;
     for (const wake of wakeListeners) wake();
     if (database.engine === 'postgres')
-      store.notify(db, channel).catch((err: unknown) => logger.warn({ err }, 'job notify failed'));
+      notify(db, channel).catch((err: unknown) => logger.warn({ err }, 'job notify failed'));
   });
 
   /**

@@ -229,11 +229,6 @@ export async function failJob(
     .execute();
 }
 
-/** Wakes the workers listening on `channel` in every process (PostgreSQL). */
-export async function notify(db: Kysely<DB>, channel: string): Promise<void> {
-  await sql`select pg_notify(${channel}, '')`.execute(db);
-}
-
 export async function findJob(db: Kysely<DB>, workspaceId: string, id: string): Promise<Job | undefined> {
   const row = await db
     .selectFrom('jobs')

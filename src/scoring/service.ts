@@ -1,5 +1,6 @@
 import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
+import { notify } from '../db/notify.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import type { Lead, TimelineEntry } from '../leads/model.ts';
@@ -195,7 +196,8 @@ export function createScoringService({ database, clock }: ScoringServiceDeps) {
           const version = { version: (latest?.version ?? 0) + 1, model, createdBy, createdAt: clock() };
           if (await store.insertModel(trx, workspaceId, version)) {
             cache.delete(workspaceId);
-            if (database.engine === 'postgres') await store.notifyModelSaved(trx, channel);
+            // Heard by every other process as this transaction commits.
+            if (database.engine === 'postgres') await notify(trx, channel);
             return version;
           }
         }

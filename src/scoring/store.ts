@@ -1,4 +1,4 @@
-import { type Kysely, sql } from 'kysely';
+import type { Kysely } from 'kysely';
 import { paddedInList } from '../db/in-list.ts';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB } from '../db/schema.ts';
@@ -87,9 +87,4 @@ export async function findStates(
     for (const row of rows) states.set(row.id, parseJson<ScoreState>(row.score_state, null as never));
   }
   return states;
-}
-
-/** Tells every process listening on `channel` that a model was saved (delivered at commit; PostgreSQL). */
-export async function notifyModelSaved(db: Kysely<DB>, channel: string): Promise<void> {
-  await sql`select pg_notify(${channel}, '')`.execute(db);
 }
