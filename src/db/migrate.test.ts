@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import pg from 'pg';
-import { describeOnPostgres, freshDatabase, pgUrl } from '../../test/support/engines.ts';
+import { backendsBlockedBy, describeOnPostgres, freshDatabase, pgUrl } from '../../test/support/engines.ts';
 import { openDatabase } from './database.ts';
 import { migrateToLatest } from './migrate.ts';
 
@@ -40,14 +40,7 @@ describeOnPostgres('migrating beside other schemas', () => {
       });
       let waitedOnTheLock = false;
       while (!finished && !waitedOnTheLock) {
-        // Read afresh: in a transaction pg_stat_activity is otherwise read once and kept, and
-        // the migration's connection may open after that.
-        await holder.query('select pg_stat_clear_snapshot()');
-        const blocked = await holder.query(
-          'select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))',
-          [holderPid],
-        );
-        waitedOnTheLock = blocked.rows.length > 0;
+        waitedOnTheLock = (await backendsBlockedBy(holder, holderPid)).length > 0;
         if (!waitedOnTheLock) await sleep(10);
       }
       await holder.query('rollback');

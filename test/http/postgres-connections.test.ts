@@ -4,7 +4,7 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
 import { type Json, tenant } from '../support/api.ts';
-import { describeOnPostgres, pgUrl, type TestApp, useApp } from '../support/engines.ts';
+import { backendsBlockedBy, describeOnPostgres, pgUrl, type TestApp, useApp } from '../support/engines.ts';
 
 /**
  * PostgreSQL may end a pooled connection while it sits idle: a server restart, a failover, an
@@ -83,17 +83,9 @@ describeOnPostgres('lost PostgreSQL connections', () => {
       const answer = request();
       let waiting: number | undefined;
       // Leadline's own connection: autovacuum, say, may wait on that lock too. Up to a minute,
-      // however busy the machine. Inside a transaction pg_stat_activity is read once and kept:
-      // a connection the pool opens for the request after that would never show, unless the
-      // snapshot is cleared before each look.
+      // however busy the machine.
       for (let i = 0; i < 3000 && waiting === undefined; i++) {
-        await admin.query('select pg_stat_clear_snapshot()');
-        const blocked = await admin.query<{ pid: number }>(
-          `select pid from pg_stat_activity
-            where application_name = 'leadline' and $1 = any(pg_blocking_pids(pid))`,
-          [adminPid],
-        );
-        waiting = blocked.rows[0]?.pid;
+        waiting = (await backendsBlockedBy(admin, adminPid, { leadlineOnly: true }))[0];
         if (waiting === undefined) await sleep(20);
       }
       assert.ok(waiting, 'the request waits on the lock');

@@ -142,3 +142,23 @@ export function useApp(engine: Engine, env?: Record<string, string>): () => Test
 export function authHeaders(key: string, extra: Record<string, string> = {}): Record<string, string> {
   return { authorization: `Bearer ${key}`, ...extra };
 }
+
+/**
+ * The backends waiting on a lock that backend `holderPid` holds (all of them, or Leadline's own
+ * connections alone). Read afresh each time: inside a transaction, as the holder usually is,
+ * PostgreSQL reads pg_stat_activity once and keeps it, so a connection opened after the first
+ * look would never show.
+ */
+export async function backendsBlockedBy(
+  client: pg.Client,
+  holderPid: number,
+  { leadlineOnly = false } = {},
+): Promise<number[]> {
+  await client.query('select pg_stat_clear_snapshot()');
+  const { rows } = await client.query<{ pid: number }>(
+    `select pid from pg_stat_activity
+      where $1 = any(pg_blocking_pids(pid)) and ($2::boolean is false or application_name = 'leadline')`,
+    [holderPid, leadlineOnly],
+  );
+  return rows.map((r) => r.pid);
+}
