@@ -61,7 +61,7 @@ describe('a rescore passed between threads', () => {
     test(`rebuilds exactly the lead the rescore computed: ${name}`, () => {
       const qualified = rescoreLead(ctx, lead, history, t0, newId);
       // As the worker sends it: in columns, through a structured clone.
-      const passed = fromColumns(structuredClone(toColumns([toRescoredLead(qualified)])))[0]!;
+      const passed = fromColumns(structuredClone(toColumns([toRescoredLead(lead, qualified)])))[0]!;
       assert.deepEqual(applyRescored(lead, passed), qualified.lead);
       assert.deepEqual(passed.entries, qualified.entries);
       assert.deepEqual(passed.stageChanges, qualified.stageChanges);
@@ -71,7 +71,7 @@ describe('a rescore passed between threads', () => {
 
   test('a chunk of results comes out of its columns as it went in, in order', () => {
     const results = [...leads, ...leads].map(({ lead, history }, i) =>
-      toRescoredLead(rescoreLead(ctx, { ...lead, id: `lead-${i}` }, history, t0 + i, newId)),
+      toRescoredLead(lead, rescoreLead(ctx, { ...lead, id: `lead-${i}` }, history, t0 + i, newId)),
     );
     // Every nullable number null once, and every flag set once.
     results[0]!.scoring = { ...results[0]!.scoring, modelVersion: null, temperatureChangesAt: null };
@@ -81,6 +81,41 @@ describe('a rescore passed between threads', () => {
     assert.ok(results.some((r) => r.stateJson === null) && results.some((r) => r.stateJson !== null));
     assert.deepEqual(fromColumns(structuredClone(toColumns(results))), results);
     assert.deepEqual(fromColumns(toColumns([])), []);
+  });
+
+  test('a deal the rescore won (a stage rule made the lead a customer) goes with it; an unchanged one does not', () => {
+    const ordered: ScoringContext = {
+      ...ctx,
+      stageRules: {
+        moves: [
+          {
+            id: 'ordered',
+            to: 'customer',
+            activities: [{ type: 'custom', where: { name: { in: ['order'] } } }],
+          },
+        ],
+        flags: [],
+      },
+    };
+    const lead: Lead = {
+      ...newLead('lead-1', 'ws', { email: 'shopper@acme.io' }, 'opportunity', t0 - 9 * DAY),
+      opportunity: {
+        status: 'open',
+        amount: 250,
+        currency: 'EUR',
+        expectedCloseDate: null,
+        openedAt: t0 - 5 * DAY,
+        closedAt: null,
+        value: null,
+        lostReason: null,
+      },
+    };
+    const qualified = rescoreLead(ordered, lead, [activity('custom', 1, { name: 'order' })], t0, newId);
+    assert.equal(qualified.lead.opportunity?.status, 'won');
+    const passed = fromColumns(structuredClone(toColumns([toRescoredLead(lead, qualified)])))[0]!;
+    assert.deepEqual(applyRescored(lead, passed), qualified.lead);
+    const unchanged = rescoreLead(ordered, lead, [activity('page_view', 1)], t0, newId);
+    assert.equal('opportunity' in toRescoredLead(lead, unchanged), false);
   });
 
   test('the demo request changed what the rescore writes (the case above is not trivial)', () => {

@@ -1,5 +1,5 @@
 import { toJson } from '../db/json.ts';
-import type { Lead, LeadScoring, TimelineEntry } from '../leads/model.ts';
+import type { Lead, LeadScoring, Opportunity, TimelineEntry } from '../leads/model.ts';
 import type { Stage } from '../lifecycle/model.ts';
 import type { Temperature } from '../lifecycle/temperature.ts';
 import type { ScoreState } from './engine.ts';
@@ -22,9 +22,15 @@ export interface RescoredLead {
   /** Timeline entries the rescore adds (stage and temperature changes, flags). */
   entries: TimelineEntry[];
   stageChanges: StageChange[];
+  /** The deal, only when the rescore changed it (a move to customer wins an open one). */
+  opportunity?: Opportunity | null;
 }
 
-export function toRescoredLead(qualified: Qualified & { state: ScoreState | null }): RescoredLead {
+/** What a rescore of `before` computed, reduced to the fields it changes. */
+export function toRescoredLead(
+  before: Lead,
+  qualified: Qualified & { state: ScoreState | null },
+): RescoredLead {
   const { lead } = qualified;
   return {
     id: lead.id,
@@ -34,6 +40,7 @@ export function toRescoredLead(qualified: Qualified & { state: ScoreState | null
     stateJson: qualified.state ? toJson(qualified.state) : null,
     entries: qualified.entries,
     stageChanges: qualified.stageChanges,
+    ...(lead.opportunity !== before.opportunity ? { opportunity: lead.opportunity } : {}),
   };
 }
 
@@ -52,8 +59,13 @@ export interface RescoredColumns {
   numbers: Float64Array<ArrayBuffer>;
   /** Per lead: bit 0 `pql`, bit 1 `serviceQualified`, bit 2 `stageHold`. */
   flags: Uint8Array<ArrayBuffer>;
-  /** Timeline entries and stage changes, only of the leads that have any (few), by index. */
-  news: Array<{ index: number; entries: TimelineEntry[]; stageChanges: StageChange[] }>;
+  /** Timeline entries, stage changes and a changed deal, only of the leads that have any (few), by index. */
+  news: Array<{
+    index: number;
+    entries: TimelineEntry[];
+    stageChanges: StageChange[];
+    opportunity?: Opportunity | null;
+  }>;
 }
 
 const NUMBERS = 9;
@@ -88,8 +100,14 @@ export function toColumns(results: readonly RescoredLead[]): RescoredColumns {
     numbers[at + 7] = s.lastHighIntentAt ?? Number.NaN;
     numbers[at + 8] = s.temperatureChangesAt ?? Number.NaN;
     columns.flags[i] = (s.pql ? 1 : 0) | (s.serviceQualified ? 2 : 0) | (s.stageHold ? 4 : 0);
-    if (result.entries.length > 0 || result.stageChanges.length > 0)
-      columns.news.push({ index: i, entries: result.entries, stageChanges: result.stageChanges });
+    const { entries, stageChanges, opportunity } = result;
+    if (entries.length > 0 || stageChanges.length > 0 || opportunity !== undefined)
+      columns.news.push({
+        index: i,
+        entries,
+        stageChanges,
+        ...(opportunity !== undefined ? { opportunity } : {}),
+      });
   }
   return columns;
 }
@@ -123,9 +141,10 @@ export function fromColumns(columns: RescoredColumns): RescoredLead[] {
       stageChanges: [],
     };
   });
-  for (const { index, entries, stageChanges } of columns.news) {
+  for (const { index, entries, stageChanges, opportunity } of columns.news) {
     out[index]!.entries = entries;
     out[index]!.stageChanges = stageChanges;
+    if (opportunity !== undefined) out[index]!.opportunity = opportunity;
   }
   return out;
 }
@@ -137,6 +156,7 @@ export function applyRescored(before: Lead, rescored: RescoredLead): Lead {
     stage: rescored.stage,
     stageChangedAt: rescored.stageChangedAt,
     scoring: rescored.scoring,
+    ...(rescored.opportunity !== undefined ? { opportunity: rescored.opportunity } : {}),
   };
 }
 

@@ -53,7 +53,7 @@ parentPort!.on('message', async (request: RescoreRequest) => {
         : {
             id: request.id,
             ok: true,
-            columns: toColumns(leads.map((lead) => toRescoredLead(rescoreOne(lead)))),
+            columns: toColumns(leads.map((lead) => toRescoredLead(lead, rescoreOne(lead)))),
           };
   } catch (error) {
     response = {

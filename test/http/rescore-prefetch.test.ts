@@ -254,4 +254,36 @@ describe('bulk rescore with a worker thread [sqlite]', () => {
     assert.deepEqual([check.done, check.bandChanged, check.stageChanged], [LEADS + 2, 0, 0]);
     assert.deepEqual(await allLeads(t), leads);
   });
+
+  it('wins the open deal of a lead that a new stage rule makes a customer, as the writer alone does', async () => {
+    const t = get();
+    const shoppers = [...(await allLeads(t)).keys()].sort().slice(0, 2);
+    for (const id of shoppers) {
+      await post(t, `/api/v1/leads/${id}/opportunity`, { amount: 250, currency: 'EUR' });
+      await post(t, '/api/v1/events', {
+        events: [{ type: 'custom', leadId: id, properties: { name: 'order_placed' } }],
+      });
+    }
+    // The rule comes after the orders: only the bulk rescore can apply it.
+    const order = { type: 'custom', where: { name: { in: ['order_placed'] } } };
+    const settings = t.services.lifecycle.settings(await t.services.workspaces.getWorkspace(t.workspaceId));
+    const workspace = await t.services.lifecycle.saveSettings(t.workspaceId, {
+      ...settings,
+      stageRules: { ...settings.stageRules, moves: [{ id: 'ordered', to: 'customer', activities: [order] }] },
+    });
+    const withWorker = await rescoreWith(t, 0).run(workspace);
+    assert.equal(withWorker.status, 'done', withWorker.error ?? '');
+    assert.equal(withWorker.prefetched, withWorker.done, 'the worker computed every chunk');
+    const leads = await allLeads(t);
+    for (const id of shoppers) {
+      const lead = leads.get(id) as { stage: string; opportunity: { status: string; value: number } };
+      assert.deepEqual(
+        [lead.stage, lead.opportunity.status, lead.opportunity.value],
+        ['customer', 'won', 250],
+      );
+    }
+    const check = await rescoreWith(t, Number.POSITIVE_INFINITY).run(workspace);
+    assert.deepEqual([check.bandChanged, check.stageChanged], [0, 0]);
+    assert.deepEqual(await allLeads(t), leads);
+  });
 });
