@@ -256,7 +256,8 @@ export function registerLifecycleRoutes(
         ...leadWrite,
         summary: 'Open an opportunity (deal): the lead moves to stage `opportunity`',
         description:
-          "`amount` in the currency's major unit, `currency` ISO 4217 (EUR; required with an amount), " +
+          "`amount` in the currency's major unit with at most its decimals (12000.50 EUR, 12000 JPY), " +
+          '`currency` ISO 4217 (EUR; required with an amount), ' +
           '`expectedCloseDate` YYYY-MM-DD. From any stage before `opportunity`; 409 STAGE_TRANSITION_INVALID for a ' +
           'customer, a disqualified lead, or a lead with an open opportunity. Honours Idempotency-Key.',
         body: OpportunityBody,

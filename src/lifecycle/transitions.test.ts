@@ -12,6 +12,7 @@ import { defaultTemperatureConfig } from './temperature.ts';
 import {
   acceptMql,
   answerQualification,
+  checkMinorUnit,
   checkOpportunityInput,
   editOpportunity,
   isDateOnly,
@@ -286,5 +287,26 @@ describe('lifecycle settings', () => {
     assert.deepEqual(ok.value.stageRules, { moves: [], flags: [] });
     assert.deepEqual(ok.value.temperature, defaultTemperatureConfig);
     assert.deepEqual(ok.value.qualification, defaultQualificationRule);
+  });
+});
+
+describe("amounts in a currency's minor unit", () => {
+  test('each currency has its own number of decimals', () => {
+    const fits = (amount: number, currency: string) =>
+      checkMinorUnit(amount, currency, '/amount').length === 0;
+    assert.deepEqual(
+      [
+        fits(12000, 'JPY'),
+        fits(12000.5, 'JPY'),
+        fits(0.01, 'EUR'),
+        fits(0.005, 'EUR'),
+        fits(1.234, 'BHD'),
+        fits(1.2345, 'BHD'),
+      ],
+      [true, false, true, false, true, false],
+    );
+    assert.deepEqual(checkMinorUnit(0.1 + 0.2, 'EUR', '/value'), [
+      { path: '/value', message: 'must have at most 2 decimals in EUR' },
+    ]);
   });
 });

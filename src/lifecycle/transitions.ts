@@ -51,11 +51,31 @@ function refuse(message: string): never {
 
 /**
  * A deal's amount means nothing without its currency (a won deal's value is reported in it):
- * refused whether the currency was left out or cleared later.
+ * refused whether the currency was left out or cleared later. It is also written in that
+ * currency's minor unit at most (no 0.5 yen), whichever of the two the request changed.
  */
-function checkPriced(opportunity: Opportunity): void {
-  if (opportunity.amount !== null && opportunity.currency === null)
+function checkPriced(opportunity: Opportunity, changed: 'amount' | 'currency'): void {
+  const { amount, currency } = opportunity;
+  if (amount === null) return;
+  if (currency === null)
     throw validationError([{ path: '/currency', message: 'is required with an amount' }]);
+  const errors = checkMinorUnit(amount, currency, `/${changed}`);
+  if (errors.length > 0) throw validationError(errors);
+}
+
+/** How many decimals an amount in this currency may have (JPY 0, EUR 2, BHD 3). */
+export function currencyDecimals(currency: string): number {
+  return (
+    new Intl.NumberFormat('en', { style: 'currency', currency }).resolvedOptions().maximumFractionDigits ?? 2
+  );
+}
+
+/** Field errors of an amount with more decimals than its currency has. */
+export function checkMinorUnit(amount: number, currency: string, path: string): FieldError[] {
+  const decimals = currencyDecimals(currency);
+  if (Number(amount.toFixed(decimals)) === amount) return [];
+  const unit = decimals === 0 ? 'no decimals' : `at most ${decimals} decimal${decimals === 1 ? '' : 's'}`;
+  return [{ path, message: `must have ${unit} in ${currency}` }];
 }
 
 function begin(lead: Lead): Qualified {
@@ -214,7 +234,7 @@ export function openOpportunity(
     value: null,
     lostReason: null,
   };
-  checkPriced(opportunity);
+  checkPriced(opportunity, 'amount');
   const out: Qualified = { lead: { ...lead, opportunity }, entries: [], stageChanges: [] };
   out.entries.push(opportunityEntry(lead, 'opened', opportunity, { by }, now, newId));
   moveStage(out, 'opportunity', now, 'opportunity', { action: 'opened', by }, newId);
@@ -239,7 +259,7 @@ export function editOpportunity(
     changed.push(field);
   }
   if (changed.length === 0) return begin(lead);
-  checkPriced(next);
+  checkPriced(next, changed.includes('amount') ? 'amount' : 'currency');
   return {
     lead: { ...lead, opportunity: next },
     entries: [opportunityEntry(lead, 'edited', next, { changed, by }, now, newId)],
@@ -262,6 +282,10 @@ export function winOpportunity(
     closedAt: now,
     value: input.value ?? current.amount,
   };
+  if (input.value !== null && current.currency !== null) {
+    const errors = checkMinorUnit(input.value, current.currency, '/value');
+    if (errors.length > 0) throw validationError(errors);
+  }
   const out: Qualified = { lead: { ...lead, opportunity }, entries: [], stageChanges: [] };
   out.entries.push(opportunityEntry(lead, 'won', opportunity, { by }, now, newId));
   moveStage(

@@ -350,6 +350,26 @@ describeEachEngine('lifecycle', (engine) => {
 
     const badEdit = await api(t, 'PATCH', `/api/v1/leads/${lead.id}/opportunity`, { currency: 'eur' });
     assertProblem(badEdit, 422, 'VALIDATION_FAILED', ['/currency']);
+    // Amounts in the currency's minor unit at most: cents in EUR, none in JPY.
+    assertProblem(
+      await api(t, 'PATCH', `/api/v1/leads/${lead.id}/opportunity`, { amount: 12000.505 }),
+      422,
+      'VALIDATION_FAILED',
+      ['/amount'],
+    );
+    const yen = await api(t, 'PATCH', `/api/v1/leads/${lead.id}/opportunity`, {
+      amount: 12000.5,
+      currency: 'JPY',
+    });
+    assertProblem(yen, 422, 'VALIDATION_FAILED', ['/amount']);
+    assert.match(yen.body, /must have no decimals in JPY/);
+    await ok(t, 'PATCH', `/api/v1/leads/${lead.id}/opportunity`, { amount: 12000.5 }); // cents in EUR
+    assertProblem(
+      await api(t, 'PATCH', `/api/v1/leads/${lead.id}/opportunity`, { currency: 'JPY' }),
+      422,
+      'VALIDATION_FAILED',
+      ['/currency'],
+    );
     const edited = await ok(t, 'PATCH', `/api/v1/leads/${lead.id}/opportunity`, {
       amount: 15000,
       expectedCloseDate: null,
@@ -360,6 +380,12 @@ describeEachEngine('lifecycle', (engine) => {
     );
 
     t.clock.now += 4 * DAY;
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${lead.id}/opportunity/won`, { value: 0.001 }),
+      422,
+      'VALIDATION_FAILED',
+      ['/value'],
+    );
     const won = await ok(t, 'POST', `/api/v1/leads/${lead.id}/opportunity/won`, {});
     assert.equal(won.stage, 'customer');
     assert.deepEqual(
@@ -396,7 +422,7 @@ describeEachEngine('lifecycle', (engine) => {
     const updates = (await timelineOf(t, lead.id)).filter((e) => e.type === 'opportunity_updated');
     assert.deepEqual(
       updates.map((e) => e.properties.action),
-      ['won', 'edited', 'opened'],
+      ['won', 'edited', 'edited', 'opened'],
       'one entry per change, newest first; the refused ones wrote none',
     );
     assert.deepEqual(updates[1]!.properties.changed, ['amount', 'expectedCloseDate']);
