@@ -125,6 +125,15 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   });
   app.addHook('onRequest', app.rateLimit());
 
+  // An empty JSON body is no body (`curl -X POST -H 'Content-Type: application/json'` on an
+  // action such as applying a preset): Fastify refuses it before the route's schema could say
+  // whether the route needs one. Anything else goes to its own parser (proto poisoning refused).
+  const json = app.getDefaultJsonParser('error', 'error');
+  app.removeContentTypeParser('application/json');
+  app.addContentTypeParser('application/json', { parseAs: 'string' }, (request, body, done) => {
+    if (body === '') done(null, undefined);
+    else json(request, body as string, done);
+  });
   await app.register(multipart, { limits: { fileSize: config.bodyLimitBytes * 100, files: 1 } });
   // CSV uploads stream straight to the importer: the route reads the raw request.
   app.addContentTypeParser(['text/csv', 'application/csv'], (_request, payload, done) => done(null, payload));

@@ -774,7 +774,12 @@ describeEachEngine('lifecycle', (engine) => {
     assertProblem(forbidden, 403, 'FORBIDDEN');
 
     const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'max@acme.io' });
-    const applied = await ok(t, 'POST', '/api/v1/lifecycle/presets/services/apply');
+    // As `curl -X POST -H 'Content-Type: application/json' …` sends it: an empty JSON body is no body.
+    const response = await api(t, 'POST', '/api/v1/lifecycle/presets/services/apply', '', {
+      'content-type': 'application/json',
+    });
+    assert.equal(response.statusCode, 200, response.body);
+    const applied = response.json();
     assert.deepEqual([applied.preset, applied.modelVersion], ['services', 1]);
     assert.deepEqual(applied.qualification, {
       framework: 'champ',
