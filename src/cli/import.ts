@@ -5,7 +5,7 @@ import cliProgress from 'cli-progress';
 import type { Services } from '../app.ts';
 import { validationError } from '../errors.ts';
 import { csvRows, escapeCell, escapeFileCell } from '../imports/export.ts';
-import { rejectsColumns } from '../imports/model.ts';
+import { isRejectsHeader, rejectsColumns } from '../imports/model.ts';
 import type { ImportReject } from '../imports/service.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
 import { withServices } from './context.ts';
@@ -29,6 +29,12 @@ function rejectsFileProblem(file: string, input: string): string | undefined {
   try {
     const existing = fs.statSync(file, { throwIfNoEntry: false });
     if (existing && !existing.isFile()) return 'is not a file';
+    const source = fs.statSync(input);
+    if (existing && existing.ino === source.ino && existing.dev === source.dev)
+      return 'is the file being imported';
+    // Replaced or removed later: only a file an earlier import wrote, never anyone's own file.
+    if (existing && !isRejectsFile(file))
+      return 'already exists and is not a rejects file: name another with --rejects';
     if (!existing && !fs.statSync(folder, { throwIfNoEntry: false })?.isDirectory())
       return `cannot be written: there is no folder ${folder}`;
     fs.accessSync(existing ? file : folder, fs.constants.W_OK);
@@ -36,6 +42,18 @@ function rejectsFileProblem(file: string, input: string): string | undefined {
   } catch (error) {
     // EACCES, or ENOTDIR for a path through a file ("notes.txt/r.csv").
     return `cannot be written (${(error as NodeJS.ErrnoException).code ?? String(error)})`;
+  }
+}
+
+/** Whether the file starts as a rejects file does (`row,line,reason,…`): one an import wrote. */
+function isRejectsFile(file: string): boolean {
+  const start = Buffer.alloc(64);
+  const fd = fs.openSync(file, 'r');
+  try {
+    const text = start.subarray(0, fs.readSync(fd, start, 0, start.length, 0)).toString('utf8');
+    return new RegExp(`^\uFEFF?${rejectsColumns.join(',')}(,|\r|\n|$)`).test(text);
+  } finally {
+    fs.closeSync(fd);
   }
 }
 
@@ -49,12 +67,15 @@ function checkRejectsFile(file: string, input: string): void {
  * A CSV file of rejected rows, created on the first reject: row, line, reason, then the row's
  * own columns under the input's header (escaped against formulas; a re-import strips that
  * again), so the file can be fixed and imported as it is: the importer skips the first three
- * columns of such a file (`rejectsColumns`). Waits for the disk when it lags. An import that
- * reads the file and rejects no row removes the file an earlier import left (see `close`).
+ * columns of such a file (`rejectsColumns`), and the rejects of a rejects file do not repeat
+ * them. Waits for the disk when it lags. An import that reads the file and rejects no row
+ * removes the rejects file an earlier import left (see `close`).
  */
 function rejectsWriter(file: string) {
   let out: fs.WriteStream | undefined;
   let header: readonly string[] | undefined;
+  /** Leading columns of the input left out: an earlier rejects file's row, line and reason. */
+  let skip = 0;
   let failure: Error | undefined;
   const write = async (text: string) => {
     if (failure) throw failure;
@@ -62,7 +83,8 @@ function rejectsWriter(file: string) {
   };
   return {
     setHeader(columns: readonly string[]) {
-      header = columns;
+      skip = isRejectsHeader(columns) ? rejectsColumns.length : 0;
+      header = columns.slice(skip);
     },
     async add(reject: ImportReject) {
       if (!out) {
@@ -72,7 +94,7 @@ function rejectsWriter(file: string) {
         });
         await write(csvRows([[...rejectsColumns, ...(header ?? []).map(escapeFileCell)]]));
       }
-      const cells = reject.cells.map(escapeFileCell);
+      const cells = reject.cells.slice(skip).map(escapeFileCell);
       await write(csvRows([[String(reject.row), String(reject.line), escapeCell(reject.reason), ...cells]]));
     },
     /**
@@ -82,7 +104,7 @@ function rejectsWriter(file: string) {
      */
     async close() {
       if (!out) {
-        if (header !== undefined) fs.rmSync(file, { force: true });
+        if (header !== undefined && fs.existsSync(file) && isRejectsFile(file)) fs.rmSync(file);
         return;
       }
       await new Promise<void>((resolve, reject) =>
@@ -168,7 +190,7 @@ export async function runImport(args: string[]): Promise<number> {
 
   const seconds = summary.ms / 1000;
   const lines = [
-    `${dryRun ? 'Checked' : 'Imported'} ${path.basename(file)}${dryRun ? ' (dry run: nothing was written)' : ''}`,
+    `${dryRun ? 'Checked' : 'Imported'} ${path.basename(file)}${dryRun ? ' (dry run: no lead was written)' : ''}`,
     `rows: ${summary.rows}`,
     `created: ${summary.created}`,
     `updated: ${summary.updated}`,

@@ -261,7 +261,8 @@ export interface ImportPlan {
  */
 export const rejectsColumns = ['row', 'line', 'reason'] as const;
 
-function isRejectsHeader(header: readonly string[]): boolean {
+/** Whether a file's header is a rejects file's (see `rejectsColumns`). */
+export function isRejectsHeader(header: readonly string[]): boolean {
   return rejectsColumns.every((name, i) => header[i] === name);
 }
 

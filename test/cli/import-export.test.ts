@@ -114,6 +114,46 @@ describe('leadline import / export', () => {
     );
   });
 
+  it("never replaces or removes a file that is not a rejects file; a rejects file's rejects keep one row, line and reason", async () => {
+    const dir = folder();
+    const file = path.join(dir, 'contacts.csv');
+    fs.writeFileSync(file, contacts);
+    assert.equal((await leadline(dir, ['export'])).code, 0);
+    const notes = path.join(dir, 'notes.txt');
+    fs.writeFileSync(notes, 'precious');
+    fs.linkSync(file, path.join(dir, 'link.csv'));
+    for (const dryRun of [[], ['--dry-run']]) {
+      const refused = await leadline(dir, ['import', file, '--rejects', notes, ...dryRun]);
+      assert.equal(refused.code, 1, refused.stdout);
+      assert.match(refused.stderr, /--rejects: ".*notes\.txt" already exists and is not a rejects file/);
+      const linked = await leadline(dir, [
+        'import',
+        file,
+        '--rejects',
+        path.join(dir, 'link.csv'),
+        ...dryRun,
+      ]);
+      assert.match(linked.stderr, /--rejects: ".*link\.csv" is the file being imported/);
+    }
+    assert.equal(fs.readFileSync(notes, 'utf8'), 'precious');
+    assert.equal(fs.readFileSync(path.join(dir, 'link.csv'), 'utf8'), contacts);
+    assert.equal((await leadline(dir, ['export', '--format', 'jsonl'])).stdout, '', 'nothing imported');
+
+    const first = await leadline(dir, ['import', file]);
+    assert.equal(summary(first.stdout).rejected, '3', first.stderr);
+    // The rejects file imported as it is, unfixed: its own rejects file has the same columns.
+    const rejectsFile = path.join(dir, 'contacts.rejects.csv');
+    const second = await leadline(dir, ['import', rejectsFile]);
+    assert.equal(summary(second.stdout).rejected, '3', second.stderr);
+    const read = (name: string) =>
+      parse(fs.readFileSync(path.join(dir, name), 'utf8'), { relax_column_count: true }) as string[][];
+    assert.deepEqual(read('contacts.rejects.rejects.csv')[0], read('contacts.rejects.csv')[0]);
+    assert.deepEqual(
+      read('contacts.rejects.rejects.csv').map((row) => row.slice(3)),
+      read('contacts.rejects.csv').map((row) => row.slice(3)),
+    );
+  });
+
   it('reads BOM-prefixed, tab-separated files, and a dry run writes nothing', async () => {
     const dir = folder();
     const file = path.join(dir, 'leads.tsv');
@@ -122,7 +162,7 @@ describe('leadline import / export', () => {
     assert.equal((await leadline(dir, ['export'])).code, 0);
     const dry = await leadline(dir, ['import', file, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
-    assert.match(dry.stdout, /dry run: nothing was written/);
+    assert.match(dry.stdout, /dry run: no lead was written/);
     assert.deepEqual([summary(dry.stdout).created, summary(dry.stdout).rejects], ['1', 'none']);
     const empty = await leadline(dir, ['export', '--format', 'jsonl']);
     assert.equal(empty.stdout, '');
@@ -259,6 +299,7 @@ describe('leadline import / export', () => {
     const first = await leadline(dir, ['import', withReject, '--rejects', rejectsFile]);
     assert.equal(summary(first.stdout).rejects, rejectsFile, first.stderr);
     assert.ok(fs.existsSync(rejectsFile));
+    const earlier = fs.readFileSync(rejectsFile);
 
     const clean = path.join(dir, 'second.csv');
     fs.writeFileSync(clean, 'Email\nother@acme.example.com\n');
@@ -268,7 +309,7 @@ describe('leadline import / export', () => {
     assert.ok(fs.existsSync(rejectsFile));
 
     for (const args of [['--dry-run'], []]) {
-      fs.copyFileSync(withReject, rejectsFile); // whatever an earlier run left there
+      fs.writeFileSync(rejectsFile, earlier); // what an earlier run left there
       const second = await leadline(dir, ['import', clean, '--rejects', rejectsFile, ...args]);
       assert.equal(second.code, 0, second.stderr);
       assert.deepEqual([summary(second.stdout).rejected, summary(second.stdout).rejects], ['0', 'none']);
