@@ -149,10 +149,22 @@ describe('applyCapture', () => {
     assert.deepEqual(none, []);
   });
 
-  test('restores an archived lead', () => {
+  test("a dated capture's touch (an import's create date) is history: never the last touch of a lead that has one", () => {
+    const only = touch('email', T0, 'newsletter');
+    const known = lead({ firstTouch: only, lastTouch: only, source: 'newsletter', channel: 'email' });
+    const imported = touch('offline', T0 + 5, 'import');
+    const { lead: after } = applyCapture(known, { touch: imported, at: T0 + 5 }, T0 + 60, forwardStage);
+    assert.deepEqual([after.firstTouch, after.lastTouch], [only, only]);
+    const { lead: bare } = applyCapture(lead(), { touch: imported, at: T0 + 5 }, T0 + 60, forwardStage);
+    assert.deepEqual([bare.firstTouch, bare.lastTouch], [imported, imported]);
+  });
+
+  test('restores an archived lead, unless told not to (an import)', () => {
     const { lead: after } = applyCapture(lead({ archivedAt: T0 }), {}, T0 + 1, forwardStage);
     assert.equal(after.archivedAt, null);
     assert.equal(after.updatedAt, T0 + 1);
+    const { lead: kept } = applyCapture(lead({ archivedAt: T0 }), {}, T0 + 1, forwardStage, false);
+    assert.deepEqual([kept.archivedAt, kept.updatedAt], [T0, lead().updatedAt]);
   });
 
   test('an empty capture changes nothing of any lead (property)', () => {

@@ -161,7 +161,11 @@ export interface LeadCapture {
   properties?: Record<string, PropertyValue>;
   /** Present when the capture carries any source, UTM, referrer or landing page. */
   touch?: Touch;
-  /** When the capture happened (CSV imports carry the original create date). */
+  /**
+   * When the lead was created, for a capture that records history rather than a new sign of
+   * interest (a CSV import's create date). Its touch is the lead's origin: it replaces a later
+   * first touch, but never a last touch the lead already has.
+   */
   at?: number;
 }
 
@@ -301,14 +305,17 @@ function withoutNulls(values: Record<string, PropertyValue>): Record<string, Pro
 /**
  * A later capture of a known lead: given fields overwrite (the latest word wins), absent ones
  * stay, properties merge key by key (null removes a key), the stage only moves forward, the
- * earlier first touch and the later last touch win (a touch is dated by its `at`). Returns the
- * lead and the fields that changed.
+ * earlier first touch and the later last touch win (a touch is dated by its `at`; a dated
+ * capture's touch is history, see `LeadCapture.at`). An archived lead is restored, unless
+ * `restore` is false (an import is data from elsewhere, not the person showing up again).
+ * Returns the lead and the fields that changed.
  */
 export function applyCapture(
   lead: Lead,
   capture: LeadCapture,
   now: number,
   forward: (current: Stage, proposed: Stage | undefined) => Stage,
+  restore = true,
 ): { lead: Lead; changed: string[] } {
   const next: Lead = { ...lead };
   const changed: string[] = [];
@@ -347,7 +354,8 @@ export function applyCapture(
   // history can bring a touch older than those already known (as a merge compares them too).
   const touch = capture.touch;
   if (touch) {
-    if (!lead.lastTouch || touch.at >= lead.lastTouch.at) next.lastTouch = touch;
+    if (!lead.lastTouch || (capture.at === undefined && touch.at >= lead.lastTouch.at))
+      next.lastTouch = touch;
     if (!lead.firstTouch || touch.at < lead.firstTouch.at) {
       next.firstTouch = touch;
       next.source = touch.source;
@@ -359,8 +367,9 @@ export function applyCapture(
     next.ownerId = capture.ownerId;
     changed.push('ownerId');
   }
-  if (lead.archivedAt !== null) next.archivedAt = null;
-  if (changed.length > 0 || capture.touch || lead.archivedAt !== null) next.updatedAt = now;
+  const restored = restore && lead.archivedAt !== null;
+  if (restored) next.archivedAt = null;
+  if (changed.length > 0 || capture.touch || restored) next.updatedAt = now;
   return { lead: next, changed };
 }
 

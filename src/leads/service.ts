@@ -211,13 +211,14 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       const redirected =
         capture.email !== undefined && existing.email !== null && existing.email !== capture.email;
       const effective = redirected ? { ...capture, email: undefined, emailDisposable: undefined } : capture;
-      const { lead, changed } = applyCapture(existing, effective, now, forwardStage);
+      const { lead, changed } = applyCapture(existing, effective, now, forwardStage, via !== 'import');
       if (!before.has(existing.id) && !created.has(existing.id)) before.set(existing.id, existing);
-      const dirty = changed.length > 0 || capture.touch !== undefined || existing.archivedAt !== null;
+      const restored = existing.archivedAt !== null && lead.archivedAt === null;
+      const dirty = changed.length > 0 || capture.touch !== undefined || restored;
       if (dirty) {
         if (created.has(lead.id)) created.set(lead.id, lead);
         else updated.set(lead.id, lead);
-        if (existing.archivedAt !== null) {
+        if (restored) {
           entries.push({
             id: newId(),
             leadId: lead.id,

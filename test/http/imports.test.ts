@@ -599,6 +599,20 @@ describeEachEngine('CSV import and export', (engine) => {
       referrer: 'https://news.example.org/post',
     });
     assert.equal(before.lastTouch.channel, 'referral');
+    // Captured once: its last touch is as old as the lead, the create date the export gives.
+    const once = await capture({
+      email: 'once@acme.example.com',
+      utm: { source: 'newsletter', medium: 'email', campaign: 'may' },
+      landingPage: 'https://acme.example.com/offer',
+    });
+    // An archived lead stays archived: an import is not the person showing up again.
+    const archived = await capture({ email: 'archived@acme.example.com' });
+    const archiving = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/leads/${archived.id}/archive`,
+      headers: authHeaders(w.key),
+    });
+    assert.equal(archiving.statusCode, 200, archiving.body);
 
     t.clock.now += 60_000;
     const exported = await t.app.inject({
@@ -608,11 +622,13 @@ describeEachEngine('CSV import and export', (engine) => {
     });
     assert.equal(exported.statusCode, 200, exported.body);
     const reimport = await importCsv(t, w.key, exported.body);
-    assert.deepEqual([reimport.json().updated, reimport.json().rejected], [1, 0], reimport.body);
-    const [after] = await allLeads(t, w.key);
+    assert.deepEqual([reimport.json().updated, reimport.json().rejected], [3, 0], reimport.body);
+    const [after, onceAfter, archivedAfter] = await allLeads(t, w.key);
     assert.deepEqual(after!.firstTouch, before.firstTouch);
     assert.deepEqual(after!.lastTouch, before.lastTouch);
     assert.deepEqual([after!.source, after!.channel], ['google', 'paid_search']);
+    assert.deepEqual([onceAfter!.firstTouch, onceAfter!.lastTouch], [once.firstTouch, once.lastTouch]);
+    assert.equal(archivedAfter!.archivedAt, archiving.json().archivedAt);
 
     // A CRM's history: the person came from a trade show a year before the first web visit.
     const history = 'Email,Lead Source,Create Date\ntouched@acme.example.com,Trade Show,2025-01-02 10:00\n';
