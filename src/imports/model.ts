@@ -279,7 +279,8 @@ function withoutTrailingBlanks(header: readonly string[]): readonly string[] {
 
 /**
  * Decides what each column of the file's header fills (empty cells at its end name none): the
- * `--map` entry for it, else a built-in alias or our own field name, else a custom property. Fails when a `--map` column is not in the
+ * `--map` entry for it, else a built-in alias or our own field name, else the defined property
+ * of exactly that name, else a custom property named in camelCase. Fails when a `--map` column is not in the
  * header, or when no column gives an email or a phone: then every row would be rejected, and
  * the usual cause is a file whose first line is data rather than a header.
  */
@@ -287,8 +288,10 @@ export function planImport(
   fileHeader: readonly string[],
   map: ColumnMap,
   paths: { file: string; map: string },
+  defined: readonly string[] = [],
 ): Checked<ImportPlan> {
   const header = withoutTrailingBlanks(fileHeader);
+  const definedNames = new Set(defined);
   const errors: FieldError[] = [];
   const keys = header.map(headerKey);
   for (const [key, { column }] of map) {
@@ -309,6 +312,8 @@ export function planImport(
     else if (explicit && propertyNamePattern.test(explicit[1]!))
       [target, rank] = [{ kind: 'property', name: explicit[1]! }, 0];
     else if (aliasesByKey.has(key)) [target, rank] = aliasesByKey.get(key)!;
+    // A column named exactly as a defined property ("renewal_date", "NPS") fills it, typed.
+    else if (definedNames.has(name.trim())) [target, rank] = [{ kind: 'property', name: name.trim() }, 0];
     else {
       // Two unknown columns that camelCase alike keep both values: the second gets a number.
       const base = propertyNameFor(name, column + 1);

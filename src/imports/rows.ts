@@ -37,6 +37,8 @@ export interface RowSettings {
   defaultCountry: string | undefined;
   /** The encoding the file is said to be in (`encodingNamed`); guessed when undefined. */
   encoding?: string | undefined;
+  /** The names of the workspace's defined properties: a column named so fills that property. */
+  defined?: readonly string[];
 }
 
 /**
@@ -204,7 +206,7 @@ export async function* parseRows(
         if (record.every((cell) => cell.trim() === '')) continue;
         if (input.notUtf8 && hasReplacement(record))
           throw validationError([{ path: paths.file, message: NOT_UTF8 }], 'The file cannot be imported.');
-        const planned = planImport(record, map, paths);
+        const planned = planImport(record, map, paths, settings.defined);
         if (!planned.ok) throw validationError(planned.errors, 'The file cannot be imported.');
         plan = planned.value;
         yield { type: 'header', plan };

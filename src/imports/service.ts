@@ -330,9 +330,10 @@ export function createImportService({
       }
     }
 
+    const defined = [...(await properties.definitionsIn(database.db, workspace.id)).keys()];
     const events = parseRows(
       bytes(),
-      { map: map.value, paths, defaultCountry: workspace.settings.defaultCountry, encoding },
+      { map: map.value, paths, defaultCountry: workspace.settings.defaultCountry, encoding, defined },
       clock,
     );
     for await (const event of events) {

@@ -788,6 +788,32 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual([again.json().created, again.json().updated], [0, 2588]);
   });
 
+  it('fills a defined property from a column named exactly as it is, checked against its type', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    for (const definition of [
+      { name: 'renewal_date', type: 'date' },
+      { name: 'NPS', type: 'number' },
+    ]) {
+      const defined = await t.app.inject({
+        method: 'POST',
+        url: '/api/v1/properties',
+        headers: authHeaders(key),
+        payload: definition,
+      });
+      assert.equal(defined.statusCode, 201, defined.body);
+    }
+    const csv =
+      'Email,renewal_date,NPS\nbad@acme.example.com,not-a-date,high\ngood@acme.example.com,2027-01-31,9\n';
+    const imported = await importCsv(t, key, csv);
+    assert.deepEqual([imported.json().created, imported.json().rejected], [1, 1], imported.body);
+    const leads = await allLeads(t, key);
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.properties]),
+      [['good@acme.example.com', { renewal_date: '2027-01-31', NPS: 9 }]],
+    );
+  });
+
   it('checks imported properties against the definitions of the workspace, rejecting a row with its cells', async () => {
     const t = get();
     const { id, key } = await workspace(t);
