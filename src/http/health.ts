@@ -3,10 +3,14 @@ import type { Database } from '../db/database.ts';
 import { sendProblem } from './errors.ts';
 import type { HttpApp } from './types.ts';
 
-/** `/healthz`: the process answers. `/readyz`: it can also reach its database. */
+/**
+ * `/healthz`: the process answers. `/readyz`: it can also reach its database. Neither is rate
+ * limited: a probe must not fail because other keyless callers share its IP (see server.ts).
+ */
 export function registerHealthRoutes(app: HttpApp, database: Database): void {
-  app.get('/healthz', { config: { public: true }, schema: { hide: true } }, async () => ({ status: 'ok' }));
-  app.get('/readyz', { config: { public: true }, schema: { hide: true } }, async (request, reply) => {
+  const config = { public: true, rateLimit: false } as const;
+  app.get('/healthz', { config, schema: { hide: true } }, async () => ({ status: 'ok' }));
+  app.get('/readyz', { config, schema: { hide: true } }, async (request, reply) => {
     try {
       await sql`select 1`.execute(database.db);
       return { status: 'ready', engine: database.engine };

@@ -123,7 +123,15 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
       return error;
     },
   });
-  app.addHook('onRequest', app.rateLimit());
+  // Routes marked `rateLimit: false` (health, readiness, the API docs) are never limited nor
+  // counted: behind a proxy every keyless caller shares one IP, and a probe refused with 429
+  // makes an orchestrator restart a healthy server. They read no key, so they cannot be used to
+  // guess one. Everything else keyless (hosted forms, tracking, inbound webhooks) stays limited.
+  const limit = app.rateLimit();
+  app.addHook('onRequest', async function (request, reply) {
+    if (request.routeOptions.config?.rateLimit === false) return;
+    await limit.call(this, request, reply);
+  });
 
   // An empty JSON body is no body (`curl -X POST -H 'Content-Type: application/json'` on an
   // action such as applying a preset): Fastify refuses it before the route's schema could say
@@ -151,9 +159,17 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
       security: [{ apiKey: [] }],
     },
   });
-  await app.register(swaggerUi, { routePrefix: '/docs' });
-  app.get('/api/v1/openapi.json', { config: { public: true }, schema: { hide: true } }, async () =>
-    app.swagger(),
+  // The docs UI in a scope of its own, so its routes (which take no config) can be marked unlimited.
+  await app.register(async (docs) => {
+    docs.addHook('onRoute', (route) => {
+      route.config = { ...route.config, rateLimit: false };
+    });
+    await docs.register(swaggerUi, { routePrefix: '/docs' });
+  });
+  app.get(
+    '/api/v1/openapi.json',
+    { config: { public: true, rateLimit: false }, schema: { hide: true } },
+    async () => app.swagger(),
   );
 
   app.addHook('onRequest', authHook(workspaces));

@@ -495,12 +495,40 @@ describeEachEngine('platform', (engine) => {
       const limited = await anonymous(authHeaders('guess-3'), '10.0.0.2');
       assertProblem(limited, 429, 'RATE_LIMITED');
       assert.ok(Number(limited.headers['retry-after']) > 0);
-      assertProblem(await send(t, { method: 'GET', url: '/healthz', remoteAddress: '10.0.0.2' }), 429);
+      // Keyless public routes share the IP's limit: a hosted form or t.js is no way around it.
+      assertProblem(await send(t, { method: 'GET', url: '/t.js', remoteAddress: '10.0.0.2' }), 429);
+      assertProblem(await send(t, { method: 'GET', url: '/api/v1/nothing', remoteAddress: '10.0.0.2' }), 429);
       // Another IP, and a valid key from the limited IP, still pass.
       assertProblem(await anonymous({}, '10.0.0.3'), 401);
       const workspace = await t.services.workspaces.resolveWorkspace('default');
       const { key } = await t.services.workspaces.createKey(workspace.id, 'fresh', 'read');
       assert.equal((await anonymous(authHeaders(key), '10.0.0.2')).statusCode, 200);
+    });
+
+    it('never limits health probes or the API docs, and does not count them', async () => {
+      const t = get();
+      const from = (url: string, headers: Record<string, string> = {}) =>
+        send(t, { method: 'GET', url, headers, remoteAddress: '10.0.0.4' });
+      // Behind a proxy every keyless caller shares one IP: its limit is used up by others.
+      for (let i = 0; i < 3; i++) assertProblem(await from('/api/v1/leads', authHeaders(`guess-${i}`)), 401);
+      assertProblem(await from('/api/v1/leads'), 429, 'RATE_LIMITED');
+      for (let i = 0; i < 5; i++) {
+        assert.equal((await from('/healthz')).statusCode, 200);
+        assert.equal((await from('/readyz', authHeaders('guess'))).statusCode, 200);
+        assert.equal((await from('/api/v1/openapi.json')).statusCode, 200);
+        assert.equal((await from('/docs/json')).statusCode, 200);
+        const docs = await from('/docs');
+        assert.ok(docs.statusCode < 400, `/docs: ${docs.statusCode}`);
+      }
+      // On a fresh IP they take nothing from its allowance.
+      for (let i = 0; i < 5; i++)
+        assert.equal(
+          (await send(t, { method: 'GET', url: '/healthz', remoteAddress: '10.0.0.5' })).statusCode,
+          200,
+        );
+      for (let i = 0; i < 3; i++)
+        assertProblem(await send(t, { method: 'GET', url: '/api/v1/leads', remoteAddress: '10.0.0.5' }), 401);
+      assertProblem(await send(t, { method: 'GET', url: '/api/v1/leads', remoteAddress: '10.0.0.5' }), 429);
     });
   });
 });
