@@ -19,11 +19,37 @@ export interface StoredResponse {
 
 export type IdempotencyService = ReturnType<typeof createIdempotencyService>;
 
-/** What makes two requests "the same": method, path and body. */
+/**
+ * What makes two requests "the same": method, path and body, the body as the JSON it parsed to
+ * (spacing and key order do not count, so a client that rebuilds its object for a retry still
+ * gets the replay).
+ */
 export function fingerprint(method: string, path: string, body: unknown): string {
   return createHash('sha256')
-    .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
+    .update(`${method} ${path}\n${canonicalJson(body ?? null)}`)
     .digest('hex');
+}
+
+/**
+ * The JSON text of a parsed JSON value with every object's keys sorted, at every depth; arrays
+ * keep their order (it means something). Built in one pass, without a sorted copy of the value:
+ * it runs on every write sent with an Idempotency-Key.
+ */
+export function canonicalJson(value: unknown): string {
+  if (value === null || typeof value !== 'object') return JSON.stringify(value) ?? 'null';
+  if (Array.isArray(value)) {
+    let items = '';
+    for (let i = 0; i < value.length; i++) items += `${i === 0 ? '' : ','}${canonicalJson(value[i])}`;
+    return `[${items}]`;
+  }
+  let members = '';
+  for (const key of Object.keys(value).sort()) {
+    const item = (value as Record<string, unknown>)[key];
+    // Left out, as JSON.stringify leaves it out (a default ajv did not fill, say).
+    if (item === undefined) continue;
+    members += `${members === '' ? '' : ','}${JSON.stringify(key)}:${canonicalJson(item)}`;
+  }
+  return `{${members}}`;
 }
 
 export function createIdempotencyService({ database, clock }: { database: Database; clock: () => number }) {

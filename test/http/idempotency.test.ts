@@ -64,6 +64,33 @@ describeEachEngine('Idempotency-Key', (engine) => {
     ]);
   });
 
+  it('replays a retry whose JSON has the same members in another order or spacing', async () => {
+    const t = get();
+    const send = (json: string) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(t.key, { 'idempotency-key': 'key-order', 'content-type': 'application/json' }),
+        payload: json,
+      });
+    const first = await send('{"email":"ko@example.org","firstName":"A","utm":{"source":"x","medium":"y"}}');
+    assert.equal(first.statusCode, 201, first.body);
+    for (const retry of [
+      '{"firstName":"A","email":"ko@example.org","utm":{"source":"x","medium":"y"}}',
+      '{ "utm": { "medium": "y", "source": "x" }, "firstName": "A", "email": "ko@example.org" }',
+    ]) {
+      const replayed = await send(retry);
+      assert.equal(replayed.statusCode, 201, replayed.body);
+      assert.equal(replayed.headers['idempotent-replayed'], 'true');
+      assert.deepEqual(replayed.json(), first.json());
+    }
+    const changed = await send(
+      '{"firstName":"A","email":"ko@example.org","utm":{"source":"y","medium":"x"}}',
+    );
+    assert.equal(changed.statusCode, 422, changed.body);
+    assert.deepEqual(await timelineTypes(t, first.json().id), ['lead_created']);
+  });
+
   it('refuses the same key with another body (422), and changes nothing', async () => {
     const t = get();
     const first = await post(t, '/api/v1/leads', { email: 'first@idem.io' }, 'reused');
