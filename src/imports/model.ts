@@ -1,4 +1,5 @@
 import type { FieldError } from '../errors.ts';
+import { channelForLabel } from '../leads/channel.ts';
 import { LeadInputSchema } from '../leads/input.ts';
 import { type Channel, channels, type LeadCapture, type PropertyValue, type Touch } from '../leads/model.ts';
 import type { Stage } from '../lifecycle/model.ts';
@@ -408,62 +409,6 @@ export function mapStage(label: string): Stage | undefined {
   return stageByLabel.get(headerKey(label));
 }
 
-/**
- * Channel of a CRM source label, by header key. HubSpot's "Original Source" values (labels and
- * internal names: ORGANIC_SEARCH, PAID_SOCIAL, …) are already a channel grouping and map one
- * to one; Salesforce's standard Lead Source values and common words map where the meaning is
- * clear (Trade Show → events, Employee Referral → referral, Purchased List → offline).
- */
-const channelByLabel: ReadonlyMap<string, Channel> = new Map<string, Channel>([
-  ['organicsearch', 'organic_search'],
-  ['seo', 'organic_search'],
-  ['paidsearch', 'paid_search'],
-  ['ppc', 'paid_search'],
-  ['cpc', 'paid_search'],
-  ['googleads', 'paid_search'],
-  ['adwords', 'paid_search'],
-  ['socialmedia', 'organic_social'],
-  ['organicsocial', 'organic_social'],
-  ['social', 'organic_social'],
-  ['paidsocial', 'paid_social'],
-  ['emailmarketing', 'email'],
-  ['email', 'email'],
-  ['newsletter', 'email'],
-  ['referrals', 'referral'],
-  ['referral', 'referral'],
-  ['aireferrals', 'referral'],
-  ['partner', 'referral'],
-  ['partnerreferral', 'referral'],
-  ['employeereferral', 'referral'],
-  ['externalreferral', 'referral'],
-  ['wordofmouth', 'referral'],
-  ['directtraffic', 'direct'],
-  ['direct', 'direct'],
-  ['offlinesources', 'offline'],
-  ['offline', 'offline'],
-  ['import', 'offline'],
-  ['csv', 'offline'],
-  ['crm', 'offline'],
-  ['phoneinquiry', 'offline'],
-  ['purchasedlist', 'offline'],
-  ['coldcall', 'offline'],
-  ['coldoutreach', 'offline'],
-  ['tradeshow', 'events'],
-  ['seminarinternal', 'events'],
-  ['seminarpartner', 'events'],
-  ['webinar', 'events'],
-  ['event', 'events'],
-  ['events', 'events'],
-  ['conference', 'events'],
-  ['othercampaigns', 'other'],
-  ['advertisement', 'other'],
-  ['other', 'other'],
-]);
-
-export function channelForLabel(label: string): Channel | undefined {
-  return channelByLabel.get(headerKey(label));
-}
-
 const channelNames: ReadonlySet<string> = new Set(channels);
 
 /** Digits with optional thousands separators (1,000 / 1.000 / 1 000 / 1'000), a decimal part, k or m. */
@@ -653,6 +598,14 @@ export function rowInput(plan: ImportPlan, cells: readonly string[], now: number
   if (utm) input.utm = utm;
   if (properties) input.properties = properties;
   if (originalSource !== undefined && input.source === undefined) input.source = originalSource;
+  // Salesforce exports have no lifecycle stage: their lead status is it ("Closed - Converted").
+  // HubSpot's lead statuses (Open, Connected…) map to no stage but "new", "open" and
+  // "unqualified", whose meaning is the same; its "Lifecycle Stage" column wins anyway.
+  const status = properties?.leadStatus;
+  if (input.stage === undefined && typeof status === 'string') {
+    const stage = mapStage(status);
+    if (stage) input.stage = stage;
+  }
   return row;
 }
 

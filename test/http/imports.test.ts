@@ -788,6 +788,35 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual([again.json().created, again.json().updated], [0, 2588]);
   });
 
+  it("sets the stage from a Salesforce export's Lead Status; a Lifecycle Stage column wins over it", async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const salesforce = [
+      'Email,Lead Status',
+      'won@acme.example.com,Closed - Converted',
+      'qualified@acme.example.com,Qualified',
+      'no@acme.example.com,Closed - Not Converted',
+      'working@acme.example.com,Working - Contacted',
+      'hubspot@acme.example.com,Connected',
+    ].join('\n');
+    const imported = await importCsv(t, key, salesforce);
+    assert.deepEqual([imported.json().created, imported.json().rejected], [5, 0], imported.body);
+    const both = 'Email,Lifecycle Stage,Lead Status\nboth@acme.example.com,subscriber,Qualified\n';
+    assert.equal((await importCsv(t, key, both)).statusCode, 200);
+    const leads = await allLeads(t, key);
+    assert.deepEqual(
+      leads.map((l) => [l.email, l.stage, (l.properties as { leadStatus: string }).leadStatus]),
+      [
+        ['won@acme.example.com', 'opportunity', 'Closed - Converted'],
+        ['qualified@acme.example.com', 'sql', 'Qualified'],
+        ['no@acme.example.com', 'disqualified', 'Closed - Not Converted'],
+        ['working@acme.example.com', 'lead', 'Working - Contacted'],
+        ['hubspot@acme.example.com', 'lead', 'Connected'],
+        ['both@acme.example.com', 'subscriber', 'Qualified'],
+      ],
+    );
+  });
+
   it('fills a defined property from a column named exactly as it is, checked against its type', async () => {
     const t = get();
     const { key } = await workspace(t);
