@@ -124,21 +124,21 @@ export function parseLeadInput(raw: unknown, context: ParseContext, basePath = '
       if (domain) out.companyDomain = domain;
     } else errors.push({ path: `${basePath}/email`, message: result.message });
   }
-  const phone = clean(input.phone);
-  if (phone) {
-    const result = normalisePhone(phone, context.defaultCountry);
-    if (result.ok) out.phone = result.value;
-    else errors.push({ path: `${basePath}/phone`, message: result.message });
-  }
-  if (!email && !phone)
-    errors.push({ path: `${basePath}/email`, message: 'is required unless phone is given' });
-
   const country = clean(input.country);
   if (country) {
     const result = normaliseCountry(country);
     if (result.ok) out.country = result.value;
     else errors.push({ path: `${basePath}/country`, message: result.message });
   }
+  const phone = clean(input.phone);
+  if (phone) {
+    // A national number ("(415) 555-0199") is read in the lead's own country first.
+    const result = normalisePhone(phone, out.country ?? context.defaultCountry);
+    if (result.ok) out.phone = result.value;
+    else errors.push({ path: `${basePath}/phone`, message: result.message });
+  }
+  if (!email && !phone)
+    errors.push({ path: `${basePath}/email`, message: 'is required unless phone is given' });
   const website = clean(input.website);
   if (website) {
     const result = normaliseWebsite(website);

@@ -110,13 +110,19 @@ export function normaliseEmail(raw: string): Normalised<string> {
  */
 export function normalisePhone(raw: string, defaultCountry?: string): Normalised<string> {
   const country = defaultCountry?.trim().toUpperCase();
+  const known = country !== undefined && isSupportedCountry(country);
   // extract: false refuses text around the number ('call me on …'), which the default accepts.
   const parsed = parsePhoneNumberFromString(raw.trim(), {
-    ...(country && isSupportedCountry(country) ? { defaultCountry: country } : {}),
+    ...(known ? { defaultCountry: country } : {}),
     extract: false,
   });
-  if (!parsed?.isValid()) return fail('is not a valid phone number');
-  return ok(parsed.number);
+  if (parsed?.isValid()) return ok(parsed.number);
+  // Without a country a national number cannot be read: say what would make it readable.
+  if (!known && /^[\d\s().\-/]+$/.test(raw.trim()) && !/^(\+|00)/.test(raw.trim()))
+    return fail(
+      "is not a valid phone number: write it with its country code (+1 415 555 0199), or give the lead's country or set the workspace's defaultCountry",
+    );
+  return fail('is not a valid phone number');
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -47,6 +47,15 @@ describeEachEngine('PATCH /api/v1/workspace', (engine) => {
     const refused = await phone('020 7946 0959');
     assert.equal(refused.statusCode, 422, refused.body);
     assert.equal(refused.json().errors[0].path, '/phone');
+    assert.match(refused.json().errors[0].message, /country code .* or set the workspace's defaultCountry/);
+    // The lead's own country reads its national number, before the workspace's.
+    const own = await get().app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(get().key),
+      payload: { email: 'sf@phones.example', phone: '(415) 555-2671', country: 'USA' },
+    });
+    assert.equal(own.json().phone, '+14155552671', own.body);
   });
 
   it('refuses a setting it does not know, naming it, and stores nothing of the request', async () => {
