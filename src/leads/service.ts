@@ -782,13 +782,11 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         const merged = moved.lead;
         // The survivor takes the other's email only if it had none; then the redirect row gives it up.
         const redirectEmail = merged.email === loser.email ? null : loser.email;
-        // The redirect keeps its phone while it keeps its email, or while it was phone-only and the
-        // survivor did not take the phone. It must never turn into a new phone-only row: another
+        // The redirect keeps its phone while it keeps its email, or when it was phone-only: then a
+        // later capture of that phone alone finds the survivor through it (whether or not the
+        // survivor took the phone). It must never turn into a new phone-only row: another
         // phone-only lead may hold that phone (the loser's email made the two distinct until now).
-        const redirectPhone =
-          redirectEmail !== null || (loser.email === null && merged.phone !== loser.phone)
-            ? loser.phone
-            : null;
+        const redirectPhone = redirectEmail !== null || loser.email === null ? loser.phone : null;
         const redirect: Lead = {
           ...loser,
           email: redirectEmail,

@@ -567,6 +567,16 @@ describeEachEngine('leads API', (engine) => {
       assert.notEqual(stranger.id, survivor.id);
     });
 
+    it('lets a merged-away phone-only contact find a survivor with an email that took its phone', async () => {
+      const api = client(get());
+      const survivor = await api.capture({ email: 'took-the-phone@merge.io' }, 201);
+      const phoneOnly = await api.capture({ phone: '+14155550155', firstName: 'Caller' }, 201);
+      const merged = await api.post(`/api/v1/leads/${survivor.id}/merge`, { otherId: phoneOnly.id });
+      assert.equal(merged.json().phone, '+14155550155', merged.body);
+      const again = await api.capture({ phone: '+14155550155', city: 'Reno' }, 200);
+      assert.deepEqual([again.id, again.email, again.city], [survivor.id, 'took-the-phone@merge.io', 'Reno']);
+    });
+
     it('merges when the survivor takes the email of a lead whose phone another phone-only lead has', async () => {
       const api = client(get());
       const withEmail = await api.capture({ email: 'taken@merge.io', phone: '+14155550133' }, 201);
