@@ -5,7 +5,6 @@ import fc from 'fast-check';
 import { parseLeadInput } from '../leads/input.ts';
 import type { LeadCapture } from '../leads/model.ts';
 import {
-  channelForLabel,
   completeCapture,
   detectDelimiter,
   firstLine,
@@ -450,20 +449,6 @@ describe('source and channel', () => {
     assert.equal(capture(['email', 'source', 'channel'], ['a@acme.io', '', '']).touch, undefined);
     const bad = rowInput(plan(['email', 'channel']), ['a@acme.io', 'carrier pigeon'], NOW);
     assert.equal(bad.errors[0]!.path, '/channel');
-  });
-
-  test('channelForLabel knows HubSpot labels and internal names alike', () => {
-    for (const [label, channel] of [
-      ['Organic Search', 'organic_search'],
-      ['PAID_SEARCH', 'paid_search'],
-      ['Email Marketing', 'email'],
-      ['Social Media', 'organic_social'],
-      ['Referrals', 'referral'],
-      ['Direct Traffic', 'direct'],
-      ['Offline Sources', 'offline'],
-      ['Other Campaigns', 'other'],
-    ] as const)
-      assert.equal(channelForLabel(label), channel, label);
   });
 });
 

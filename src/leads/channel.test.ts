@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { deriveChannel, utmFromUrl } from './channel.ts';
+import { channelForLabel, deriveChannel, utmFromUrl } from './channel.ts';
 import { type Channel, channels, type Utm } from './model.ts';
 
 describe('utmFromUrl', () => {
@@ -87,6 +87,12 @@ const rules: [string, TouchInput, Channel][] = [
   ['source offline', { source: 'offline' }, 'offline'],
   ['source crm beats an email medium', { source: 'crm', utm: { medium: 'email' } }, 'offline'],
   ['medium offline', { utm: { source: 'flyer', medium: 'Offline' } }, 'offline'],
+  ['source cold call', { source: 'cold call' }, 'offline'],
+  [
+    'source Purchased List beats a referrer',
+    { source: 'Purchased List', referrer: 'https://google.com' },
+    'offline',
+  ],
   // 2. events
   ['medium event', { utm: { medium: 'event' } }, 'events'],
   ['medium events', { utm: { medium: 'events' } }, 'events'],
@@ -96,6 +102,9 @@ const rules: [string, TouchInput, Channel][] = [
   ['medium trade-show', { utm: { medium: 'trade-show' } }, 'events'],
   ['medium meetup', { utm: { medium: 'Meetup' } }, 'events'],
   ['source event', { source: 'event' }, 'events'],
+  ['source Trade Show', { source: 'Trade Show' }, 'events'],
+  ['source trade-show with a landing page', { source: 'trade-show', landingPage: LP }, 'events'],
+  ['medium trade show, spelled with a space', { utm: { medium: 'Trade Show' } }, 'events'],
   ['utm source webinar', { utm: { source: 'webinar' } }, 'events'],
   ['events beat email', { utm: { source: 'newsletter', medium: 'webinar' } }, 'events'],
   // 3. email
@@ -105,6 +114,8 @@ const rules: [string, TouchInput, Channel][] = [
   ['medium newsletter', { utm: { medium: 'newsletter' } }, 'email'],
   ['utm source newsletter', { utm: { source: 'newsletter', medium: 'cpc' } }, 'email'],
   ['source email', { source: 'email' }, 'email'],
+  ['source Email Marketing', { source: 'Email Marketing' }, 'email'],
+  ['medium e mail (GA4 spelling)', { utm: { medium: 'e mail' } }, 'email'],
   ['email beats a click id', { utm: { medium: 'email' }, landingPage: `${LP}?gclid=abc` }, 'email'],
   // 4. paid
   ['cpc from google', { utm: { source: 'google', medium: 'cpc' } }, 'paid_search'],
@@ -131,7 +142,11 @@ const rules: [string, TouchInput, Channel][] = [
     'paid_social',
   ],
   ['cpc, source unknown, no referrer', { utm: { source: 'adroll', medium: 'cpc' } }, 'other'],
-  ['display network cpm', { utm: { source: 'criteo', medium: 'cpm' } }, 'other'],
+  [
+    'cpc, source unknown, webmail referrer',
+    { utm: { medium: 'cpc' }, referrer: 'https://mail.google.com/' },
+    'other',
+  ],
   ['gclid alone', { landingPage: `${LP}?gclid=abc` }, 'paid_search'],
   ['gbraid alone', { landingPage: `${LP}?gbraid=abc` }, 'paid_search'],
   [
@@ -164,6 +179,44 @@ const rules: [string, TouchInput, Channel][] = [
     'organic_social',
   ],
   ['empty click id is ignored', { landingPage: `${LP}?gclid=` }, 'direct'],
+  // display
+  ['display network cpm', { utm: { source: 'criteo', medium: 'cpm' } }, 'display'],
+  ['google / display', { utm: { source: 'google', medium: 'display' } }, 'display'],
+  ['google / banner', { utm: { source: 'google', medium: 'Banner' } }, 'display'],
+  ['facebook / display', { utm: { source: 'facebook', medium: 'display' } }, 'display'],
+  ['unknown source / interstitial', { utm: { source: 'partner', medium: 'interstitial' } }, 'display'],
+  ['medium expandable alone', { utm: { medium: 'expandable' } }, 'display'],
+  [
+    'display with a search referrer',
+    { utm: { medium: 'display' }, referrer: 'https://www.google.com/' },
+    'display',
+  ],
+  [
+    'display medium with a gclid is paid search',
+    { utm: { source: 'google', medium: 'display' }, landingPage: `${LP}?gclid=1` },
+    'paid_search',
+  ],
+  // (direct) / (none): what analytics tools write for a direct visit
+  ['(direct) / (none)', { utm: { source: '(direct)', medium: '(none)' } }, 'direct'],
+  ['(direct) / (not set)', { utm: { source: '(Direct)', medium: '(not set)' } }, 'direct'],
+  ['(direct) without medium', { utm: { source: '(direct)' } }, 'direct'],
+  [
+    '(direct) from the landing page',
+    { landingPage: `${LP}?utm_source=(direct)&utm_medium=(none)` },
+    'direct',
+  ],
+  [
+    '(direct) with a gclid is paid search',
+    { utm: { source: '(direct)' }, landingPage: `${LP}?gclid=1` },
+    'paid_search',
+  ],
+  ['(direct) with medium cpc is not direct', { utm: { source: '(direct)', medium: 'cpc' } }, 'other'],
+  ['medium (none) counts as absent', { utm: { source: 'google', medium: '(none)' } }, 'organic_search'],
+  [
+    'only placeholders: the referrer decides',
+    { utm: { medium: '(none)' }, referrer: 'https://www.bing.com/' },
+    'organic_search',
+  ],
   // 5. organic search / social
   ['source google without medium', { utm: { source: 'google' } }, 'organic_search'],
   ['source Bing with medium organic', { utm: { source: 'Bing', medium: 'organic' } }, 'organic_search'],
@@ -177,6 +230,11 @@ const rules: [string, TouchInput, Channel][] = [
   ],
   ['source m.facebook.com', { utm: { source: 'm.facebook.com', medium: 'referral' } }, 'organic_social'],
   ['source t.co', { utm: { source: 't.co' } }, 'organic_social'],
+  ['source x', { utm: { source: 'x' } }, 'organic_social'],
+  ['source fb', { utm: { source: 'FB' } }, 'organic_social'],
+  ['source x.ai is not x.com', { utm: { source: 'x.ai', medium: 'referral' } }, 'referral'],
+  ['medium social media, spelled with a space', { utm: { medium: 'Social Media' } }, 'organic_social'],
+  ['source mail.google.com', { utm: { source: 'mail.google.com', medium: 'referral' } }, 'email'],
   ['source mastodon.social', { utm: { source: 'mastodon.social' } }, 'organic_social'],
   ['medium social', { utm: { source: 'partner', medium: 'social' } }, 'organic_social'],
   ['medium social-network', { utm: { medium: 'social-network' } }, 'organic_social'],
@@ -204,6 +262,18 @@ const rules: [string, TouchInput, Channel][] = [
   ['no utm, x.com referrer', { referrer: 'https://x.com/acme' }, 'organic_social'],
   ['no utm, youtu.be referrer', { referrer: 'https://youtu.be/abc' }, 'organic_social'],
   ['no utm, threads.net referrer', { referrer: 'https://www.threads.net/' }, 'organic_social'],
+  ['no utm, fb.com referrer', { referrer: 'https://fb.com/acme' }, 'organic_social'],
+  ['no utm, bsky.social referrer', { referrer: 'https://acme.bsky.social/' }, 'organic_social'],
+  ['no utm, x.ai referrer', { referrer: 'https://x.ai/' }, 'referral'],
+  ['no utm, x.test referrer', { referrer: 'https://x.test/' }, 'referral'],
+  ['no utm, ig.com referrer (a broker)', { referrer: 'https://www.ig.com/' }, 'referral'],
+  ['no utm, Gmail referrer', { referrer: 'https://mail.google.com/' }, 'email'],
+  ['no utm, Outlook referrer', { referrer: 'https://outlook.live.com/mail/0/' }, 'email'],
+  ['no utm, Microsoft 365 Outlook referrer', { referrer: 'https://outlook.office.com/' }, 'email'],
+  ['no utm, Yahoo Mail referrer', { referrer: 'https://mail.yahoo.com/d/folders/1' }, 'email'],
+  ['no utm, Yahoo Mail UK referrer', { referrer: 'https://uk.mail.yahoo.com/' }, 'email'],
+  ['no utm, a company webmail referrer', { referrer: 'https://webmail.acme.de/' }, 'email'],
+  ['no utm, mail.ru itself is not webmail', { referrer: 'https://mail.ru/' }, 'referral'],
   ['no utm, other site', { referrer: 'https://news.ycombinator.com/item?id=1', landingPage: LP }, 'referral'],
   ['no utm, other site, no landing page', { referrer: 'https://blog.partner.io/post' }, 'referral'],
   ['no utm, a site whose name only contains google', { referrer: 'https://notgoogle.com/' }, 'referral'],
@@ -214,12 +284,23 @@ const rules: [string, TouchInput, Channel][] = [
   ['no utm, no referrer', { landingPage: LP }, 'direct'],
   ['nothing at all', {}, 'direct'],
   ['nulls everywhere', { source: null, referrer: null, landingPage: null }, 'direct'],
-  ['unknown plain source, no utm', { source: 'website' }, 'direct'],
+  ['unknown source label with a landing page', { source: 'website', landingPage: LP }, 'direct'],
+  // 10. only a source label: what the label names, not direct
+  ['unknown source label alone is not direct', { source: 'website' }, 'other'],
+  ['source Expo 2026 alone', { source: 'Expo 2026' }, 'other'],
+  ['source Word of mouth alone', { source: 'Word of mouth' }, 'referral'],
+  ['source Organic Search alone', { source: 'Organic Search' }, 'organic_search'],
+  ['source Direct Traffic alone', { source: 'Direct Traffic' }, 'direct'],
+  [
+    'a web-channel label does not beat UTM',
+    { source: 'Organic Search', utm: { source: 'google', medium: 'cpc' } },
+    'paid_search',
+  ],
   ['unparseable referrer', { referrer: 'not a url' }, 'direct'],
   ['empty utm values count as absent', { utm: { source: ' ', medium: '' } }, 'direct'],
   // 8. utm present, nothing matched
   ['campaign only', { utm: { campaign: 'spring' } }, 'other'],
-  ['unknown source and medium', { utm: { source: 'partner', medium: 'banner' } }, 'other'],
+  ['unknown source and medium', { utm: { source: 'partner', medium: 'flyer' } }, 'other'],
   [
     'utm present, google referrer ignored',
     { utm: { campaign: 'x' }, referrer: 'https://google.com' },
@@ -235,6 +316,27 @@ const rules: [string, TouchInput, Channel][] = [
   ],
   ['empty utm falls back to the landing page', { utm: {}, landingPage: `${LP}?utm_medium=email` }, 'email'],
 ];
+
+describe('channelForLabel', () => {
+  test('knows HubSpot labels and internal names, and Salesforce lead sources, in any spelling', () => {
+    for (const [label, channel] of [
+      ['Organic Search', 'organic_search'],
+      ['PAID_SEARCH', 'paid_search'],
+      ['Email Marketing', 'email'],
+      ['Social Media', 'organic_social'],
+      ['Referrals', 'referral'],
+      ['Direct Traffic', 'direct'],
+      ['Offline Sources', 'offline'],
+      ['Other Campaigns', 'other'],
+      ['Trade Show', 'events'],
+      ['trade-show', 'events'],
+      ['Cold Call', 'offline'],
+      ['Display Ads', 'display'],
+    ] as const)
+      assert.equal(channelForLabel(label), channel, label);
+    assert.equal(channelForLabel('website'), undefined);
+  });
+});
 
 describe('deriveChannel', () => {
   for (const [why, touch, expected] of rules) {

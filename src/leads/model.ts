@@ -8,6 +8,7 @@ export const channels = [
   'paid_search',
   'organic_social',
   'paid_social',
+  'display',
   'email',
   'referral',
   'direct',

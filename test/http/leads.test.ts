@@ -49,6 +49,49 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
     assert.equal(updated.lastTouch.channel, 'referral');
   });
 
+  it('derives the channel of webmail, display ads, (direct) / (none), lead source labels and x.ai', async () => {
+    const { app, key } = get();
+    const channelOf = async (payload: Record<string, unknown>) => {
+      const response = await app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(key),
+        payload,
+      });
+      assert.equal(response.statusCode, 201, response.body);
+      return response.json().channel;
+    };
+    const cases: [Record<string, unknown>, string][] = [
+      [{ referrer: 'https://mail.google.com/' }, 'email'],
+      [{ referrer: 'https://outlook.live.com/mail/0/' }, 'email'],
+      [{ utm: { source: 'google', medium: 'display' } }, 'display'],
+      [{ utm: { source: 'google', medium: 'banner' } }, 'display'],
+      [{ utm: { source: 'facebook', medium: 'display' } }, 'display'],
+      [{ utm: { source: '(direct)', medium: '(none)' } }, 'direct'],
+      [{ source: 'Trade Show' }, 'events'],
+      [{ source: 'cold call' }, 'offline'],
+      [{ source: 'Expo 2026' }, 'other'],
+      [{ referrer: 'https://x.ai/' }, 'referral'],
+      [{ referrer: 'https://x.test/' }, 'referral'],
+      [{ referrer: 'https://x.com/acme' }, 'organic_social'],
+    ];
+    for (const [i, [touch, channel]] of cases.entries())
+      assert.equal(await channelOf({ email: `c${i}@example.org`, ...touch }), channel, JSON.stringify(touch));
+    const listed = await app.inject({
+      method: 'GET',
+      url: '/api/v1/leads?channel=display',
+      headers: authHeaders(key),
+    });
+    assert.equal(listed.statusCode, 200, listed.body);
+    assert.deepEqual(
+      listed
+        .json()
+        .data.map((lead: { email: string }) => lead.email)
+        .sort(),
+      ['c2@example.org', 'c3@example.org', 'c4@example.org'],
+    );
+  });
+
   it('reads back a lead touched once with its last touch equal to its first, and keeps a later one apart', async () => {
     const { app, key } = get();
     const capture = (payload: Record<string, unknown>) =>
