@@ -22,6 +22,8 @@ export function registerEventRoutes(app: HttpApp, { events, workspaces, idempote
   app.post(
     '/api/v1/events',
     {
+      // Unstorable text rejects only its own item (the service checks each one).
+      config: { checksBodyText: true },
       schema: {
         tags,
         summary: `Record up to ${MAX_EVENTS} activities of leads or anonymous visitors`,

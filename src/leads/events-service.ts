@@ -4,6 +4,7 @@ import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError, validationError } from '../errors.ts';
+import { unstorableTextErrors } from '../storable-text.ts';
 import * as anonymous from './anonymous-store.ts';
 import { parseEventInput, parseIdentifyInput } from './events-input.ts';
 import { type EventResult, planEvents, settleResults } from './events-model.ts';
@@ -87,7 +88,13 @@ export function createEventService({ database, leads, clock, config }: EventServ
     pathOf: (index: number) => string = (index) => `/events/${index}`,
   ): Promise<IngestOutcome> {
     const now = clock();
-    const parsed = rawEvents.map((raw, index) => parseEventInput(raw, { now }, pathOf(index)));
+    // Text PostgreSQL cannot store rejects its event alone (the route leaves that check here).
+    const parsed = rawEvents.map((raw, index): ReturnType<typeof parseEventInput> => {
+      const unstorable = unstorableTextErrors(raw, pathOf(index));
+      return unstorable.length > 0
+        ? { ok: false, errors: unstorable }
+        : parseEventInput(raw, { now }, pathOf(index));
+    });
 
     // Retries of events sent by email: found before their emails are captured, since a
     // capture writes (it creates an unknown email's lead, restores an archived one).

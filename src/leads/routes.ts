@@ -67,6 +67,8 @@ export function registerLeadRoutes(
   app.post(
     '/api/v1/leads/batch',
     {
+      // Unstorable text rejects only its own item (the service checks each one).
+      config: { checksBodyText: true },
       schema: {
         tags,
         summary: `Create or update up to ${MAX_BATCH} leads at once`,

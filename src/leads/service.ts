@@ -21,6 +21,7 @@ import {
 } from '../scoring/qualify.ts';
 import { applyRescored, type RescoredLead } from '../scoring/rescore-result.ts';
 import { historiesToReplay, isRelevant, type ScoringService } from '../scoring/service.ts';
+import { unstorableTextErrors } from '../storable-text.ts';
 import type { WorkspaceSettings } from '../workspaces/model.ts';
 import { type Parsed, parseLeadInput } from './input.ts';
 import {
@@ -313,6 +314,9 @@ export function createLeadService({ database, properties, scoring, reactions, cl
     const strict = workspace.settings.strictProperties ?? false;
     const now = clock();
     const parsed = raws.map((raw, index): Parsed<LeadCapture> => {
+      // Text PostgreSQL cannot store rejects its lead alone (a batch route leaves that check here).
+      const unstorable = unstorableTextErrors(raw, pathOf(index));
+      if (unstorable.length > 0) return { ok: false, errors: unstorable };
       const one = parseLeadInput(
         raw,
         { defaultCountry: workspace.settings.defaultCountry, now },

@@ -283,10 +283,13 @@ describeEachEngine('POST /api/v1/events', (engine) => {
       'not an object',
       { type: 'page_view', leadId, colour: 'blue' },
       { type: 'webinar_attended', leadId, id: 'evt:mixed-good-2', occurredAt: t.clock.now + DAY - 1 },
+      // Text PostgreSQL cannot store: a NUL, a lone surrogate. Only these events are refused.
+      { type: 'page_view', leadId, properties: { title: 'x\u0000' } },
+      { type: 'page_view', leadId, properties: { title: '\ud83d' } },
     ]);
     assert.equal(response.statusCode, 200, response.body);
     const body = response.json();
-    assert.deepEqual([body.accepted, body.duplicates, body.rejected], [2, 0, 12]);
+    assert.deepEqual([body.accepted, body.duplicates, body.rejected], [2, 0, 14]);
     const byIndex = (i: number) => body.results[i] as EventResult;
     const paths = (i: number) => byIndex(i).errors!.map((e) => e.path);
     assert.equal(byIndex(0).status, 'stored');
@@ -308,6 +311,10 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     assert.deepEqual(paths(12), ['/events/12/colour']);
     assert.equal(byIndex(13).status, 'stored');
     for (let i = 1; i <= 12; i++) assert.equal(byIndex(i).status, 'rejected');
+    assert.deepEqual(
+      [paths(14), paths(15)],
+      [['/events/14/properties/title'], ['/events/15/properties/title']],
+    );
 
     const stored = await activities(t, leadId);
     assert.deepEqual(stored.map((e) => e.id).sort(), ['evt:mixed-good-1', 'evt:mixed-good-2']);

@@ -134,12 +134,19 @@ describeEachEngine('leads API', (engine) => {
           { firstName: 'Nobody' },
           { email: 'typed@batch.io', companySize: 'many' },
           42,
+          // Text PostgreSQL cannot store: a NUL, a lone surrogate. Only these leads are refused.
+          { email: 'nul@batch.io', firstName: 'a\u0000b' },
+          { email: 'lone@batch.io', properties: { note: '\ud83d' } },
         ],
       });
       assert.equal(response.statusCode, 200, response.body);
       const body = response.json();
-      assert.deepEqual([body.created, body.updated, body.rejected], [1, 1, 4]);
-      const [r0, r1, r2, r3, r4, r5] = body.results;
+      assert.deepEqual([body.created, body.updated, body.rejected], [1, 1, 6]);
+      const [r0, r1, r2, r3, r4, r5, r6, r7] = body.results;
+      assert.deepEqual(
+        [r6.errors[0].path, r7.errors[0].path],
+        ['/leads/6/firstName', '/leads/7/properties/note'],
+      );
       assert.equal(r0.status, 'created');
       assert.deepEqual(r1, {
         index: 1,

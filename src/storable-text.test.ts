@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import { unstorableTextErrors } from './input-guard.ts';
+import { unstorableTextErrors } from './storable-text.ts';
 
 describe('unstorableTextErrors', () => {
   test('passes well-formed text of any script, and non-text values', () => {
