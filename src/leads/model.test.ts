@@ -10,9 +10,11 @@ import {
   mergeLeads,
   newLead,
   propertyOf,
+  searchTerms,
   searchText,
   type Touch,
 } from './model.ts';
+import { normaliseEmail } from './normalise.ts';
 
 const T0 = Date.UTC(2026, 0, 1);
 
@@ -268,6 +270,43 @@ describe('searchText', () => {
     assert.equal(
       searchText({ firstName: 'Ada', lastName: null, email: 'ADA@X.IO', company: 'Analytical Engines' }),
       'ada ada@x.io analytical engines',
+    );
+  });
+});
+
+describe('searchTerms', () => {
+  test('trims the query and lower-cases it; a blank query is no filter', () => {
+    assert.deepEqual(searchTerms('  PCT  '), ['pct']);
+    assert.deepEqual(searchTerms(' \t '), []);
+    assert.deepEqual(searchTerms('grace hopper'), ['grace hopper']);
+  });
+
+  test('also looks for a Unicode domain in punycode, as capture stores it', () => {
+    assert.deepEqual(searchTerms('info@müller.de'), ['info@müller.de', 'info@xn--mller-kva.de']);
+    assert.deepEqual(searchTerms(' MÜLLER '), ['müller', 'xn--mller-kva']);
+    assert.deepEqual(searchTerms('mu\u0308ller.de'), ['müller.de', 'xn--mller-kva.de']);
+    // Names stay as typed; a query that is no domain has no punycode form.
+    assert.deepEqual(searchTerms('hans müller'), ['hans müller']);
+    assert.deepEqual(searchTerms('josé@'), ['josé@']);
+  });
+
+  test('finds any captured email by its address or its domain as typed', () => {
+    const letter = fc.constantFrom(...'abcdeéüößçñ');
+    const label = fc.array(letter, { minLength: 1, maxLength: 8 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(fc.array(label, { minLength: 1, maxLength: 2 }), fc.boolean(), (labels, upper) => {
+        const domain = `${labels.join('.')}.de`;
+        const typed = upper ? domain.toUpperCase() : domain;
+        const email = normaliseEmail(`info@${typed}`);
+        fc.pre(email.ok);
+        if (!email.ok) return;
+        const text = searchText({ firstName: null, lastName: null, email: email.value, company: null });
+        for (const q of [`info@${typed}`, typed, ` ${typed.split('.')[0]} `])
+          assert.ok(
+            searchTerms(q).some((term) => text.includes(term)),
+            `${q} in ${text}`,
+          );
+      }),
     );
   });
 });

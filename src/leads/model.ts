@@ -1,6 +1,7 @@
 import type { Stage } from '../lifecycle/model.ts';
 import type { Qualification } from '../lifecycle/qualification.ts';
 import type { Temperature } from '../lifecycle/temperature.ts';
+import { emailDomainToAscii } from './normalise.ts';
 
 /** Marketing channel of a touch, in the spirit of GA4's default channel grouping. */
 export const channels = [
@@ -254,6 +255,23 @@ export function searchText(lead: Pick<Lead, 'firstName' | 'lastName' | 'email' |
     .filter((part): part is string => Boolean(part))
     .join(' ')
     .toLowerCase();
+}
+
+/**
+ * What a list's `q` is looked for in `searchText`, as substrings: the query trimmed, in NFC and
+ * lower case, and, when its domain part (after the last '@', or the whole query) is not ASCII,
+ * also with that part in punycode, as capture stores an email's domain (`emailDomainToAscii`):
+ * 'info@müller.de' → also 'info@xn--mller-kva.de', 'müller' → also 'xn--mller-kva'. Punycode
+ * does not keep substrings, so a part of a Unicode label ('müll') finds no email. Empty when the
+ * query is blank: no filter.
+ */
+export function searchTerms(q: string): string[] {
+  const term = q.trim().normalize('NFC').toLowerCase();
+  if (term === '') return [];
+  const at = term.lastIndexOf('@');
+  const domain = term.slice(at + 1);
+  const ascii = domain === '' ? null : emailDomainToAscii(domain);
+  return ascii === null || ascii === domain ? [term] : [term, `${term.slice(0, at + 1)}${ascii}`];
 }
 
 /** A new lead from its first capture. */

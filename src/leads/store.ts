@@ -20,6 +20,7 @@ import {
   type Lead,
   type Opportunity,
   type PropertyValue,
+  searchTerms,
   searchText,
   type Touch,
 } from './model.ts';
@@ -868,12 +869,12 @@ export async function listLeads(db: Kysely<DB>, workspaceId: string, query: Lead
   }
   if (query.createdFrom !== undefined) select = select.where('created_at', '>=', query.createdFrom);
   if (query.createdTo !== undefined) select = select.where('created_at', '<', query.createdTo);
-  if (query.q) {
-    const pattern = `%${query.q
-      .normalize('NFC')
-      .toLowerCase()
-      .replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
-    select = select.where(sql<boolean>`search_text like ${pattern} escape '\\'`);
+  const terms = query.q === undefined ? [] : searchTerms(query.q);
+  if (terms.length > 0) {
+    const patterns = terms.map((term) => `%${term.replace(/[\\%_]/g, (c) => `\\${c}`)}%`);
+    select = select.where((eb) =>
+      eb.or(patterns.map((pattern) => sql<boolean>`search_text like ${pattern} escape '\\'`)),
+    );
   }
   if (query.after) {
     const { value, id } = query.after;

@@ -92,6 +92,29 @@ describeEachEngine('POST /api/v1/leads', (engine) => {
     );
   });
 
+  it('finds a lead with an internationalised email domain by q as typed, and trims q', async () => {
+    const { app, key } = get();
+    const created = await app.inject({
+      method: 'POST',
+      url: '/api/v1/leads',
+      headers: authHeaders(key),
+      payload: { email: 'info@müller.de', company: 'PCT Holdings' },
+    });
+    assert.equal(created.statusCode, 201, created.body);
+    assert.equal(created.json().email, 'info@xn--mller-kva.de');
+    const found = async (q: string) => {
+      const response = await app.inject({
+        method: 'GET',
+        url: `/api/v1/leads?q=${encodeURIComponent(q)}`,
+        headers: authHeaders(key),
+      });
+      assert.equal(response.statusCode, 200, response.body);
+      return response.json().data.map((lead: { email: string }) => lead.email);
+    };
+    for (const q of ['müller', 'info@müller.de', 'MÜLLER.DE', 'mu\u0308ller', 'xn--mller-kva', '  pct  '])
+      assert.deepEqual(await found(q), ['info@xn--mller-kva.de'], q);
+  });
+
   it('reads back a lead touched once with its last touch equal to its first, and keeps a later one apart', async () => {
     const { app, key } = get();
     const capture = (payload: Record<string, unknown>) =>
