@@ -241,10 +241,13 @@ export function parseColumnMap(text: string | undefined, path: string): Checked<
 export interface Slot {
   target: ColumnTarget;
   columns: number[];
+  /**
+   * Of a field several columns fill (HubSpot's "Phone Number" and "Mobile Phone Number"): the
+   * property each column's value is kept as when another column gave the field, by position in
+   * `columns`, so a row's second phone is not lost.
+   */
+  spare?: string[];
 }
-
-/** Custom properties one row may set: `LeadInputSchema` allows 200, one is kept for `lifecycleStage`. */
-const MAX_PROPERTY_COLUMNS = 199;
 
 export interface ImportPlan {
   header: readonly string[];
@@ -333,6 +336,16 @@ export function planImport(
     slot.columns.push(column);
     slots.set(name, slot);
   }
+  for (const slot of slots.values()) {
+    if (slot.target.kind !== 'field' || slot.columns.length < 2) continue;
+    slot.spare = slot.columns.map((column) => {
+      const base = propertyNameFor(header[column]!, column + 1);
+      let propertyName = base;
+      for (let n = 2; usedProperties.has(propertyName); n++) propertyName = `${base.slice(0, 96)}${n}`;
+      usedProperties.add(propertyName);
+      return propertyName;
+    });
+  }
   if (!slots.has('email') && !slots.has('phone')) {
     const shown = header
       .slice(0, 5)
@@ -346,12 +359,8 @@ export function planImport(
         : `has no email or phone column: the first line must be a header naming the columns (found ${shown}); map the email column ("Column=email") if it has another name`,
     });
   }
-  const propertyColumns = [...slots.values()].filter((s) => s.target.kind === 'property').length;
-  if (propertyColumns > MAX_PROPERTY_COLUMNS)
-    errors.push({
-      path: paths.map,
-      message: `${propertyColumns} columns would become custom properties, more than a lead can hold (${MAX_PROPERTY_COLUMNS}); skip some ("Column=-")`,
-    });
+  // A wide export (HubSpot's "all properties": hundreds of columns, most cells empty) is fine: a
+  // row with more values than a lead can hold is rejected on its own (/properties).
   if (errors.length > 0) return { ok: false, errors };
   return {
     ok: true,
@@ -521,10 +530,11 @@ export function rowInput(plan: ImportPlan, cells: readonly string[], now: number
   let properties: Record<string, PropertyValue> | undefined;
   let utm: Record<string, string> | undefined;
   let originalSource: string | undefined;
-  for (const { target, columns } of plan.slots) {
+  for (const { target, columns, spare } of plan.slots) {
     let value: string | undefined;
-    for (const column of columns) {
-      const cell = cells[column];
+    let taken = 0;
+    for (; taken < columns.length; taken++) {
+      const cell = cells[columns[taken]!];
       if (cell !== undefined && cell !== '') {
         const trimmed = cell.trim();
         if (trimmed !== '') {
@@ -534,6 +544,15 @@ export function rowInput(plan: ImportPlan, cells: readonly string[], now: number
       }
     }
     if (value === undefined) continue;
+    if (spare) {
+      // The field's other columns, when they say something else, are kept as properties.
+      for (let i = taken + 1; i < columns.length; i++) {
+        const other = cells[columns[i]!]?.trim();
+        if (!other || unescapeCell(other) === value) continue;
+        properties ??= {};
+        properties[spare[i]!] = unescapeCell(other);
+      }
+    }
     if (value.includes('\u0000')) {
       row.errors.push({
         path: `/${targetName(target).replace('.', '/')}`,

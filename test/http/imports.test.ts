@@ -817,6 +817,40 @@ describeEachEngine('CSV import and export', (engine) => {
     );
   });
 
+  it("imports a wide export row by row, and keeps a row's second phone as a property", async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    // HubSpot's "all properties" export: hundreds of columns, most cells empty.
+    const extras = Array.from({ length: 250 }, (_, i) => `Extra ${i}`);
+    const csv = [
+      ['Email', 'Phone Number', 'Mobile Phone Number', ...extras].join(','),
+      [
+        'wide@acme.example.com',
+        '+44 20 7946 0958',
+        '+44 7700 900123',
+        'a',
+        'b',
+        ...extras.slice(2).map(() => ''),
+      ].join(','),
+      ['full@acme.example.com', '', '', ...extras.map((_, i) => `v${i}`)].join(','),
+    ].join('\n');
+    const imported = await importCsv(t, key, csv);
+    assert.equal(imported.statusCode, 200, imported.body);
+    assert.deepEqual([imported.json().created, imported.json().rejected], [1, 1], imported.body);
+    assert.deepEqual(imported.json().rejects[0].errors, [
+      { path: '/properties', message: 'must not have more than 200 properties' },
+    ]);
+    const [lead] = await allLeads(t, key);
+    assert.deepEqual(
+      [lead!.email, lead!.phone, lead!.properties],
+      [
+        'wide@acme.example.com',
+        '+442079460958',
+        { extra0: 'a', extra1: 'b', mobilePhoneNumber: '+44 7700 900123' },
+      ],
+    );
+  });
+
   it('fills a defined property from a column named exactly as it is, checked against its type', async () => {
     const t = get();
     const { key } = await workspace(t);
