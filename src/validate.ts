@@ -19,6 +19,12 @@ export function compileValidator(schema: TSchema): (value: unknown, basePath?: s
         continue;
       }
       if (error.keyword === 'additionalProperties') continue;
+      // Only lists the keys; the error under it names each key and the rule it broke.
+      if (error.keyword === 'propertyNames') continue;
+      if (error.schemaPath.endsWith('/propertyNames')) {
+        byPath.set(`${basePath}${error.instancePath}`, `is not a valid property name: ${error.message}`);
+        continue;
+      }
       let path = error.instancePath;
       if (error.keyword === 'required' && Array.isArray(params.requiredProperties)) {
         for (const name of params.requiredProperties) byPath.set(`${basePath}${path}/${name}`, 'is required');

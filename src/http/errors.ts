@@ -1,4 +1,4 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest, FastifySchemaValidationError } from 'fastify';
 import { isDatabaseUnavailable } from '../db/unavailable.ts';
 import { type ErrorCode, type FieldError, isDomainError } from '../errors.ts';
 
@@ -72,24 +72,68 @@ export function sendProblem(reply: FastifyReply, body: Problem): FastifyReply {
   return reply.status(body.status).type('application/problem+json').send(body);
 }
 
+type SchemaError = FastifySchemaValidationError & {
+  /** Set by ajv on the errors of a `propertyNames` schema: the object key that failed it. */
+  propertyName?: string;
+};
+
 /** Where in the request an ajv error points: `/body/email` style paths become `/email`. */
 function schemaErrors(error: FastifyError): FieldError[] {
-  return (error.validation ?? []).map((v) => {
+  // Query errors read `/query/limit`, as the handlers' own checks (cursor, times) write them.
+  const context = error.validationContext === 'querystring' ? 'query' : error.validationContext;
+  const where = context && context !== 'body' ? `/${context}` : '';
+  return literalUnionsAsEnums(error.validation ?? []).flatMap((v: SchemaError) => {
+    // Says only "property name must be valid"; the error under it names the key and the rule.
+    if (v.keyword === 'propertyNames') return [];
     const params = v.params as Record<string, unknown>;
     let path = v.instancePath || '';
     if (typeof params.missingProperty === 'string') path += `/${params.missingProperty}`;
     if (typeof params.additionalProperty === 'string') path += `/${params.additionalProperty}`;
-    // Query errors read `/query/limit`, as the handlers' own checks (cursor, times) write them.
-    const context = error.validationContext === 'querystring' ? 'query' : error.validationContext;
-    const where = context && context !== 'body' ? `/${context}` : '';
+    if (typeof v.propertyName === 'string') {
+      // A key refused by the object's `propertyNames` (custom property names on a lead).
+      const key = v.propertyName.replaceAll('~', '~0').replaceAll('/', '~1');
+      return [{ path: `${where}${path}/${key}`, message: `is not a valid property name: ${v.message}` }];
+    }
     // ajv says only "must be equal to one of the allowed values": name them (a reason code, a stage).
     const allowed = params.allowedValues;
     const message =
       Array.isArray(allowed) && allowed.length <= MAX_LISTED_VALUES
         ? `must be one of: ${allowed.join(', ')}`
         : (v.message ?? 'is invalid');
-    return { path: `${where}${path}` || '/', message };
+    return [{ path: `${where}${path}` || '/', message }];
   });
+}
+
+/**
+ * A value outside a union of constants (`Type.Union([Type.Literal('createdAt'), …])`) fails every
+ * branch: ajv reports "must be equal to constant" once per branch, then "must match a schema in
+ * anyOf", and never says what was allowed. Such a union's errors become one `enum` error listing
+ * the constants. A union with any other kind of branch (an object, a number) is left as it is.
+ */
+function literalUnionsAsEnums(errors: readonly SchemaError[]): readonly SchemaError[] {
+  if (!errors.some((e) => e.keyword === 'anyOf')) return errors;
+  const absorbed = new Set<SchemaError>();
+  const replaced = new Map<SchemaError, SchemaError>();
+  for (const union of errors) {
+    if (union.keyword !== 'anyOf') continue;
+    const branches = errors.filter((e) => e.schemaPath.startsWith(`${union.schemaPath}/`));
+    const constants = branches.every(
+      (e) => e.instancePath === union.instancePath && (e.keyword === 'const' || e.keyword === 'enum'),
+    );
+    if (branches.length === 0 || !constants) continue;
+    const allowedValues = branches.flatMap((e) => {
+      const params = e.params as { allowedValue?: unknown; allowedValues?: unknown[] };
+      return e.keyword === 'const' ? [params.allowedValue] : (params.allowedValues ?? []);
+    });
+    for (const branch of branches) absorbed.add(branch);
+    replaced.set(union, {
+      ...union,
+      keyword: 'enum',
+      params: { allowedValues },
+      message: 'must be equal to one of the allowed values',
+    });
+  }
+  return errors.filter((e) => !absorbed.has(e)).map((e) => replaced.get(e) ?? e);
 }
 
 /** Longest list of allowed values an error message names. (30) */

@@ -50,11 +50,38 @@ export function registeredRoutes(app: HttpApp): readonly RegisteredRoute[] {
 async function convertTextParts(request: FastifyRequest): Promise<void> {
   const schema = request.routeOptions.schema;
   if (schema?.querystring && request.query) {
-    request.query = Value.Convert(schema.querystring as TSchema, request.query);
+    request.query = convertText(schema.querystring as TSchema, request.query as Record<string, unknown>);
   }
   if (schema?.params && request.params) {
-    request.params = Value.Convert(schema.params as TSchema, request.params);
+    request.params = convertText(schema.params as TSchema, request.params as Record<string, unknown>);
   }
+}
+
+/** Text an `integer` parameter may be: "50", "-3". */
+const INTEGER_TEXT = /^-?\d+$/;
+/** Text a `number` parameter may be: "50", "-0.5", "1e2". */
+const NUMBER_TEXT = /^-?\d+(?:\.\d+)?(?:[eE][+-]?\d+)?$/;
+
+/**
+ * The values converted to the types `schema`'s properties declare. TypeBox converts numbers
+ * leniently — "1.5" and "1e2" to the integers 1 and 100, "0x10" to 16, "" and " " to 0 — so
+ * text that is not written as the declared number stays text, and validation refuses it.
+ */
+function convertText(schema: TSchema, values: Record<string, unknown>): unknown {
+  const text = { ...values };
+  const converted = Value.Convert(schema, values) as Record<string, unknown>;
+  const properties = (schema as { properties?: Record<string, { type?: unknown }> }).properties ?? {};
+  for (const [name, value] of Object.entries(text)) {
+    if (typeof value !== 'string') continue;
+    const type = properties[name]?.type;
+    if (
+      (type === 'integer' && !INTEGER_TEXT.test(value)) ||
+      (type === 'number' && !NUMBER_TEXT.test(value))
+    ) {
+      converted[name] = value;
+    }
+  }
+  return converted;
 }
 
 /**

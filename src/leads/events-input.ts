@@ -45,13 +45,29 @@ const TIME_MESSAGE = 'must be an ISO 8601 time with a time zone, or epoch millis
 /** The largest time a JavaScript Date holds. */
 const MAX_TIME = 8.64e15;
 
+/**
+ * Why `value` is not an event time: a well-formed time out of range is told so, not that it
+ * lacks a zone. Times are stored as epoch milliseconds from 0: nothing before 1970.
+ */
+function timeError(value: unknown): string {
+  const ms = typeof value === 'number' || typeof value === 'string' ? readTime(value) : Number.NaN;
+  if (Number.isInteger(ms) && ms < 0) return 'must not be before 1970-01-01T00:00:00Z (epoch milliseconds 0)';
+  if (Number.isInteger(ms) && ms > MAX_TIME)
+    return 'must not be after +275760-09-13T00:00:00Z (epoch milliseconds 8640000000000000)';
+  return TIME_MESSAGE;
+}
+
 /** Epoch milliseconds of an ISO 8601 time or epoch-ms number (or digit string); undefined if it is neither. */
 export function parseEventTime(value: string | number): number | undefined {
-  let ms: number;
-  if (typeof value === 'number') ms = value;
-  else if (/^\d{1,16}$/.test(value)) ms = Number(value);
-  else ms = parseIsoTime(value);
+  const ms = readTime(value);
   return Number.isInteger(ms) && ms >= 0 && ms <= MAX_TIME ? ms : undefined;
+}
+
+/** Epoch milliseconds `value` names, in range or not; NaN if it is not a time. */
+function readTime(value: string | number): number {
+  if (typeof value === 'number') return value;
+  if (/^\d{1,16}$/.test(value)) return Number(value);
+  return parseIsoTime(value);
 }
 
 /** The subject fields in the order their errors are reported. */
@@ -63,7 +79,9 @@ const subjectFields = ['leadId', 'email', 'anonymousId'] as const;
  */
 export function parseEventInput(raw: unknown, context: { now: number }, basePath = ''): ParsedEvent {
   const shapeErrors = checkEvent(raw, basePath).map((e) =>
-    e.path === `${basePath}/occurredAt` ? { ...e, message: TIME_MESSAGE } : e,
+    e.path === `${basePath}/occurredAt`
+      ? { ...e, message: timeError((raw as { occurredAt?: unknown }).occurredAt) }
+      : e,
   );
   if (shapeErrors.length > 0) return { ok: false, errors: shapeErrors };
   const input = raw as RawEvent;
@@ -82,7 +100,8 @@ export function parseEventInput(raw: unknown, context: { now: number }, basePath
   let occurredAt = context.now;
   if (input.occurredAt !== undefined) {
     const parsed = parseEventTime(input.occurredAt);
-    if (parsed === undefined) errors.push({ path: `${basePath}/occurredAt`, message: TIME_MESSAGE });
+    if (parsed === undefined)
+      errors.push({ path: `${basePath}/occurredAt`, message: timeError(input.occurredAt) });
     else if (parsed > context.now + MAX_FUTURE_MS)
       errors.push({ path: `${basePath}/occurredAt`, message: 'must not be more than 1 day in the future' });
     else occurredAt = parsed;

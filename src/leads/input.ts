@@ -1,6 +1,7 @@
 import Type, { type Static } from 'typebox';
 import type { FieldError } from '../errors.ts';
 import { isStage, stages } from '../lifecycle/model.ts';
+import { PROPERTY_NAME_PATTERN } from '../properties/model.ts';
 import { compileValidator } from '../validate.ts';
 import { deriveChannel, utmFromUrl } from './channel.ts';
 import type { LeadCapture, PropertyValue, Touch, Utm } from './model.ts';
@@ -63,10 +64,12 @@ export const LeadInputSchema = Type.Object(
     /** The salesperson who owns the lead (routing assigns one; the API and imports may set it). */
     ownerId: Type.Optional(text(64)),
     properties: Type.Optional(
-      Type.Record(Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' }), PropertyValueSchema, {
+      Type.Record(Type.String(), PropertyValueSchema, {
         maxProperties: 200,
-        // Without it the key pattern only types matching keys; "bad key" would pass untyped.
-        additionalProperties: false,
+        // The name rule as `propertyNames`, not as the record's key pattern: a key outside a key
+        // pattern is refused as an "additional property", which does not say what is wrong with it.
+        propertyNames: { pattern: PROPERTY_NAME_PATTERN },
+        description: `Custom properties (at most 200). Names match ${PROPERTY_NAME_PATTERN}: a letter, then up to 99 letters, digits or _.`,
       }),
     ),
   },

@@ -2,6 +2,13 @@ import type { FieldError } from '../errors.ts';
 import type { PropertyValue } from '../leads/model.ts';
 import { parseDateTimeAsUtc } from '../time.ts';
 
+/**
+ * What a custom property may be named: a letter, then up to 99 letters, digits or `_`. The name
+ * is a key in scoring rules, segments and `properties.<name>` mappings, where `-`, `.` or a space
+ * would not read as one name.
+ */
+export const PROPERTY_NAME_PATTERN = '^[A-Za-z][A-Za-z0-9_]{0,99}$';
+
 export const propertyTypes = ['string', 'number', 'boolean', 'date', 'enum'] as const;
 export type PropertyType = (typeof propertyTypes)[number];
 

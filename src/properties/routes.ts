@@ -1,6 +1,6 @@
 import Type from 'typebox';
 import type { HttpApp } from '../http/types.ts';
-import { type PropertyDefinition, propertyTypes } from './model.ts';
+import { PROPERTY_NAME_PATTERN, type PropertyDefinition, propertyTypes } from './model.ts';
 import type { PropertyService } from './service.ts';
 
 const PropertySchema = Type.Object({
@@ -12,7 +12,7 @@ const PropertySchema = Type.Object({
   updatedAt: Type.String({ format: 'date-time' }),
 });
 
-const Name = Type.String({ pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' });
+const Name = Type.String({ pattern: PROPERTY_NAME_PATTERN });
 const Options = Type.Array(Type.String({ minLength: 1, maxLength: 200 }), { minItems: 1, maxItems: 500 });
 
 function toJson(d: PropertyDefinition) {

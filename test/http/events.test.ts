@@ -347,6 +347,28 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     assert.equal(list.json().errors[0].path, '/query/createdFrom');
   });
 
+  it('refuses times before 1970 saying so, not that they lack a time zone', async () => {
+    const t = get();
+    const leadId = await createLead(t, 'epoch@acme.io');
+    const response = await postEvents(t, [
+      { type: 'page_view', leadId, occurredAt: '1969-12-31T23:59:59Z' },
+      { type: 'page_view', leadId, occurredAt: -1 },
+      { type: 'page_view', leadId, occurredAt: '1969-12-31T23:59:59' },
+      { type: 'page_view', leadId, occurredAt: '1970-01-01T00:00:00Z' },
+    ]);
+    assert.equal(response.statusCode, 200, response.body);
+    const before1970 = 'must not be before 1970-01-01T00:00:00Z (epoch milliseconds 0)';
+    assert.deepEqual(
+      response.json().results.map((r: EventResult) => [r.status, r.errors?.[0]?.message]),
+      [
+        ['rejected', before1970],
+        ['rejected', before1970],
+        ['rejected', 'must be an ISO 8601 time with a time zone, or epoch milliseconds'],
+        ['stored', undefined],
+      ],
+    );
+  });
+
   it('rejects an unknown type with the path /events/0/type', async () => {
     const t = get();
     const response = await postEvents(t, [{ type: 'teleported', anonymousId: 'visitor-type' }]);

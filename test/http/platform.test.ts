@@ -168,6 +168,46 @@ describeEachEngine('platform', (engine) => {
       assert.match(response.body, /swagger/i);
     });
 
+    it('refuses a limit that is not written as an integer, naming /query/limit', async () => {
+      const t = get();
+      for (const limit of ['1.5', '1e2', '0x10', '', ' 5', '1.0']) {
+        const response = await send(t, {
+          method: 'GET',
+          url: `/api/v1/leads?limit=${encodeURIComponent(limit)}`,
+          headers: authHeaders(t.key),
+        });
+        assertProblem(response, 400, 'VALIDATION_FAILED');
+        assert.deepEqual(
+          response.json().errors,
+          [{ path: '/query/limit', message: 'must be integer' }],
+          limit,
+        );
+      }
+      const scored = await send(t, {
+        method: 'GET',
+        url: '/api/v1/leads?minScore=0x10',
+        headers: authHeaders(t.key),
+      });
+      assert.deepEqual(scored.json().errors, [{ path: '/query/minScore', message: 'must be number' }]);
+      for (const url of ['/api/v1/leads?limit=2', '/api/v1/leads?minScore=1e1&limit=500']) {
+        const response = await send(t, { method: 'GET', url, headers: authHeaders(t.key) });
+        assert.equal(response.statusCode, 200, `${url}: ${response.body}`);
+      }
+    });
+
+    it('answers a bad sort with one error listing the allowed values', async () => {
+      const t = get();
+      const response = await send(t, {
+        method: 'GET',
+        url: '/api/v1/leads?sort=name',
+        headers: authHeaders(t.key),
+      });
+      assertProblem(response, 400, 'VALIDATION_FAILED');
+      assert.deepEqual(response.json().errors, [
+        { path: '/query/sort', message: 'must be one of: createdAt, -createdAt, updatedAt, -updatedAt' },
+      ]);
+    });
+
     it('answers unknown routes with a 404 problem', async () => {
       const t = get();
       assertProblem(await send(t, { method: 'GET', url: '/no/such/page' }), 404, 'NOT_FOUND');

@@ -197,6 +197,38 @@ describeEachEngine('custom properties', (engine) => {
     assert.deepEqual(errorPaths(badKey), ['/properties/two words']);
   });
 
+  it('says a key is not a valid property name, with the rule, and the OpenAPI document states it', async () => {
+    const t = get();
+    const rule = 'is not a valid property name: must match pattern "^[A-Za-z][A-Za-z0-9_]{0,99}$"';
+    const properties = { 'plan-tier': 'a', 'a/b': 1, '9lives': true, plan_Tier2: 'ok' };
+    const single = await send(t, 'POST', '/api/v1/leads', { email: 'p@x.test', properties });
+    assertProblem(single, 400);
+    assert.deepEqual(single.json().errors, [
+      { path: '/properties/plan-tier', message: rule },
+      { path: '/properties/a~1b', message: rule },
+      { path: '/properties/9lives', message: rule },
+    ]);
+    const batch = await send(t, 'POST', '/api/v1/leads/batch', {
+      leads: [{ email: 'p@x.test', properties }],
+    });
+    assert.equal(batch.statusCode, 200, batch.body);
+    assert.deepEqual(batch.json().results[0].errors, [
+      { path: '/leads/0/properties/plan-tier', message: rule },
+      { path: '/leads/0/properties/a~1b', message: rule },
+      { path: '/leads/0/properties/9lives', message: rule },
+    ]);
+    const good = await send(t, 'POST', '/api/v1/leads', {
+      email: 'p@x.test',
+      properties: { plan_Tier2: 'ok' },
+    });
+    assert.equal(good.statusCode, 201, good.body);
+
+    const doc = (await t.app.inject({ method: 'GET', url: '/api/v1/openapi.json' })).json();
+    const schema = doc.paths['/api/v1/leads'].post.requestBody.content['application/json'].schema;
+    assert.deepEqual(schema.properties.properties.propertyNames, { pattern: '^[A-Za-z][A-Za-z0-9_]{0,99}$' });
+    assert.match(schema.properties.properties.description, /a letter, then up to 99 letters, digits or _/);
+  });
+
   it('updates labels and enum options, and deletes definitions (values stay on leads)', async () => {
     const t = get();
     const updated = await send(t, 'PATCH', '/api/v1/properties/plan', {
