@@ -10,7 +10,11 @@ async function read(chunks: Buffer[], named?: string) {
     yield* chunks;
   }
   for await (const chunk of input.chunks(source())) out.push(chunk);
-  return { text: Buffer.concat(out).toString('utf8'), encoding: input.encoding, notUtf8: input.notUtf8 };
+  return {
+    text: Buffer.concat(out).toString('utf8'),
+    encoding: input.encoding,
+    invalidBytes: input.invalidBytes,
+  };
 }
 
 /** `bytes` cut into chunks of `size` bytes, as a stream hands them over. */
@@ -46,19 +50,19 @@ describe('import encodings', () => {
     const utf8 = Buffer.from(`Name\n${'Jürgen €\n'.repeat(6_000)}`);
     assert.ok(utf8.length > SNIFF_BYTES);
     for (const size of [2, 3, 7, 65_536]) {
-      const { text, encoding, notUtf8 } = await read(cut(utf8, size));
-      assert.deepEqual([encoding, notUtf8], ['utf-8', false], `chunks of ${size}`);
+      const { text, encoding, invalidBytes } = await read(cut(utf8, size));
+      assert.deepEqual([encoding, invalidBytes], ['utf-8', false], `chunks of ${size}`);
       assert.equal(text, utf8.toString('utf8'));
     }
     const mixed = Buffer.concat([utf8, Buffer.from('M\xfcller\n', 'latin1')]);
     assert.deepEqual(await read(cut(mixed, 65_536)), {
       text: mixed.toString('utf8'),
       encoding: 'utf-8',
-      notUtf8: true,
+      invalidBytes: true,
     });
     // A character cut off by the end of the file is not UTF-8 either.
     const cutOff = await read(cut(Buffer.concat([utf8, Buffer.from([0xc3])]), 65_536));
-    assert.equal(cutOff.notUtf8, true);
+    assert.equal(cutOff.invalidBytes, true);
   });
 
   it('decodes windows-1252 and UTF-16 into UTF-8, characters cut between chunks included', async () => {
@@ -66,18 +70,27 @@ describe('import encodings', () => {
     assert.deepEqual(await read(cut(latin, 3)), {
       text: 'Name\nMüller €\n',
       encoding: 'windows-1252',
-      notUtf8: false,
+      invalidBytes: false,
     });
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('Name\nZoë 😀\n', 'utf16le')]);
     assert.deepEqual(await read(cut(utf16, 3)), {
       text: 'Name\nZoë 😀\n',
       encoding: 'utf-16le',
-      notUtf8: false,
+      invalidBytes: false,
     });
     // A named encoding is taken at its word, but a BOM says more.
     assert.equal((await read([Buffer.from('Name\nabc\n')], 'windows-1252')).encoding, 'windows-1252');
     assert.equal((await read([utf16], 'windows-1252')).text, 'Name\nZoë 😀\n');
     const named = await read([Buffer.from('Name\nK\xf6ln\n', 'latin1')], 'utf-8');
-    assert.deepEqual([named.encoding, named.notUtf8], ['utf-8', true]);
+    assert.deepEqual([named.encoding, named.invalidBytes], ['utf-8', true]);
+  });
+
+  it('tells a UTF-16 file with a lone surrogate, which decodes to U+FFFD', async () => {
+    const lone = Buffer.from([0xff, 0xfe, 0x41, 0x00, 0x00, 0xd8, 0x42, 0x00]);
+    assert.deepEqual(await read(cut(lone, 3)), {
+      text: 'A\uFFFDB',
+      encoding: 'utf-16le',
+      invalidBytes: true,
+    });
   });
 });

@@ -55,14 +55,15 @@ export function sniffEncoding(head: Uint8Array, complete: boolean): string {
  * A file's bytes as UTF-8, read in the encoding it is named in (a BOM overrides the name, as
  * browsers do), else in the one `sniffEncoding` guesses from its first `SNIFF_BYTES`. A file
  * read as UTF-8 passes through as it is (the parser decodes it), checked on the way: bytes that
- * are not UTF-8 would reach its text as U+FFFD, and `notUtf8` tells the rows that hold them
- * from then on. Other encodings are decoded and encoded again as UTF-8, chunk by chunk.
+ * are not UTF-8 would reach its text as U+FFFD, and `invalidBytes` tells the rows that hold them
+ * from then on. Other encodings are decoded and encoded again as UTF-8, chunk by chunk, checked
+ * the same way (UTF-16 with a lone surrogate, say).
  */
 export class Utf8Input {
   /** The encoding the file is read in, once its first bytes are in. */
   encoding: string | undefined;
-  /** Bytes that are not UTF-8 turned up in the file read as UTF-8, at or before what the parser has. */
-  notUtf8 = false;
+  /** Bytes not valid in the file's encoding turned up, at or before what the parser has. */
+  invalidBytes = false;
   readonly #named: string | undefined;
 
   /** `named`: the encoding the file is said to be in (`encodingNamed`), if anything says. */
@@ -90,7 +91,7 @@ export class Utf8Input {
     const sniffed = start.subarray(0, SNIFF_BYTES);
     this.encoding =
       bomEncoding(start) ?? this.#named ?? sniffEncoding(sniffed, complete && start.length <= SNIFF_BYTES);
-    const convert = this.encoding === 'utf-8' ? this.#checkedUtf8() : decodedAs(this.encoding);
+    const convert = this.encoding === 'utf-8' ? this.#checkedUtf8() : this.#checkedDecode(this.encoding);
     yield* nonEmpty(convert(start, complete));
     if (complete) return;
     for (let next = await chunks.next(); ; next = await chunks.next()) {
@@ -100,29 +101,40 @@ export class Utf8Input {
     }
   }
 
-  /** The identity on UTF-8 chunks, setting `notUtf8` at the first bytes that are not UTF-8. */
+  /** The identity on UTF-8 chunks, setting `invalidBytes` at the first bytes that are not UTF-8. */
   #checkedUtf8(): Converter {
     const check = new TextDecoder('utf-8', { fatal: true });
     return (chunk, last) => {
-      if (this.notUtf8) return chunk;
-      try {
-        check.decode(chunk, { stream: !last });
-      } catch {
-        this.notUtf8 = true;
-      }
+      this.#check(check, chunk, last);
       return chunk;
     };
+  }
+
+  /**
+   * Chunks in `encoding` to UTF-8, setting `invalidBytes` at the first bytes not valid in it (the
+   * output has U+FFFD there). A character cut between chunks waits for the next one.
+   */
+  #checkedDecode(encoding: string): Converter {
+    const decoder = new TextDecoder(encoding);
+    const check = new TextDecoder(encoding, { fatal: true });
+    return (chunk, last) => {
+      this.#check(check, chunk, last);
+      return Buffer.from(decoder.decode(chunk, { stream: !last }), 'utf8');
+    };
+  }
+
+  #check(check: InstanceType<typeof TextDecoder>, chunk: Buffer, last: boolean): void {
+    if (this.invalidBytes) return;
+    try {
+      check.decode(chunk, { stream: !last });
+    } catch {
+      this.invalidBytes = true;
+    }
   }
 }
 
 /** One chunk of a file in, its UTF-8 out; `last` says no chunk follows (the chunk may be empty). */
 type Converter = (chunk: Buffer, last: boolean) => Buffer;
-
-/** Chunks in `encoding` to UTF-8. A character cut between chunks waits for the next one. */
-function decodedAs(encoding: string): Converter {
-  const decoder = new TextDecoder(encoding);
-  return (chunk, last) => Buffer.from(decoder.decode(chunk, { stream: !last }), 'utf8');
-}
 
 function* nonEmpty(chunk: Buffer): Generator<Buffer> {
   if (chunk.length > 0) yield chunk;

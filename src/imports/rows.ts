@@ -115,6 +115,11 @@ export async function* parseRows(
 ): AsyncGenerator<RowEvent> {
   const { map, paths, defaultCountry } = settings;
   const input = new Utf8Input(settings.encoding);
+  const notDecoded = () =>
+    notDecodedMessage(
+      input.encoding!,
+      settings.encoding !== undefined && input.encoding === settings.encoding,
+    );
 
   // The header line decides the delimiter: read until it is complete (blank lines before it
   // are skipped).
@@ -204,8 +209,11 @@ export async function* parseRows(
       if (!plan) {
         // Blank lines before the header (csv-parse skips only the empty ones) are no header.
         if (record.every((cell) => cell.trim() === '')) continue;
-        if (input.notUtf8 && hasReplacement(record))
-          throw validationError([{ path: paths.file, message: NOT_UTF8 }], 'The file cannot be imported.');
+        if (input.invalidBytes && hasReplacement(record))
+          throw validationError(
+            [{ path: paths.file, message: notDecoded() }],
+            'The file cannot be imported.',
+          );
         const planned = planImport(record, map, paths, settings.defined);
         if (!planned.ok) throw validationError(planned.errors, 'The file cannot be imported.');
         plan = planned.value;
@@ -214,8 +222,8 @@ export async function* parseRows(
       }
       // A line of delimiters only (spreadsheets pad files with them) is no row at all.
       if (record.every((cell) => cell === '')) continue;
-      if (input.notUtf8 && hasReplacement(record)) {
-        batch.add({ row: ++rows, line, errors: [{ path: '/', message: NOT_UTF8 }] }, record);
+      if (input.invalidBytes && hasReplacement(record)) {
+        batch.add({ row: ++rows, line, errors: [{ path: '/', message: notDecoded() }] }, record);
         const done = full();
         if (done) yield { type: 'batch', batch: done };
         continue;
@@ -244,8 +252,13 @@ export async function* parseRows(
  * Why a row holding bytes that are not UTF-8 is refused: stored, they would be U+FFFD, and the
  * characters they stood for lost without a word.
  */
-const NOT_UTF8 =
-  'has characters that are not UTF-8, in a file read as UTF-8 (as its start is): save the file as UTF-8 (in Excel: "CSV UTF-8") or name its encoding, and import it again';
+/** Why a row with bytes not valid in the file's encoding is refused, and how to fix the file. */
+export function notDecodedMessage(encoding: string, named: boolean): string {
+  const how = named ? 'as named' : 'as its start is';
+  if (encoding === 'utf-8')
+    return `has characters that are not UTF-8, in a file read as UTF-8 (${how}): save the file as UTF-8 (in Excel: "CSV UTF-8") or name its encoding, and import it again`;
+  return `has bytes that are not valid ${encoding}, in a file read as ${encoding} (${how}): save the file as UTF-8 (in Excel: "CSV UTF-8") and import it again`;
+}
 
 /**
  * Whether a record holds U+FFFD, the character bytes that are not UTF-8 were decoded to. Asked

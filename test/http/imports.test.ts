@@ -414,6 +414,19 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual([reject.row, reject.line, reject.errors[0].path], [3001, 3002, '/']);
     assert.match(reject.errors[0].message, /not UTF-8.*"CSV UTF-8"/);
 
+    const saidUtf8 = await importBytes(t, key, file, 'text/csv; charset=utf-8', '?dryRun=true');
+    assert.match(saidUtf8.json().rejects[0].errors[0].message, /in a file read as UTF-8 \(as named\)/);
+    // UTF-16 with a lone surrogate: its row is refused, not stored with U+FFFD.
+    const utf16 = Buffer.concat([
+      Buffer.from([0xff, 0xfe]),
+      Buffer.from('Email,First Name\nlone@acme.example.com,A', 'utf16le'),
+      Buffer.from([0x00, 0xd8]),
+      Buffer.from('B\nfine@acme.example.com,C\n', 'utf16le'),
+    ]);
+    const lone = await importBytes(t, key, utf16, 'text/csv', '?dryRun=true');
+    assert.deepEqual([lone.json().created, lone.json().rejected], [1, 1], lone.body);
+    assert.match(lone.json().rejects[0].errors[0].message, /bytes that are not valid utf-16le/);
+
     const named = await importBytes(t, key, file, 'text/csv; charset=windows-1252');
     assert.equal(named.statusCode, 200, named.body);
     assert.deepEqual([named.json().created, named.json().rejected], [3002, 0]);
