@@ -1,7 +1,12 @@
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import type { Transaction } from 'kysely';
 import type { DB } from '../db/schema.ts';
-import { fingerprint, type IdempotencyService, type StoredResponse } from '../idempotency/service.ts';
+import {
+  fingerprint,
+  fingerprintAsSent,
+  type IdempotencyService,
+  type StoredResponse,
+} from '../idempotency/service.ts';
 
 /**
  * Runs a write route's work under the request's `Idempotency-Key` (if any) and sends the
@@ -21,6 +26,7 @@ export async function sendIdempotent(
     // Hashing the body costs; only a request with a key is ever compared.
     key === undefined ? '' : fingerprint(request.method, request.url, request.body),
     work,
+    () => fingerprintAsSent(request.method, request.url, request.body),
   );
   if (result.replayed) reply.header('idempotent-replayed', 'true');
   return reply.status(result.status).send(result.body);

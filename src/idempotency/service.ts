@@ -31,6 +31,17 @@ export function fingerprint(method: string, path: string, body: unknown): string
 }
 
 /**
+ * The fingerprint before key order stopped counting (members in the order sent). Keys are kept
+ * 24 hours: a retry, just after an upgrade, of a request sent just before it is still a replay.
+ * Asked only when a stored fingerprint differs; it can go once no such key can be stored.
+ */
+export function fingerprintAsSent(method: string, path: string, body: unknown): string {
+  return createHash('sha256')
+    .update(`${method} ${path}\n${JSON.stringify(body ?? null)}`)
+    .digest('hex');
+}
+
+/**
  * The JSON text of a parsed JSON value with every object's keys sorted, at every depth; arrays
  * keep their order (it means something). Built in one pass, without a sorted copy of the value:
  * it runs on every write sent with an Idempotency-Key.
@@ -64,13 +75,15 @@ export function createIdempotencyService({ database, clock }: { database: Databa
       key: string | undefined,
       requestFingerprint: string,
       work: (trx: Transaction<DB>) => Promise<StoredResponse>,
+      /** The request's `fingerprintAsSent`, for a key stored before the fingerprint changed. */
+      fingerprintBefore?: () => string,
     ): Promise<StoredResponse & { replayed: boolean }> {
       return database.writes.run(async (trx) => {
         const now = clock();
         if (key) {
           const stored = await store.findKey(trx, workspaceId, key);
           if (stored && stored.created_at > now - IDEMPOTENCY_WINDOW_MS) {
-            if (stored.fingerprint !== requestFingerprint) {
+            if (stored.fingerprint !== requestFingerprint && stored.fingerprint !== fingerprintBefore?.()) {
               throw new DomainError(
                 'IDEMPOTENCY_KEY_REUSED',
                 'This Idempotency-Key was used for a different request.',

@@ -1,7 +1,7 @@
 import assert from 'node:assert/strict';
 import { it } from 'node:test';
 import { isDomainError } from '../../src/errors.ts';
-import { IDEMPOTENCY_WINDOW_MS } from '../../src/idempotency/service.ts';
+import { fingerprintAsSent, IDEMPOTENCY_WINDOW_MS } from '../../src/idempotency/service.ts';
 import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
 
 function post(t: TestApp, url: string, payload: unknown, idempotencyKey?: string) {
@@ -89,6 +89,30 @@ describeEachEngine('Idempotency-Key', (engine) => {
     );
     assert.equal(changed.statusCode, 422, changed.body);
     assert.deepEqual(await timelineTypes(t, first.json().id), ['lead_created']);
+  });
+
+  it('replays a retry of a request whose key was stored before key order stopped counting', async () => {
+    const t = get();
+    const body = { email: 'upgrade@example.org', firstName: 'U' };
+    const sent = (headers = {}) =>
+      t.app.inject({
+        method: 'POST',
+        url: '/api/v1/leads',
+        headers: authHeaders(t.key, headers),
+        payload: body,
+      });
+    const lead = (await sent()).json();
+    // As the version before stored it: the fingerprint of the members in the order sent.
+    await t.services.idempotency.run(
+      t.workspaceId,
+      'before-upgrade',
+      fingerprintAsSent('POST', '/api/v1/leads', body),
+      async () => ({ status: 201, body: lead }),
+    );
+    const retry = await sent({ 'idempotency-key': 'before-upgrade' });
+    assert.equal(retry.statusCode, 201, retry.body);
+    assert.equal(retry.headers['idempotent-replayed'], 'true');
+    assert.deepEqual(retry.json(), lead);
   });
 
   it('refuses the same key with another body (422), and changes nothing', async () => {
