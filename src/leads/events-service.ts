@@ -145,7 +145,17 @@ export function createEventService({ database, leads, clock, config }: EventServ
       plan.entries.filter((entry) => storedEntries.has(entry.id)),
     );
     const storedAnonymous = await anonymous.insertActivities(trx, workspace.id, plan.anonymous, now);
-    const results = settleResults(plan.results, new Set([...storedEntries, ...storedAnonymous]));
+    const settled = settleResults(plan.results, new Set([...storedEntries, ...storedAnonymous]));
+    // A duplicate names the lead that holds the stored event: a retry with the same id for
+    // another lead did not move it there.
+    const duplicateIds = settled.flatMap((r) => (r.status === 'duplicate' && r.leadId ? [r.id!] : []));
+    const holders =
+      duplicateIds.length > 0 ? await timeline.findStoredEntries(trx, workspace.id, duplicateIds) : undefined;
+    const results = holders
+      ? settled.map((r) =>
+          r.status === 'duplicate' && holders.has(r.id!) ? { ...r, leadId: holders.get(r.id!)! } : r,
+        )
+      : settled;
     const count = (status: EventResult['status']) => results.filter((r) => r.status === status).length;
     return {
       accepted: count('stored'),

@@ -188,6 +188,17 @@ describeEachEngine('POST /api/v1/events', (engine) => {
       ['stored', 'duplicate'],
     );
 
+    // The id again for another lead: a duplicate, naming the lead that holds the event.
+    const otherId = await createLead(t, 'other-retry@acme.io');
+    const elsewhere = (
+      await postEvents(t, [{ id: 'evt:retry-1', type: 'pricing_viewed', leadId: otherId }])
+    ).json();
+    assert.deepEqual(
+      elsewhere.results.map((r: EventResult) => [r.status, r.leadId]),
+      [['duplicate', leadId]],
+    );
+    assert.deepEqual(await activities(t, otherId), []);
+
     const ids = (await activities(t, leadId)).map((e) => e.id);
     assert.deepEqual(ids.sort(), ['evt:retry-1', 'evt:retry-2', 'evt:retry-3', 'evt:twice']);
     assert.equal((await anonymousRows(t, 'visitor-retry')).length, 1);
