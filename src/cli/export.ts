@@ -11,6 +11,17 @@ async function write(out: Writable, text: string): Promise<void> {
   if (!out.write(text)) await once(out, 'drain');
 }
 
+/** The --out file opened for writing, or a clear refusal naming it (no folder, no permission). */
+function openOut(file: string): number {
+  try {
+    return fs.openSync(file, 'w');
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    const why = code === 'ENOENT' ? 'its folder does not exist' : code === 'EISDIR' ? 'is a folder' : code;
+    throw validationError([{ path: '--out', message: `"${file}" cannot be written (${why})` }]);
+  }
+}
+
 /**
  * `leadline export [--workspace W] [--format csv|jsonl] [--out FILE]`: every non-merged lead
  * of the workspace, streamed (one page of leads in memory at a time) to FILE or stdout.
@@ -32,7 +43,7 @@ export async function runExport(args: string[]): Promise<number> {
 
   await withServices(async (services) => {
     const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
-    const out: Writable = values.out ? fs.createWriteStream(values.out) : process.stdout;
+    const out: Writable = values.out ? fs.createWriteStream('', { fd: openOut(values.out) }) : process.stdout;
     let failure: Error | undefined;
     const onError = (error: Error) => {
       failure = error;

@@ -337,6 +337,19 @@ describe('leadline import / export', () => {
     assert.equal(jsonl.stdout, '', 'nothing was imported');
   });
 
+  it('refuses an export file it cannot write, naming it', async () => {
+    const dir = folder();
+    for (const [out, why] of [
+      [path.join(dir, 'no-such-folder', 'x.csv'), 'its folder does not exist'],
+      [dir, 'is a folder'],
+    ]) {
+      const result = await leadline(dir, ['export', '--out', out!]);
+      assert.equal(result.code, 1, result.stdout);
+      assert.match(result.stderr, new RegExp(`--out: ".*" cannot be written \\(${why}\\)`));
+      assert.doesNotMatch(result.stderr, /at .*\.ts:\d+/, 'no stack trace');
+    }
+  });
+
   it('answers an unknown option with a one-line usage error, exit 2', async () => {
     const dir = folder();
     for (const command of ['import', 'export']) {
