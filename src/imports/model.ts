@@ -347,9 +347,14 @@ export function planImport(
     });
   }
   if (!slots.has('email') && !slots.has('phone')) {
+    // At most 5 cells of 40 characters, control characters as '?': a binary file's first
+    // "line" can be kilobytes of NULs, which would fill the error.
     const shown = header
       .slice(0, 5)
-      .map((h) => `"${h}"`)
+      .map((h) => {
+        const printable = h.replace(/[\p{Cc}\p{Cs}\uFFFD]/gu, '?');
+        return `"${printable.length > 40 ? `${printable.slice(0, 40)}…` : printable}"`;
+      })
       .join(', ');
     const looksLikeData = header.some((h) => h.includes('@') || /^\+?[\d\s().-]{7,}$/.test(h.trim()));
     errors.push({

@@ -801,6 +801,22 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual([again.json().created, again.json().updated], [0, 2588]);
   });
 
+  it('refuses a binary file with a short, printable message', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const binary = Buffer.concat([
+      Buffer.from('PK\u0003\u0004'),
+      Buffer.alloc(3000, 0),
+      Buffer.from([0xff, 0x01]),
+    ]);
+    const refused = await importBytes(t, key, binary, 'text/csv');
+    assert.equal(refused.statusCode, 422, refused.body);
+    const [error] = refused.json().errors;
+    assert.match(error.message, /no email or phone column/);
+    assert.ok(error.message.length < 400, `${error.message.length} characters`);
+    assert.doesNotMatch(error.message, /[\p{Cc}\uFFFD]/u);
+  });
+
   it("sets the stage from a Salesforce export's Lead Status; a Lifecycle Stage column wins over it", async () => {
     const t = get();
     const { key } = await workspace(t);
