@@ -220,8 +220,8 @@ export async function* parseRows(
         yield { type: 'header', plan };
         continue;
       }
-      // A line of delimiters only (spreadsheets pad files with them) is no row at all.
-      if (record.every((cell) => cell === '')) continue;
+      // A line of delimiters or spaces only (spreadsheets pad files with them) is no row at all.
+      if (record.every((cell) => cell.trim() === '')) continue;
       if (input.invalidBytes && hasReplacement(record)) {
         batch.add({ row: ++rows, line, errors: [{ path: '/', message: notDecoded() }] }, record);
         const done = full();

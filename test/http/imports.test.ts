@@ -801,6 +801,17 @@ describeEachEngine('CSV import and export', (engine) => {
     assert.deepEqual([again.json().created, again.json().updated], [0, 2588]);
   });
 
+  it('skips lines of spaces or delimiters only, as no rows at all', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const imported = await importCsv(t, key, 'Email,First Name\n   \n , \nok@acme.example.com,A\n\t\n');
+    assert.deepEqual(
+      [imported.json().rows, imported.json().created, imported.json().rejected],
+      [1, 1, 0],
+      imported.body,
+    );
+  });
+
   it('refuses a binary file with a short, printable message', async () => {
     const t = get();
     const { key } = await workspace(t);
