@@ -39,7 +39,15 @@ describe('coercePropertyValue', () => {
     accepts('number', ' -1.5 ', -1.5);
     accepts('number', '1e3', 1000);
     accepts('number', '.5', 0.5);
+    // Thousands grouped with commas, as spreadsheets export them.
+    accepts('number', '1,234', 1234);
+    accepts('number', ' -1,234,567.89 ', -1234567.89);
     for (const bad of [
+      '1,5',
+      '1,23',
+      '12,34,567',
+      ',123',
+      '1,234,',
       '',
       ' ',
       'abc',

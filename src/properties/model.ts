@@ -28,6 +28,18 @@ const DAY = /^\d{4}-\d{2}-\d{2}$/;
 
 /** A decimal number as text: 42, -1.5, .5, 1e3. */
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:e[+-]?\d+)?$/i;
+/**
+ * Thousands grouped with commas, as spreadsheets export them: 1,234 and -1,234,567.89. Only
+ * groups of three after the first: "1,5" (a decimal comma) stays refused, not read as 15.
+ */
+const GROUPED = /^[+-]?\d{1,3}(?:,\d{3})+(?:\.\d+)?$/;
+
+/** The number a text says, if it is written as one (decimal or comma-grouped); NaN otherwise. */
+function numberText(text: string): number {
+  const trimmed = text.trim();
+  if (DECIMAL.test(trimmed)) return Number(trimmed);
+  return GROUPED.test(trimmed) ? Number(trimmed.replaceAll(',', '')) : Number.NaN;
+}
 
 /**
  * Checks (and normalises) one value against its definition. Strings from forms and CSV files
@@ -43,7 +55,7 @@ export function coercePropertyValue(
       return typeof value === 'string' ? { ok: true, value } : { ok: false, message: 'must be a string' };
     case 'number': {
       // Decimal text only: Number() also reads '0x10', '0b11' and '0o7' (16, 3 and 7).
-      const n = typeof value === 'string' ? (DECIMAL.test(value.trim()) ? Number(value) : Number.NaN) : value;
+      const n = typeof value === 'string' ? numberText(value) : value;
       return typeof n === 'number' && Number.isFinite(n)
         ? { ok: true, value: n }
         : { ok: false, message: 'must be a number' };

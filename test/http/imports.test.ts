@@ -907,13 +907,18 @@ describeEachEngine('CSV import and export', (engine) => {
       assert.equal(defined.statusCode, 201, defined.body);
     }
     const csv =
-      'Email,renewal_date,NPS\nbad@acme.example.com,not-a-date,high\ngood@acme.example.com,2027-01-31,9\n';
+      'Email,renewal_date,NPS\nbad@acme.example.com,not-a-date,high\ngood@acme.example.com,2027-01-31,9\n' +
+      // Thousands grouped as a spreadsheet exports them; a decimal comma stays refused.
+      'grouped@acme.example.com,,"1,234"\ncomma@acme.example.com,,"1,5"\n';
     const imported = await importCsv(t, key, csv);
-    assert.deepEqual([imported.json().created, imported.json().rejected], [1, 1], imported.body);
+    assert.deepEqual([imported.json().created, imported.json().rejected], [2, 2], imported.body);
     const leads = await allLeads(t, key);
     assert.deepEqual(
       leads.map((l) => [l.email, l.properties]),
-      [['good@acme.example.com', { renewal_date: '2027-01-31', NPS: 9 }]],
+      [
+        ['good@acme.example.com', { renewal_date: '2027-01-31', NPS: 9 }],
+        ['grouped@acme.example.com', { NPS: 1234 }],
+      ],
     );
   });
 
