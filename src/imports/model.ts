@@ -782,7 +782,7 @@ export function csvErrorMessage(code: string | undefined, message: string): stri
     case 'CSV_QUOTE_NOT_CLOSED':
       return 'has a quote that is never closed: the rest of the file was read as part of this row';
     case 'CSV_MAX_RECORD_SIZE':
-      return 'is too long (a quote that is never closed?): the rest of the file could not be read';
+      return 'is longer than 1 MiB, the most one row may hold (or has a quote that is never closed): the rest of the file was not read; shorten the row or close its quote, and import the rows after it again';
     case 'CSV_INVALID_CLOSING_QUOTE':
       return 'has text right after a closing quote';
     default:

@@ -812,6 +812,22 @@ describeEachEngine('CSV import and export', (engine) => {
     );
   });
 
+  it('says a row over 1 MiB stopped the import there, and why', async () => {
+    const t = get();
+    const { key } = await workspace(t);
+    const csv = `Email,Notes\nfirst@acme.example.com,a\nlong@acme.example.com,${'x'.repeat(1_100_000)}\nafter@acme.example.com,b\n`;
+    const imported = await importCsv(t, key, csv);
+    assert.deepEqual(
+      [imported.json().created, imported.json().rejected],
+      [1, 1],
+      imported.body.slice(0, 500),
+    );
+    assert.match(
+      imported.json().rejects[0].errors[0].message,
+      /longer than 1 MiB.*the rest of the file was not read; .*import the rows after it again/,
+    );
+  });
+
   it('refuses a binary file with a short, printable message', async () => {
     const t = get();
     const { key } = await workspace(t);
