@@ -80,22 +80,25 @@ describe('planEvents', () => {
     assert.deepEqual([result.entries, result.anonymous], [[], []]);
   });
 
-  test('plans an id repeated within the batch once; the repeats are duplicates', () => {
+  test('plans an id repeated within the batch once per store; the repeats are duplicates', () => {
     const result = plan(
       [
         event({ kind: 'lead', leadId: 'l' }, 'same'),
         event({ kind: 'lead', leadId: 'l' }, 'same'),
+        // The anonymous store holds ids apart from timelines, as across calls.
+        event({ kind: 'anonymous', anonymousId: 'v' }, 'same'),
         event({ kind: 'anonymous', anonymousId: 'v' }, 'same'),
       ],
       { leadIds: new Map([['l', 'l']]) },
     );
     assert.equal(result.entries.length, 1);
-    assert.equal(result.anonymous.length, 0);
+    assert.equal(result.anonymous.length, 1);
     assert.deepEqual(
       result.results.map((r) => [r.status, r.leadId]),
       [
         ['stored', 'l'],
         ['duplicate', 'l'],
+        ['stored', undefined],
         ['duplicate', undefined],
       ],
     );

@@ -120,7 +120,8 @@ export function anonymousExpiry(now: number, retentionDays: number): number {
 /**
  * Decides where every event of a batch goes, from the lookups the service made: a lead's
  * timeline, the anonymous store, or a rejection (an unknown lead id). An id repeated within
- * the batch is stored once, at its first occurrence; the later ones are duplicates.
+ * the batch is stored once per store (timelines, anonymous), at its first occurrence; the later
+ * ones are duplicates.
  * Pure: `newId` and `now` come from the caller.
  */
 export function planEvents(
@@ -155,7 +156,10 @@ export function planEvents(
       return;
     }
     const id = event.id ?? options.newId();
-    if (seen.has(id)) {
+    // Timelines and the anonymous store hold ids apart, as they do across calls (identify gives
+    // a clashing visitor event a new id): one call stores an id once per store.
+    const key = target.kind === 'lead' ? id : `anonymous ${id}`;
+    if (seen.has(key)) {
       results.push({
         index,
         status: 'duplicate',
@@ -164,7 +168,7 @@ export function planEvents(
       });
       return;
     }
-    seen.add(id);
+    seen.add(key);
     if (target.kind === 'lead') {
       const { leadId } = target;
       entries.push({

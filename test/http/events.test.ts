@@ -204,6 +204,27 @@ describeEachEngine('POST /api/v1/events', (engine) => {
     assert.equal((await anonymousRows(t, 'visitor-retry')).length, 1);
   });
 
+  it("stores one call's lead event and visitor event with the same id both, as two calls would", async () => {
+    const t = get();
+    const leadId = await createLead(t, 'clash@acme.io');
+    const sent = (
+      await postEvents(t, [
+        { id: 'col-1', type: 'pricing_viewed', leadId },
+        { id: 'col-1', type: 'page_view', anonymousId: 'visitor-clash' },
+      ])
+    ).json();
+    assert.deepEqual(
+      sent.results.map((r: EventResult) => r.status),
+      ['stored', 'stored'],
+    );
+    assert.equal((await anonymousRows(t, 'visitor-clash')).length, 1);
+    assert.equal((await identify(t, { anonymousId: 'visitor-clash', leadId })).statusCode, 200);
+    assert.deepEqual((await activities(t, leadId)).map((e) => e.type).sort(), [
+      'page_view',
+      'pricing_viewed',
+    ]);
+  });
+
   it('writes nothing for a retry by email: an archived lead stays archived, an unknown email gets no lead', async () => {
     const t = get();
     const event = { id: 'evt:retry-archived', type: 'custom', email: 'archived-retry@acme.io' };
