@@ -35,7 +35,7 @@ export async function migrateToLatest(
 }
 
 async function migrateLocked(database: Database, options: MigrateOptions): Promise<MigrationResultSet> {
-  if (database.engine !== 'postgres') return migrateWith(database, database.db, undefined, options);
+  if (database.engine !== 'postgres') return migrateSqlite(database, options);
   return database.db.connection().execute(async (connection) => {
     await sql`select pg_advisory_lock(${MIGRATION_LOCK_KEY})`.execute(connection);
     try {
@@ -47,6 +47,29 @@ async function migrateLocked(database: Database, options: MigrateOptions): Promi
     } finally {
       await sql`select pg_advisory_unlock(${MIGRATION_LOCK_KEY})`.execute(connection);
     }
+  });
+}
+
+/**
+ * SQLite: every pending migration in one `BEGIN IMMEDIATE` transaction. Kysely takes no lock
+ * on SQLite (it counts on one connection), so processes starting together on a new data folder
+ * (a server and a worker) ran the same migrations at once: one failed ("table already exists"),
+ * and an index could be lost for good while every migration was recorded as done. Holding the
+ * write lock, the second process waits, then finds nothing pending; and a migration that fails
+ * leaves the schema as it was (SQLite's DDL is transactional, though Kysely does not use that).
+ */
+async function migrateSqlite(database: Database, options: MigrateOptions): Promise<MigrationResultSet> {
+  return database.db.connection().execute(async (connection) => {
+    await sql`begin immediate`.execute(connection);
+    let result: MigrationResultSet;
+    try {
+      result = await migrateWith(database, connection, undefined, options);
+    } catch (error) {
+      await sql`rollback`.execute(connection);
+      throw error;
+    }
+    await sql.raw(result.error === undefined ? 'commit' : 'rollback').execute(connection);
+    return result;
   });
 }
 
