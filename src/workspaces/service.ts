@@ -1,3 +1,4 @@
+import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import { DomainError, validationError } from '../errors.ts';
@@ -19,6 +20,9 @@ export interface WorkspaceServiceDeps {
   database: Database;
   clock: () => number;
 }
+
+/** PostgreSQL advisory lock of the first start's workspace and key (see `bootstrap`). */
+const BOOTSTRAP_LOCK_KEY = 742_019_002;
 
 /** How long a key lookup is cached: a revoked key stops working within this time. (5 s) */
 const KEY_CACHE_MS = 5_000;
@@ -85,9 +89,35 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
      */
     async bootstrap(bootstrapKey?: string): Promise<{ workspace: Workspace; key: string } | undefined> {
       if ((await store.countWorkspaces(db)) > 0) return undefined;
-      const workspace = await createWorkspace('default', 'Default');
-      const { key } = await createKey(workspace.id, 'bootstrap admin', 'admin', bootstrapKey);
-      return { workspace, key };
+      // Processes starting together on an empty database (a server and a worker) take turns,
+      // and the workspace and its key commit together: a crash between the two would leave a
+      // workspace without an admin key, and no later start would make one.
+      return database.writes.run(async (trx) => {
+        if (database.engine === 'postgres')
+          await sql`select pg_advisory_xact_lock(${BOOTSTRAP_LOCK_KEY})`.execute(trx);
+        if ((await store.countWorkspaces(trx)) > 0) return undefined;
+        const now = clock();
+        const workspace: Workspace = {
+          id: newId(),
+          slug: 'default',
+          name: 'Default',
+          settings: {},
+          createdAt: now,
+        };
+        const key = bootstrapKey ?? generateKey();
+        const apiKey: ApiKey = {
+          id: newId(),
+          workspaceId: workspace.id,
+          name: 'bootstrap admin',
+          scope: 'admin',
+          prefix: keyPrefix(key),
+          createdAt: now,
+          revokedAt: null,
+        };
+        await store.insertWorkspace(trx, workspace);
+        await store.insertApiKey(trx, apiKey, hashKey(key));
+        return { workspace, key };
+      });
     },
 
     async authenticate(secret: string): Promise<Principal | undefined> {
