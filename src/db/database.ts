@@ -32,6 +32,8 @@ export interface DatabaseOptions {
   pgSchema?: string;
   /** Largest PostgreSQL pool. (Default: 10) */
   pgPoolSize?: number;
+  /** How long opening a PostgreSQL connection may take. (Default: 10,000 ms) */
+  pgConnectTimeoutMs?: number;
   /**
    * Told when PostgreSQL ends a pooled connection that sat idle (a server restart, a failover,
    * an administrator's `pg_terminate_backend`): the pool drops it and opens another when one
@@ -236,6 +238,11 @@ function openPostgres(url: string, options: DatabaseOptions): Kysely<DB> {
     max: options.pgPoolSize ?? 10,
     // What pg_stat_activity shows a DBA (and a test) for Leadline's own connections.
     application_name: 'leadline',
+    // A host that takes the connection but never answers (a black-holed address, a hung
+    // proxy) fails a connection attempt after 10 s instead of hanging start-up and requests
+    // (which then answer 503); keep-alive probes find such a peer on idle connections too.
+    connectionTimeoutMillis: options.pgConnectTimeoutMs ?? 10_000,
+    keepAlive: true,
     // Queries are written without waiting for the previous reply (see LeadlinePostgresDialect).
     pipeline: true,
     // Epoch-millisecond times are bigint columns; they fit a JS number exactly.

@@ -1,5 +1,6 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import { after, before, it } from 'node:test';
 import SQLite from 'better-sqlite3';
 import pg from 'pg';
@@ -77,4 +78,38 @@ describeEachEngine('a start on a database that cannot be migrated', (engine) => 
       assert.match(ended.stderr, /name/, 'the cause: the column Leadline looked for');
     });
   }
+});
+
+/**
+ * A PostgreSQL address that takes the connection and never answers (a black-holed host, a hung
+ * proxy): a start must give up and say so, not hang.
+ */
+describeEachEngine('a start on a PostgreSQL host that never answers', (engine) => {
+  if (engine !== 'postgres') return;
+  let silent: net.Server;
+  let port: number;
+
+  const sockets = new Set<net.Socket>();
+
+  before(async () => {
+    silent = net.createServer((socket) => {
+      sockets.add(socket.resume());
+    });
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    port = (silent.address() as net.AddressInfo).port;
+  });
+
+  after(async () => {
+    for (const socket of sockets) socket.destroy();
+    await new Promise((resolve) => silent.close(resolve));
+  });
+
+  it('leadline migrate gives up after its connect timeout, naming it', async () => {
+    const ended = await runLeadline(['migrate'], {
+      DATABASE_URL: `postgres://postgres@127.0.0.1:${port}/db`,
+    });
+    assert.equal(ended.hung, false, `still running after ${HUNG_AFTER_MS} ms:\n${ended.stderr}`);
+    assert.equal(ended.code, 1, ended.stderr);
+    assert.match(ended.stderr, /timeout/);
+  });
 });
