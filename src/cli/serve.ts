@@ -2,6 +2,7 @@ import { createHttpApp, createServices } from '../app.ts';
 import { loadConfig } from '../config.ts';
 import type { HttpApp } from '../http/types.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
+import { onShutdownSignal } from './shutdown.ts';
 import { releaseStartupMemory } from './startup-memory.ts';
 import { parseConcurrency, startWorker } from './worker.ts';
 
@@ -72,13 +73,10 @@ export async function runServe(args: string[]): Promise<number> {
   // Embedded mode: this process also runs the jobs (alerts, webhooks, timers). `--no-worker`
   // leaves them to `leadline worker` processes.
   const stopWorker = values['no-worker'] ? async () => {} : await startWorker(services, concurrency);
-  const stop = async (signal: string) => {
-    services.logger.info({ signal }, 'shutting down');
+  onShutdownSignal(services.logger, async () => {
     await stopWorker();
     await app.close();
     process.exit(0);
-  };
-  process.once('SIGINT', () => void stop('SIGINT'));
-  process.once('SIGTERM', () => void stop('SIGTERM'));
+  });
   return 0;
 }

@@ -3,6 +3,7 @@ import { loadConfig } from '../config.ts';
 import { validationError } from '../errors.ts';
 import { JobWorker } from '../jobs/worker.ts';
 import { commandArgs, USAGE_EXIT } from './arguments.ts';
+import { onShutdownSignal } from './shutdown.ts';
 
 /** How often finished jobs past their retention are pruned. (1 h) */
 const PRUNE_EVERY_MS = 3_600_000;
@@ -78,14 +79,11 @@ export async function runWorker(args: string[]): Promise<number> {
   const stopWorker = await startWorker(services, concurrency);
   process.stdout.write(`Leadline worker is running (${services.database.engine})\n`);
   await new Promise<void>((resolve) => {
-    const stop = async (signal: string) => {
-      services.logger.info({ signal }, 'shutting down');
+    onShutdownSignal(services.logger, async () => {
       await stopWorker();
       await services.close();
       resolve();
-    };
-    process.once('SIGINT', () => void stop('SIGINT'));
-    process.once('SIGTERM', () => void stop('SIGTERM'));
+    });
   });
   return 0;
 }
