@@ -7,6 +7,7 @@ import { runKeys } from './keys.ts';
 import { runMigrate } from './migrate.ts';
 import { runScoring } from './scoring.ts';
 import { runServe } from './serve.ts';
+import { describeFailure } from './start-errors.ts';
 import { runTeams, runUsers } from './users.ts';
 import { runWorker } from './worker.ts';
 import { runWorkspaces } from './workspaces.ts';
@@ -87,9 +88,7 @@ main(process.argv.slice(2)).then(
       process.stderr.write(`leadline: ${error.message}\n`);
       for (const e of error.errors) process.stderr.write(`  ${e.path}: ${e.message}\n`);
     } else {
-      process.stderr.write(
-        `leadline: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`,
-      );
+      process.stderr.write(`leadline: ${describeFailure(error)}\n`);
     }
     process.exitCode = 1;
   },

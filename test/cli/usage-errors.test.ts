@@ -44,4 +44,22 @@ describe('leadline usage errors', () => {
     // Refused before anything was opened: no database, no admin key.
     assert.equal(fs.existsSync(path.join(dir, 'data')), false);
   });
+
+  it('says in one line what to change when the data folder cannot hold a database', async () => {
+    const asFile = tempFolder('leadline-data-file-');
+    fs.writeFileSync(path.join(asFile, 'data'), 'a file, not a folder');
+    const notADatabase = tempFolder('leadline-data-junk-');
+    fs.mkdirSync(path.join(notADatabase, 'data'));
+    fs.writeFileSync(path.join(notADatabase, 'data', 'leadline.db'), 'garbage, not SQLite');
+    for (const [dir, said] of [
+      [asFile, /LEADLINE_DATA_DIR must be a folder/],
+      [notADatabase, /leadline\.db in LEADLINE_DATA_DIR is not a SQLite database/],
+    ] as const) {
+      const result = await leadline(dir, ['migrate']);
+      assert.equal(result.code, 1, result.stderr);
+      assert.match(result.stderr, said);
+      assert.doesNotMatch(result.stderr, /^\s+at /m, 'no stack trace');
+      assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
+    }
+  });
 });
