@@ -52,7 +52,8 @@ export function loadConfig(env: Env = process.env): Config {
   const int = (name: string, fallback: number, min: number, max: number): number => {
     const raw = env[name];
     if (raw === undefined || raw === '') return fallback;
-    const value = Number(raw);
+    // Digits only: Number() also reads " 3202", "+3202", "1e3" and "0x0C83".
+    const value = /^\d+$/.test(raw) ? Number(raw) : Number.NaN;
     if (!Number.isInteger(value) || value < min || value > max) {
       errors.push({ path: name, message: `must be an integer from ${min} to ${max}` });
       return fallback;
@@ -62,6 +63,11 @@ export function loadConfig(env: Env = process.env): Config {
   const databaseUrl = env.DATABASE_URL || undefined;
   if (databaseUrl && !/^postgres(ql)?:\/\//.test(databaseUrl)) {
     errors.push({ path: 'DATABASE_URL', message: 'must start with postgres:// or postgresql://' });
+  } else if (databaseUrl && !URL.canParse(databaseUrl)) {
+    errors.push({
+      path: 'DATABASE_URL',
+      message: 'is not a valid URL (a port from 1 to 65535; percent-encode @ : / # in the password)',
+    });
   }
   const logLevel = env.LOG_LEVEL || 'info';
   if (!['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'].includes(logLevel)) {
@@ -73,6 +79,9 @@ export function loadConfig(env: Env = process.env): Config {
   const bootstrapKey = env.LEADLINE_BOOTSTRAP_KEY || undefined;
   if (bootstrapKey !== undefined && bootstrapKey.length < 16) {
     errors.push({ path: 'LEADLINE_BOOTSTRAP_KEY', message: 'must be at least 16 characters' });
+  } else if (bootstrapKey !== undefined && /\s/.test(bootstrapKey)) {
+    // An Authorization header cannot carry it: the key would be stored and never work.
+    errors.push({ path: 'LEADLINE_BOOTSTRAP_KEY', message: 'must not contain spaces' });
   }
   const smtpUrl = env.LEADLINE_SMTP_URL || undefined;
   const smtpProblem = smtpUrl === undefined ? undefined : checkSmtpUrl(smtpUrl);
@@ -81,7 +90,8 @@ export function loadConfig(env: Env = process.env): Config {
   if (!/^(?:[^<>]*<[^\s@<>]+@[^\s@<>]+>|[^\s@<>]+@[^\s@<>]+)$/.test(mailFrom.trim())) {
     errors.push({ path: 'LEADLINE_MAIL_FROM', message: 'must be an email address, or Name <address>' });
   }
-  const publicUrl = (env.LEADLINE_PUBLIC_URL || `http://localhost:${env.PORT || 3000}`).replace(/\/+$/, '');
+  const port = int('PORT', 3000, 0, 65535);
+  const publicUrl = (env.LEADLINE_PUBLIC_URL || `http://localhost:${port}`).replace(/\/+$/, '');
   if (!/^https?:\/\/[^/\s]+/.test(publicUrl)) {
     errors.push({ path: 'LEADLINE_PUBLIC_URL', message: 'must be an http:// or https:// URL' });
   }
@@ -93,7 +103,7 @@ export function loadConfig(env: Env = process.env): Config {
     });
   }
   const config: Config = {
-    port: int('PORT', 3000, 0, 65535),
+    port,
     host: env.HOST || '0.0.0.0',
     dataDir: path.resolve(env.LEADLINE_DATA_DIR || 'data'),
     databaseUrl,
