@@ -63,6 +63,9 @@ export function isDatabaseUnavailable(error: unknown): boolean {
     // or failing.
     if (/^SQLITE_(BUSY|LOCKED|FULL|IOERR)/.test(code)) return true;
     if (PG_UNAVAILABLE.has(code) || code.startsWith('08')) return true;
+    // 55000 for a database closed to connections (ALTER DATABASE … ALLOW_CONNECTIONS false, as
+    // for maintenance); the same code also means other things, told apart by the message.
+    if (code === '55000' && /not currently accepting connections/i.test(error.message)) return true;
     if (SOCKET_UNAVAILABLE.has(code)) return true;
   }
   return PG_CLIENT_MESSAGE.test(error.message);
