@@ -1,6 +1,7 @@
 import { sql } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
+import { writeWithSlug } from '../db/unique-violation.ts';
 import { DomainError, validationError } from '../errors.ts';
 import {
   type ApiKey,
@@ -47,7 +48,14 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
       throw validationError([{ path: '/slug', message: 'must be lower-case letters, digits and dashes' }]);
     }
     const workspace: Workspace = { id: newId(), slug, name, settings, createdAt: clock() };
-    await database.writes.run((trx) => store.insertWorkspace(trx, workspace));
+    await writeWithSlug(
+      database,
+      (trx) => store.insertWorkspace(trx, workspace),
+      () =>
+        new DomainError('CONFLICT', `A workspace "${slug}" already exists.`, [
+          { path: '/slug', message: 'is taken by another workspace' },
+        ]),
+    );
     return workspace;
   }
 

@@ -62,4 +62,13 @@ describe('leadline usage errors', () => {
       assert.equal(result.stderr.trimEnd().split('\n').length, 1, result.stderr);
     }
   });
+
+  it('refuses a workspace whose slug is taken, in one line', async () => {
+    const dir = tempFolder('leadline-workspace-taken-');
+    assert.equal((await leadline(dir, ['workspaces', 'create', 'acme'])).code, 0);
+    const again = await leadline(dir, ['workspaces', 'create', 'acme']);
+    assert.equal(again.code, 1, again.stderr);
+    assert.match(again.stderr, /^leadline: A workspace "acme" already exists\.\n {2}\/slug: is taken/);
+    assert.doesNotMatch(again.stderr, /^\s+at /m, 'no stack trace');
+  });
 });
