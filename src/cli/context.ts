@@ -12,6 +12,13 @@ export interface ServicesOptions {
    * key, as any other first run does, but refuses (`nothingToCheckAgainst`). (Default: false)
    */
   dryRun?: boolean;
+  /**
+   * A command that only reads (export, a list): on a new SQLite data folder it refuses rather
+   * than create a database, a workspace and an admin key to read nothing from: a typo in
+   * LEADLINE_DATA_DIR, or a command run from another folder, would look like an empty success.
+   * (Default: false)
+   */
+  readOnly?: boolean;
 }
 
 /**
@@ -46,6 +53,12 @@ export async function withServices<T>(
 ): Promise<T> {
   const config = loadConfig();
   if (options.dryRun && noDatabaseYet(config)) throw nothingToCheckAgainst();
+  if (options.readOnly && noDatabaseYet(config))
+    throw new DomainError(
+      'NOT_FOUND',
+      `There is no Leadline database at ${sqliteFileOf(config)} to read from. Check ` +
+        'LEADLINE_DATA_DIR (default: ./data), or start Leadline once (`leadline serve`).',
+    );
   const services = await createServices(config, { logger: pino({ level: 'warn' }, pino.destination(2)) });
   try {
     if (options.dryRun && (await services.workspaces.listIds()).length === 0) throw nothingToCheckAgainst();

@@ -41,25 +41,30 @@ export async function runExport(args: string[]): Promise<number> {
   if (!exportFormats.includes(format))
     throw validationError([{ path: '--format', message: `must be one of: ${exportFormats.join(', ')}` }]);
 
-  await withServices(async (services) => {
-    const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
-    const out: Writable = values.out ? fs.createWriteStream('', { fd: openOut(values.out) }) : process.stdout;
-    let failure: Error | undefined;
-    const onError = (error: Error) => {
-      failure = error;
-    };
-    out.on('error', onError);
-    try {
-      for await (const chunk of services.imports.exportLeads(workspace.id, format)) {
-        if (failure) break;
-        await write(out, chunk).catch(onError);
+  await withServices(
+    async (services) => {
+      const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
+      const out: Writable = values.out
+        ? fs.createWriteStream('', { fd: openOut(values.out) })
+        : process.stdout;
+      let failure: Error | undefined;
+      const onError = (error: Error) => {
+        failure = error;
+      };
+      out.on('error', onError);
+      try {
+        for await (const chunk of services.imports.exportLeads(workspace.id, format)) {
+          if (failure) break;
+          await write(out, chunk).catch(onError);
+        }
+      } finally {
+        if (values.out) await new Promise<void>((resolve) => out.end(resolve));
+        out.off('error', onError);
       }
-    } finally {
-      if (values.out) await new Promise<void>((resolve) => out.end(resolve));
-      out.off('error', onError);
-    }
-    // A closed pipe (`leadline export | head`) ends the export quietly.
-    if (failure && (failure as NodeJS.ErrnoException).code !== 'EPIPE') throw failure;
-  });
+      // A closed pipe (`leadline export | head`) ends the export quietly.
+      if (failure && (failure as NodeJS.ErrnoException).code !== 'EPIPE') throw failure;
+    },
+    { readOnly: true },
+  );
   return 0;
 }

@@ -35,26 +35,29 @@ export async function runJobs(args: string[]): Promise<number> {
   if (!Number.isInteger(limit) || limit < 1 || limit > 10_000)
     throw validationError([{ path: '--limit', message: 'must be an integer from 1 to 10000' }]);
   if (sub === 'list') {
-    return withServices(async (s) => {
-      const workspace = await s.workspaces.resolveWorkspace(values.workspace);
-      const jobs = await s.jobs.list(workspace.id, {
-        state: state as JobState | undefined,
-        kind: values.kind,
-        limit,
-      });
-      for (const job of jobs) {
-        const line = [
-          job.id,
-          job.kind,
-          job.state,
-          `${job.attempts}/${job.maxAttempts}`,
-          new Date(job.runAt).toISOString(),
-          job.lastError ?? '',
-        ];
-        process.stdout.write(`${line.join('\t')}\n`);
-      }
-      return 0;
-    });
+    return withServices(
+      async (s) => {
+        const workspace = await s.workspaces.resolveWorkspace(values.workspace);
+        const jobs = await s.jobs.list(workspace.id, {
+          state: state as JobState | undefined,
+          kind: values.kind,
+          limit,
+        });
+        for (const job of jobs) {
+          const line = [
+            job.id,
+            job.kind,
+            job.state,
+            `${job.attempts}/${job.maxAttempts}`,
+            new Date(job.runAt).toISOString(),
+            job.lastError ?? '',
+          ];
+          process.stdout.write(`${line.join('\t')}\n`);
+        }
+        return 0;
+      },
+      { readOnly: true },
+    );
   }
   if (sub === 'retry' && id) {
     return withServices(async (s) => {

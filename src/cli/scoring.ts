@@ -45,10 +45,13 @@ async function exportModel(args: string[]): Promise<number> {
   const format = values.format as ModelFormat;
   if (!formats.includes(format))
     throw validationError([{ path: '--format', message: `must be one of: ${formats.join(', ')}` }]);
-  const { model } = await withServices(async (services) => {
-    const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
-    return services.scoring.activeModel(workspace.id);
-  });
+  const { model } = await withServices(
+    async (services) => {
+      const workspace = await services.workspaces.resolveWorkspace(values.workspace!);
+      return services.scoring.activeModel(workspace.id);
+    },
+    { readOnly: true },
+  );
   process.stdout.write(format === 'yaml' ? modelToYaml(model) : modelToJson(model));
   return 0;
 }

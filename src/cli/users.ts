@@ -54,21 +54,24 @@ export async function runUsers(args: string[]): Promise<number> {
     });
   }
   if (sub === 'list') {
-    return withServices(async (s) => {
-      const workspace = await s.workspaces.resolveWorkspace(values.workspace!);
-      for (const user of await s.users.list(workspace.id)) {
-        const line = [
-          user.id,
-          user.name,
-          user.email,
-          user.role,
-          user.timezone,
-          user.active ? 'active' : 'inactive',
-        ];
-        process.stdout.write(`${line.join('\t')}\n`);
-      }
-      return 0;
-    });
+    return withServices(
+      async (s) => {
+        const workspace = await s.workspaces.resolveWorkspace(values.workspace!);
+        for (const user of await s.users.list(workspace.id)) {
+          const line = [
+            user.id,
+            user.name,
+            user.email,
+            user.role,
+            user.timezone,
+            user.active ? 'active' : 'inactive',
+          ];
+          process.stdout.write(`${line.join('\t')}\n`);
+        }
+        return 0;
+      },
+      { readOnly: true },
+    );
   }
   throw validationError([{ path: 'command', message: 'use "users create" or "users list"' }]);
 }

@@ -118,7 +118,7 @@ describe('leadline import / export', () => {
     const dir = folder();
     const file = path.join(dir, 'contacts.csv');
     fs.writeFileSync(file, contacts);
-    assert.equal((await leadline(dir, ['export'])).code, 0);
+    assert.equal((await leadline(dir, ['keys', 'create', '--name', 'setup'])).code, 0);
     const notes = path.join(dir, 'notes.txt');
     fs.writeFileSync(notes, 'precious');
     fs.linkSync(file, path.join(dir, 'link.csv'));
@@ -159,7 +159,7 @@ describe('leadline import / export', () => {
     const file = path.join(dir, 'leads.tsv');
     fs.writeFileSync(file, '\ufeffEmail\tFirst Name\tNotes\nlin@acme.example.com\tLin\t=1+1\n');
     // The first command creates the database and workspace "default": a dry run would not.
-    assert.equal((await leadline(dir, ['export'])).code, 0);
+    assert.equal((await leadline(dir, ['keys', 'create', '--name', 'setup'])).code, 0);
     const dry = await leadline(dir, ['import', file, '--dry-run']);
     assert.equal(dry.code, 0, dry.stderr);
     assert.match(dry.stdout, /dry run: no lead was written/);
@@ -337,8 +337,20 @@ describe('leadline import / export', () => {
     assert.equal(jsonl.stdout, '', 'nothing was imported');
   });
 
+  it('an export of a new data folder refuses, and creates no database', async () => {
+    const dir = folder();
+    for (const args of [['export'], ['scoring', 'export'], ['jobs', 'list'], ['users', 'list']]) {
+      const result = await leadline(dir, args);
+      assert.equal(result.code, 1, `${args.join(' ')}: ${result.stdout}`);
+      assert.match(result.stderr, /There is no Leadline database at .*leadline\.db to read from/);
+      assert.equal(result.stderr.includes('ll_'), false, 'no admin key');
+    }
+    assert.equal(fs.existsSync(path.join(dir, 'data')), false, 'no data folder');
+  });
+
   it('refuses an export file it cannot write, naming it', async () => {
     const dir = folder();
+    assert.equal((await leadline(dir, ['keys', 'create', '--name', 'setup'])).code, 0);
     for (const [out, why] of [
       [path.join(dir, 'no-such-folder', 'x.csv'), 'its folder does not exist'],
       [dir, 'is a folder'],
