@@ -23,6 +23,10 @@ export async function runServe(args: string[]): Promise<number> {
   let app: HttpApp | undefined;
   try {
     const boot = await services.workspaces.bootstrap(config.bootstrapKey);
+    if (!boot && config.bootstrapKey)
+      services.logger.warn(
+        'LEADLINE_BOOTSTRAP_KEY is ignored: the database already has a workspace (it is used only on an empty database)',
+      );
     // Shown before listening: the key is committed now, and a start that then fails (port in use)
     // would otherwise lose it for good, since the next start finds the workspace and shows none.
     if (boot) {

@@ -150,6 +150,11 @@ describe('leadline serve', () => {
     } finally {
       assert.equal((await stop(server)).code, 0);
     }
+    // Set on a database that has its workspace already: ignored, and the log says so.
+    const again = await serve(dir, { LEADLINE_BOOTSTRAP_KEY: 'another-bootstrap-key-0123' });
+    const stopped = await stop(again);
+    assert.equal(stopped.code, 0);
+    assert.match(stopped.stdout, /LEADLINE_BOOTSTRAP_KEY is ignored: the database already has a workspace/);
   });
 
   it('refuses invalid configuration with a message naming the variable', async () => {
