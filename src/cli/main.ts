@@ -65,11 +65,35 @@ const commands: Record<string, (args: string[]) => Promise<number>> = {
   scoring: runScoring,
 };
 
+/**
+ * The usage lines of one command (its subcommands, with their descriptions), or undefined for
+ * a command the usage does not list.
+ */
+function usageOf(command: string): string | undefined {
+  const lines = usage.split('\n');
+  const out: string[] = [];
+  let taking = false;
+  for (const line of lines) {
+    // A command's line starts two spaces in; its continued description much further.
+    if (/^ {2}\S/.test(line)) taking = line.slice(2).split(' ')[0] === command;
+    else if (!/^ {3,}\S/.test(line)) taking = false;
+    if (taking) out.push(line);
+  }
+  return out.length > 0 ? `Usage: leadline\n${out.join('\n')}` : undefined;
+}
+
+const HELP = ['--help', '-h', 'help'];
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
-  if (!command || command === '--help' || command === 'help') {
+  if (!command || HELP.includes(command)) {
     process.stdout.write(`${usage}\n`);
     return command ? 0 : 1;
+  }
+  // `leadline serve --help`: that command's usage, not "Unknown option '--help'".
+  if ((rest.includes('--help') || rest.includes('-h')) && commands[command]) {
+    process.stdout.write(`${usageOf(command) ?? usage}\n`);
+    return 0;
   }
   const run = commands[command];
   if (!run) {

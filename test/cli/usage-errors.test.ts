@@ -71,4 +71,19 @@ describe('leadline usage errors', () => {
     assert.match(again.stderr, /^leadline: A workspace "acme" already exists\.\n {2}\/slug: is taken/);
     assert.doesNotMatch(again.stderr, /^\s+at /m, 'no stack trace');
   });
+
+  it("answers --help and -h with the command's usage, exit 0, opening nothing", async () => {
+    const dir = tempFolder('leadline-help-');
+    for (const [args, shows] of [
+      [['serve', '--help'], /^ {2}serve \[--no-worker\]/m],
+      [['import', '-h'], /^ {2}import FILE\.csv/m],
+      [['users', 'list', '--help'], /^ {2}users list/m],
+      [['-h'], /^Commands:/m],
+    ] as const) {
+      const result = await leadline(dir, [...args]);
+      assert.equal(result.code, 0, `${args.join(' ')}: ${result.stderr}`);
+      assert.match(result.stdout, shows, args.join(' '));
+    }
+    assert.equal(fs.existsSync(path.join(dir, 'data')), false);
+  });
 });
