@@ -93,6 +93,8 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   const app = Fastify({
     loggerInstance: logger,
     bodyLimit: config.bodyLimitBytes,
+    // Answered below as a problem with Retry-After, as every other error is.
+    return503OnClosing: false,
     // request.ip (rate limits, consent evidence) and request.protocol follow X-Forwarded-* only
     // from the proxies configured (LEADLINE_TRUST_PROXY); off, a client could claim any address.
     trustProxy: typeof config.trustProxy === 'number' ? trustHops(config.trustProxy) : config.trustProxy,
@@ -125,6 +127,24 @@ export async function createHttpServer({ config, logger, workspaces }: HttpServe
   });
 
   app.setErrorHandler(handleError);
+
+  // While the server stops (SIGTERM), requests that still arrive on open connections get a 503
+  // the client can retry elsewhere; those already running finish.
+  let closing = false;
+  app.addHook('preClose', async () => {
+    closing = true;
+  });
+  app.addHook('onRequest', async (_request, reply) => {
+    if (!closing) return;
+    reply.header('retry-after', '5').header('connection', 'close');
+    return sendProblem(reply, {
+      type: 'https://leadline.dev/problems/shutting-down',
+      title: 'Shutting down',
+      status: 503,
+      code: 'SHUTTING_DOWN',
+      detail: 'Nothing was saved: this server is stopping. Please try again in a few seconds.',
+    });
+  });
   app.setNotFoundHandler((request, reply) =>
     sendProblem(reply, problem('NOT_FOUND', `No route ${request.method} ${request.url.split('?')[0]}.`)),
   );
