@@ -130,6 +130,21 @@ describe('parseSubmission', () => {
     assert.ok(good.ok);
   });
 
+  it("reads a national phone in the country the person chose, then in the workspace's", () => {
+    const phoneOf = (phone: string, country: string) => {
+      const parsed = parseSubmission(
+        form,
+        fields,
+        { email: 'a@b.co', phone, country, agree: 'on', _ll_consent_terms: 'on' },
+        { defaultCountry: 'GB' },
+      );
+      assert.ok(parsed.ok, JSON.stringify(parsed));
+      return parsed.value.capture.phone;
+    };
+    assert.equal(phoneOf('(415) 555-2671', 'United States'), '+14155552671');
+    assert.equal(phoneOf('020 7946 0958', 'United States'), '+442079460958');
+  });
+
   it('types and normalises each value, fills the capture and keeps the other answers', () => {
     const parsed = parseSubmission(
       form,

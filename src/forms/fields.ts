@@ -1,6 +1,6 @@
 import type { FieldError } from '../errors.ts';
 import type { PropertyValue } from '../leads/model.ts';
-import { isDisposableEmail, normaliseCountry, normaliseEmail, normalisePhone } from '../leads/normalise.ts';
+import { isDisposableEmail, normaliseCountry, normaliseEmail, normalisePhoneIn } from '../leads/normalise.ts';
 import { isUnstorable } from '../storable-text.ts';
 import {
   type ConsentDefinition,
@@ -154,6 +154,20 @@ export interface ParsedSubmission {
 export interface ParseOptions {
   /** Country assumed for phone numbers without a country code (the workspace's). */
   defaultCountry?: string | undefined;
+  /** The country the person chose in the same submission: a national phone is read in it first. */
+  submittedCountry?: string | undefined;
+}
+
+/** The country a submission gives (a country field, or any field mapped to `country`), if any. */
+function countryOf(form: Pick<Form, 'fields'>, values: SubmittedValues): string | undefined {
+  for (const field of form.fields) {
+    if (field.type !== 'country' && field.maps !== 'country') continue;
+    const raw = submittedValue(values, field.name);
+    const text = (Array.isArray(raw) ? raw[0] : raw)?.trim();
+    const country = text ? normaliseCountry(text) : undefined;
+    if (country?.ok) return country.value;
+  }
+  return undefined;
 }
 
 function isBlank(value: string | string[] | undefined): boolean {
@@ -189,7 +203,7 @@ function checkField(
       return email.ok ? { ok: true, value: email.value } : fail('Enter a valid email address.');
     }
     case 'phone': {
-      const phone = normalisePhone(text, options.defaultCountry);
+      const phone = normalisePhoneIn(text, [options.submittedCountry, options.defaultCountry]);
       return phone.ok
         ? { ok: true, value: phone.value }
         : fail('Enter a valid phone number, with its country code.');
@@ -262,6 +276,7 @@ export function parseSubmission(
   const properties: Record<string, PropertyValue> = {};
   const answers: Record<string, Answer> = {};
   const shownNames = new Set(shown.map((f) => f.name));
+  const fieldOptions = { ...options, submittedCountry: countryOf(form, values) };
   for (const field of form.fields) {
     const given = submittedValue(values, field.name);
     const raw = field.type === 'hidden' && given === undefined ? field.defaultValue : given;
@@ -276,7 +291,7 @@ export function parseSubmission(
         });
       continue;
     }
-    const checked = checkField(field, raw!, options);
+    const checked = checkField(field, raw!, fieldOptions);
     if (!checked.ok) {
       errors.push({ path: fieldPath(field.name), message: checked.message });
       continue;

@@ -10,7 +10,7 @@ import {
   isDisposableEmail,
   normaliseCountry,
   normaliseEmail,
-  normalisePhone,
+  normalisePhoneIn,
   normaliseText,
   normaliseWebsite,
 } from './normalise.ts';
@@ -136,7 +136,7 @@ export function parseLeadInput(raw: unknown, context: ParseContext, basePath = '
   const phone = clean(input.phone);
   if (phone) {
     // A national number ("(415) 555-0199") is read in the lead's own country first.
-    const result = normalisePhone(phone, out.country ?? context.defaultCountry);
+    const result = normalisePhoneIn(phone, [out.country, context.defaultCountry]);
     if (result.ok) out.phone = result.value;
     else errors.push({ path: `${basePath}/phone`, message: result.message });
   }

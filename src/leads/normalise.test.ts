@@ -8,6 +8,7 @@ import {
   normaliseCountry,
   normaliseEmail,
   normalisePhone,
+  normalisePhoneIn,
   normaliseText,
   normaliseWebsite,
 } from './normalise.ts';
@@ -198,6 +199,19 @@ describe('normalisePhone', () => {
       assert.deepEqual(normalisePhone(raw, country), { ok: false, message });
     });
   }
+
+  test('normalisePhoneIn reads a national number in the first country that makes it valid', () => {
+    assert.deepEqual(normalisePhoneIn('(415) 555-2671', ['US', 'GB']), { ok: true, value: '+14155552671' });
+    assert.deepEqual(normalisePhoneIn('020 7946 0958', ['US', 'GB']), { ok: true, value: '+442079460958' });
+    assert.deepEqual(normalisePhoneIn('(415) 555-2671', [undefined, 'US']), {
+      ok: true,
+      value: '+14155552671',
+    });
+    assert.match(
+      (normalisePhoneIn('(415) 555-2671', [undefined, undefined]) as { message: string }).message,
+      /country code/,
+    );
+  });
 
   test('returns E.164 or an error for any input, and E.164 is a fixed point', () => {
     fc.assert(

@@ -125,6 +125,24 @@ export function normalisePhone(raw: string, defaultCountry?: string): Normalised
   return fail('is not a valid phone number');
 }
 
+/**
+ * `normalisePhone` read in the first of `countries` (undefined ones skipped) that makes it a
+ * valid number: a lead's own country, then the workspace's. A number written with its country
+ * code is the same in each.
+ */
+export function normalisePhoneIn(
+  raw: string,
+  countries: ReadonlyArray<string | undefined>,
+): Normalised<string> {
+  const tried = [...new Set(countries.filter((c): c is string => c !== undefined))];
+  let result = normalisePhone(raw, tried[0]);
+  for (const country of tried.slice(1)) {
+    if (result.ok) break;
+    result = normalisePhone(raw, country);
+  }
+  return result;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Country
 
