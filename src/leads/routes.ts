@@ -251,6 +251,9 @@ export function registerLeadRoutes(
       schema: {
         tags,
         summary: 'Archive a lead (hidden from lists until captured again)',
+        description:
+          '404 LEAD_NOT_FOUND for an unknown id; 409 CONFLICT for a lead merged into another ' +
+          '(its detail names the survivor, which is the lead to archive). An import does not restore it.',
         params: IdParams,
         response: { 200: LeadSchema, '4xx': Problem },
       },

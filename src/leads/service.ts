@@ -731,6 +731,12 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         // process commits meanwhile must not be overwritten by this copy.
         const lead = await store.findLeadForUpdate(trx, workspaceId, id, database.engine);
         if (!lead) throw new DomainError('LEAD_NOT_FOUND', `No lead ${id} in this workspace.`);
+        // A merged-away lead is a redirect, archived by its merge: archive the survivor instead.
+        if (lead.mergedIntoId)
+          throw new DomainError(
+            'CONFLICT',
+            `Lead ${id} was merged into lead ${lead.mergedIntoId}; archive that lead instead.`,
+          );
         if (lead.archivedAt !== null) return lead;
         const now = clock();
         const archived = { ...lead, archivedAt: now, updatedAt: now };

@@ -470,6 +470,20 @@ describeEachEngine('leads API', (engine) => {
       assert.deepEqual(types, ['lead_restored', 'lead_archived', 'lead_created']);
       assertProblem(await api.post('/api/v1/leads/unknown-id/archive'), 404);
     });
+
+    it('refuses to archive a merged-away lead, naming the survivor', async () => {
+      const api = client(get());
+      const survivor = await api.capture({ email: 'keep@archive.io' }, 201);
+      const merged = await api.capture({ email: 'gone-by-merge@archive.io' }, 201);
+      assert.equal(
+        (await api.post(`/api/v1/leads/${survivor.id}/merge`, { otherId: merged.id })).statusCode,
+        200,
+      );
+      const refused = await api.post(`/api/v1/leads/${merged.id}/archive`);
+      assertProblem(refused, 409);
+      assert.match(refused.json().detail, new RegExp(`merged into lead ${survivor.id}`));
+      assert.equal((await api.get(`/api/v1/leads/${survivor.id}`)).json().archivedAt, null);
+    });
   });
 
   describe('merge', () => {
