@@ -249,10 +249,9 @@ export async function* parseRows(
 }
 
 /**
- * Why a row holding bytes that are not UTF-8 is refused: stored, they would be U+FFFD, and the
- * characters they stood for lost without a word.
+ * Why a row holding bytes not valid in the file's encoding is refused (stored, they would be
+ * U+FFFD, and the characters they stood for lost without a word), and how to fix the file.
  */
-/** Why a row with bytes not valid in the file's encoding is refused, and how to fix the file. */
 export function notDecodedMessage(encoding: string, named: boolean): string {
   const how = named ? 'as named' : 'as its start is';
   if (encoding === 'utf-8')

@@ -32,6 +32,19 @@ const WORKSPACE_CACHE_MS = 5_000;
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
 
+/** A new, unrevoked key's record; only the secret's hash is stored beside it. */
+function newApiKey(workspaceId: string, name: string, scope: Scope, secret: string, now: number): ApiKey {
+  return {
+    id: newId(),
+    workspaceId,
+    name,
+    scope,
+    prefix: keyPrefix(secret),
+    createdAt: now,
+    revokedAt: null,
+  };
+}
+
 export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps) {
   const { db } = database;
   const keyCache = new Map<string, { principal: Principal | undefined; until: number }>();
@@ -73,15 +86,7 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
     secret = generateKey(),
   ): Promise<{ key: string; apiKey: ApiKey }> {
     const workspace = await resolveWorkspace(workspaceSlugOrId);
-    const apiKey: ApiKey = {
-      id: newId(),
-      workspaceId: workspace.id,
-      name,
-      scope,
-      prefix: keyPrefix(secret),
-      createdAt: clock(),
-      revokedAt: null,
-    };
+    const apiKey = newApiKey(workspace.id, name, scope, secret, clock());
     await database.writes.run((trx) => store.insertApiKey(trx, apiKey, hashKey(secret)));
     return { key: secret, apiKey };
   }
@@ -113,15 +118,7 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
           createdAt: now,
         };
         const key = bootstrapKey ?? generateKey();
-        const apiKey: ApiKey = {
-          id: newId(),
-          workspaceId: workspace.id,
-          name: 'bootstrap admin',
-          scope: 'admin',
-          prefix: keyPrefix(key),
-          createdAt: now,
-          revokedAt: null,
-        };
+        const apiKey = newApiKey(workspace.id, 'bootstrap admin', 'admin', key, now);
         await store.insertWorkspace(trx, workspace);
         await store.insertApiKey(trx, apiKey, hashKey(key));
         return { workspace, key };
