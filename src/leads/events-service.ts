@@ -147,8 +147,10 @@ export function createEventService({ database, leads, clock, config }: EventServ
     const storedAnonymous = await anonymous.insertActivities(trx, workspace.id, plan.anonymous, now);
     const settled = settleResults(plan.results, new Set([...storedEntries, ...storedAnonymous]));
     // A duplicate names the lead that holds the stored event: a retry with the same id for
-    // another lead did not move it there.
-    const duplicateIds = settled.flatMap((r) => (r.status === 'duplicate' && r.leadId ? [r.id!] : []));
+    // another lead did not move it there. (Retries by email were looked up above, in `stored`.)
+    const duplicateIds = settled.flatMap((r) =>
+      r.status === 'duplicate' && r.leadId && !stored.has(r.id!) ? [r.id!] : [],
+    );
     const holders =
       duplicateIds.length > 0 ? await timeline.findStoredEntries(trx, workspace.id, duplicateIds) : undefined;
     const results = holders
