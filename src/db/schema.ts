@@ -67,6 +67,10 @@ export interface LeadRow {
   stage_changed_at: number | null;
   /** 1 after a person moved the lead backwards: score rules wait for a new crossing. */
   stage_hold: number;
+  /** When a person last cleared `pql`: activities before it do not set it again. */
+  pql_cleared_at: number | null;
+  /** The same for `service_qualified`. */
+  service_qualified_cleared_at: number | null;
   opportunity: unknown;
   qualification: unknown;
   /** The per-rule scoring state (src/scoring/engine.ts ScoreState); null: none yet. */

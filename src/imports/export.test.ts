@@ -2,7 +2,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { parse } from 'csv-parse/sync';
 import fc from 'fast-check';
-import { type Lead, unscored } from '../leads/model.ts';
+import { type Lead, noFlagClears, unscored } from '../leads/model.ts';
 import { csvRows, escapeCell, escapeFileCell, exportHeader, leadCells, propertyCell } from './export.ts';
 import { unescapeCell } from './model.ts';
 
@@ -117,6 +117,7 @@ const lead: Lead = {
   createdAt: Date.UTC(2025, 2, 14, 9, 21),
   updatedAt: Date.UTC(2026, 0, 1),
   scoring: unscored,
+  flagsClearedAt: noFlagClears,
   opportunity: null,
   qualification: null,
 };

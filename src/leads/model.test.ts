@@ -210,6 +210,21 @@ describe('mergeLeads', () => {
     assert.equal(merged.updatedAt, T0 + 50);
   });
 
+  test("keeps the later of the two leads' clears of each flag", () => {
+    const winner = {
+      ...lead({ id: 'w', email: 'w@x.io' }),
+      flagsClearedAt: { pql: T0 - 10, serviceQualified: null },
+    };
+    const loser = {
+      ...lead({ id: 'l', email: 'l@x.io' }),
+      flagsClearedAt: { pql: T0 + 10, serviceQualified: T0 },
+    };
+    assert.deepEqual(mergeLeads(winner, loser, T0 + 50, forward).flagsClearedAt, {
+      pql: T0 + 10,
+      serviceQualified: T0,
+    });
+  });
+
   test('takes the earlier first touch (with its source), the later last touch, the furthest stage, the earliest creation', () => {
     const early = touch('paid_search', T0 - 100, 'google');
     const late = touch('referral', T0 + 100);

@@ -137,9 +137,22 @@ export interface Lead {
   createdAt: number;
   updatedAt: number;
   scoring: LeadScoring;
+  /** When a person last cleared each flag (epoch ms; null: never). */
+  flagsClearedAt: FlagClears;
   opportunity: Opportunity | null;
   qualification: Qualification | null;
 }
+
+/**
+ * When a person last cleared a flag: activities up to that moment (a rescore's replay, a late
+ * event) do not set it again; a later one does.
+ */
+export interface FlagClears {
+  pql: number | null;
+  serviceQualified: number | null;
+}
+
+export const noFlagClears: FlagClears = { pql: null, serviceQualified: null };
 
 /** A capture request after validation and normalisation: what `capture` writes. */
 export interface LeadCapture {
@@ -217,6 +230,7 @@ export const timelineTypes = [
   'stage_changed',
   'temperature_changed',
   'flag_set',
+  'flag_cleared',
   'qualification_updated',
   'opportunity_updated',
   'lead_assigned',
@@ -312,9 +326,14 @@ export function newLead(
     createdAt: at,
     updatedAt: now,
     scoring: unscored,
+    flagsClearedAt: noFlagClears,
     opportunity: null,
     qualification: null,
   };
+}
+
+function latest(a: number | null, b: number | null): number | null {
+  return a === null ? b : b === null ? a : Math.max(a, b);
 }
 
 function withoutNulls(values: Record<string, PropertyValue>): Record<string, PropertyValue> {
@@ -422,6 +441,11 @@ export function mergeLeads(
   if (merged.stage !== winner.stage) merged.stageChangedAt = now;
   merged.opportunity = winner.opportunity ?? loser.opportunity;
   merged.qualification = winner.qualification ?? loser.qualification;
+  // A person's clear of a flag on either lead holds for the merged history (the later one).
+  merged.flagsClearedAt = {
+    pql: latest(winner.flagsClearedAt.pql, loser.flagsClearedAt.pql),
+    serviceQualified: latest(winner.flagsClearedAt.serviceQualified, loser.flagsClearedAt.serviceQualified),
+  };
   merged.ownerId = winner.ownerId ?? loser.ownerId;
   merged.createdAt = Math.min(winner.createdAt, loser.createdAt);
   merged.updatedAt = now;

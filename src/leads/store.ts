@@ -65,6 +65,8 @@ export const leadColumns = [
   'service_qualified',
   'stage_changed_at',
   'stage_hold',
+  'pql_cleared_at',
+  'service_qualified_cleared_at',
   'opportunity',
   'qualification',
 ] as const;
@@ -116,6 +118,7 @@ export function rowToLead(row: SelectedLeadRow): Lead {
       serviceQualified: Boolean(row.service_qualified),
       stageHold: Boolean(row.stage_hold),
     },
+    flagsClearedAt: { pql: row.pql_cleared_at, serviceQualified: row.service_qualified_cleared_at },
     opportunity: parseJson<Opportunity | null>(row.opportunity, null),
     qualification: parseJson<Qualification | null>(row.qualification, null),
   };
@@ -176,6 +179,8 @@ export function leadToRow(lead: Lead): Omit<LeadRow, 'score_state'> {
     service_qualified: lead.scoring.serviceQualified ? 1 : 0,
     stage_changed_at: lead.stageChangedAt,
     stage_hold: lead.scoring.stageHold ? 1 : 0,
+    pql_cleared_at: lead.flagsClearedAt.pql,
+    service_qualified_cleared_at: lead.flagsClearedAt.serviceQualified,
     opportunity: lead.opportunity ? toJson(lead.opportunity) : null,
     qualification: lead.qualification ? toJson(lead.qualification) : null,
   };

@@ -222,6 +222,39 @@ export function registerLifecycleRoutes(
   );
 
   app.post(
+    '/api/v1/leads/:id/flags',
+    {
+      schema: {
+        ...leadWrite,
+        summary: 'Set or clear the pql and serviceQualified flags',
+        description:
+          '`true` sets a flag, `false` clears it; a flag left out stays as it is, and one already as ' +
+          'asked is left alone. Rules only ever set flags: once a person clears one, the activities ' +
+          'before that moment (replayed by a rescore, or arriving late) do not set it again, a later ' +
+          'one does. Recorded on the timeline (`flag_set`, `flag_cleared`) with who and the reason. ' +
+          'Honours Idempotency-Key.',
+        body: Type.Object(
+          {
+            pql: Type.Optional(Type.Boolean()),
+            serviceQualified: Type.Optional(Type.Boolean()),
+            reason: Type.Optional(Nullable(Reason)),
+          },
+          { additionalProperties: false },
+        ),
+      },
+    },
+    async (request, reply) => {
+      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+      return sendIdempotent(request, reply, idempotency, async (trx) => ({
+        status: 200,
+        body: scoredJson(
+          await lifecycle.setFlagsIn(trx, workspace, request.params.id, request.body, byOf(request)),
+        ),
+      }));
+    },
+  );
+
+  app.post(
     '/api/v1/leads/:id/recycle',
     {
       preValidation: noBodyIsEmpty,

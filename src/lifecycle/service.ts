@@ -24,6 +24,7 @@ import {
   summariseQualification,
 } from './qualification.ts';
 import { lifecycleSettingsOf, parseLifecycleSettings } from './settings.ts';
+import { leadFlags } from './stage-rules.ts';
 import {
   acceptMql,
   answerQualification,
@@ -31,6 +32,7 @@ import {
   checkReason,
   checkWonInput,
   editOpportunity,
+  type FlagInput,
   loseOpportunity,
   type OpportunityInput,
   openOpportunity,
@@ -38,6 +40,7 @@ import {
   type RejectionReason,
   recycleLead,
   rejectMql,
+  setFlags,
   winOpportunity,
 } from './transitions.ts';
 import {
@@ -158,6 +161,27 @@ export function createLifecycleService({
       input: { reason: RejectionReason; note: string | null; disqualify: boolean },
       by: string,
     ) => change(trx, workspace, id, (lead, now) => rejectMql(lead, input, by, now, newId)),
+
+    /**
+     * A person sets or clears the `pql` and `serviceQualified` flags. A reason, when given,
+     * must say something.
+     */
+    setFlagsIn(
+      trx: Transaction<DB>,
+      workspace: WorkspaceContext,
+      id: string,
+      input: FlagInput,
+      by: string,
+    ): Promise<ScoredLead> {
+      const errors = input.reason == null ? [] : checkReason(input.reason, '/reason');
+      if (input.pql === undefined && input.serviceQualified === undefined)
+        errors.push(
+          ...leadFlags.map((flag) => ({ path: `/${flag}`, message: 'give pql, serviceQualified or both' })),
+        );
+      if (errors.length > 0) throw validationError(errors);
+      const reason = input.reason?.trim() ?? null;
+      return change(trx, workspace, id, (lead, now) => setFlags(lead, { ...input, reason }, by, now, newId));
+    },
 
     /** Back to nurture with a reason (the only way backwards). */
     recycleIn(

@@ -20,6 +20,7 @@ import {
   openOpportunity,
   recycleLead,
   rejectMql,
+  setFlags,
   winOpportunity,
 } from './transitions.ts';
 import { acceptanceRate, median, stagePeriods, timeInStages } from './velocity.ts';
@@ -84,6 +85,31 @@ describe('sales decisions', () => {
       note: null,
       by,
     });
+  });
+});
+
+describe('flags', () => {
+  test('set and clear by a person, with the time of each clear; a flag already as asked is left alone', () => {
+    const lead = leadAt('lead', { scoring: { ...leadAt('lead').scoring, pql: true } });
+    const out = setFlags(
+      lead,
+      { pql: false, serviceQualified: true, reason: 'test account' },
+      by,
+      t0 + DAY,
+      newId,
+    );
+    assert.deepEqual([out.lead.scoring.pql, out.lead.scoring.serviceQualified], [false, true]);
+    assert.deepEqual(out.lead.flagsClearedAt, { pql: t0 + DAY, serviceQualified: null });
+    assert.deepEqual(
+      out.entries.map((e) => [e.type, e.properties]),
+      [
+        ['flag_cleared', { flag: 'pql', by, reason: 'test account' }],
+        ['flag_set', { flag: 'serviceQualified', by, reason: 'test account' }],
+      ],
+    );
+    const again = setFlags(out.lead, { pql: false, serviceQualified: true }, by, t0 + 2 * DAY, newId);
+    assert.equal(again.lead, out.lead);
+    assert.deepEqual(again.entries, []);
   });
 });
 

@@ -9,6 +9,7 @@ import {
   type QualificationUpdate,
   summariseQualification,
 } from './qualification.ts';
+import { type LeadFlag, leadFlags } from './stage-rules.ts';
 
 /**
  * The lifecycle moves people make, pure: sales accepting or rejecting an MQL, recycling a lead
@@ -120,6 +121,45 @@ export function rejectMql(
     { decision: 'rejected', reason: input.reason, note: input.note, by },
     newId,
   );
+  return out;
+}
+
+// ---------------------------------------------------------------------------------------------
+// Flags
+
+/** What a person says about a lead's flags; an absent flag stays as it is. */
+export type FlagInput = Partial<Record<LeadFlag, boolean>> & { reason?: string | null };
+
+/**
+ * A person sets or clears the `pql` and `serviceQualified` flags (rules only ever set them).
+ * Clearing records when, so that the activities behind the flag, replayed by a rescore or
+ * arriving late, do not set it again (`flagsClearedAt`); a later activity does. A flag already
+ * as asked is left alone: the same request twice changes nothing.
+ */
+export function setFlags(
+  lead: Lead,
+  input: FlagInput,
+  by: string,
+  now: number,
+  newId: () => string,
+): Qualified {
+  const out = begin(lead);
+  for (const flag of leadFlags) {
+    const wanted = input[flag];
+    if (wanted === undefined || wanted === lead.scoring[flag]) continue;
+    out.lead = {
+      ...out.lead,
+      scoring: { ...out.lead.scoring, [flag]: wanted },
+      ...(wanted ? {} : { flagsClearedAt: { ...out.lead.flagsClearedAt, [flag]: now } }),
+    };
+    out.entries.push({
+      id: newId(),
+      leadId: lead.id,
+      type: wanted ? 'flag_set' : 'flag_cleared',
+      occurredAt: now,
+      properties: { flag, by, ...(input.reason ? { reason: input.reason } : {}) },
+    });
+  }
   return out;
 }
 

@@ -3,7 +3,13 @@ import { type Stage, stages } from '../lifecycle/model.ts';
 import { opportunityEntry } from '../lifecycle/opportunity-entry.ts';
 import type { QualificationRule } from '../lifecycle/qualification.ts';
 import { isQualified, qualificationUnder } from '../lifecycle/qualification.ts';
-import { newFlags, nextStage, type RuleCause, type StageRules } from '../lifecycle/stage-rules.ts';
+import {
+  type LeadFlag,
+  newFlags,
+  nextStage,
+  type RuleCause,
+  type StageRules,
+} from '../lifecycle/stage-rules.ts';
 import { noteHighIntent, type TemperatureConfig, temperatureAt } from '../lifecycle/temperature.ts';
 import { halfLifeMs, valueAt } from './decay.ts';
 import {
@@ -275,6 +281,7 @@ export function qualifyActivities(
     lastHighIntentAt = noteHighIntent(ctx.temperature, lastHighIntentAt, activity);
     if (flagTypes.has(activity.type)) {
       for (const { flag, cause } of newFlags(ctx.stageRules, flags, activity, out.lead)) {
+        if (clearedAfter(lead, flag, activity)) continue;
         flags = { ...flags, [flag]: true };
         out.entries.push({
           id: '',
@@ -309,6 +316,16 @@ export function qualifyActivities(
  */
 function undoneByPerson(lead: Lead, activity: Activity): boolean {
   return lead.scoring.stageHold && activity.occurredAt < lead.stageChangedAt;
+}
+
+/**
+ * Whether a person cleared the flag at or after this activity: what the flag meant then was
+ * judged and set aside, so a rescore replaying the activity, or the activity arriving late,
+ * does not set it again. Later activities still do.
+ */
+function clearedAfter(lead: Lead, flag: LeadFlag, activity: Activity): boolean {
+  const clearedAt = lead.flagsClearedAt[flag];
+  return clearedAt !== null && activity.occurredAt <= clearedAt;
 }
 
 /**

@@ -177,6 +177,88 @@ describeEachEngine('lifecycle', (engine) => {
     assert.equal((await ok(t, 'GET', `/api/v1/leads/${rejected.id}`)).stage, 'mql');
   });
 
+  it('a person sets and clears the pql and serviceQualified flags; the activities behind a cleared flag set it no more', async () => {
+    const t = await ownWorkspace(get(), 'flags');
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'flags@acme.io' });
+    const usage = (at: number) => ({
+      events: [{ type: 'usage_limit_reached', leadId: lead.id, occurredAt: new Date(at).toISOString() }],
+    });
+    await ok(t, 'POST', '/api/v1/events', usage(t.clock.now - DAY));
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).pql, true, 'set by the default flag rule');
+
+    t.clock.now += DAY;
+    const cleared = await ok(t, 'POST', `/api/v1/leads/${lead.id}/flags`, {
+      pql: false,
+      serviceQualified: true,
+      reason: '  Hit the limit on a free test account  ',
+    });
+    assert.deepEqual([cleared.pql, cleared.serviceQualified], [false, true]);
+    const reason = 'Hit the limit on a free test account';
+    const entries = (await timelineOf(t, lead.id)).filter((e) => e.type.startsWith('flag_'));
+    assert.deepEqual(
+      entries
+        .slice(0, 2)
+        .map((e) => [e.type, e.properties])
+        .sort((a, b) => String(a[0]).localeCompare(String(b[0]))),
+      [
+        ['flag_cleared', { flag: 'pql', by: `key:${t.keyId}`, reason }],
+        ['flag_set', { flag: 'serviceQualified', by: `key:${t.keyId}`, reason }],
+      ],
+    );
+    // The same request again changes nothing and records nothing.
+    await ok(t, 'POST', `/api/v1/leads/${lead.id}/flags`, { pql: false, serviceQualified: true });
+    assert.equal((await timelineOf(t, lead.id)).filter((e) => e.type.startsWith('flag_')).length, 3);
+
+    // The activity behind the cleared flag, replayed by a rescore or sent again late, sets it no more.
+    t.clock.now += DAY;
+    await ok(t, 'POST', '/api/v1/scoring/rescore');
+    await t.services.rescore.settled(t.workspaceId);
+    await ok(t, 'POST', '/api/v1/events', usage(t.clock.now - 2 * DAY - 60_000));
+    const after = await ok(t, 'GET', `/api/v1/leads/${lead.id}`);
+    assert.deepEqual([after.pql, after.serviceQualified], [false, true], 'a person set serviceQualified');
+    // A new one after the clear sets it again.
+    await ok(t, 'POST', '/api/v1/events', usage(t.clock.now - 60_000));
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).pql, true);
+
+    const blank = await api(t, 'POST', `/api/v1/leads/${lead.id}/flags`, { pql: false, reason: ' ' });
+    assertProblem(blank, 422, 'VALIDATION_FAILED', ['/reason']);
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${lead.id}/flags`, { reason: 'nothing named' }),
+      422,
+      'VALIDATION_FAILED',
+      ['/pql', '/serviceQualified'],
+    );
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${lead.id}/flags`, { pql: 'no' }),
+      400,
+      'VALIDATION_FAILED',
+      ['/pql'],
+    );
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${lead.id}/flags`, { mql: false }),
+      400,
+      'VALIDATION_FAILED',
+    );
+    assert.equal(
+      (await ok(t, 'GET', `/api/v1/leads/${lead.id}`)).pql,
+      true,
+      'refused requests wrote nothing',
+    );
+    assertProblem(
+      await api(t, 'POST', '/api/v1/leads/0190f0a0-0000-7000-8000-000000000000/flags', { pql: false }),
+      404,
+      'LEAD_NOT_FOUND',
+    );
+    const readKey = (await t.services.workspaces.createKey(t.workspaceId, 'reader', 'read')).key;
+    const forbidden = await t.app.inject({
+      method: 'POST',
+      url: `/api/v1/leads/${lead.id}/flags`,
+      headers: authHeaders(readKey),
+      payload: { pql: false },
+    });
+    assertProblem(forbidden, 403, 'FORBIDDEN');
+  });
+
   it('sales rejects an MQL with a reason code: back to nurture or disqualified; the metrics count decisions and reasons', async () => {
     const t = await ownWorkspace(get(), 'rejecting');
     const [a, b, c] = [await mql(t, 'a@acme.io'), await mql(t, 'b@acme.io'), await mql(t, 'c@acme.io')];

@@ -20,6 +20,7 @@ import { leadMagnetFiles } from './2026-11-23T1980-lead-magnet-files.ts';
 import { activityHistoryIndex } from './2026-11-23T2000-activity-history-index.ts';
 import { ownedDomainIndex } from './2026-11-24T0900-owned-domain-index.ts';
 import { slaWarned } from './2026-11-25T0900-sla-warned.ts';
+import { flagClears } from './2026-11-25T1600-flag-clears.ts';
 import type { Migration } from './types.ts';
 
 /** Every migration, oldest first. Append; never reorder or edit. */
@@ -46,4 +47,5 @@ export const migrations: Migration[] = [
   activityHistoryIndex,
   ownedDomainIndex,
   slaWarned,
+  flagClears,
 ];
