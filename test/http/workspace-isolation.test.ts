@@ -503,6 +503,10 @@ const checks: Record<string, (t: TestApp, fx: Fixture) => Promise<void>> = {
     const url = `/api/v1/leads/${fx.a.leads[2]!.id}/recycle`;
     assertNotFound(await call(t, fx.b.key, 'POST', url, { reason: 'B says so', stage: 'subscriber' }));
   },
+  'POST /api/v1/leads/:id/flags': async (t, fx) => {
+    const url = `/api/v1/leads/${fx.a.leads[0]!.id}/flags`;
+    assertNotFound(await call(t, fx.b.key, 'POST', url, { pql: true, serviceQualified: true }));
+  },
   'POST /api/v1/leads/:id/opportunity': async (t, fx) => {
     const url = `/api/v1/leads/${fx.a.leads[0]!.id}/opportunity`;
     assertNotFound(await call(t, fx.b.key, 'POST', url, { amount: 1, currency: 'USD' }));
