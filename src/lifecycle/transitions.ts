@@ -399,7 +399,10 @@ export function answerQualification(
       },
     });
   }
-  // On a lead a person moved back, only new answers qualify it again (see settleStage).
-  if (changed.length > 0 || !lead.scoring.stageHold) qualifyBySql(ctx, out, now, newId, by);
+  // On a lead a person moved back, only an answer that confirms a criterion now (a new "yes",
+  // or a confirmed one given a new value or note) qualifies it again: a "no" or an "unknown"
+  // is no reason to move it forward (see settleStage).
+  const confirmed = changed.some((name) => qualification.criteria[name]?.status === 'yes');
+  if (confirmed || !lead.scoring.stageHold) qualifyBySql(ctx, out, now, newId, by);
   return out;
 }

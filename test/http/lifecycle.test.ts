@@ -706,6 +706,27 @@ describeEachEngine('lifecycle', (engine) => {
     );
   });
 
+  it('a "no" or "unknown" answer does not qualify a recycled lead again, even when the rule still holds', async () => {
+    const t = await ownWorkspace(get(), 'requalify-no');
+    const settings = await ok(t, 'GET', '/api/v1/lifecycle/settings');
+    const qualification = { framework: 'bant', minConfirmed: 3, required: [] };
+    await ok(t, 'PUT', '/api/v1/lifecycle/settings', { ...settings, qualification });
+    await t.services.rescore.settled(t.workspaceId);
+    const yes = { status: 'yes' };
+    const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'frozen@acme.io' });
+    const url = `/api/v1/leads/${lead.id}/qualification`;
+    const all = { criteria: { budget: yes, authority: yes, need: yes, timeline: yes } };
+    assert.equal((await ok(t, 'PUT', url, all)).lead.stage, 'sql');
+    await ok(t, 'POST', `/api/v1/leads/${lead.id}/recycle`, { reason: 'budget frozen until Q3' });
+    t.clock.now += DAY;
+    for (const status of ['no', 'unknown']) {
+      const answered = await ok(t, 'PUT', url, { criteria: { budget: { status, note: 'frozen' } } });
+      assert.deepEqual([answered.prospect, answered.lead.stage], [true, 'lead'], status);
+    }
+    const again = await ok(t, 'PUT', url, { criteria: { need: { status: 'yes', value: 'renewal in May' } } });
+    assert.equal(again.lead.stage, 'sql', "a confirmation is sales' word again");
+  });
+
   it('answers given under BANT survive a switch to CHAMP and back, and CHAMP answers the way back', async () => {
     const t = await ownWorkspace(get(), 'switch-framework');
     const lead = await ok(t, 'POST', '/api/v1/leads', { email: 'sam@acme.io' });
