@@ -216,7 +216,7 @@ export function createEventService({ database, leads, clock, config }: EventServ
 
     const moved = await anonymous.moveToLead(trx, workspace.id, anonymousId, lead.id, now);
     // The visitor's history (a pricing page seen before the form) now counts for the lead.
-    if (moved > 0) await leads.rescoreIn(trx, workspace, [lead.id]);
+    if (moved > 0) await leads.rescoreIn(trx, workspace, [lead.id], { atNewest: true });
     if (linked) {
       await timeline.insertEntries(
         trx,

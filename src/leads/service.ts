@@ -79,6 +79,11 @@ export interface RescoreOptions {
   context?: ScoringContext;
   /** Store the results. (Default: true) */
   write?: boolean;
+  /**
+   * Judge score thresholds at the lead's newest activity too, not only now (see rescoreLead):
+   * for history the lead just received (a merge, an identified visitor). (Default: false)
+   */
+  atNewest?: boolean;
 }
 
 /** A lead before and after a rescore. */
@@ -380,7 +385,12 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       found.map(({ lead }) => lead),
       (lead) =>
         late.has(lead.id)
-          ? { state: null, activities: histories!.get(lead.id) ?? [], replace: true }
+          ? {
+              state: null,
+              activities: histories!.get(lead.id) ?? [],
+              replace: true,
+              atNewest: true,
+            }
           : { state: states.get(lead.id) ?? null, activities: byLead.get(lead.id)! },
       true,
       (changes) => {
@@ -428,6 +438,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         activities: history.get(lead.id) ?? [],
         replace: true,
         storedState: stored.get(lead.id) ?? null,
+        atNewest: options.atNewest ?? false,
       }),
       options.write ?? true,
     );
@@ -448,6 +459,8 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       replace?: boolean;
       /** With `replace`: the per-rule state as stored; a lead the rescore leaves as it is is not written. */
       storedState?: string | null;
+      /** With `replace`: judge score thresholds at the newest activity too (see rescoreLead). */
+      atNewest?: boolean;
     },
     write = true,
     /** Adds changes of leads this call did not load (unscored activities) before reactions run. */
@@ -462,7 +475,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
       // A full rescore also recomputes fit (the model may have changed); both settle stage
       // and temperature once.
       const qualified = input.replace
-        ? rescoreLead(ctx, before, input.activities, now, newId)
+        ? rescoreLead(ctx, before, input.activities, now, newId, input.atNewest ?? false)
         : qualifyActivities(ctx, before, input.state, input.activities, now, newId);
       out.push({ before, after: qualified.lead });
       if (!write) continue;
@@ -826,7 +839,7 @@ export function createLeadService({ database, properties, scoring, reactions, cl
         );
         await stageHistory.recordIn(trx, workspaceId, moved.stageChanges);
         // Both histories are now one: score the survivor from all of it.
-        await rescoreIn(trx, workspace, [winner.id]);
+        await rescoreIn(trx, workspace, [winner.id], { atNewest: true });
         return (await store.findLead(trx, workspaceId, winner.id)) ?? merged;
       });
     },

@@ -426,6 +426,19 @@ export function arrivesLate(
   );
 }
 
+/**
+ * When behaviour points were last awarded (the newest firing of a behaviour rule); null if
+ * never. From then on the behaviour score only decays: the score at that moment is the exact
+ * score the lead had then, every award included.
+ */
+export function newestAward(state: ScoreState | null): number | null {
+  let newest: number | null = null;
+  for (const rule of Object.values(state?.rules ?? {}))
+    if (rule.kind === 'behaviour' && rule.lastAt !== null && (newest === null || rule.lastAt > newest))
+      newest = rule.lastAt;
+  return newest;
+}
+
 /** The latest time a rule fired or counted toward its frequency; null if none. */
 function newestTaken(rule: RuleState | undefined): number | null {
   if (rule === undefined) return null;

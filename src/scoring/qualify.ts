@@ -16,6 +16,7 @@ import {
   computeFit,
   computeProfileNegatives,
   gradeFor,
+  newestAward,
   rebaseState,
   replay,
   roundPoints,
@@ -153,17 +154,27 @@ function settleTemperature(ctx: ScoringContext, out: Qualified, now: number): vo
   };
 }
 
-/** Score-based stage moves and the qualification rule (SQL when the framework's criteria are met). */
+/**
+ * Score-based stage moves and the qualification rule (SQL when the framework's criteria are met).
+ * A threshold counts as reached when the score reaches it now or reached it at `reachedAt` (when
+ * behaviour points were last awarded) within the last `REACHED_WITHIN_MS`: an event stamped by its
+ * sender a little while ago (a CRM's sync, a tracker's queue) brought 35 points to 50 then, even
+ * though they have decayed a little since. Older events (a backfill of last year's history) are
+ * judged by the score now, as a rescore is, or they would make stale leads MQLs today.
+ */
 function settleStage(
   ctx: ScoringContext,
   out: Qualified,
   previous: LeadScoring,
   now: number,
   newId: () => string,
+  reachedAt: number | null = null,
 ): void {
-  const score = leadScore(ctx.model, out.lead.scoring, now).score;
+  const recent = reachedAt !== null && reachedAt < now && now - reachedAt <= REACHED_WITHIN_MS;
+  const times = recent ? [now, reachedAt] : [now];
+  const score = highestScore(ctx, out.lead.scoring, times);
   const move = nextStage(ctx.stageRules, out.lead.stage, score, undefined, out.lead);
-  if (move && !heldBack(ctx, out, previous, move, now))
+  if (move && !heldBack(ctx, out, previous, move, times))
     moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
   // A person moved the lead back (a recycle, a lost deal): answers it already had do not undo
   // that on its next event or capture. New answers can (answerQualification).
@@ -179,12 +190,22 @@ function heldBack(
   out: Qualified,
   previous: LeadScoring,
   move: { stage: Stage; cause: RuleCause },
-  now: number,
+  times: readonly number[],
 ): boolean {
   if (!out.lead.scoring.stageHold || move.cause.reason !== 'score') return false;
-  const before = leadScore(ctx.model, previous, now).score;
+  const before = highestScore(ctx, previous, times);
   const earlier = nextStage(ctx.stageRules, out.lead.stage, before, undefined, out.lead);
   return earlier !== null && stages.indexOf(earlier.stage) >= stages.indexOf(move.stage);
+}
+
+/** How long ago an activity may have happened for its score to count as reached (settleStage). (1 day) */
+export const REACHED_WITHIN_MS = 24 * 60 * 60 * 1000;
+
+/** The highest of the lead's scores at these moments. */
+function highestScore(ctx: ScoringContext, scoring: LeadScoring, times: readonly number[]): number {
+  let highest = Number.NEGATIVE_INFINITY;
+  for (const at of times) highest = Math.max(highest, leadScore(ctx.model, scoring, at).score);
+  return highest;
 }
 
 /**
@@ -244,6 +265,12 @@ export function qualifyActivities(
   newId: () => string,
   /** The scoring before this change, for stage holds (default: `lead.scoring`). */
   previous: LeadScoring = lead.scoring,
+  /**
+   * Whether score thresholds also count as reached when behaviour points were last awarded
+   * (settleStage): yes for activities just received; a rescore for a model change judges by
+   * the score now.
+   */
+  atNewest = true,
 ): Qualified & { state: ScoreState | null; stateChanged: boolean } {
   const present = notAfter(activities, now);
   const ordered = inTimeOrder(present) ? present : [...present].sort(byTime);
@@ -298,13 +325,13 @@ export function qualifyActivities(
       const score = leadScore(ctx.model, out.lead.scoring, now).score;
       let move = nextStage(ctx.stageRules, out.lead.stage, score, activity, out.lead);
       // On hold, the score does not count; activity rules alone may still move the lead.
-      if (move && heldBack(ctx, out, previous, move, now))
+      if (move && heldBack(ctx, out, previous, move, [now]))
         move = nextStage(ctx.stageRules, out.lead.stage, Number.NEGATIVE_INFINITY, activity, out.lead);
       if (move) moveStage(out, move.stage, now, 'rule', ruleCause(move.cause), newId);
     }
   }
   sync();
-  settleStage(ctx, out, previous, now, newId);
+  settleStage(ctx, out, previous, now, newId, atNewest ? newestAward(current) : null);
   settleTemperature(ctx, out, now);
   return { ...withIds(out, newId), state: current, stateChanged };
 }
@@ -358,6 +385,10 @@ function inTimeOrder(activities: readonly Activity[]): boolean {
  * A lead qualified from its whole history alone (a rescore, the exact result for any model):
  * behaviour cleared and replayed from `history`, fit and profile negatives recomputed, stage
  * and temperature settled at `now`. Stage holds compare with the lead's scoring as it was.
+ * Score thresholds are judged at `now` only (a model change must not make a lead an MQL for a
+ * score it had months ago), unless `atNewest` (history the lead just received: a late event, a
+ * merge, an identified visitor): then also when points were last awarded, as for activities
+ * received in order.
  */
 export function rescoreLead(
   ctx: ScoringContext,
@@ -365,12 +396,13 @@ export function rescoreLead(
   history: readonly Activity[],
   now: number,
   newId: () => string,
+  atNewest = false,
 ): Qualified & { state: ScoreState | null; stateChanged: boolean } {
   const cleared: Lead = {
     ...lead,
     scoring: { ...lead.scoring, behaviourK: null, activityNegative: 0, lastHighIntentAt: null },
   };
-  return qualifyActivities(ctx, withProfile(ctx, cleared), null, history, now, newId, lead.scoring);
+  return qualifyActivities(ctx, withProfile(ctx, cleared), null, history, now, newId, lead.scoring, atNewest);
 }
 
 const triggerTypeCache = new WeakMap<ScoringContext, { moveTypes: Set<string>; flagTypes: Set<string> }>();

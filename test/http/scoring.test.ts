@@ -193,6 +193,63 @@ describeEachEngine('scoring', (engine) => {
     assert.equal(timeline.filter((e: { type: string }) => e.type === 'page_view').length, 4);
   });
 
+  it('a threshold counts as reached by events stamped up to a day ago, in order or late; older ones and rescores judge the score now', async () => {
+    const shared = get();
+    const workspace = await shared.services.workspaces.createWorkspace('reached', 'Reached');
+    const { key } = await shared.services.workspaces.createKey(workspace.id, 'reached admin', 'admin');
+    const t: TestApp = { ...shared, key, workspaceId: workspace.id };
+    const HOUR = 60 * 60 * 1000;
+    const at = (ago: number) => new Date(t.clock.now - ago).toISOString();
+    const send = (leadId: string, type: string, ago: number) =>
+      ok(t, 'POST', '/api/v1/events', { events: [{ type, leadId, occurredAt: at(ago) }] });
+    // Fit 35 (job title 10, industry 20, location 5) and a webinar (+15): 50 when it happened.
+    const fit35 = { jobTitle: 'VP Marketing', industry: 'Computer Software', country: 'US' };
+    const synced = await ok(t, 'POST', '/api/v1/leads', { email: 'synced@northwind.io', ...fit35 });
+    assert.equal(synced.fitScore, 35);
+    await send(synced.id, 'webinar_attended', 2 * HOUR);
+    const mql = await ok(t, 'GET', `/api/v1/leads/${synced.id}`);
+    assert.ok(mql.score < 50, `decayed a little since: ${mql.score}`);
+    assert.equal(mql.stage, 'mql', 'it reached 50 two hours ago');
+    const change = (await ok(t, 'GET', `/api/v1/leads/${synced.id}/stages`)).changes.at(-1);
+    assert.deepEqual(
+      [change.to, change.cause.reason, change.cause.detail],
+      ['mql', 'score', 'score 50 ≥ 50'],
+    );
+
+    // Late: a second webinar (a capped rule: order matters) arrives after one it happened just
+    // before, and is replayed with the lead's history.
+    const late = await ok(t, 'POST', '/api/v1/leads', {
+      email: 'late@northwind.io',
+      industry: 'Computer Software',
+    });
+    assert.equal(late.fitScore, 20);
+    await send(late.id, 'webinar_attended', 2 * HOUR);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${late.id}`)).stage, 'lead');
+    await send(late.id, 'webinar_attended', 2 * HOUR + 1);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${late.id}`)).stage, 'mql');
+
+    // A backfill of old history is judged by the score now.
+    const old = await ok(t, 'POST', '/api/v1/leads', { email: 'old@northwind.io', ...fit35 });
+    await send(old.id, 'webinar_attended', 3 * 24 * HOUR);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${old.id}`)).stage, 'lead');
+
+    // So is a rescore for a model change: a webinar worth 15 from now on does not make a lead
+    // an MQL for the 50 it would have had two hours ago.
+    const model = (await ok(t, 'GET', '/api/v1/scoring/model')).model;
+    const cheaper = structuredClone(model);
+    cheaper.behaviour.find((r: { id: string }) => r.id === 'webinar-attended').points = 10;
+    await ok(t, 'PUT', '/api/v1/scoring/model', cheaper);
+    await t.services.rescore.settled(t.workspaceId);
+    const rescored = await ok(t, 'POST', '/api/v1/leads', { email: 'rescored@northwind.io', ...fit35 });
+    await send(rescored.id, 'webinar_attended', 2 * HOUR);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${rescored.id}`)).stage, 'lead', '35 + 10');
+    await ok(t, 'PUT', '/api/v1/scoring/model', model);
+    await t.services.rescore.settled(t.workspaceId);
+    const after = await ok(t, 'GET', `/api/v1/leads/${rescored.id}`);
+    assert.ok(after.score > 49.9 && after.score < 50, `${after.score}`);
+    assert.equal(after.stage, 'lead');
+  });
+
   it('saves models as versions (JSON or YAML), rescores every lead, and refuses a bad model naming the field', async () => {
     // A workspace of its own: the model and the lead count concern only this test.
     const shared = get();
