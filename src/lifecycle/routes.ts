@@ -337,8 +337,13 @@ export function registerLifecycleRoutes(
       schema: {
         ...leadWrite,
         summary: 'The opportunity is won: the lead becomes a customer',
-        description: "`value` defaults to the opportunity's amount. Honours Idempotency-Key.",
-        body: Type.Object({ value: Money }, { additionalProperties: false }),
+        description:
+          "`value` defaults to the opportunity's amount; it is in the deal's currency, or in " +
+          '`currency` for a deal opened without one (a value needs a currency). Honours Idempotency-Key.',
+        body: Type.Object(
+          { value: Money, currency: Type.Optional(Nullable(Type.String({ maxLength: 16 }))) },
+          { additionalProperties: false },
+        ),
       },
     },
     async (request, reply) => {
@@ -350,7 +355,7 @@ export function registerLifecycleRoutes(
             trx,
             workspace,
             request.params.id,
-            request.body.value ?? null,
+            { value: request.body.value ?? null, currency: request.body.currency ?? null },
             byOf(request),
           ),
         ),

@@ -41,6 +41,7 @@ import {
   recycleLead,
   rejectMql,
   setFlags,
+  type WonInput,
   winOpportunity,
 } from './transitions.ts';
 import {
@@ -230,12 +231,12 @@ export function createLifecycleService({
       trx: Transaction<DB>,
       workspace: WorkspaceContext,
       id: string,
-      value: number | null,
+      input: WonInput,
       by: string,
     ): Promise<ScoredLead> {
-      const errors = checkWonInput({ value });
+      const errors = checkWonInput(input);
       if (errors.length > 0) throw validationError(errors);
-      return change(trx, workspace, id, (lead, now) => winOpportunity(lead, { value }, by, now, newId));
+      return change(trx, workspace, id, (lead, now) => winOpportunity(lead, input, by, now, newId));
     },
 
     /** Closes the open deal as lost, with a reason (the lead is recycled to `lead`). */

@@ -174,15 +174,31 @@ describe('opportunities', () => {
     const unpriced = editOpportunity(opened.lead, { amount: null, currency: null }, by, t0, newId);
     assert.deepEqual([unpriced.lead.opportunity?.amount, unpriced.lead.opportunity?.currency], [null, null]);
 
-    const won = winOpportunity(edited.lead, { value: null }, by, t0 + DAY, newId);
+    const won = winOpportunity(edited.lead, { value: null, currency: null }, by, t0 + DAY, newId);
     assert.equal(won.lead.stage, 'customer');
     assert.deepEqual(
       [won.lead.opportunity?.status, won.lead.opportunity?.value, won.lead.opportunity?.closedAt],
       ['won', 150, t0 + DAY],
     );
-    refused(() => winOpportunity(won.lead, { value: 1 }, by, t0, newId));
+    refused(() => winOpportunity(won.lead, { value: 1, currency: null }, by, t0, newId));
     refused(() => loseOpportunity(won.lead, { reason: 'x' }, by, t0, newId));
     refused(() => editOpportunity(won.lead, { amount: 1 }, by, t0, newId));
+  });
+
+  test("a value won needs a currency: the deal's, or given with it for a deal opened without one", () => {
+    const namesCurrency = (error: unknown) =>
+      (error as { errors: Array<{ path: string }> }).errors[0]?.path === '/currency';
+    const bare = openOpportunity(leadAt('sql'), {}, by, t0, newId).lead;
+    assert.throws(() => winOpportunity(bare, { value: 500, currency: null }, by, t0, newId), namesCurrency);
+    const noValue = winOpportunity(bare, { value: null, currency: null }, by, t0, newId);
+    assert.deepEqual([noValue.lead.opportunity?.value, noValue.lead.opportunity?.currency], [null, null]);
+    const given = winOpportunity(bare, { value: 500, currency: 'JPY' }, by, t0, newId);
+    assert.deepEqual([given.lead.opportunity?.value, given.lead.opportunity?.currency], [500, 'JPY']);
+    assert.throws(() => winOpportunity(bare, { value: 500.5, currency: 'JPY' }, by, t0, newId));
+    const priced = openOpportunity(leadAt('sql'), { amount: 100, currency: 'EUR' }, by, t0, newId).lead;
+    assert.throws(() => winOpportunity(priced, { value: 90, currency: 'USD' }, by, t0, newId), namesCurrency);
+    const same = winOpportunity(priced, { value: 90.25, currency: 'EUR' }, by, t0, newId);
+    assert.deepEqual([same.lead.opportunity?.value, same.lead.opportunity?.currency], [90.25, 'EUR']);
   });
 
   test('lost recycles to lead; a lead a capture made a customer keeps its stage', () => {

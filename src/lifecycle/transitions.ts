@@ -235,9 +235,18 @@ export function checkOpportunityInput(input: OpportunityInput): FieldError[] {
   return errors;
 }
 
-/** Field errors of a won deal's value. */
-export function checkWonInput(input: { value?: number | null }): FieldError[] {
-  return checkMoney(input.value, '/value');
+/** What closing a deal as won may say: the value won, and its currency if the deal has none yet. */
+export interface WonInput {
+  value: number | null;
+  currency: string | null;
+}
+
+/** Field errors of a won deal's value and currency (checked against the deal in `winOpportunity`). */
+export function checkWonInput(input: WonInput): FieldError[] {
+  return [
+    ...checkMoney(input.value, '/value'),
+    ...checkOpportunityInput({ currency: input.currency }).filter((e) => e.path === '/currency'),
+  ];
 }
 
 const opportunityFields = ['amount', 'currency', 'expectedCloseDate'] as const;
@@ -310,22 +319,30 @@ export function editOpportunity(
 /** The deal is won: the lead becomes a customer; `value` defaults to the deal's amount. */
 export function winOpportunity(
   lead: Lead,
-  input: { value: number | null },
+  input: WonInput,
   by: string,
   now: number,
   newId: () => string,
 ): Qualified {
   const current = openOpportunityOf(lead);
-  const opportunity: Opportunity = {
-    ...current,
-    status: 'won',
-    closedAt: now,
-    value: input.value ?? current.amount,
-  };
-  if (input.value !== null && current.currency !== null) {
-    const errors = checkMinorUnit(input.value, current.currency, '/value');
+  // A value means nothing without its currency, as an amount does (checkPriced): it is the
+  // deal's, or given here for a deal opened without one.
+  if (input.currency !== null && current.currency !== null && input.currency !== current.currency)
+    throw validationError([
+      {
+        path: '/currency',
+        message: `must be the deal's currency, ${current.currency} (change it with PATCH …/opportunity)`,
+      },
+    ]);
+  const currency = current.currency ?? input.currency;
+  const value = input.value ?? current.amount;
+  if (value !== null) {
+    if (currency === null)
+      throw validationError([{ path: '/currency', message: 'is required with a value: the deal has none' }]);
+    const errors = checkMinorUnit(value, currency, '/value');
     if (errors.length > 0) throw validationError(errors);
   }
+  const opportunity: Opportunity = { ...current, currency, status: 'won', closedAt: now, value };
   const out: Qualified = { lead: { ...lead, opportunity }, entries: [], stageChanges: [] };
   out.entries.push(opportunityEntry(lead, 'won', opportunity, { by }, now, newId));
   moveStage(

@@ -468,6 +468,13 @@ describeEachEngine('lifecycle', (engine) => {
       'VALIDATION_FAILED',
       ['/value'],
     );
+    for (const currency of ['USD', 'eur'])
+      assertProblem(
+        await api(t, 'POST', `/api/v1/leads/${lead.id}/opportunity/won`, { value: 100, currency }),
+        422,
+        'VALIDATION_FAILED',
+        ['/currency'],
+      );
     const won = await ok(t, 'POST', `/api/v1/leads/${lead.id}/opportunity/won`, {});
     assert.equal(won.stage, 'customer');
     assert.deepEqual(
@@ -512,6 +519,26 @@ describeEachEngine('lifecycle', (engine) => {
     // Sales cycle: created, then a customer 5 days later.
     const metrics = await ok(t, 'GET', '/api/v1/lifecycle/metrics');
     assert.deepEqual(metrics.salesCycle, { customers: 1, averageDays: 5, medianDays: 5 });
+  });
+
+  it('a deal opened without a currency is won with a value only when the currency comes with it', async () => {
+    const t = await ownWorkspace(get(), 'unpriced');
+    const unpriced = await ok(t, 'POST', '/api/v1/leads', { email: 'unpriced@acme.io', stage: 'sql' });
+    await ok(t, 'POST', `/api/v1/leads/${unpriced.id}/opportunity`, { expectedCloseDate: '2026-12-15' });
+    assertProblem(
+      await api(t, 'POST', `/api/v1/leads/${unpriced.id}/opportunity/won`, { value: 500.12345 }),
+      422,
+      'VALIDATION_FAILED',
+      ['/currency'],
+    );
+    const wonUnpriced = await ok(t, 'POST', `/api/v1/leads/${unpriced.id}/opportunity/won`, {
+      value: 500,
+      currency: 'USD',
+    });
+    assert.deepEqual(
+      [wonUnpriced.stage, wonUnpriced.opportunity.value, wonUnpriced.opportunity.currency],
+      ['customer', 500, 'USD'],
+    );
   });
 
   it('a stage rule that makes a lead a customer wins its open deal at its amount; it cannot be lost then', async () => {
