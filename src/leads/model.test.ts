@@ -1,6 +1,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import fc from 'fast-check';
+import { isDomainError } from '../errors.ts';
 import { forwardStage, type Stage, stages } from '../lifecycle/model.ts';
 import {
   applyCapture,
@@ -9,6 +10,7 @@ import {
   leadFields,
   mergeLeads,
   newLead,
+  type Opportunity,
   propertyOf,
   searchTerms,
   searchText,
@@ -208,6 +210,80 @@ describe('mergeLeads', () => {
     assert.equal(merged.phone, '+14155552671');
     assert.deepEqual(merged.properties, { a: 1, b: 2, shared: 'w' });
     assert.equal(merged.updatedAt, T0 + 50);
+  });
+
+  test('keeps the open deal before a won one before a lost one; two open deals are a MERGE_CONFLICT', () => {
+    const deal = (status: 'open' | 'won' | 'lost', closedAt: number | null, amount: number): Opportunity => ({
+      status,
+      amount,
+      currency: 'EUR',
+      expectedCloseDate: null,
+      openedAt: T0,
+      closedAt,
+      value: null,
+      lostReason: null,
+    });
+    const merge = (a: Opportunity | null, b: Opportunity | null) =>
+      mergeLeads(
+        lead({ id: 'w', email: 'w@x.io', opportunity: a }),
+        lead({ id: 'l', email: 'l@x.io', opportunity: b }),
+        T0 + 50,
+        forward,
+      ).opportunity?.amount ?? null;
+    assert.equal(merge(deal('lost', T0, 1), deal('open', null, 2)), 2);
+    assert.equal(merge(deal('won', T0, 1), deal('open', null, 2)), 2);
+    assert.equal(merge(deal('lost', T0, 1), deal('won', T0, 2)), 2);
+    assert.equal(merge(deal('lost', T0, 1), deal('lost', T0 + 1, 2)), 2, 'the later');
+    assert.equal(merge(deal('won', T0, 1), deal('won', T0, 2)), 1, "the winner's on a tie");
+    assert.equal(merge(null, deal('lost', T0, 2)), 2);
+    assert.throws(
+      () => merge(deal('open', null, 1), deal('open', null, 2)),
+      (error) => isDomainError(error) && error.code === 'MERGE_CONFLICT',
+    );
+  });
+
+  test("combines the two leads' BANT/CHAMP answers criterion by criterion: an answer over unknown, the later over the earlier", () => {
+    const answer = (status: 'yes' | 'no' | 'unknown', at: number | null) => ({
+      status,
+      value: null,
+      note: null,
+      by: null,
+      at,
+    });
+    const winner = lead({
+      id: 'w',
+      email: 'w@x.io',
+      qualification: {
+        framework: 'bant',
+        criteria: {
+          budget: answer('no', T0),
+          authority: answer('unknown', null),
+          need: answer('yes', T0 + 5),
+          timeline: answer('unknown', null),
+        },
+      },
+    });
+    const loser = lead({
+      id: 'l',
+      email: 'l@x.io',
+      qualification: {
+        framework: 'bant',
+        criteria: {
+          budget: answer('yes', T0 + 1),
+          authority: answer('yes', T0),
+          need: answer('no', T0 + 1),
+          timeline: answer('unknown', null),
+        },
+        other: { champ: { money: answer('yes', T0) } },
+      },
+    });
+    const merged = mergeLeads(winner, loser, T0 + 50, forward).qualification!;
+    assert.equal(merged.framework, 'bant');
+    assert.deepEqual(
+      Object.fromEntries(Object.entries(merged.criteria).map(([name, c]) => [name, c.status])),
+      { budget: 'yes', authority: 'yes', need: 'yes', timeline: 'unknown' },
+    );
+    assert.deepEqual(merged.other, { champ: { money: answer('yes', T0) } });
   });
 
   test("keeps the later of the two leads' clears of each flag", () => {

@@ -1,5 +1,6 @@
+import { DomainError } from '../errors.ts';
 import type { Stage } from '../lifecycle/model.ts';
-import type { Qualification } from '../lifecycle/qualification.ts';
+import { mergeQualifications, type Qualification } from '../lifecycle/qualification.ts';
 import type { Temperature } from '../lifecycle/temperature.ts';
 import { emailDomainToAscii } from './normalise.ts';
 
@@ -332,6 +333,26 @@ export function newLead(
   };
 }
 
+/**
+ * The deal a merged lead keeps (a lead has one): an open deal before a won one before a lost one,
+ * so the survivor can still work the deal in progress and its stage agrees with its deal; among
+ * closed ones of the same kind the later. The other stays on the timeline. Two open deals cannot
+ * become one: MERGE_CONFLICT, close one first.
+ */
+function mergedDeal(winner: Lead, loser: Lead): Opportunity | null {
+  const a = winner.opportunity;
+  const b = loser.opportunity;
+  if (!a || !b) return a ?? b;
+  if (a.status === 'open' && b.status === 'open')
+    throw new DomainError(
+      'MERGE_CONFLICT',
+      'Both leads have an open opportunity: close one of them (won or lost) before merging.',
+    );
+  const rank = { open: 0, won: 1, lost: 2 } as const;
+  if (rank[a.status] !== rank[b.status]) return rank[a.status] < rank[b.status] ? a : b;
+  return (b.closedAt ?? 0) > (a.closedAt ?? 0) ? b : a;
+}
+
 function latest(a: number | null, b: number | null): number | null {
   return a === null ? b : b === null ? a : Math.max(a, b);
 }
@@ -439,8 +460,8 @@ export function mergeLeads(
     merged.lastTouch = loser.lastTouch;
   merged.stage = forward(winner.stage, loser.stage);
   if (merged.stage !== winner.stage) merged.stageChangedAt = now;
-  merged.opportunity = winner.opportunity ?? loser.opportunity;
-  merged.qualification = winner.qualification ?? loser.qualification;
+  merged.opportunity = mergedDeal(winner, loser);
+  merged.qualification = mergeQualifications(winner.qualification, loser.qualification);
   // A person's clear of a flag on either lead holds for the merged history (the later one).
   merged.flagsClearedAt = {
     pql: latest(winner.flagsClearedAt.pql, loser.flagsClearedAt.pql),

@@ -246,3 +246,41 @@ export function parseQualificationRule(raw: unknown): QualificationRuleResult {
     },
   };
 }
+
+// ---------------------------------------------------------------------------------------------
+// Merging two leads' answers
+
+/**
+ * Two leads' answers as one (a merge): criterion by criterion, under every framework either
+ * answered, an answer beats "unknown" and the later answer beats the earlier (the winner's on a
+ * tie). The winner's current framework stays current.
+ */
+export function mergeQualifications(
+  winner: Qualification | null,
+  loser: Qualification | null,
+): Qualification | null {
+  if (!winner || !loser) return winner ?? loser;
+  const under = (q: Qualification, framework: Framework) =>
+    framework === q.framework ? q.criteria : (q.other?.[framework] ?? {});
+  const merged: Qualification = { framework: winner.framework, criteria: {} };
+  const other: Partial<Record<Framework, Record<string, Criterion>>> = {};
+  for (const framework of frameworks) {
+    const ours = under(winner, framework);
+    const theirs = under(loser, framework);
+    const criteria: Record<string, Criterion> = {};
+    for (const name of new Set([...Object.keys(ours), ...Object.keys(theirs)])) {
+      const a = ours[name];
+      const b = theirs[name];
+      criteria[name] = !a ? b! : !b ? a : laterAnswer(a, b);
+    }
+    if (framework === merged.framework) merged.criteria = criteria;
+    else if (Object.keys(criteria).length > 0) other[framework] = criteria;
+  }
+  return Object.keys(other).length > 0 ? { ...merged, other } : merged;
+}
+
+/** An answer over "unknown"; else the later one; `a` on a tie. */
+function laterAnswer(a: Criterion, b: Criterion): Criterion {
+  if ((a.status === 'unknown') !== (b.status === 'unknown')) return a.status === 'unknown' ? b : a;
+  return (b.at ?? Number.NEGATIVE_INFINITY) > (a.at ?? Number.NEGATIVE_INFINITY) ? b : a;
+}

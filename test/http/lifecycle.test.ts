@@ -1014,6 +1014,41 @@ describeEachEngine('lifecycle', (engine) => {
     assert.match(response.json().detail, new RegExp(winner.id));
   });
 
+  it("a merge keeps the deal in progress and both leads' answers; two open deals are refused", async () => {
+    const t = await ownWorkspace(get(), 'merge-deals');
+    const yes = { status: 'yes' };
+    const lostDeal = await ok(t, 'POST', '/api/v1/leads', { email: 'x@merge.io', stage: 'sql' });
+    await ok(t, 'POST', `/api/v1/leads/${lostDeal.id}/opportunity`, { amount: 1000, currency: 'USD' });
+    await ok(t, 'POST', `/api/v1/leads/${lostDeal.id}/opportunity/lost`, { reason: 'went with a rival' });
+    await ok(t, 'PUT', `/api/v1/leads/${lostDeal.id}/qualification`, {
+      criteria: { timeline: { status: 'unknown', note: 'ask again in May' } },
+    });
+    const openDeal = await ok(t, 'POST', '/api/v1/leads', { email: 'y@merge.io' });
+    await ok(t, 'PUT', `/api/v1/leads/${openDeal.id}/qualification`, {
+      criteria: { budget: yes, authority: yes, need: yes, timeline: yes },
+    });
+    await ok(t, 'POST', `/api/v1/leads/${openDeal.id}/opportunity`, { amount: 9000, currency: 'EUR' });
+
+    const merged = await ok(t, 'POST', `/api/v1/leads/${lostDeal.id}/merge`, { otherId: openDeal.id });
+    assert.deepEqual(
+      [merged.stage, merged.opportunity.status, merged.opportunity.amount, merged.opportunity.currency],
+      ['opportunity', 'open', 9000, 'EUR'],
+    );
+    const q = await ok(t, 'GET', `/api/v1/leads/${lostDeal.id}/qualification`);
+    assert.deepEqual([q.summary.confirmed, q.prospect], [4, true]);
+    const won = await ok(t, 'POST', `/api/v1/leads/${lostDeal.id}/opportunity/won`, {});
+    assert.deepEqual([won.stage, won.opportunity.value], ['customer', 9000]);
+
+    const a = await ok(t, 'POST', '/api/v1/leads', { email: 'a@merge.io', stage: 'sql' });
+    const b = await ok(t, 'POST', '/api/v1/leads', { email: 'b@merge.io', stage: 'sql' });
+    for (const lead of [a, b])
+      await ok(t, 'POST', `/api/v1/leads/${lead.id}/opportunity`, { amount: 10, currency: 'EUR' });
+    const refused = await api(t, 'POST', `/api/v1/leads/${a.id}/merge`, { otherId: b.id });
+    assertProblem(refused, 409, 'MERGE_CONFLICT');
+    assert.match(refused.json().detail, /open opportunity/);
+    assert.equal((await ok(t, 'GET', `/api/v1/leads/${b.id}`)).mergedIntoId, null, 'nothing written');
+  });
+
   it('a merge that moves the survivor to the later stage records the change, with its cause', async () => {
     const t = await ownWorkspace(get(), 'merge-stage');
     const survivor = await ok(t, 'POST', '/api/v1/leads', { email: 'una@acme.io' });
