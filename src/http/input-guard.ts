@@ -20,7 +20,8 @@ export async function inputGuardHook(request: FastifyRequest): Promise<void> {
     request.routeOptions.schema?.body &&
     (isStream(request.body) || unparsedMultipart || (formOrText && !request.routeOptions.config?.public))
   ) {
-    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', 'This route takes a JSON body (application/json).');
+    const takes = request.routeOptions.config?.bodyTypes ?? 'a JSON body (application/json)';
+    throw new DomainError('UNSUPPORTED_MEDIA_TYPE', `This route takes ${takes}.`);
   }
   const errors = [
     ...unstorableTextErrors(request.params, '/params'),

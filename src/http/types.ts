@@ -32,5 +32,7 @@ declare module 'fastify' {
      * own terms (a hosted form: on its field, on the page again); the guard leaves the body alone.
      */
     checksBodyText?: boolean;
+    /** What the route's body may be, for a 415's message. (Default: a JSON body (application/json)) */
+    bodyTypes?: string;
   }
 }

@@ -88,7 +88,7 @@ export function registerScoringRoutes(
   app.put(
     '/api/v1/scoring/model',
     {
-      config: { scope: 'admin' },
+      config: { scope: 'admin', bodyTypes: 'a JSON body (application/json) or YAML (application/yaml)' },
       schema: {
         tags,
         summary: 'Save a new version of the scoring model (JSON body, or YAML with a YAML content type)',

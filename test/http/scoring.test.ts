@@ -296,6 +296,13 @@ describeEachEngine('scoring', (engine) => {
       "    where: { url: { matches: ['/pricing*'] } }",
       '    points: 20',
     ].join('\n');
+    const plain = await api(t, 'PUT', '/api/v1/scoring/model', yaml, { 'content-type': 'text/plain' });
+    assert.equal(plain.statusCode, 415, plain.body);
+    assert.match(
+      plain.json().detail,
+      /YAML \(application\/yaml\)/,
+      'names both kinds of body the route takes',
+    );
     const dry = await api(t, 'PUT', '/api/v1/scoring/model?dryRun=true', yaml, {
       'content-type': 'application/yaml',
     });
