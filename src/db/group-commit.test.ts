@@ -296,6 +296,58 @@ describeEachEngine('GroupCommit', (engine) => {
     }
   });
 
+  it('a group that deadlocks with another process is rolled back whole and its units run again alone: none fails', {
+    skip: engine !== 'postgres' && 'PostgreSQL only: SQLite serialises its writers',
+  }, async () => {
+    // Two processes (`database`, `observer`: each its own pool and group commit), each with a
+    // group of two units that lock two rows in opposite orders. A savepoint retry of the unit that
+    // lost kept its group's first lock, deadlocked again, and failed after the last try (a 503).
+    await sql`create table gc_locks (id text primary key, n integer not null)`.execute(database.db);
+    await sql`insert into gc_locks (id, n) values ('one', 0), ('two', 0)`.execute(database.db);
+    const bump = (trx: Kysely<DB>, id: string) =>
+      sql`update gc_locks set n = n + 1 where id = ${id}`.execute(trx);
+    const aHoldsOne = deferred();
+    const bHoldsTwo = deferred();
+    const group = async (
+      writes: GroupCommit,
+      first: string,
+      second: string,
+      mine: ReturnType<typeof deferred>,
+      theirs: ReturnType<typeof deferred>,
+    ) => {
+      const gate = deferred();
+      const blocker = writes.run(async () => gate.promise);
+      await settle();
+      const units = [
+        writes.run(async (trx) => {
+          await bump(trx, first);
+          mine.open();
+          await theirs.promise;
+        }),
+        writes.run(async (trx) => bump(trx, second)),
+      ];
+      await settle();
+      gate.open();
+      await blocker;
+      return Promise.allSettled(units);
+    };
+    const outcomes = await Promise.all([
+      group(database.writes, 'one', 'two', aHoldsOne, bHoldsTwo),
+      group(observer.writes, 'two', 'one', bHoldsTwo, aHoldsOne),
+    ]);
+    assert.deepEqual(
+      outcomes.flat().map((o) => (o.status === 'rejected' ? String(o.reason) : o.status)),
+      ['fulfilled', 'fulfilled', 'fulfilled', 'fulfilled'],
+    );
+    const { rows } = await sql<{ id: string; n: number }>`select id, n from gc_locks order by id`.execute(
+      observer.db,
+    );
+    assert.deepEqual(rows, [
+      { id: 'one', n: 2 },
+      { id: 'two', n: 2 },
+    ]);
+  });
+
   it('drain waits for every queued write', async () => {
     const pending = Array.from({ length: 20 }, (_, i) =>
       database.writes.run((trx) => insert(trx, `drain-${i}`)),

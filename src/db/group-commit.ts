@@ -200,6 +200,18 @@ export class GroupCommit {
         void flushed.finally(() => this.#flushing.delete(flushed));
         return;
       } catch (error) {
+        if (error instanceof GroupDeadlocked) {
+          // Rolled back, so this process holds none of the group's locks any more and the other
+          // side of the deadlock goes on; each unit then runs in a transaction of its own, where
+          // a conflict retries the whole transaction.
+          for (const unit of group) {
+            const alone = [unit];
+            await this.#commitGroup(alone);
+            // Writes that joined it while a flush was on the disk end with it (see `progress`).
+            this.#ended += alone.length - 1;
+          }
+          return;
+        }
         if (error instanceof JointRunFailed) {
           // The group was one joint run, without a savepoint: a conflict runs it again; any other
           // error runs the units again each in its own savepoint, so only its own caller gets it.
@@ -316,6 +328,7 @@ export class GroupCommit {
         return { ok: true, value };
       } catch (error) {
         await point.rollbackToSavepoint('unit').execute();
+        if (isDeadlock(error)) throw new GroupDeadlocked(error);
         if (attempt < MAX_ATTEMPTS && isWriteConflict(error)) continue;
         return { ok: false, error };
       }
@@ -332,6 +345,7 @@ export class GroupCommit {
         return outcomes;
       } catch (error) {
         await point.rollbackToSavepoint('unit').execute();
+        if (isDeadlock(error)) throw new GroupDeadlocked(error);
         if (attempt < MAX_ATTEMPTS && isWriteConflict(error)) continue;
         // One of the items may be what failed: each runs alone, so only its caller gets the error.
         const outcomes: Outcome[] = [];
@@ -362,6 +376,24 @@ class JointRunFailed extends Error {
   constructor(cause: unknown) {
     super('a joint run failed', { cause });
   }
+}
+
+/**
+ * A unit in a savepoint lost a deadlock or a serialization conflict with another process
+ * (PostgreSQL). Rolling back to its savepoint would keep the locks the group's earlier units
+ * took, in an order the other process's group takes them in reverse: the unit would deadlock
+ * again on every retry (a second each, `deadlock_timeout`) and fail with 503 after the last, the
+ * other process's waiting writes with it. The whole group is rolled back instead (`#commitGroup`).
+ */
+class GroupDeadlocked extends Error {
+  constructor(cause: unknown) {
+    super('a unit of the group lost a deadlock', { cause });
+  }
+}
+
+/** A deadlock or a serialization failure (not a unique-index race, which a savepoint retry settles). */
+function isDeadlock(error: unknown): boolean {
+  return isWriteConflict(error) && (error as { code?: unknown }).code !== '23505';
 }
 
 /** Every unit a run of its own (no joining). */
