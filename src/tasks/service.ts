@@ -189,7 +189,9 @@ export function createTaskService({ database, jobs, signals, leads, users, clock
     /** Completes, snoozes, reassigns, cancels or edits an open task. */
     change(workspaceId: string, id: string, change: TaskChange): Promise<Task> {
       return database.writes.run(async (trx) => {
-        const task = await store.findTask(trx, workspaceId, id);
+        // Locked on PostgreSQL: the whole task is written back, and two processes changing
+        // different fields at once would each undo the other's (SQLite serialises writers).
+        const task = await store.findTask(trx, workspaceId, id, database.engine === 'postgres');
         if (!task) throw new DomainError('TASK_NOT_FOUND', `Task ${id} was not found.`);
         if (change.kind === 'reassign') await requireOwner(trx, workspaceId, change.ownerId, '/ownerId');
         const now = clock();

@@ -99,13 +99,22 @@ export async function moveTasks(
     .execute();
 }
 
-export async function findTask(db: Kysely<DB>, workspaceId: string, id: string): Promise<Task | undefined> {
-  const row = await db
+/**
+ * The task; with `lock` (PostgreSQL, in a write that stores the task back) the row stays locked
+ * until the transaction ends, so another process's change to it waits instead of being undone.
+ */
+export async function findTask(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  lock = false,
+): Promise<Task | undefined> {
+  const select = db
     .selectFrom('tasks')
     .select(columns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toTask(row);
 }
 

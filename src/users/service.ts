@@ -18,6 +18,10 @@ const notFound = (id: string) => new DomainError('USER_NOT_FOUND', `No user ${id
 /** The people of a workspace routing hands leads to: reps and managers. */
 export function createUserService({ database, clock }: UserServiceDeps) {
   const { db } = database;
+  // A change writes the whole user back: read under a row lock on PostgreSQL, or a deactivation
+  // and a timezone change in two processes at once would bring the user back active. SQLite's
+  // writer lock serialises them already.
+  const lock = database.engine === 'postgres';
 
   /** The manager must be another user of the workspace. */
   async function checkManager(trx: Kysely<DB>, user: User): Promise<void> {
@@ -61,7 +65,7 @@ export function createUserService({ database, clock }: UserServiceDeps) {
     /** Changes the given fields; `active: false` deactivates, `active: true` brings back. */
     async update(workspaceId: string, id: string, input: UserInput): Promise<User> {
       return database.writes.run(async (trx) => {
-        const current = await store.findUser(trx, workspaceId, id);
+        const current = await store.findUser(trx, workspaceId, id, lock);
         if (!current) throw notFound(id);
         const prepared = prepareUser(current, input, { id, workspaceId }, clock());
         if (!prepared.ok) throw validationError(prepared.errors);
@@ -82,7 +86,7 @@ export function createUserService({ database, clock }: UserServiceDeps) {
      */
     async deactivate(workspaceId: string, id: string): Promise<User> {
       return database.writes.run(async (trx) => {
-        const current = await store.findUser(trx, workspaceId, id);
+        const current = await store.findUser(trx, workspaceId, id, lock);
         if (!current) throw notFound(id);
         if (!current.active) return current;
         const user = { ...current, active: false, updatedAt: clock() };

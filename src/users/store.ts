@@ -75,13 +75,22 @@ export async function listUsers(
   return rows.map(toUser);
 }
 
-export async function findUser(db: Kysely<DB>, workspaceId: string, id: string): Promise<User | undefined> {
-  const row = await db
+/**
+ * The user; with `lock` (PostgreSQL, in a write that stores the user back) the row stays locked
+ * until the transaction ends, so another process's change to it waits instead of being undone.
+ */
+export async function findUser(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  lock = false,
+): Promise<User | undefined> {
+  const select = db
     .selectFrom('users')
     .select(columns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toUser(row);
 }
 

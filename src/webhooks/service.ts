@@ -86,6 +86,7 @@ function notFound(id: string): DomainError {
 export function createWebhookService(deps: WebhookServiceDeps) {
   const { database, clock, jobs } = deps;
   const { db } = database;
+  const lock = database.engine === 'postgres';
   const cache = new Map<string, { routes: Route[]; until: number }>();
   // Dropped inside the writing unit (see properties/service.ts): no capture of this process can
   // read the old routes between the change and its commit.
@@ -165,8 +166,18 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     return workspace.settings.allowPrivateWebhookTargets === true;
   }
 
-  async function find(trx: Kysely<DB>, workspaceId: string, id: string): Promise<SigningSubscription> {
-    const sub = await store.findSubscription(trx, workspaceId, id);
+  /**
+   * The subscription; with `lock` (PostgreSQL, in a write that stores it back) its row stays
+   * locked until the transaction ends, or two processes changing different fields at once (or
+   * rotating the secret twice) would each undo the other's. SQLite serialises writers already.
+   */
+  async function find(
+    trx: Kysely<DB>,
+    workspaceId: string,
+    id: string,
+    lock = false,
+  ): Promise<SigningSubscription> {
+    const sub = await store.findSubscription(trx, workspaceId, id, lock);
     if (!sub) throw notFound(id);
     return sub;
   }
@@ -226,7 +237,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     async update(workspaceId: string, id: string, patch: WebhookPatch): Promise<WebhookSubscription> {
       if (patch.url !== undefined) await assertPublicTarget(patch.url, await allowPrivate(workspaceId));
       return database.writes.run(async (trx) => {
-        const current = await find(trx, workspaceId, id);
+        const current = await find(trx, workspaceId, id, lock);
         const now = clock();
         const next: SigningSubscription = {
           ...current,
@@ -272,7 +283,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     ): Promise<{ secret: string; previousValidUntil: number }> {
       const secret = newSecret();
       return database.writes.run(async (trx) => {
-        const current = await find(trx, workspaceId, id);
+        const current = await find(trx, workspaceId, id, lock);
         const now = clock();
         const previousValidUntil = now + SECRET_ROTATION_GRACE_MS;
         await store.updateSecrets(

@@ -86,17 +86,23 @@ export async function insertSubscription(
     .execute();
 }
 
+/**
+ * The subscription with its secrets; with `lock` (PostgreSQL, in a write that stores it back) the
+ * row stays locked until the transaction ends, so another process's change waits instead of
+ * being undone.
+ */
 export async function findSubscription(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
+  lock = false,
 ): Promise<SigningSubscription | undefined> {
-  const row = await db
+  const select = db
     .selectFrom('webhook_subscriptions')
     .select(subscriptionColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toSubscription(row);
 }
 

@@ -156,7 +156,9 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
     /** Merges `patch` into the settings; a null removes that setting (its default applies). */
     async updateSettings(id: string, patch: SettingsPatch): Promise<Workspace> {
       return database.writes.run(async (trx) => {
-        const workspace = await store.findWorkspace(trx, id);
+        // Locked: the whole settings object is written back, and another process may be
+        // changing another setting of it (PostgreSQL; SQLite's writer lock serialises them).
+        const workspace = await store.findWorkspace(trx, id, database.engine === 'postgres');
         if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
         const settings: WorkspaceSettings = Object.fromEntries(
           Object.entries({ ...workspace.settings, ...patch }).filter(([, value]) => value !== null),

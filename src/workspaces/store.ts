@@ -63,12 +63,18 @@ export async function findWorkspaceBySlug(db: Kysely<DB>, slug: string): Promise
   return row && toWorkspace(row);
 }
 
-export async function findWorkspace(db: Kysely<DB>, id: string): Promise<Workspace | undefined> {
-  const row = await db
-    .selectFrom('workspaces')
-    .select(workspaceColumns)
-    .where('id', '=', id)
-    .executeTakeFirst();
+/**
+ * The workspace; with `lock` (PostgreSQL, in a write that stores its settings back) its row stays
+ * locked until the transaction ends, so a settings change of another process waits instead of
+ * being overwritten with the settings read before it.
+ */
+export async function findWorkspace(
+  db: Kysely<DB>,
+  id: string,
+  lock = false,
+): Promise<Workspace | undefined> {
+  const select = db.selectFrom('workspaces').select(workspaceColumns).where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toWorkspace(row);
 }
 

@@ -1,0 +1,179 @@
+import assert from 'node:assert/strict';
+import { after, before, it } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { sql } from 'kysely';
+import pg from 'pg';
+import pino from 'pino';
+import { createServices, type Services } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
+import { describeOnPostgres, freshDatabase, pgUrl } from '../support/engines.ts';
+
+/**
+ * Two sets of services on one PostgreSQL database stand for two API processes, each changing
+ * another field of the same record at once. Every change reads the record and writes it back
+ * whole: unless the read locks the row, the later write undoes the earlier one, and both
+ * requests were answered 200. (SQLite's writer lock serialises such writes: the race is
+ * PostgreSQL's, as in concurrent-processes.test.ts.)
+ */
+/**
+ * How many of Leadline's connections wait for `holderPid`, directly or behind another waiter
+ * (the second session to want a row lock queues behind the first, not behind the holder).
+ */
+async function waitingBehind(client: pg.Client, holderPid: number): Promise<number> {
+  // Read afresh: inside a transaction PostgreSQL keeps its first look at pg_stat_activity.
+  await client.query('select pg_stat_clear_snapshot()');
+  const { rows } = await client.query<{ n: string }>(
+    `with recursive behind(pid) as (
+       select pid from pg_stat_activity where $1 = any(pg_blocking_pids(pid))
+       union
+       select a.pid from pg_stat_activity a join behind b on b.pid = any(pg_blocking_pids(a.pid))
+     )
+     select count(*) as n from behind join pg_stat_activity using (pid) where application_name = 'leadline'`,
+    [holderPid],
+  );
+  return Number(rows[0]!.n);
+}
+
+describeOnPostgres('two processes changing the same record at once', () => {
+  let first: Services;
+  let second: Services;
+  let drop: () => Promise<void>;
+  let workspaceId: string;
+
+  before(async () => {
+    const fresh = await freshDatabase('postgres');
+    drop = fresh.drop;
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const logger = pino({ level: 'silent' });
+    first = await createServices(config, { database: fresh.options, logger });
+    second = await createServices(config, { database: fresh.options, logger });
+    workspaceId = (await first.workspaces.bootstrap())!.workspace.id;
+  });
+
+  after(async () => {
+    await first?.close();
+    await second?.close();
+    await drop?.();
+  });
+
+  /**
+   * Runs `changes` at once while another session holds the row of `table` locked, and lets go
+   * only when both processes wait on that lock. A plain read does not wait for a row lock, a
+   * locking read (FOR UPDATE) and a write do: so without locking reads, each process has read
+   * the row as it was before either writes it back. Deterministic, however loaded the machine.
+   * (Changes made by one process share its group commit: one waits, the next queues behind it.)
+   */
+  async function whileRowHeld(
+    table: string,
+    where: { workspaceId?: string; id: string },
+    changes: Array<() => Promise<unknown>>,
+  ): Promise<void> {
+    const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
+      first.database.db,
+    );
+    const holder = new pg.Client({ connectionString: pgUrl });
+    await holder.connect();
+    try {
+      await holder.query('begin');
+      const filter = where.workspaceId === undefined ? 'id = $1' : 'id = $1 and workspace_id = $2';
+      const params = where.workspaceId === undefined ? [where.id] : [where.id, where.workspaceId];
+      const locked = await holder.query(
+        `select 1 from "${rows[0]!.schema}".${table} where ${filter} for update`,
+        params,
+      );
+      assert.equal(locked.rowCount, 1, `the ${table} row exists`);
+      const holderPid = (await holder.query<{ pid: number }>('select pg_backend_pid() as pid')).rows[0]!.pid;
+      const settled = Promise.allSettled(changes.map((change) => change()));
+      // Up to a minute, however busy the machine.
+      let waiting = 0;
+      for (let i = 0; i < 3000 && waiting < 2; i++) {
+        waiting = await waitingBehind(holder, holderPid);
+        if (waiting < 2) await sleep(20);
+      }
+      assert.equal(waiting, 2, 'both processes wait on the held row');
+      await holder.query('commit');
+      const failures = (await settled).filter((outcome) => outcome.status === 'rejected');
+      assert.deepEqual(failures, [], 'every change is acknowledged');
+    } finally {
+      await holder.end();
+    }
+  }
+
+  it('keeps every workspace setting changed at once (lifecycle, default country, score thresholds)', async () => {
+    // The defaults, stored: none were before.
+    const lifecycle = first.lifecycle.settings(await first.workspaces.getWorkspace(workspaceId));
+    await whileRowHeld('workspaces', { id: workspaceId }, [
+      () => first.workspaces.updateSettings(workspaceId, { lifecycle }),
+      () => second.workspaces.updateSettings(workspaceId, { defaultCountry: 'FR' }),
+      () => second.workspaces.updateSettings(workspaceId, { scoreThresholds: [40, 80] }),
+    ]);
+    const stored = await second.workspaces.resolveWorkspace(workspaceId);
+    assert.deepEqual(stored.settings.lifecycle, lifecycle);
+    assert.equal(stored.settings.defaultCountry, 'FR');
+    assert.deepEqual(stored.settings.scoreThresholds, [40, 80]);
+  });
+
+  it('a user deactivated while another process changes their timezone stays deactivated', async () => {
+    const user = await first.users.create(workspaceId, { name: 'Rita Rep', email: 'rita@edits.example.org' });
+    await whileRowHeld('users', { workspaceId, id: user.id }, [
+      () => first.users.deactivate(workspaceId, user.id),
+      () => second.users.update(workspaceId, user.id, { timezone: 'Europe/Paris' }),
+    ]);
+    const stored = await first.users.get(workspaceId, user.id);
+    assert.equal(stored.active, false);
+    assert.equal(stored.timezone, 'Europe/Paris');
+  });
+
+  it('keeps every field of a task edited in two processes at once', async () => {
+    const owner = await first.users.create(workspaceId, { name: 'Tom Task', email: 'tom@edits.example.org' });
+    const task = await first.tasks.create(workspaceId, {
+      ownerId: owner.id,
+      type: 'call',
+      title: 'Call back',
+      dueAt: Date.now() + 86_400_000,
+    });
+    await whileRowHeld('tasks', { workspaceId, id: task.id }, [
+      () => first.tasks.change(workspaceId, task.id, { kind: 'edit', title: 'Call back today' }),
+      () => second.tasks.change(workspaceId, task.id, { kind: 'edit', notes: 'Asked for pricing' }),
+      () => second.tasks.change(workspaceId, task.id, { kind: 'edit', type: 'email' }),
+    ]);
+    const stored = await first.tasks.get(workspaceId, task.id);
+    assert.deepEqual(
+      { title: stored.title, notes: stored.notes, type: stored.type },
+      { title: 'Call back today', notes: 'Asked for pricing', type: 'email' },
+    );
+
+    const other = await first.tasks.create(workspaceId, {
+      ownerId: owner.id,
+      type: 'call',
+      dueAt: Date.now(),
+    });
+    await whileRowHeld('tasks', { workspaceId, id: other.id }, [
+      () => first.tasks.change(workspaceId, other.id, { kind: 'edit', notes: 'Left a voicemail' }),
+      () => second.tasks.change(workspaceId, other.id, { kind: 'complete', outcome: 'reached' }),
+    ]);
+    const done = await first.tasks.get(workspaceId, other.id);
+    assert.deepEqual(
+      { notes: done.notes, status: done.status, outcome: done.outcome },
+      { notes: 'Left a voicemail', status: 'done', outcome: 'reached' },
+    );
+  });
+
+  it('keeps every field of a webhook subscription changed in two processes at once', async () => {
+    await first.workspaces.updateSettings(workspaceId, { allowPrivateWebhookTargets: true });
+    const { subscription } = await first.webhooks.create(workspaceId, {
+      url: 'http://127.0.0.1:9/hooks',
+      events: ['lead.created'],
+    });
+    await whileRowHeld('webhook_subscriptions', { workspaceId, id: subscription.id }, [
+      () => first.webhooks.update(workspaceId, subscription.id, { description: 'CRM sync' }),
+      () => second.webhooks.update(workspaceId, subscription.id, { events: ['lead.assigned'] }),
+      () => second.webhooks.update(workspaceId, subscription.id, { url: 'http://127.0.0.1:9/other' }),
+    ]);
+    const stored = await first.webhooks.get(workspaceId, subscription.id);
+    assert.deepEqual(
+      { description: stored.description, events: stored.events, url: stored.url },
+      { description: 'CRM sync', events: ['lead.assigned'], url: 'http://127.0.0.1:9/other' },
+    );
+  });
+});
