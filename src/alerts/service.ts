@@ -570,14 +570,22 @@ export function createAlertService(deps: AlertServiceDeps) {
 
     /** Changes the given fields; `trigger` and `channels` are replaced whole. */
     async updateRule(workspaceId: string, id: string, input: RuleInput): Promise<AlertRule> {
-      const current = await store.findRule(db, workspaceId, id);
-      if (!current) throw notFound(id);
-      const prepared = prepareRule(current, input, id, eventTypes, clock());
-      if (!prepared.ok) throw validationError(prepared.errors);
-      if (input.channels !== undefined) await checkTargets(workspaceId, prepared.rule.channels);
+      // Checked before the transaction: webhook targets are looked up in DNS, which must not
+      // hold the writer.
+      const found = await store.findRule(db, workspaceId, id);
+      if (!found) throw notFound(id);
+      const checked = prepareRule(found, input, id, eventTypes, clock());
+      if (!checked.ok) throw validationError(checked.errors);
+      if (input.channels !== undefined) await checkTargets(workspaceId, checked.rule.channels);
       return database.writes.run(async (trx) => {
-        // Re-read in the transaction: a rule deleted meanwhile is not written back.
-        if (!(await store.findRule(trx, workspaceId, id))) throw notFound(id);
+        // The change applied to the rule as it is now, not as read above: a change of its other
+        // fields committed meanwhile (by another request, another process) is kept, and a rule
+        // deleted meanwhile is not written back. Locked on PostgreSQL until this commits;
+        // SQLite's writer lock serialises writers already.
+        const current = await store.findRule(trx, workspaceId, id, database.engine === 'postgres');
+        if (!current) throw notFound(id);
+        const prepared = prepareRule(current, input, id, eventTypes, clock());
+        if (!prepared.ok) throw validationError(prepared.errors);
         await store.updateRule(trx, workspaceId, prepared.rule);
         forget(workspaceId);
         return prepared.rule;

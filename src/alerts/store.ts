@@ -62,17 +62,22 @@ export async function listRules(db: Kysely<DB>, workspaceId: string): Promise<Al
   return rows.map(toRule);
 }
 
+/**
+ * The rule; with `lock` (PostgreSQL, in a write that stores it back) its row stays locked until
+ * the transaction ends, so another process's change to it waits instead of being undone.
+ */
 export async function findRule(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
+  lock = false,
 ): Promise<AlertRule | undefined> {
-  const row = await db
+  const select = db
     .selectFrom('alert_rules')
     .select(ruleColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toRule(row);
 }
 

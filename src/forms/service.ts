@@ -216,8 +216,13 @@ export function createFormService(deps: FormServiceDeps) {
     for (const slug of slugs) publicCache.delete(slug);
   }
 
-  async function requireForm(trx: Kysely<DB>, workspaceId: string, id: string): Promise<Form> {
-    const form = await store.findForm(trx, workspaceId, id);
+  /**
+   * The form; with `lock` (in a write that stores it back) its row stays locked on PostgreSQL
+   * until the transaction ends, or two processes changing different fields at once would each
+   * undo the other's. SQLite serialises writers already.
+   */
+  async function requireForm(trx: Kysely<DB>, workspaceId: string, id: string, lock = false): Promise<Form> {
+    const form = await store.findForm(trx, workspaceId, id, lock && database.engine === 'postgres');
     if (!form) throw notFound(id);
     return form;
   }
@@ -509,7 +514,7 @@ export function createFormService(deps: FormServiceDeps) {
       const changed = await writeWithSlug(
         database,
         async (trx) => {
-          const form = await requireForm(trx, workspaceId, id);
+          const form = await requireForm(trx, workspaceId, id, true);
           if (form.archivedAt !== null) throw archived(form);
           const { settings, errors: magnetErrors } = settingsOf(
             {
@@ -549,7 +554,7 @@ export function createFormService(deps: FormServiceDeps) {
     /** Archives a form: it stops taking submissions for good and leaves the default list. Idempotent. */
     async archive(workspaceId: string, id: string): Promise<Form> {
       const form = await database.writes.run(async (trx) => {
-        const found = await requireForm(trx, workspaceId, id);
+        const found = await requireForm(trx, workspaceId, id, true);
         if (found.archivedAt !== null) return found;
         const now = clock();
         const archived: Form = { ...found, archivedAt: now, updatedAt: now };
@@ -574,7 +579,7 @@ export function createFormService(deps: FormServiceDeps) {
         sha256: createHash('sha256').update(upload.content).digest('hex'),
       };
       const form = await database.writes.run(async (trx) => {
-        const found = await requireForm(trx, workspaceId, id);
+        const found = await requireForm(trx, workspaceId, id, true);
         if (found.archivedAt !== null) throw archived(found);
         const now = clock();
         const title = upload.title ?? found.leadMagnet?.title ?? upload.name;
@@ -590,7 +595,7 @@ export function createFormService(deps: FormServiceDeps) {
     /** Removes the form's lead-magnet file, and with it the lead magnet (links sent stop working). */
     async removeMagnetFile(workspaceId: string, id: string): Promise<Form> {
       const form = await database.writes.run(async (trx) => {
-        const found = await requireForm(trx, workspaceId, id);
+        const found = await requireForm(trx, workspaceId, id, true);
         if (!isMagnetFile(found.leadMagnet)) throw magnetNotFound(found);
         if (found.archivedAt !== null) throw archived(found);
         const next: Form = { ...found, leadMagnet: null, updatedAt: clock() };

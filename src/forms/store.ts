@@ -106,13 +106,22 @@ export async function updateForm(db: Kysely<DB>, form: Form): Promise<void> {
     .execute();
 }
 
-export async function findForm(db: Kysely<DB>, workspaceId: string, id: string): Promise<Form | undefined> {
-  const row = await db
+/**
+ * The form; with `lock` (PostgreSQL, in a write that stores it back) its row stays locked until
+ * the transaction ends, so another process's change to it waits instead of being undone.
+ */
+export async function findForm(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  lock = false,
+): Promise<Form | undefined> {
+  const select = db
     .selectFrom('forms')
     .select(columns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toForm(row);
 }
 

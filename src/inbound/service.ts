@@ -741,15 +741,28 @@ export function createInboundService(deps: InboundServiceDeps) {
 
     /** Changes the given fields; `settings` and `secrets` are merged, `fieldMapping` replaced whole. */
     async update(workspaceId: string, id: string, input: SourceInput): Promise<InboundSource> {
-      const current = await requireSource(workspaceId, id);
-      const prepared = prepareSource(current, input, { id, now: clock(), newSecret });
-      if (!prepared.ok) throw validationError(prepared.errors);
+      // Checked before the transaction: a base URL is looked up in DNS, which must not hold
+      // the writer.
+      const checked = prepareSource(await requireSource(workspaceId, id), input, {
+        id,
+        now: clock(),
+        newSecret,
+      });
+      if (!checked.ok) throw validationError(checked.errors);
       await checkReferences(workspaceId, input);
-      const updated = await database.writes.run((trx) =>
-        store.updateSource(trx, workspaceId, prepared.source),
-      );
-      if (!updated) throw notFound(id);
-      return withoutSecrets(prepared.source);
+      const source = await database.writes.run(async (trx) => {
+        // The change applied to the source as it is now, not as read above: settings and
+        // secrets are merged, and another change committed meanwhile (by another request,
+        // another process) is kept. Locked on PostgreSQL until this commits; SQLite's writer
+        // lock serialises writers already.
+        const current = await store.findSource(trx, workspaceId, id, database.engine === 'postgres');
+        if (!current) throw notFound(id);
+        const prepared = prepareSource(current, input, { id, now: clock(), newSecret });
+        if (!prepared.ok) throw validationError(prepared.errors);
+        await store.updateSource(trx, workspaceId, prepared.source);
+        return prepared.source;
+      });
+      return withoutSecrets(source);
     },
 
     /**

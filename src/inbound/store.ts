@@ -81,17 +81,23 @@ export async function updateSource(
   return Number(result.numUpdatedRows) > 0;
 }
 
+/**
+ * The source with its secrets; with `lock` (PostgreSQL, in a write that stores it back) its row
+ * stays locked until the transaction ends, so another process's change to it waits instead of
+ * being undone.
+ */
 export async function findSource(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
+  lock = false,
 ): Promise<SecretSource | undefined> {
-  const row = await db
+  const select = db
     .selectFrom('inbound_sources')
     .select(sourceColumns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toSource(row);
 }
 

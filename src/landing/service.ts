@@ -39,6 +39,9 @@ function slugTaken(slug: string): DomainError {
 
 export function createLandingService({ database, forms, workspaces, clock }: LandingServiceDeps) {
   const { db } = database;
+  // A change writes the whole page back: read under a row lock on PostgreSQL, or two processes
+  // changing different fields at once would each undo the other's. SQLite serialises writers.
+  const lock = database.engine === 'postgres';
 
   /**
    * Every embedded form must be a form of this workspace. Checked before the write's
@@ -104,7 +107,7 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
       checkBodiesRender(input.variants);
       await checkForms(workspaceId, input.variants);
       return writeWithTakenSlug(input.slug ?? '', async (trx) => {
-        const current = await store.findLandingPage(trx, workspaceId, id);
+        const current = await store.findLandingPage(trx, workspaceId, id, lock);
         if (!current) throw notFound(id);
         const prepared = prepareLandingPage(current, input, { id, workspaceId }, clock());
         if (!prepared.ok) throw validationError(prepared.errors);
@@ -121,7 +124,7 @@ export function createLandingService({ database, forms, workspaces, clock }: Lan
     /** What DELETE does: the page answers 410 from then on and its slug stays taken. */
     async archive(workspaceId: string, id: string): Promise<LandingPage> {
       return database.writes.run(async (trx) => {
-        const current = await store.findLandingPage(trx, workspaceId, id);
+        const current = await store.findLandingPage(trx, workspaceId, id, lock);
         if (!current) throw notFound(id);
         if (current.status === 'archived') return current;
         const page: LandingPage = { ...current, status: 'archived', updatedAt: clock() };

@@ -60,17 +60,22 @@ export async function listLandingPages(
   return rows.map(toPage);
 }
 
+/**
+ * The page; with `lock` (PostgreSQL, in a write that stores it back) its row stays locked until
+ * the transaction ends, so another process's change to it waits instead of being undone.
+ */
 export async function findLandingPage(
   db: Kysely<DB>,
   workspaceId: string,
   id: string,
+  lock = false,
 ): Promise<LandingPage | undefined> {
-  const row = await db
+  const select = db
     .selectFrom('landing_pages')
     .select(columns)
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toPage(row);
 }
 

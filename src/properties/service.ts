@@ -94,7 +94,9 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
       patch: { label?: string; options?: string[] },
     ): Promise<PropertyDefinition> {
       return database.writes.run(async (trx) => {
-        const current = await store.findDefinition(trx, workspaceId, name);
+        // Locked on PostgreSQL: label and options are written back together, and a change of
+        // the other by another process at once would be undone (SQLite serialises writers).
+        const current = await store.findDefinition(trx, workspaceId, name, database.engine === 'postgres');
         if (!current) throw new DomainError('PROPERTY_NOT_FOUND', `No property "${name}".`);
         const next: PropertyDefinition = {
           ...current,

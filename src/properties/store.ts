@@ -26,17 +26,22 @@ export async function listDefinitions(db: Kysely<DB>, workspaceId: string): Prom
   return rows.map(toDefinition);
 }
 
+/**
+ * The definition; with `lock` (PostgreSQL, in a write that stores it back) its row stays locked
+ * until the transaction ends, so another process's change to it waits instead of being undone.
+ */
 export async function findDefinition(
   db: Kysely<DB>,
   workspaceId: string,
   name: string,
+  lock = false,
 ): Promise<PropertyDefinition | undefined> {
-  const row = await db
+  const select = db
     .selectFrom('property_definitions')
     .select(columns)
     .where('workspace_id', '=', workspaceId)
-    .where('name', '=', name)
-    .executeTakeFirst();
+    .where('name', '=', name);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   return row && toDefinition(row);
 }
 

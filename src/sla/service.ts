@@ -401,6 +401,7 @@ export function createSlaService(deps: SlaDeps) {
       if (!parsed.ok) throw validationError(parsed.errors);
       const policies = parsed.policies.map((p) => ({ ...p, id: p.id ?? newId() }));
       await database.writes.run(async (trx) => {
+        if (database.engine === 'postgres') await store.lockPolicies(trx, workspaceId);
         await store.replacePolicies(trx, workspaceId, policies, clock());
         cache.delete(workspaceId);
       });

@@ -1,4 +1,4 @@
-import type { Kysely } from 'kysely';
+import { type Kysely, sql } from 'kysely';
 import { parseJson, toJson } from '../db/json.ts';
 import type { DB, SlaTimerRow } from '../db/schema.ts';
 import type { SlaPolicy } from './model.ts';
@@ -13,7 +13,17 @@ export async function listPolicies(db: Kysely<DB>, workspaceId: string): Promise
   return rows.map((r) => ({ ...parseJson<Omit<SlaPolicy, 'id'>>(r.definition, {} as never), id: r.id }));
 }
 
-/** Replaces every policy of the workspace with `policies`, in order. */
+/**
+ * Holds the workspace's policies until the transaction ends (PostgreSQL; SQLite serialises its
+ * writers): a replacement deletes them and inserts the new list, and two replacements at once
+ * in two processes would each delete only the rows there before both, leaving both lists. A
+ * transaction-scoped advisory lock keyed by workspace: there may be no row yet to lock.
+ */
+export async function lockPolicies(db: Kysely<DB>, workspaceId: string): Promise<void> {
+  await sql`select pg_advisory_xact_lock(hashtextextended(${workspaceId} || ':sla_policies', 0))`.execute(db);
+}
+
+/** Replaces every policy of the workspace with `policies`, in order (after `lockPolicies`). */
 export async function replacePolicies(
   db: Kysely<DB>,
   workspaceId: string,

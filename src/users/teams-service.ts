@@ -106,7 +106,9 @@ export function createTeamService({ database, clock }: TeamServiceDeps) {
     /** Renames and/or replaces the member list (given as a whole, in order). */
     async update(workspaceId: string, id: string, input: TeamInput): Promise<Team> {
       return database.writes.run(async (trx) => {
-        const current = await store.findTeam(trx, workspaceId, id);
+        // Locked on PostgreSQL: the name is written back as read, and two processes replacing
+        // the members at once would otherwise interleave their deletes and inserts.
+        const current = await store.findTeam(trx, workspaceId, id, database.engine === 'postgres');
         if (!current) throw notFound(id);
         const name = input.name !== undefined ? checkName(input.name) : current.name;
         const members =

@@ -49,13 +49,23 @@ export async function listTeams(db: Kysely<DB>, workspaceId: string): Promise<Te
   }));
 }
 
-export async function findTeam(db: Kysely<DB>, workspaceId: string, id: string): Promise<Team | undefined> {
-  const row = await db
+/**
+ * The team with its members; with `lock` (PostgreSQL, in a write that stores it back) the team's
+ * row stays locked until the transaction ends, so another process's rename or new member list
+ * waits instead of being undone (every change of its members takes this lock first).
+ */
+export async function findTeam(
+  db: Kysely<DB>,
+  workspaceId: string,
+  id: string,
+  lock = false,
+): Promise<Team | undefined> {
+  const select = db
     .selectFrom('teams')
     .select(['id', 'name', 'created_at', 'updated_at'])
     .where('workspace_id', '=', workspaceId)
-    .where('id', '=', id)
-    .executeTakeFirst();
+    .where('id', '=', id);
+  const row = await (lock ? select.forUpdate() : select).executeTakeFirst();
   if (!row) return undefined;
   const members = await membersOf(db, workspaceId, [id]);
   return {

@@ -65,7 +65,7 @@ describeOnPostgres('two processes changing the same record at once', () => {
    */
   async function whileRowHeld(
     table: string,
-    where: { workspaceId?: string; id: string },
+    where: { workspaceId?: string; id: string } | { workspaceId: string; name: string },
     changes: Array<() => Promise<unknown>>,
   ): Promise<void> {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
@@ -75,8 +75,9 @@ describeOnPostgres('two processes changing the same record at once', () => {
     await holder.connect();
     try {
       await holder.query('begin');
-      const filter = where.workspaceId === undefined ? 'id = $1' : 'id = $1 and workspace_id = $2';
-      const params = where.workspaceId === undefined ? [where.id] : [where.id, where.workspaceId];
+      const [key, value] = 'name' in where ? ['name', where.name] : ['id', where.id];
+      const filter = where.workspaceId === undefined ? `${key} = $1` : `${key} = $1 and workspace_id = $2`;
+      const params = where.workspaceId === undefined ? [value] : [value, where.workspaceId];
       const locked = await holder.query(
         `select 1 from "${rows[0]!.schema}".${table} where ${filter} for update`,
         params,
@@ -175,5 +176,115 @@ describeOnPostgres('two processes changing the same record at once', () => {
       { description: stored.description, events: stored.events, url: stored.url },
       { description: 'CRM sync', events: ['lead.assigned'], url: 'http://127.0.0.1:9/other' },
     );
+  });
+
+  it('keeps every field of an alert rule changed in two processes at once', async () => {
+    const rule = await first.alerts.createRule(workspaceId, {
+      name: 'Score 60+',
+      trigger: { type: 'score_crossed', threshold: 60 },
+      channels: [{ type: 'email' }],
+    });
+    await whileRowHeld('alert_rules', { workspaceId, id: rule.id }, [
+      () => first.alerts.updateRule(workspaceId, rule.id, { name: 'Score 60 plus' }),
+      () => second.alerts.updateRule(workspaceId, rule.id, { enabled: false }),
+    ]);
+    const stored = await first.alerts.getRule(workspaceId, rule.id);
+    assert.deepEqual(
+      { name: stored.name, enabled: stored.enabled },
+      { name: 'Score 60 plus', enabled: false },
+    );
+  });
+
+  it('keeps every field of a landing page changed in two processes at once', async () => {
+    const page = await first.landing.create(workspaceId, {
+      slug: `edits-${process.pid}`,
+      name: 'Spring offer',
+      variants: [{ key: 'a', headline: 'Save 20% this spring', body: 'Our **best** offer.' }],
+    });
+    await whileRowHeld('landing_pages', { workspaceId, id: page.id }, [
+      () => first.landing.update(workspaceId, page.id, { name: 'Spring sale' }),
+      () => second.landing.update(workspaceId, page.id, { status: 'published' }),
+    ]);
+    const stored = await first.landing.get(workspaceId, page.id);
+    assert.deepEqual(
+      { name: stored.name, status: stored.status },
+      { name: 'Spring sale', status: 'published' },
+    );
+  });
+
+  it('keeps every field of a form changed in two processes at once', async () => {
+    const form = await first.forms.create(workspaceId, {
+      name: 'Guide download',
+      slug: `edits-form-${process.pid}`,
+      fields: [{ name: 'email', type: 'email', label: 'Work email', maps: 'email' }],
+    });
+    await whileRowHeld('forms', { workspaceId, id: form.id }, [
+      () => first.forms.update(workspaceId, form.id, { name: 'Pricing guide' }),
+      () => second.forms.update(workspaceId, form.id, { submitLabel: 'Send me the guide' }),
+    ]);
+    const stored = await first.forms.get(workspaceId, form.id);
+    assert.deepEqual(
+      { name: stored.name, submitLabel: stored.submitLabel },
+      { name: 'Pricing guide', submitLabel: 'Send me the guide' },
+    );
+  });
+
+  it('keeps both the label and the options of a property changed in two processes at once', async () => {
+    await first.properties.create(workspaceId, { name: 'plan', type: 'enum', options: ['free', 'pro'] });
+    await whileRowHeld('property_definitions', { workspaceId, name: 'plan' }, [
+      () => first.properties.update(workspaceId, 'plan', { label: 'Plan' }),
+      () => second.properties.update(workspaceId, 'plan', { options: ['free', 'pro', 'team'] }),
+    ]);
+    const stored = await first.properties.get(workspaceId, 'plan');
+    assert.deepEqual(
+      { label: stored.label, options: stored.options },
+      { label: 'Plan', options: ['free', 'pro', 'team'] },
+    );
+  });
+
+  it('keeps both the name and the members of a team changed in two processes at once', async () => {
+    const member = await first.users.create(workspaceId, {
+      name: 'Mia Member',
+      email: 'mia@edits.example.org',
+    });
+    const team = await first.teams.create(workspaceId, { name: 'Inside sales' });
+    await whileRowHeld('teams', { workspaceId, id: team.id }, [
+      () => first.teams.update(workspaceId, team.id, { name: 'Inbound sales' }),
+      () => second.teams.update(workspaceId, team.id, { members: [{ userId: member.id }] }),
+    ]);
+    const stored = await first.teams.get(workspaceId, team.id);
+    assert.deepEqual(
+      { name: stored.name, members: stored.members.map((m) => m.userId) },
+      { name: 'Inbound sales', members: [member.id] },
+    );
+  });
+
+  it('keeps every field of an inbound source changed in two processes at once', async () => {
+    const { source } = await first.inbound.create(workspaceId, {
+      kind: 'generic',
+      name: 'Zapier',
+      fieldMapping: { 'contact.email': 'email' },
+      settings: { itemsPath: '$.leads' },
+    });
+    await whileRowHeld('inbound_sources', { workspaceId, id: source.id }, [
+      () => first.inbound.update(workspaceId, source.id, { name: 'Zapier (webinars)' }),
+      () => second.inbound.update(workspaceId, source.id, { fieldMapping: { 'contact.mail': 'email' } }),
+    ]);
+    const { source: stored } = await first.inbound.get(workspaceId, source.id);
+    assert.deepEqual(
+      { name: stored.name, fieldMapping: stored.fieldMapping },
+      { name: 'Zapier (webinars)', fieldMapping: { 'contact.mail': 'email' } },
+    );
+  });
+
+  it('two processes replacing the SLA policies at once leave one list, not both', async () => {
+    const policy = (name: string) => ({ name, when: [{ temperature: 'hot' }], within: { minutes: 5 } });
+    const [held] = await first.sla.replacePolicies(workspaceId, [policy('Before')]);
+    await whileRowHeld('sla_policies', { workspaceId, id: held!.id }, [
+      () => first.sla.replacePolicies(workspaceId, [policy('First')]),
+      () => second.sla.replacePolicies(workspaceId, [policy('Second')]),
+    ]);
+    const names = (await first.sla.policies(workspaceId)).map((p) => p.name);
+    assert.equal(names.length, 1, `one list: ${names.join(', ')}`);
   });
 });
