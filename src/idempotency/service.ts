@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import type { Transaction } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { pruneInChunks } from '../db/prune.ts';
-import type { DB } from '../db/schema.ts';
+import type { DB, IdempotencyKeyRow } from '../db/schema.ts';
 import { DomainError } from '../errors.ts';
 import * as store from './store.ts';
 
@@ -78,49 +78,68 @@ export function createIdempotencyService({ database, clock }: { database: Databa
       /** The request's `fingerprintAsSent`, for a key stored before the fingerprint changed. */
       fingerprintBefore?: () => string,
     ): Promise<StoredResponse & { replayed: boolean }> {
-      return database.writes.run(async (trx) => {
-        const now = clock();
-        if (key) {
-          const stored = await store.findKey(trx, workspaceId, key);
-          if (stored && stored.created_at > now - IDEMPOTENCY_WINDOW_MS) {
-            if (stored.fingerprint !== requestFingerprint && stored.fingerprint !== fingerprintBefore?.()) {
-              throw new DomainError(
-                'IDEMPOTENCY_KEY_REUSED',
-                'This Idempotency-Key was used for a different request.',
-                [{ path: '/headers/idempotency-key', message: 'was already used with another request body' }],
-              );
-            }
-            return { status: stored.status_code, body: JSON.parse(stored.response), replayed: true };
-          }
-        }
-        const response = await work(trx);
-        if (key) {
-          const saved = await store.saveKey(
-            trx,
-            {
-              workspace_id: workspaceId,
-              key,
-              fingerprint: requestFingerprint,
-              status_code: response.status,
-              response: JSON.stringify(response.body),
-              created_at: now,
-            },
-            now - IDEMPOTENCY_WINDOW_MS,
+      /** The stored answer under this key, replayed; a different request's use of it refused. */
+      const replay = (stored: IdempotencyKeyRow): StoredResponse & { replayed: boolean } => {
+        if (stored.fingerprint !== requestFingerprint && stored.fingerprint !== fingerprintBefore?.()) {
+          throw new DomainError(
+            'IDEMPOTENCY_KEY_REUSED',
+            'This Idempotency-Key was used for a different request.',
+            [{ path: '/headers/idempotency-key', message: 'was already used with another request body' }],
           );
-          // Writes in this process are serialised by group commit, so the lookup above saw every
-          // earlier use of the key; only a concurrent transaction elsewhere (another API process
-          // on PostgreSQL) can have claimed it since. Throwing rolls this request's work back.
-          if (!saved) {
-            throw new DomainError(
-              'IDEMPOTENCY_KEY_IN_FLIGHT',
-              'Another request with this Idempotency-Key was being processed; retry to get its response.',
-              [{ path: '/headers/idempotency-key', message: 'is in use by another request just now' }],
-              1,
-            );
-          }
         }
-        return { ...response, replayed: false };
-      });
+        return { status: stored.status_code, body: JSON.parse(stored.response), replayed: true };
+      };
+      const fresh = (stored: IdempotencyKeyRow | undefined, now: number) =>
+        stored && stored.created_at > now - IDEMPOTENCY_WINDOW_MS ? stored : undefined;
+      try {
+        return await database.writes.run(async (trx) => {
+          const now = clock();
+          if (key) {
+            const stored = fresh(await store.findKey(trx, workspaceId, key), now);
+            if (stored) return replay(stored);
+          }
+          let response: StoredResponse;
+          try {
+            response = await work(trx);
+          } catch (error) {
+            // Writes in this process are serialised by group commit, so the lookup above saw every
+            // earlier use of the key; only a transaction elsewhere (another API process on
+            // PostgreSQL) can have committed it since, its work being why this one failed (the
+            // lead it waited for was accepted meanwhile): its answer is this request's answer.
+            if (key && fresh(await store.findKey(trx, workspaceId, key).catch(() => undefined), now))
+              throw new KeyUsedMeanwhile();
+            throw error;
+          }
+          if (key) {
+            const saved = await store.saveKey(
+              trx,
+              {
+                workspace_id: workspaceId,
+                key,
+                fingerprint: requestFingerprint,
+                status_code: response.status,
+                response: JSON.stringify(response.body),
+                created_at: now,
+              },
+              now - IDEMPOTENCY_WINDOW_MS,
+            );
+            // The same, found at the end: another process's request with this key committed
+            // first. Throwing rolls this one's work back.
+            if (!saved) throw new KeyUsedMeanwhile();
+          }
+          return { ...response, replayed: false };
+        });
+      } catch (error) {
+        if (!(error instanceof KeyUsedMeanwhile) || !key) throw error;
+        const stored = fresh(await store.findKey(database.db, workspaceId, key), clock());
+        if (stored) return replay(stored);
+        throw new DomainError(
+          'IDEMPOTENCY_KEY_IN_FLIGHT',
+          'Another request with this Idempotency-Key was being processed; retry to get its response.',
+          [{ path: '/headers/idempotency-key', message: 'is in use by another request just now' }],
+          1,
+        );
+      }
     },
 
     /**
@@ -134,4 +153,11 @@ export function createIdempotencyService({ database, clock }: { database: Databa
       );
     },
   };
+}
+
+/** Another process's request with the same key committed while this one ran: answer with its response. */
+class KeyUsedMeanwhile extends Error {
+  constructor() {
+    super('the Idempotency-Key was stored by another request meanwhile');
+  }
 }

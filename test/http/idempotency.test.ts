@@ -1,8 +1,19 @@
 import assert from 'node:assert/strict';
-import { it } from 'node:test';
+import { after, before, it } from 'node:test';
+import { sql } from 'kysely';
+import pino from 'pino';
+import { createServices, type Services } from '../../src/app.ts';
+import { loadConfig } from '../../src/config.ts';
 import { isDomainError } from '../../src/errors.ts';
-import { fingerprintAsSent, IDEMPOTENCY_WINDOW_MS } from '../../src/idempotency/service.ts';
-import { authHeaders, describeEachEngine, type TestApp, useApp } from '../support/engines.ts';
+import { fingerprint, fingerprintAsSent, IDEMPOTENCY_WINDOW_MS } from '../../src/idempotency/service.ts';
+import {
+  authHeaders,
+  describeEachEngine,
+  describeOnPostgres,
+  freshDatabase,
+  type TestApp,
+  useApp,
+} from '../support/engines.ts';
 
 function post(t: TestApp, url: string, payload: unknown, idempotencyKey?: string) {
   return t.app.inject({
@@ -263,3 +274,93 @@ describeEachEngine('Idempotency-Key', (engine) => {
     assert.deepEqual(await leadsMatching(t, 'k@idem.io'), []);
   });
 });
+
+describeOnPostgres('an Idempotency-Key sent to two processes at once', () => {
+  let first: Services;
+  let second: Services;
+  let drop: () => Promise<void>;
+
+  before(async () => {
+    const fresh = await freshDatabase('postgres');
+    drop = fresh.drop;
+    const config = loadConfig({ LOG_LEVEL: 'silent' });
+    const logger = pino({ level: 'silent' });
+    first = await createServices(config, { database: fresh.options, logger });
+    second = await createServices(config, { database: fresh.options, logger });
+    await first.workspaces.bootstrap();
+  });
+
+  after(async () => {
+    await first.close();
+    await second.close();
+    await drop();
+  });
+
+  it("gets the first one's answer in the other, not the error its work meets afterwards", async () => {
+    const workspace = await first.workspaces.resolveWorkspace('default');
+    const lead = (
+      await first.database.writes.run((trx) =>
+        first.leads.captureIn(trx, workspace, { email: 'twice@idem.example.org', stage: 'mql' }, 'api'),
+      )
+    ).lead;
+    const print = fingerprint('POST', `/api/v1/leads/${lead.id}/accept`, {});
+    const accept = (services: Services) =>
+      services.idempotency.run(workspace.id, 'accept-once', print, async (trx) => ({
+        status: 200,
+        body: {
+          stage: (await services.lifecycle.acceptIn(trx, workspace, lead.id, null, 'key:test')).lead.stage,
+        },
+      }));
+    // The first process accepts and holds its transaction open (a unit behind it in the same
+    // group waits on `gate`); the second then asks with the same key: it finds no key yet, and
+    // its accept waits for the lead, which is an SQL by the time it gets it.
+    const gate = deferred();
+    const accepted = deferred();
+    const settle = () => new Promise((resolve) => setTimeout(resolve, 20));
+    // A unit holding the first process's writer, so that the accept and the unit behind it
+    // queue up and then run as one group (see group-commit.test.ts).
+    const opening = deferred();
+    const holder = first.database.writes.run(() => opening.promise);
+    await settle();
+    const firstAnswer = accept(first);
+    const held = first.database.writes.run(async () => {
+      accepted.open();
+      await gate.promise;
+    });
+    await settle();
+    opening.open();
+    await holder;
+    await accepted.promise;
+    const secondAnswer = accept(second);
+    try {
+      await waitForLockWait(second);
+    } finally {
+      gate.open(); // a failure above must not leave the first process's writer held
+    }
+    await held;
+    assert.deepEqual(await firstAnswer, { status: 200, body: { stage: 'sql' }, replayed: false });
+    assert.deepEqual(await secondAnswer, { status: 200, body: { stage: 'sql' }, replayed: true });
+    const stages = await first.lifecycle.stages(workspace.id, lead.id);
+    assert.equal(stages.changes.filter((c) => c.to === 'sql').length, 1, 'accepted once');
+  });
+});
+
+function deferred() {
+  let open!: () => void;
+  const promise = new Promise<void>((resolve) => {
+    open = resolve;
+  });
+  return { promise, open };
+}
+
+/** Resolves once a statement of `services` waits for a row lock (PostgreSQL). */
+async function waitForLockWait(services: Services): Promise<void> {
+  for (let i = 0; i < 500; i++) {
+    const { rows } = await sql<{ n: string }>`
+      select count(*) as n from pg_stat_activity
+      where application_name = 'leadline' and wait_event_type = 'Lock'`.execute(services.database.db);
+    if (Number(rows[0]!.n) > 0) return;
+    await new Promise((resolve) => setTimeout(resolve, 10));
+  }
+  throw new Error('no statement waited for a lock');
+}
