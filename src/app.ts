@@ -4,6 +4,7 @@ import { createAlertService } from './alerts/service.ts';
 import { type Config, sqliteFileOf } from './config.ts';
 import { registerConsentRoutes } from './consent/routes.ts';
 import { createConsentService } from './consent/service.ts';
+import { listenForConfigChanges } from './db/config-cache.ts';
 import { type Database, type DatabaseOptions, openDatabase } from './db/database.ts';
 import { migrateToLatest } from './db/migrate.ts';
 import { registerMailboxRoutes } from './email/mailbox-routes.ts';
@@ -209,6 +210,18 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     logger,
     forms,
   });
+  // What another process changes of what these services cache is forgotten here as it commits.
+  const stopConfigListening = await listenForConfigChanges(database, {
+    workspace: workspaces.forgetCachedWorkspace,
+    apiKeys: workspaces.forgetCachedKeys,
+    properties: properties.forgetCached,
+    routing: routing.forgetCached,
+    webhooks: webhooks.forgetCached,
+    alerts: alerts.forgetCached,
+    sla: sla.forgetCached,
+    tracking: tracking.forgetCached,
+    forms: forms.forgetCached,
+  });
   return {
     config,
     clock,
@@ -217,6 +230,7 @@ export async function createServices(config: Config, options: AppOptions = {}) {
     /** Ends what the services hold open (mail transports, database connections). */
     async close(): Promise<void> {
       await stopModelListening();
+      await stopConfigListening();
       await mail.close();
       await database.close();
     },

@@ -1,6 +1,7 @@
 import type { Kysely } from 'kysely';
 import type pino from 'pino';
 import type { Config } from '../config.ts';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import { pruneInChunks } from '../db/prune.ts';
@@ -95,9 +96,10 @@ export interface AlertJob {
 }
 
 /**
- * How long a workspace's indexed rules are cached. Every capture and event passes through the
- * alerts reaction; a change made by this process is seen at once, one made by another process
- * within this time. (5 s)
+ * How long a workspace's indexed rules are cached when no word of a change comes. Every capture
+ * and event passes through the alerts reaction; a change made by any process is announced as
+ * it commits (config-cache.ts), and this is the bound should a process's listening connection
+ * be down, or on SQLite. (5 s)
  */
 const RULES_CACHE_MS = 5_000;
 /** A webhook that has not answered in this time failed (and is retried). (10 s) */
@@ -134,10 +136,8 @@ function jobProblem(payload: unknown): string | undefined {
 export function createAlertService(deps: AlertServiceDeps) {
   const { database, jobs, mail, leads, users, workspaces, scoring, config, clock, logger } = deps;
   const { db } = database;
-  const cache = new Map<string, { index: RuleIndex; until: number }>();
-  // Dropped inside the writing unit: group commit runs one writer at a time per process, so no
-  // write of this process reads the old rules between the change and its commit.
-  const forget = (workspaceId: string) => cache.delete(workspaceId);
+  const cache = new ConfigCache<RuleIndex>({ kind: 'alerts', database, ttlMs: RULES_CACHE_MS, clock });
+  const changedIn = (trx: Kysely<DB>, workspaceId: string) => cache.changedIn(trx, workspaceId);
 
   const newRules = (now: number): AlertRule[] =>
     defaultRuleDrafts().map((d) => ({
@@ -165,20 +165,17 @@ export function createAlertService(deps: AlertServiceDeps) {
    * now. Without `seed` such a workspace answers as the defaults would, writing nothing.
    */
   async function indexIn(db: Kysely<DB>, workspaceId: string, seed: boolean): Promise<RuleIndex> {
-    const now = clock();
-    const cached = cache.get(workspaceId);
-    if (cached && cached.until > now) return cached.index;
+    const cached = cache.peek(workspaceId);
+    if (cached) return cached.value;
+    const mark = cache.mark();
     let cacheable = true;
     if (!(await store.defaultsSeeded(db, workspaceId))) {
-      if (!seed) return indexRules(newRules(now));
+      if (!seed) return indexRules(newRules(clock()));
       // Not cached: should this transaction roll back, the rules it wrote never existed.
       cacheable = !(await seedIn(db, workspaceId));
     }
     const index = indexRules(await store.listRules(db, workspaceId));
-    if (cacheable) {
-      if (cache.size > 10_000) cache.clear();
-      cache.set(workspaceId, { index, until: now + RULES_CACHE_MS });
-    }
+    if (cacheable) cache.set(workspaceId, index, mark);
     return index;
   }
 
@@ -508,7 +505,7 @@ export function createAlertService(deps: AlertServiceDeps) {
   async function ensureSeeded(workspaceId: string): Promise<void> {
     if (await store.defaultsSeeded(db, workspaceId)) return;
     await database.writes.run(async (trx) => {
-      if (await seedIn(trx, workspaceId)) forget(workspaceId);
+      if (await seedIn(trx, workspaceId)) await changedIn(trx, workspaceId);
     });
   }
 
@@ -539,6 +536,9 @@ export function createAlertService(deps: AlertServiceDeps) {
     onSignals,
     interested,
 
+    /** Forgets cached rules (of a workspace, or all): another process changed them. */
+    forgetCached: (workspaceId?: string) => cache.forget(workspaceId),
+
     /** The workspace's rules, oldest first (the defaults are written on first use). */
     async listRules(workspaceId: string): Promise<AlertRule[]> {
       await ensureSeeded(workspaceId);
@@ -563,7 +563,7 @@ export function createAlertService(deps: AlertServiceDeps) {
             { path: '/', message: `a workspace may have at most ${MAX_RULES} alert rules` },
           ]);
         await store.insertRules(trx, workspaceId, [prepared.rule]);
-        forget(workspaceId);
+        await changedIn(trx, workspaceId);
         return prepared.rule;
       });
     },
@@ -587,7 +587,7 @@ export function createAlertService(deps: AlertServiceDeps) {
         const prepared = prepareRule(current, input, id, eventTypes, clock());
         if (!prepared.ok) throw validationError(prepared.errors);
         await store.updateRule(trx, workspaceId, prepared.rule);
-        forget(workspaceId);
+        await changedIn(trx, workspaceId);
         return prepared.rule;
       });
     },
@@ -597,7 +597,7 @@ export function createAlertService(deps: AlertServiceDeps) {
         // Seeded first: deleting a default rule must not bring the defaults back on the next read.
         await seedIn(trx, workspaceId);
         const done = await store.deleteRule(trx, workspaceId, id);
-        forget(workspaceId);
+        await changedIn(trx, workspaceId);
         return done;
       });
       if (!deleted) throw notFound(id);

@@ -59,11 +59,12 @@ export interface Database {
    */
   dataVersion?: () => number;
   /**
-   * PostgreSQL only: calls `onNotify` on each `NOTIFY` of `channel` (a dedicated connection,
-   * reconnected when lost), so workers in other processes wake at once. Resolves to the stop.
-   * On SQLite there is no other process to hear from: a no-op.
+   * PostgreSQL only: calls `onNotify` with its payload on each `NOTIFY` of `channel` (a
+   * dedicated connection, reconnected when lost), so workers in other processes wake at once;
+   * without a payload once (re)connected, as what was sent meanwhile is lost. Resolves to the
+   * stop. On SQLite there is no other process to hear from: a no-op.
    */
-  listen(channel: string, onNotify: () => void): Promise<() => Promise<void>>;
+  listen(channel: string, onNotify: (payload?: string) => void): Promise<() => Promise<void>>;
   /** `name` made private to this database's schema (NOTIFY channels are per database, not per schema). */
   channel(name: string): string;
   /**
@@ -308,7 +309,7 @@ const RELISTEN_MS = 1_000;
 async function listenPostgres(
   options: DatabaseOptions,
   channel: string,
-  onNotify: () => void,
+  onNotify: (payload?: string) => void,
 ): Promise<() => Promise<void>> {
   let client: pg.Client | undefined;
   let stopped = false;
@@ -320,7 +321,7 @@ async function listenPostgres(
     next.on('end', () => {
       if (!stopped) retry = setTimeout(() => void connect().catch(() => {}), RELISTEN_MS).unref();
     });
-    next.on('notification', () => onNotify());
+    next.on('notification', (message) => onNotify(message.payload));
     await next.connect();
     await next.query(`listen "${channel.replaceAll('"', '')}"`);
     client = next;

@@ -1,6 +1,7 @@
 import { createHash, randomBytes } from 'node:crypto';
 import type { Kysely, Transaction } from 'kysely';
 import type { ConsentEvidence, ConsentGrant } from '../consent/model.ts';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
@@ -146,7 +147,11 @@ export interface MagnetUpload {
 /** A change: every given key replaces the stored one (lists whole); null clears an optional one. */
 export type FormPatch = Partial<FormInput>;
 
-/** How long a public lookup by slug is cached: another process's change is seen within it. (5 s) */
+/**
+ * How long a public lookup by slug is cached when no word of a change comes: a change made by
+ * any process is announced as it commits (config-cache.ts), and this is the bound should a
+ * process's listening connection be down, or on SQLite. (5 s)
+ */
 const PUBLIC_CACHE_MS = 5_000;
 /** Room an activity's properties leave for a submission's free answers (16 KiB is the limit). */
 const ANSWERS_BUDGET_BYTES = 12 * 1024;
@@ -210,10 +215,11 @@ export function createFormService(deps: FormServiceDeps) {
   const { database, workspaces, leads, properties, events, consent, quarantine, followUps, clock } = deps;
   const { db } = database;
   const limiter = deps.limiter ?? createSubmissionLimiter(clock);
-  const publicCache = new Map<string, { form: Form; until: number }>();
+  const publicCache = new ConfigCache<Form>({ kind: 'forms', database, ttlMs: PUBLIC_CACHE_MS, clock });
 
+  /** Forgets the forms at these slugs here, once the change is committed (or failed). */
   function forget(...slugs: string[]): void {
-    for (const slug of slugs) publicCache.delete(slug);
+    for (const slug of slugs) publicCache.forget(slug);
   }
 
   /**
@@ -540,6 +546,8 @@ export function createFormService(deps: FormServiceDeps) {
             updatedAt: clock(),
           };
           await store.updateForm(trx, next);
+          await publicCache.changedIn(trx, form.slug);
+          if (next.slug !== form.slug) await publicCache.changedIn(trx, next.slug);
           // A URL (or no magnet) replaces the file: its bytes go with it.
           if (isMagnetFile(form.leadMagnet) && !isMagnetFile(next.leadMagnet))
             await magnetStore.deleteMagnetFile(trx, workspaceId, id);
@@ -559,6 +567,7 @@ export function createFormService(deps: FormServiceDeps) {
         const now = clock();
         const archived: Form = { ...found, archivedAt: now, updatedAt: now };
         await store.updateForm(trx, archived);
+        await publicCache.changedIn(trx, archived.slug);
         return archived;
       });
       forget(form.slug);
@@ -586,6 +595,7 @@ export function createFormService(deps: FormServiceDeps) {
         const next: Form = { ...found, leadMagnet: { title, file }, updatedAt: now };
         await magnetStore.putMagnetFile(trx, workspaceId, id, file, upload.content, now);
         await store.updateForm(trx, next);
+        await publicCache.changedIn(trx, next.slug);
         return next;
       });
       forget(form.slug);
@@ -601,6 +611,7 @@ export function createFormService(deps: FormServiceDeps) {
         const next: Form = { ...found, leadMagnet: null, updatedAt: clock() };
         await magnetStore.deleteMagnetFile(trx, workspaceId, id);
         await store.updateForm(trx, next);
+        await publicCache.changedIn(trx, next.slug);
         return next;
       });
       forget(form.slug);
@@ -642,20 +653,16 @@ export function createFormService(deps: FormServiceDeps) {
      * pages say so). Cached for a few seconds: every submission starts here.
      */
     async getPublic(slug: string): Promise<{ workspace: Workspace; form: Form }> {
-      const now = clock();
-      let form = publicCache.get(slug);
-      if (!form || form.until <= now) {
+      const form = await publicCache.read(slug, async () => {
         const found = await store.findFormBySlug(db, slug);
-        if (!found) {
-          publicCache.delete(slug);
-          throw notFound(slug);
-        }
-        if (publicCache.size > 10_000) publicCache.clear();
-        form = { form: found, until: now + PUBLIC_CACHE_MS };
-        publicCache.set(slug, form);
-      }
-      return { workspace: await workspaces.getWorkspace(form.form.workspaceId), form: form.form };
+        if (!found) throw notFound(slug);
+        return found;
+      });
+      return { workspace: await workspaces.getWorkspace(form.workspaceId), form };
     },
+
+    /** Forgets cached public lookups (of a slug, or all): another process changed the form. */
+    forgetCached: (slug?: string) => publicCache.forget(slug),
 
     /** The fields a visitor is shown: progressive profiling for an identified anonymous id. */
     async fieldsFor(

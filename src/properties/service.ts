@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import type { DB } from '../db/schema.ts';
 import { DomainError, validationError } from '../errors.ts';
@@ -33,31 +34,34 @@ function checkOptions(type: PropertyType, options: string[] | undefined): string
 }
 
 /**
- * How long a workspace's definitions are cached. Every capture checks its properties against
- * them; a change made by this process is seen at once, one made by another within this time.
- * (5 s)
+ * How long a workspace's definitions are cached when no word of a change comes. Every capture
+ * checks its properties against them; a change made by any process is announced as it commits
+ * (config-cache.ts), and this is the bound should a process's listening connection be down, or
+ * on SQLite. (5 s)
  */
 const DEFINITIONS_CACHE_MS = 5_000;
 
 export function createPropertyService({ database, clock }: PropertyServiceDeps) {
-  const cache = new Map<string, { definitions: Map<string, PropertyDefinition>; until: number }>();
-  // Dropped inside the writing unit: group commit runs one writer at a time per process, so no
-  // capture of this process can read between the change and its commit.
-  const forget = (workspaceId: string) => cache.delete(workspaceId);
+  const cache = new ConfigCache<Map<string, PropertyDefinition>>({
+    kind: 'properties',
+    database,
+    ttlMs: DEFINITIONS_CACHE_MS,
+    clock,
+  });
 
   return {
     list: (workspaceId: string) => store.listDefinitions(database.db, workspaceId),
 
     /** The definitions as a map: from the cache, else read in the caller's transaction. */
-    async definitionsIn(db: Kysely<DB>, workspaceId: string): Promise<Map<string, PropertyDefinition>> {
-      const now = clock();
-      const cached = cache.get(workspaceId);
-      if (cached && cached.until > now) return cached.definitions;
-      const definitions = new Map((await store.listDefinitions(db, workspaceId)).map((d) => [d.name, d]));
-      if (cache.size > 10_000) cache.clear();
-      cache.set(workspaceId, { definitions, until: now + DEFINITIONS_CACHE_MS });
-      return definitions;
+    definitionsIn(db: Kysely<DB>, workspaceId: string): Promise<Map<string, PropertyDefinition>> {
+      return cache.read(
+        workspaceId,
+        async () => new Map((await store.listDefinitions(db, workspaceId)).map((d) => [d.name, d])),
+      );
     },
+
+    /** Forgets cached definitions (of a workspace, or all): another process changed them. */
+    forgetCached: (workspaceId?: string) => cache.forget(workspaceId),
 
     async get(workspaceId: string, name: string): Promise<PropertyDefinition> {
       const found = await store.findDefinition(database.db, workspaceId, name);
@@ -82,7 +86,7 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
         if (!(await store.insertDefinition(trx, workspaceId, definition))) {
           throw new DomainError('PROPERTY_EXISTS', `Property "${draft.name}" already exists.`);
         }
-        forget(workspaceId);
+        await cache.changedIn(trx, workspaceId);
         return definition;
       });
     },
@@ -105,7 +109,7 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
           updatedAt: clock(),
         };
         await store.updateDefinition(trx, workspaceId, next);
-        forget(workspaceId);
+        await cache.changedIn(trx, workspaceId);
         return next;
       });
     },
@@ -113,7 +117,7 @@ export function createPropertyService({ database, clock }: PropertyServiceDeps) 
     async remove(workspaceId: string, name: string): Promise<void> {
       const removed = await database.writes.run(async (trx) => {
         const deleted = await store.deleteDefinition(trx, workspaceId, name);
-        forget(workspaceId);
+        await cache.changedIn(trx, workspaceId);
         return deleted;
       });
       if (!removed) throw new DomainError('PROPERTY_NOT_FOUND', `No property "${name}".`);

@@ -1,5 +1,6 @@
 import type { Kysely, Transaction } from 'kysely';
 import type pino from 'pino';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
@@ -56,9 +57,10 @@ export interface AssignmentCause {
 }
 
 /**
- * How long a workspace's routing configuration is cached: every capture asks whether there is
- * anything to route. A change made by this process is seen at once, one made by another
- * process within this time. (5 s)
+ * How long a workspace's routing configuration is cached when no word of a change comes: every
+ * capture asks whether there is anything to route. A change made by any process is announced
+ * as it commits (config-cache.ts), and this is the bound should a process's listening
+ * connection be down, or on SQLite. (5 s)
  */
 const CONFIG_CACHE_MS = 5_000;
 
@@ -119,27 +121,20 @@ function assignmentEntry(a: Assignment, now: number): TimelineEntry {
  */
 export function createRoutingService(deps: RoutingServiceDeps) {
   const { database, leads, scoring, users, teams, signals, clock, logger } = deps;
-  const cache = new Map<string, { config: RoutingConfig; until: number }>();
-  const forget = (workspaceId: string) => cache.delete(workspaceId);
+  const cache = new ConfigCache<RoutingConfig>({ kind: 'routing', database, ttlMs: CONFIG_CACHE_MS, clock });
   const passDeps = { engine: database.engine, users, teams, leads };
   const openPass = (trx: Kysely<DB>, workspaceId: string, now: number) =>
     new RoutingPass(passDeps, trx, workspaceId, now);
 
-  async function configIn(db: Kysely<DB>, workspaceId: string): Promise<RoutingConfig> {
-    const now = clock();
-    const cached = cache.get(workspaceId);
-    if (cached && cached.until > now) return cached.config;
-    const config = await store.readConfig(db, workspaceId);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(workspaceId, { config, until: now + CONFIG_CACHE_MS });
-    return config;
+  function configIn(db: Kysely<DB>, workspaceId: string): Promise<RoutingConfig> {
+    return cache.read(workspaceId, () => store.readConfig(db, workspaceId));
   }
 
   /**
    * Changes the configuration in its own unit of the group commit. The cache is dropped inside
    * the unit (the later units of its group read the new configuration, one writer at a time),
    * and again once the group has committed or failed: a unit that read and cached the change
-   * before a failed commit must not keep it.
+   * before a failed commit must not keep it. Other processes drop theirs as it commits.
    */
   async function changeConfig(
     workspaceId: string,
@@ -148,11 +143,11 @@ export function createRoutingService(deps: RoutingServiceDeps) {
     try {
       return await database.writes.run(async (trx) => {
         const next = await change(trx);
-        forget(workspaceId);
+        await cache.changedIn(trx, workspaceId);
         return next;
       });
     } finally {
-      forget(workspaceId);
+      cache.forget(workspaceId);
     }
   }
 
@@ -422,6 +417,9 @@ export function createRoutingService(deps: RoutingServiceDeps) {
     react,
     checkCaptures,
     assignIn,
+
+    /** Forgets cached configurations (of a workspace, or all): another process changed them. */
+    forgetCached: (workspaceId?: string) => cache.forget(workspaceId),
 
     /**
      * The next available rep for a lead by the strategy of the rule that assigned it (else by

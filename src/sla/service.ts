@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
@@ -51,7 +52,11 @@ export interface SlaDeps {
 
 export type SlaService = ReturnType<typeof createSlaService>;
 
-/** How long a workspace's policies are cached: another process's change is seen within it. (5 s) */
+/**
+ * How long a workspace's policies are cached when no word of a change comes: a change made by
+ * any process is announced as it commits (config-cache.ts), and this is the bound should a
+ * process's listening connection be down, or on SQLite. (5 s)
+ */
 const POLICY_CACHE_MS = 5_000;
 
 interface TimerPayload {
@@ -68,16 +73,10 @@ const leadLabel = (lead: Lead) =>
 
 export function createSlaService(deps: SlaDeps) {
   const { database, jobs, signals, leads, tasks, users, routing, mail, clock } = deps;
-  const cache = new Map<string, { policies: SlaPolicy[]; until: number }>();
+  const cache = new ConfigCache<SlaPolicy[]>({ kind: 'sla', database, ttlMs: POLICY_CACHE_MS, clock });
 
-  async function policiesIn(db: Kysely<DB>, workspaceId: string): Promise<SlaPolicy[]> {
-    const now = clock();
-    const cached = cache.get(workspaceId);
-    if (cached && cached.until > now) return cached.policies;
-    const policies = await store.listPolicies(db, workspaceId);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(workspaceId, { policies, until: now + POLICY_CACHE_MS });
-    return policies;
+  function policiesIn(db: Kysely<DB>, workspaceId: string): Promise<SlaPolicy[]> {
+    return cache.read(workspaceId, () => store.listPolicies(db, workspaceId));
   }
 
   /** Starts a timer of `policy` for `lead` at `now`: due and warning jobs, a timeline entry, maybe a task. */
@@ -393,6 +392,9 @@ export function createSlaService(deps: SlaDeps) {
   return {
     react,
 
+    /** Forgets cached policies (of a workspace, or all): another process changed them. */
+    forgetCached: (workspaceId?: string) => cache.forget(workspaceId),
+
     policies: (workspaceId: string) => store.listPolicies(database.db, workspaceId),
 
     /** Replaces the workspace's policies (ids kept when given, so running timers keep their policy). */
@@ -403,7 +405,7 @@ export function createSlaService(deps: SlaDeps) {
       await database.writes.run(async (trx) => {
         if (database.engine === 'postgres') await store.lockPolicies(trx, workspaceId);
         await store.replacePolicies(trx, workspaceId, policies, clock());
-        cache.delete(workspaceId);
+        await cache.changedIn(trx, workspaceId);
       });
       return policies;
     },

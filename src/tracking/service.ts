@@ -1,4 +1,5 @@
 import type { Config } from '../config.ts';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { DomainError, isDomainError, validationError } from '../errors.ts';
 import type { EventService } from '../leads/events-service.ts';
@@ -46,7 +47,11 @@ export interface CollectOutcome {
   ignored: number;
 }
 
-/** How long a workspace's tracking settings are cached: another process's change is seen within it. (5 s) */
+/**
+ * How long a workspace's tracking settings are cached when no word of a change comes: a change
+ * made by any process is announced as it commits (config-cache.ts), and this is the bound
+ * should a process's listening connection be down, or on SQLite. (5 s)
+ */
 const SETTINGS_CACHE_MS = 5_000;
 /** How long a workspace slug's id is cached (an unknown slug: `SETTINGS_CACHE_MS`). (60 s) */
 const SLUG_CACHE_MS = 60_000;
@@ -64,18 +69,18 @@ export function createTrackingService({
   clock,
 }: TrackingServiceDeps) {
   const ownOrigin = new URL(config.publicUrl).origin;
-  const settingsCache = new Map<string, { settings: TrackingSettings; until: number }>();
+  const settingsCache = new ConfigCache<TrackingSettings>({
+    kind: 'tracking',
+    database,
+    ttlMs: SETTINGS_CACHE_MS,
+    clock,
+    limit: CACHE_LIMIT,
+  });
   // Every page view names its workspace by slug; resolving it is two queries otherwise.
   const slugCache = new Map<string, { id: string | undefined; until: number }>();
 
-  async function settingsOf(workspaceId: string): Promise<TrackingSettings> {
-    const now = clock();
-    const cached = settingsCache.get(workspaceId);
-    if (cached && cached.until > now) return cached.settings;
-    const settings = await store.readSettings(database.db, workspaceId);
-    if (settingsCache.size >= CACHE_LIMIT) settingsCache.clear();
-    settingsCache.set(workspaceId, { settings, until: now + SETTINGS_CACHE_MS });
-    return settings;
+  function settingsOf(workspaceId: string): Promise<TrackingSettings> {
+    return settingsCache.read(workspaceId, () => store.readSettings(database.db, workspaceId));
   }
 
   async function workspaceIdOf(slug: string): Promise<string> {
@@ -109,6 +114,9 @@ export function createTrackingService({
   return {
     settings: settingsOf,
 
+    /** Forgets cached settings (of a workspace, or all): another process changed them. */
+    forgetCached: (workspaceId?: string) => settingsCache.forget(workspaceId),
+
     /** The settings as the API shows them: with warnings about double scoring. */
     async readSettings(workspaceId: string) {
       return withWarnings(workspaceId, await settingsOf(workspaceId));
@@ -119,9 +127,12 @@ export function createTrackingService({
       const checked = checkTrackingSettings(input);
       if (!checked.ok) throw validationError(checked.errors);
       const now = clock();
-      await database.writes.run((trx) => store.writeSettings(trx, workspaceId, checked.value, now));
+      await database.writes.run(async (trx) => {
+        await store.writeSettings(trx, workspaceId, checked.value, now);
+        await settingsCache.changedIn(trx, workspaceId);
+      });
       const settings: TrackingSettings = { ...checked.value, updatedAt: now };
-      settingsCache.set(workspaceId, { settings, until: now + SETTINGS_CACHE_MS });
+      settingsCache.set(workspaceId, settings);
       return withWarnings(workspaceId, settings);
     },
 

@@ -1,6 +1,8 @@
 import { performance } from 'node:perf_hooks';
+import type { Kysely } from 'kysely';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
+import type { DB } from '../db/schema.ts';
 import { isDomainError } from '../errors.ts';
 import {
   errorText,
@@ -52,8 +54,11 @@ export interface DeliveryDeps {
   workspaces: WorkspaceService;
   leads: LeadService;
   scoring: ScoringService;
-  /** Called when an attempt disabled a subscription, to drop this process's cached routes. */
-  forget: (workspaceId: string) => void;
+  /**
+   * Called in the attempt's transaction when it disabled a subscription: every process drops
+   * its cached routes of the workspace.
+   */
+  changedIn: (trx: Kysely<DB>, workspaceId: string) => Promise<void>;
   /** Jitter source of the retry schedule. (Default: Math.random) */
   random?: () => number;
 }
@@ -166,7 +171,10 @@ export function deliveryKind(deps: DeliveryDeps): JobKind<DeliverPayload> {
         else {
           const health = await store.recordFailure(trx, workspaceId, sub.id, now);
           reason = verdict.gone ? 'the target answered 410 Gone' : health && autoDisableReason(health, now);
-          if (reason) await store.disableSubscription(trx, workspaceId, sub.id, reason, now);
+          if (reason) {
+            await store.disableSubscription(trx, workspaceId, sub.id, reason, now);
+            await deps.changedIn(trx, workspaceId);
+          }
         }
       }
       await store.insertDelivery(trx, workspaceId, {
@@ -188,7 +196,6 @@ export function deliveryKind(deps: DeliveryDeps): JobKind<DeliverPayload> {
     });
     if (verdict.succeeded) return;
     if (disabledBy) {
-      deps.forget(workspaceId);
       throw new PermanentJobFailure(`${failure}; subscription disabled: ${disabledBy}`);
     }
     if (verdict.nextRetryAt !== null) throw new RetryJobLater(failure ?? 'failed', verdict.nextRetryAt - now);

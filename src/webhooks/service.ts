@@ -1,4 +1,5 @@
 import type { Kysely } from 'kysely';
+import { ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import type { DB } from '../db/schema.ts';
@@ -64,9 +65,10 @@ export interface QueuedDelivery {
 export type WebhookService = ReturnType<typeof createWebhookService>;
 
 /**
- * How long a workspace's enabled subscriptions are cached for routing signals. Every lead
- * write asks whether anyone listens; a change made by this process is seen at once, one made
- * by another process within this time. (5 s)
+ * How long a workspace's enabled subscriptions are cached for routing signals when no word of
+ * a change comes. Every lead write asks whether anyone listens; a change made by any process
+ * is announced as it commits (config-cache.ts), and this is the bound should a process's
+ * listening connection be down, or on SQLite. (5 s)
  */
 const ROUTES_CACHE_MS = 5_000;
 /** Rows read per pruning round (messages carry whole leads: kept small). (1,000) */
@@ -87,10 +89,8 @@ export function createWebhookService(deps: WebhookServiceDeps) {
   const { database, clock, jobs } = deps;
   const { db } = database;
   const lock = database.engine === 'postgres';
-  const cache = new Map<string, { routes: Route[]; until: number }>();
-  // Dropped inside the writing unit (see properties/service.ts): no capture of this process can
-  // read the old routes between the change and its commit.
-  const forget = (workspaceId: string) => cache.delete(workspaceId);
+  const cache = new ConfigCache<Route[]>({ kind: 'webhooks', database, ttlMs: ROUTES_CACHE_MS, clock });
+  const changedIn = (trx: Kysely<DB>, workspaceId: string) => cache.changedIn(trx, workspaceId);
 
   jobs.define<DeliverPayload>(
     deliveryKind({
@@ -99,19 +99,13 @@ export function createWebhookService(deps: WebhookServiceDeps) {
       workspaces: deps.workspaces,
       leads: deps.leads,
       scoring: deps.scoring,
-      forget,
+      changedIn,
       ...(deps.random ? { random: deps.random } : {}),
     }),
   );
 
-  async function routesIn(trx: Kysely<DB>, workspaceId: string): Promise<Route[]> {
-    const now = clock();
-    const cached = cache.get(workspaceId);
-    if (cached && cached.until > now) return cached.routes;
-    const routes = await store.listEnabledRoutes(trx, workspaceId);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(workspaceId, { routes, until: now + ROUTES_CACHE_MS });
-    return routes;
+  function routesIn(trx: Kysely<DB>, workspaceId: string): Promise<Route[]> {
+    return cache.read(workspaceId, () => store.listEnabledRoutes(trx, workspaceId));
   }
 
   /**
@@ -185,6 +179,9 @@ export function createWebhookService(deps: WebhookServiceDeps) {
   return {
     enqueueSignalsIn,
 
+    /** Forgets cached subscriptions (of a workspace, or all): another process changed them. */
+    forgetCached: (workspaceId?: string) => cache.forget(workspaceId),
+
     async list(workspaceId: string): Promise<WebhookSubscription[]> {
       return (await store.listSubscriptions(db, workspaceId)).map(store.withoutSecrets);
     },
@@ -224,7 +221,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
             'Too many webhook subscriptions.',
           );
         await store.insertSubscription(trx, workspaceId, sub);
-        forget(workspaceId);
+        await changedIn(trx, workspaceId);
       });
       return { subscription: store.withoutSecrets(sub), secret: sub.secret };
     },
@@ -257,7 +254,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
           next.disabledAt = now;
         }
         await store.updateSubscription(trx, workspaceId, next);
-        forget(workspaceId);
+        await changedIn(trx, workspaceId);
         return store.withoutSecrets(next);
       });
     },
@@ -266,7 +263,7 @@ export function createWebhookService(deps: WebhookServiceDeps) {
     async remove(workspaceId: string, id: string): Promise<void> {
       const removed = await database.writes.run(async (trx) => {
         const deleted = await store.deleteSubscription(trx, workspaceId, id);
-        forget(workspaceId);
+        await changedIn(trx, workspaceId);
         return deleted;
       });
       if (!removed) throw notFound(id);

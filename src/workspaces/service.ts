@@ -1,4 +1,5 @@
 import { sql } from 'kysely';
+import { announceChange, ConfigCache } from '../db/config-cache.ts';
 import type { Database } from '../db/database.ts';
 import { newId } from '../db/ids.ts';
 import { writeWithSlug } from '../db/unique-violation.ts';
@@ -25,9 +26,13 @@ export interface WorkspaceServiceDeps {
 /** PostgreSQL advisory lock of the first start's workspace and key (see `bootstrap`). */
 const BOOTSTRAP_LOCK_KEY = 742_019_002;
 
-/** How long a key lookup is cached: a revoked key stops working within this time. (5 s) */
+/**
+ * How long a key lookup is cached. A revocation is seen at once by every process (announced as
+ * it commits, see config-cache.ts); this is the bound should a process's listening connection
+ * be down, and on SQLite. (5 s)
+ */
 const KEY_CACHE_MS = 5_000;
-/** How long a workspace's settings are cached. (5 s) */
+/** How long a workspace's settings are cached: the same bound as `KEY_CACHE_MS`. (5 s) */
 const WORKSPACE_CACHE_MS = 5_000;
 
 export type WorkspaceService = ReturnType<typeof createWorkspaceService>;
@@ -47,10 +52,20 @@ function newApiKey(workspaceId: string, name: string, scope: Scope, secret: stri
 
 export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps) {
   const { db } = database;
-  const keyCache = new Map<string, { principal: Principal | undefined; until: number }>();
-  // Every capture reads its workspace's settings; cached like keys (another process's
-  // settings change is seen within WORKSPACE_CACHE_MS, this process's at once).
-  const workspaceCache = new Map<string, { workspace: Workspace; until: number }>();
+  // By key hash: every request looks its key up.
+  const keyCache = new ConfigCache<Principal | undefined>({
+    kind: 'apiKeys',
+    database,
+    ttlMs: KEY_CACHE_MS,
+    clock,
+  });
+  // Every capture reads its workspace's settings.
+  const workspaceCache = new ConfigCache<Workspace>({
+    kind: 'workspace',
+    database,
+    ttlMs: WORKSPACE_CACHE_MS,
+    clock,
+  });
 
   async function createWorkspace(
     slug: string,
@@ -127,31 +142,29 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
 
     async authenticate(secret: string): Promise<Principal | undefined> {
       const hash = hashKey(secret);
-      const now = clock();
-      const cached = keyCache.get(hash);
-      if (cached && cached.until > now) return cached.principal;
-      const key = await store.findApiKeyByHash(db, hash);
-      const principal =
-        key && key.revokedAt === null
+      return keyCache.read(hash, async () => {
+        const key = await store.findApiKeyByHash(db, hash);
+        return key && key.revokedAt === null
           ? { workspaceId: key.workspaceId, keyId: key.id, scope: key.scope }
           : undefined;
-      if (keyCache.size > 10_000) keyCache.clear();
-      keyCache.set(hash, { principal, until: now + KEY_CACHE_MS });
-      return principal;
+      });
     },
 
     listIds: () => store.listWorkspaceIds(db),
 
     async getWorkspace(id: string): Promise<Workspace> {
-      const now = clock();
-      const cached = workspaceCache.get(id);
-      if (cached && cached.until > now) return cached.workspace;
-      const workspace = await store.findWorkspace(db, id);
-      if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
-      if (workspaceCache.size > 10_000) workspaceCache.clear();
-      workspaceCache.set(id, { workspace, until: now + WORKSPACE_CACHE_MS });
-      return workspace;
+      return workspaceCache.read(id, async () => {
+        const workspace = await store.findWorkspace(db, id);
+        if (!workspace) throw new DomainError('WORKSPACE_NOT_FOUND', 'Workspace not found.');
+        return workspace;
+      });
     },
+
+    /** Forgets cached workspaces (one, or all): another process changed their settings. */
+    forgetCachedWorkspace: (id?: string) => workspaceCache.forget(id),
+
+    /** Forgets every cached key lookup: another process revoked a key. */
+    forgetCachedKeys: () => keyCache.forget(),
 
     /** Merges `patch` into the settings; a null removes that setting (its default applies). */
     async updateSettings(id: string, patch: SettingsPatch): Promise<Workspace> {
@@ -164,7 +177,7 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
           Object.entries({ ...workspace.settings, ...patch }).filter(([, value]) => value !== null),
         );
         await store.updateWorkspaceSettings(trx, id, settings);
-        workspaceCache.delete(id);
+        await workspaceCache.changedIn(trx, id);
         return { ...workspace, settings };
       });
     },
@@ -172,9 +185,14 @@ export function createWorkspaceService({ database, clock }: WorkspaceServiceDeps
     listKeys: (workspaceId: string) => store.listApiKeys(db, workspaceId),
 
     async revokeKey(workspaceId: string, id: string): Promise<void> {
-      const done = await database.writes.run((trx) => store.revokeApiKey(trx, workspaceId, id, clock()));
+      const done = await database.writes.run(async (trx) => {
+        if (!(await store.revokeApiKey(trx, workspaceId, id, clock()))) return false;
+        // The cache is by key hash: every process forgets all its lookups.
+        await announceChange(trx, database, 'apiKeys', workspaceId);
+        return true;
+      });
       if (!done) throw new DomainError('NOT_FOUND', 'No such active key in this workspace.');
-      keyCache.clear();
+      keyCache.forget();
     },
   };
 }
