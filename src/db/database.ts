@@ -16,6 +16,7 @@ import { Checkpointer } from './checkpointer.ts';
 import { CurrentSchemaIntrospector } from './current-schema-introspector.ts';
 import { GroupCommit } from './group-commit.ts';
 import { executeWaitingForLock } from './lock-wait.ts';
+import { PostgresListener } from './pg-listener.ts';
 import { StatisticsKeeper } from './pg-statistics.ts';
 import type { DB } from './schema.ts';
 import { withStatementCache } from './statement-cache.ts';
@@ -59,8 +60,8 @@ export interface Database {
    */
   dataVersion?: () => number;
   /**
-   * PostgreSQL only: calls `onNotify` with its payload on each `NOTIFY` of `channel` (a
-   * dedicated connection, reconnected when lost), so workers in other processes wake at once;
+   * PostgreSQL only: calls `onNotify` with its payload on each `NOTIFY` of `channel` (one
+   * connection for every channel, reconnected when lost: pg-listener.ts), so other processes hear at once;
    * without a payload once (re)connected, as what was sent meanwhile is lost. Resolves to the
    * stop. On SQLite there is no other process to hear from: a no-op.
    */
@@ -83,11 +84,12 @@ export function openDatabase(options: DatabaseOptions): Database {
     // A PostgreSQL COMMIT returns after its WAL flush (synchronous_commit): nothing to add.
     const writes = new GroupCommit(db);
     const statistics = new StatisticsKeeper(db, { onAnalyzed: options.onStatisticsRefreshed });
+    const listener = new PostgresListener(options.databaseUrl);
     return {
       db,
       engine: 'postgres',
       writes,
-      listen: (channel, onNotify) => listenPostgres(options, channel, onNotify),
+      listen: (channel, onNotify) => listener.listen(channel, onNotify),
       channel: (name) => (options.pgSchema ? `${name}_${options.pgSchema}` : name),
       refreshStatistics: () => statistics.check(),
       async close() {
@@ -301,37 +303,4 @@ class LeadlinePostgresDialect extends PostgresDialect {
     };
     return driver;
   }
-}
-
-/** How long a lost LISTEN connection waits before it reconnects. (1 s) */
-const RELISTEN_MS = 1_000;
-
-async function listenPostgres(
-  options: DatabaseOptions,
-  channel: string,
-  onNotify: (payload?: string) => void,
-): Promise<() => Promise<void>> {
-  let client: pg.Client | undefined;
-  let stopped = false;
-  let retry: NodeJS.Timeout | undefined;
-  const connect = async (): Promise<void> => {
-    const next = new pg.Client({ connectionString: options.databaseUrl });
-    // A lost connection must not crash the process: polling covers the gap until it is back.
-    next.on('error', () => {});
-    next.on('end', () => {
-      if (!stopped) retry = setTimeout(() => void connect().catch(() => {}), RELISTEN_MS).unref();
-    });
-    next.on('notification', (message) => onNotify(message.payload));
-    await next.connect();
-    await next.query(`listen "${channel.replaceAll('"', '')}"`);
-    client = next;
-    // Notifications sent while no connection listened are lost: wake once to look.
-    onNotify();
-  };
-  await connect();
-  return async () => {
-    stopped = true;
-    clearTimeout(retry);
-    await client?.end().catch(() => {});
-  };
 }
