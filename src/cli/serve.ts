@@ -44,9 +44,6 @@ export async function runServe(args: string[]): Promise<number> {
     await (app ? app.close() : services.close()); // app.close() closes the services too
     throw error;
   }
-  const address = app.server.address();
-  const port = typeof address === 'object' && address ? address.port : config.port;
-  process.stdout.write(`Leadline is listening on http://localhost:${port} (${services.database.engine})\n`);
   // Anonymous activity past its retention is deleted now and then hourly; the timer is unref'd
   // so it alone never keeps the process alive, and stops when the server closes.
   const purgeAnonymous = async () => {
@@ -82,5 +79,10 @@ export async function runServe(args: string[]): Promise<number> {
     await app.close();
     process.exit(0);
   });
+  // Said last: a supervisor (or a test) that stops the server as soon as it reads this line
+  // meets the shutdown above, not a process still without a SIGTERM handler (killed, not closed).
+  const address = app.server.address();
+  const port = typeof address === 'object' && address ? address.port : config.port;
+  process.stdout.write(`Leadline is listening on http://localhost:${port} (${services.database.engine})\n`);
   return 0;
 }
