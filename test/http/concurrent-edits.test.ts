@@ -67,7 +67,9 @@ describeOnPostgres('two processes changing the same record at once', () => {
     table: string,
     where: { workspaceId?: string; id: string } | { workspaceId: string; name: string },
     changes: Array<() => Promise<unknown>>,
-  ): Promise<void> {
+    /** Whether every change must be acknowledged (else the outcomes are the caller's to judge). */
+    acknowledged = true,
+  ): Promise<PromiseSettledResult<unknown>[]> {
     const { rows } = await sql<{ schema: string }>`select current_schema() as schema`.execute(
       first.database.db,
     );
@@ -93,8 +95,14 @@ describeOnPostgres('two processes changing the same record at once', () => {
       }
       assert.equal(waiting, 2, 'both processes wait on the held row');
       await holder.query('commit');
-      const failures = (await settled).filter((outcome) => outcome.status === 'rejected');
-      assert.deepEqual(failures, [], 'every change is acknowledged');
+      const outcomes = await settled;
+      if (acknowledged)
+        assert.deepEqual(
+          outcomes.filter((outcome) => outcome.status === 'rejected'),
+          [],
+          'every change is acknowledged',
+        );
+      return outcomes;
     } finally {
       await holder.end();
     }
@@ -286,5 +294,41 @@ describeOnPostgres('two processes changing the same record at once', () => {
     ]);
     const names = (await first.sla.policies(workspaceId)).map((p) => p.name);
     assert.equal(names.length, 1, `one list: ${names.join(', ')}`);
+  });
+
+  it('a failed external lead retried in two processes at once is captured once; the other retry is refused', async () => {
+    const { source, secrets } = await first.inbound.create(workspaceId, {
+      kind: 'generic',
+      name: 'Zapier',
+      source: 'zapier',
+      fieldMapping: { 'contact.email': 'email' },
+      settings: { itemsPath: '$.leads', idPath: 'id' },
+    });
+    const body = { leads: [{ id: 'twice-1', contact: { mobile: '+44 20 7946 0958' } }] };
+    const received = await first.inbound.receive(source.id, Buffer.from(JSON.stringify(body)), {
+      authorization: `Bearer ${secrets.token}`,
+    });
+    assert.equal(received.failed, 1, 'no email: kept to be retried');
+    const [entry] = await first.inbound.leads(workspaceId, source.id, { limit: 10 });
+    await first.inbound.update(workspaceId, source.id, {
+      fieldMapping: { 'contact.email': 'email', 'contact.mobile': 'phone' },
+    });
+    const outcomes = await whileRowHeld(
+      'inbound_leads',
+      { workspaceId, id: entry!.id },
+      [
+        () => first.inbound.retry(workspaceId, source.id, entry!.id),
+        () => second.inbound.retry(workspaceId, source.id, entry!.id),
+      ],
+      false,
+    );
+    assert.deepEqual(outcomes.map((o) => o.status).sort(), ['fulfilled', 'rejected']);
+    const refused = outcomes.find((o) => o.status === 'rejected') as PromiseRejectedResult;
+    assert.equal((refused.reason as { code?: string }).code, 'CONFLICT');
+    const captured = (
+      outcomes.find((o) => o.status === 'fulfilled') as PromiseFulfilledResult<{ leadId: string }>
+    ).value;
+    const timeline = await first.leads.timeline(workspaceId, captured.leadId, 500);
+    assert.equal(timeline.filter((e) => e.type === 'form_submitted').length, 1, 'captured once');
   });
 });
