@@ -3,10 +3,8 @@ import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { sql } from 'kysely';
 import pg from 'pg';
-import pino from 'pino';
-import { createServices, type Services } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { describeOnPostgres, freshDatabase, pgUrl } from '../support/engines.ts';
+import type { Services } from '../../src/app.ts';
+import { describeOnPostgres, pgUrl, startTwoProcesses } from '../support/engines.ts';
 
 /**
  * Two sets of services on one PostgreSQL database stand for two API processes, each changing
@@ -37,23 +35,16 @@ async function waitingBehind(client: pg.Client, holderPid: number): Promise<numb
 describeOnPostgres('two processes changing the same record at once', () => {
   let first: Services;
   let second: Services;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
   let workspaceId: string;
 
   before(async () => {
-    const fresh = await freshDatabase('postgres');
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    first = await createServices(config, { database: fresh.options, logger });
-    second = await createServices(config, { database: fresh.options, logger });
+    ({ first, second, close } = await startTwoProcesses('postgres'));
     workspaceId = (await first.workspaces.bootstrap())!.workspace.id;
   });
 
   after(async () => {
-    await first?.close();
-    await second?.close();
-    await drop?.();
+    await close?.();
   });
 
   /**

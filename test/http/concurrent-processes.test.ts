@@ -1,9 +1,7 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import pino from 'pino';
-import { createServices, type Services } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
-import { describeEachEngine, freshDatabase } from '../support/engines.ts';
+import type { Services } from '../../src/app.ts';
+import { describeEachEngine, startTwoProcesses } from '../support/engines.ts';
 
 /**
  * Two sets of services on one database stand for two API processes: each has its own
@@ -14,24 +12,17 @@ import { describeEachEngine, freshDatabase } from '../support/engines.ts';
 describeEachEngine('two processes writing the same leads at once', (engine) => {
   let first: Services;
   let second: Services;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
     if (engine === 'sqlite') return;
-    const fresh = await freshDatabase(engine);
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    first = await createServices(config, { database: fresh.options, logger });
-    second = await createServices(config, { database: fresh.options, logger });
+    ({ first, second, close } = await startTwoProcesses(engine));
     await first.workspaces.bootstrap();
   });
 
   after(async () => {
     if (engine === 'sqlite') return;
-    await first.close();
-    await second.close();
-    await drop();
+    await close?.();
   });
 
   // Two better-sqlite3 connections in one process would block each other's event loop in
@@ -242,23 +233,15 @@ describeEachEngine('two processes writing the same leads at once', (engine) => {
 describeEachEngine('a scoring model saved by another process', (engine) => {
   let first: Services;
   let second: Services;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const fresh = await freshDatabase(engine);
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    const clock = () => Date.UTC(2026, 0, 1);
-    first = await createServices(config, { database: fresh.options, logger, clock });
-    second = await createServices(config, { database: fresh.options, logger, clock });
+    ({ first, second, close } = await startTwoProcesses(engine, { clock: () => Date.UTC(2026, 0, 1) }));
     await first.workspaces.bootstrap();
   });
 
   after(async () => {
-    await first?.close();
-    await second?.close();
-    await drop?.();
+    await close?.();
   });
 
   it("is the model this process's next write scores by", async () => {

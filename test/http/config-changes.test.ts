@@ -1,11 +1,9 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import pino from 'pino';
-import { createServices, type Services } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { Services } from '../../src/app.ts';
 import type { Workspace } from '../../src/workspaces/model.ts';
-import { describeOnPostgres, freshDatabase } from '../support/engines.ts';
+import { describeOnPostgres, startTwoProcesses } from '../support/engines.ts';
 
 /**
  * Two sets of services on one PostgreSQL database stand for two API processes. What one caches
@@ -18,27 +16,19 @@ import { describeOnPostgres, freshDatabase } from '../support/engines.ts';
 describeOnPostgres('configuration changed by another process', () => {
   let first: Services;
   let second: Services;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
   let workspace: Workspace;
   let emails = 0;
 
   before(async () => {
-    const fresh = await freshDatabase('postgres');
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    const clock = () => Date.UTC(2026, 0, 1);
-    first = await createServices(config, { database: fresh.options, logger, clock });
-    second = await createServices(config, { database: fresh.options, logger, clock });
+    ({ first, second, close } = await startTwoProcesses('postgres', { clock: () => Date.UTC(2026, 0, 1) }));
     workspace = (await first.workspaces.bootstrap())!.workspace;
     // Webhook targets on this machine (127.0.0.1) are allowed.
     workspace = await first.workspaces.updateSettings(workspace.id, { allowPrivateWebhookTargets: true });
   });
 
   after(async () => {
-    await first?.close();
-    await second?.close();
-    await drop?.();
+    await close?.();
   });
 
   /**

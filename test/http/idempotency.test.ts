@@ -1,16 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
 import { sql } from 'kysely';
-import pino from 'pino';
-import { createServices, type Services } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import type { Services } from '../../src/app.ts';
 import { isDomainError } from '../../src/errors.ts';
 import { fingerprint, fingerprintAsSent, IDEMPOTENCY_WINDOW_MS } from '../../src/idempotency/service.ts';
 import {
   authHeaders,
   describeEachEngine,
   describeOnPostgres,
-  freshDatabase,
+  startTwoProcesses,
   type TestApp,
   useApp,
 } from '../support/engines.ts';
@@ -278,22 +276,15 @@ describeEachEngine('Idempotency-Key', (engine) => {
 describeOnPostgres('an Idempotency-Key sent to two processes at once', () => {
   let first: Services;
   let second: Services;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
 
   before(async () => {
-    const fresh = await freshDatabase('postgres');
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    first = await createServices(config, { database: fresh.options, logger });
-    second = await createServices(config, { database: fresh.options, logger });
+    ({ first, second, close } = await startTwoProcesses('postgres'));
     await first.workspaces.bootstrap();
   });
 
   after(async () => {
-    await first.close();
-    await second.close();
-    await drop();
+    await close?.();
   });
 
   it("gets the first one's answer in the other, not the error its work meets afterwards", async () => {

@@ -1,10 +1,14 @@
 import assert from 'node:assert/strict';
 import { after, before, it } from 'node:test';
-import pino from 'pino';
-import { createHttpApp, createServices, type Services } from '../../src/app.ts';
-import { loadConfig } from '../../src/config.ts';
+import { createHttpApp, type Services } from '../../src/app.ts';
 import type { Signal } from '../../src/signals/bus.ts';
-import { authHeaders, describeEachEngine, freshDatabase, type TestApp, useApp } from '../support/engines.ts';
+import {
+  authHeaders,
+  describeEachEngine,
+  startTwoProcesses,
+  type TestApp,
+  useApp,
+} from '../support/engines.ts';
 
 type Method = 'GET' | 'POST' | 'PUT' | 'PATCH' | 'DELETE';
 type Entry = { type: string; occurredAt: string; properties: Record<string, unknown> };
@@ -637,25 +641,18 @@ describeEachEngine('lead routing', (engine) => {
 describeEachEngine('round robin across two processes', (engine) => {
   let first: Services;
   let second: Services;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
   const skip = engine === 'sqlite' ? 'SQLite has one writer; the race is PostgreSQL’s' : false;
 
   before(async () => {
     if (skip) return;
-    const fresh = await freshDatabase(engine);
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    first = await createServices(config, { database: fresh.options, logger });
-    second = await createServices(config, { database: fresh.options, logger });
+    ({ first, second, close } = await startTwoProcesses(engine));
     await first.workspaces.bootstrap();
   });
 
   after(async () => {
     if (skip) return;
-    await first.close();
-    await second.close();
-    await drop();
+    await close?.();
   });
 
   it('hands out every turn once', { skip }, async () => {
@@ -695,17 +692,12 @@ describeEachEngine('routing configuration across two processes', (engine) => {
   let second: Services;
   let apps: HttpApp[];
   let key: string;
-  let drop: () => Promise<void>;
+  let close: () => Promise<void>;
   const skip = engine === 'sqlite' ? 'SQLite has one writer; the race is PostgreSQL’s' : false;
 
   before(async () => {
     if (skip) return;
-    const fresh = await freshDatabase(engine);
-    drop = fresh.drop;
-    const config = loadConfig({ LOG_LEVEL: 'silent' });
-    const logger = pino({ level: 'silent' });
-    first = await createServices(config, { database: fresh.options, logger });
-    second = await createServices(config, { database: fresh.options, logger });
+    ({ first, second, close } = await startTwoProcesses(engine));
     key = (await first.workspaces.bootstrap())!.key;
     apps = [await createHttpApp(first), await createHttpApp(second)];
   });
@@ -713,9 +705,7 @@ describeEachEngine('routing configuration across two processes', (engine) => {
   after(async () => {
     if (skip) return;
     for (const app of apps) await app.close();
-    await first.close();
-    await second.close();
-    await drop();
+    await close?.();
   });
 
   const put = async (app: HttpApp, url: string, payload: object) => {

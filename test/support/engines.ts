@@ -104,6 +104,46 @@ export async function startApp(engine: Engine, env: Record<string, string> = {})
   };
 }
 
+/** Two processes on one database, as `startTwoProcesses` gives them. */
+export interface TwoProcesses {
+  first: Services;
+  second: Services;
+  /** Closes both and drops the database. */
+  close(): Promise<void>;
+}
+
+/**
+ * Two sets of services on one fresh database stand for two API processes: each has its own
+ * connections, group commit and caches. For races between processes (PostgreSQL's, mostly).
+ */
+export async function startTwoProcesses(
+  engine: Engine,
+  options: { clock?: () => number } = {},
+): Promise<TwoProcesses> {
+  const { options: database, drop } = await freshDatabase(engine);
+  const config = loadConfig({ LOG_LEVEL: 'silent' });
+  const shared = {
+    database,
+    logger: pino({ level: 'silent' }),
+    ...(options.clock ? { clock: options.clock } : {}),
+  };
+  const first = await createServices(config, shared);
+  const second = await createServices(config, shared).catch(async (error: unknown) => {
+    await first.close();
+    await drop();
+    throw error;
+  });
+  return {
+    first,
+    second,
+    async close() {
+      await first.close();
+      await second.close();
+      await drop();
+    },
+  };
+}
+
 /**
  * Runs `body` once per engine: SQLite always, PostgreSQL when reachable. Under CI=true an
  * unreachable PostgreSQL is a failing test, never a silent skip.
