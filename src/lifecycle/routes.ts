@@ -1,5 +1,7 @@
-import type { FastifyRequest } from 'fastify';
+import type { FastifyReply, FastifyRequest } from 'fastify';
+import type { Transaction } from 'kysely';
 import Type from 'typebox';
+import type { DB } from '../db/schema.ts';
 import { parseTime } from '../http/cursor.ts';
 import { sendIdempotent } from '../http/idempotent-write.ts';
 import type { HttpApp } from '../http/types.ts';
@@ -7,7 +9,7 @@ import type { IdempotencyService } from '../idempotency/service.ts';
 import { iso, LeadSchema, leadJson } from '../leads/json.ts';
 import type { RescoreService } from '../scoring/rescore.ts';
 import { ProgressSchema, progressJson } from '../scoring/routes.ts';
-import type { LifecycleSettings } from '../workspaces/model.ts';
+import type { LifecycleSettings, Workspace } from '../workspaces/model.ts';
 import type { WorkspaceService } from '../workspaces/service.ts';
 import { stages } from './model.ts';
 import { criterionStatuses, frameworks, QualificationInputSchema } from './qualification.ts';
@@ -154,6 +156,21 @@ export function registerLifecycleRoutes(
     headers: IdempotencyHeaders,
     response: { 200: LeadSchema, '4xx': Problem },
   };
+  /**
+   * Answers a move of one lead (`move`, given the request's workspace): run in its own transaction
+   * under the request's Idempotency-Key, 200 with the lead scored at that moment.
+   */
+  const answerMove = async (
+    request: FastifyRequest,
+    reply: FastifyReply,
+    move: (trx: Transaction<DB>, workspace: Workspace) => Promise<ScoredLead>,
+  ) => {
+    const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
+    return sendIdempotent(request, reply, idempotency, async (trx) => ({
+      status: 200,
+      body: scoredJson(await move(trx, workspace)),
+    }));
+  };
   /** POSTs whose fields are all optional are also sent with no body at all: that is `{}`. */
   const noBodyIsEmpty = async (request: FastifyRequest) => {
     if (request.body === undefined || request.body === null) request.body = {};
@@ -171,19 +188,9 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.acceptIn(
-            trx,
-            workspace,
-            request.params.id,
-            request.body.note ?? null,
-            byOf(request),
-          ),
-        ),
-      }));
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.acceptIn(trx, workspace, request.params.id, request.body.note ?? null, byOf(request)),
+      );
     },
   );
 
@@ -204,20 +211,16 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
       const { reason, note, disqualify } = request.body;
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.rejectIn(
-            trx,
-            workspace,
-            request.params.id,
-            { reason, note: note ?? null, disqualify: disqualify ?? false },
-            byOf(request),
-          ),
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.rejectIn(
+          trx,
+          workspace,
+          request.params.id,
+          { reason, note: note ?? null, disqualify: disqualify ?? false },
+          byOf(request),
         ),
-      }));
+      );
     },
   );
 
@@ -244,13 +247,9 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.setFlagsIn(trx, workspace, request.params.id, request.body, byOf(request)),
-        ),
-      }));
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.setFlagsIn(trx, workspace, request.params.id, request.body, byOf(request)),
+      );
     },
   );
 
@@ -272,12 +271,10 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
       const input = { reason: request.body.reason, stage: request.body.stage ?? 'lead' };
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(await lifecycle.recycleIn(trx, workspace, request.params.id, input, byOf(request))),
-      }));
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.recycleIn(trx, workspace, request.params.id, input, byOf(request)),
+      );
     },
   );
 
@@ -297,13 +294,9 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.openOpportunityIn(trx, workspace, request.params.id, request.body, byOf(request)),
-        ),
-      }));
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.openOpportunityIn(trx, workspace, request.params.id, request.body, byOf(request)),
+      );
     },
   );
 
@@ -320,13 +313,9 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.editOpportunityIn(trx, workspace, request.params.id, request.body, byOf(request)),
-        ),
-      }));
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.editOpportunityIn(trx, workspace, request.params.id, request.body, byOf(request)),
+      );
     },
   );
 
@@ -347,19 +336,15 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.winOpportunityIn(
-            trx,
-            workspace,
-            request.params.id,
-            { value: request.body.value ?? null, currency: request.body.currency ?? null },
-            byOf(request),
-          ),
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.winOpportunityIn(
+          trx,
+          workspace,
+          request.params.id,
+          { value: request.body.value ?? null, currency: request.body.currency ?? null },
+          byOf(request),
         ),
-      }));
+      );
     },
   );
 
@@ -375,19 +360,9 @@ export function registerLifecycleRoutes(
       },
     },
     async (request, reply) => {
-      const workspace = await workspaces.getWorkspace(request.principal.workspaceId);
-      return sendIdempotent(request, reply, idempotency, async (trx) => ({
-        status: 200,
-        body: scoredJson(
-          await lifecycle.loseOpportunityIn(
-            trx,
-            workspace,
-            request.params.id,
-            request.body.reason,
-            byOf(request),
-          ),
-        ),
-      }));
+      return answerMove(request, reply, (trx, workspace) =>
+        lifecycle.loseOpportunityIn(trx, workspace, request.params.id, request.body.reason, byOf(request)),
+      );
     },
   );
 
