@@ -226,9 +226,7 @@ export function isDateOnly(value: string): boolean {
 /** Field errors of an opportunity's values (the shape is the route schema's business). */
 export function checkOpportunityInput(input: OpportunityInput): FieldError[] {
   const errors = checkMoney(input.amount, '/amount');
-  const currency = input.currency;
-  if (typeof currency === 'string' && !(/^[A-Z]{3}$/.test(currency) && currencies.has(currency)))
-    errors.push({ path: '/currency', message: 'must be an ISO 4217 currency code in upper case, e.g. EUR' });
+  errors.push(...checkCurrency(input.currency));
   const date = input.expectedCloseDate;
   if (typeof date === 'string' && !isDateOnly(date))
     errors.push({ path: '/expectedCloseDate', message: 'must be a date written YYYY-MM-DD' });
@@ -243,10 +241,13 @@ export interface WonInput {
 
 /** Field errors of a won deal's value and currency (checked against the deal in `winOpportunity`). */
 export function checkWonInput(input: WonInput): FieldError[] {
-  return [
-    ...checkMoney(input.value, '/value'),
-    ...checkOpportunityInput({ currency: input.currency }).filter((e) => e.path === '/currency'),
-  ];
+  return [...checkMoney(input.value, '/value'), ...checkCurrency(input.currency)];
+}
+
+/** Field errors of a currency given (absent or null: none). */
+function checkCurrency(currency: string | null | undefined): FieldError[] {
+  if (typeof currency !== 'string' || (/^[A-Z]{3}$/.test(currency) && currencies.has(currency))) return [];
+  return [{ path: '/currency', message: 'must be an ISO 4217 currency code in upper case, e.g. EUR' }];
 }
 
 const opportunityFields = ['amount', 'currency', 'expectedCloseDate'] as const;

@@ -11,7 +11,7 @@ import {
   type StageRules,
 } from '../lifecycle/stage-rules.ts';
 import { noteHighIntent, type TemperatureConfig, temperatureAt } from '../lifecycle/temperature.ts';
-import { halfLifeMs, valueAt } from './decay.ts';
+import { DAY_MS, halfLifeMs, valueAt } from './decay.ts';
 import {
   computeFit,
   computeProfileNegatives,
@@ -199,7 +199,7 @@ function heldBack(
 }
 
 /** How long ago an activity may have happened for its score to count as reached (settleStage). (1 day) */
-export const REACHED_WITHIN_MS = 24 * 60 * 60 * 1000;
+export const REACHED_WITHIN_MS = DAY_MS;
 
 /** The highest of the lead's scores at these moments. */
 function highestScore(ctx: ScoringContext, scoring: LeadScoring, times: readonly number[]): number {
